@@ -1,0 +1,136 @@
+"""``landlord cluster up | down | status | build``."""
+
+from __future__ import annotations
+
+import pathlib
+
+import click
+from rich.table import Table
+
+from landlord.cli import console
+from landlord.cluster import binaries, controlplane
+from landlord.settings import Settings
+
+
+def options_from(
+    settings: Settings, state_dir: pathlib.Path | None, nodes: int
+) -> controlplane.Options:
+    """Control-plane options from settings and flags."""
+    return controlplane.Options(
+        state_dir=state_dir or settings.cluster.state_dir,
+        cache_dir=settings.cluster.cache_dir,
+        assets_dir=settings.cluster.assets_dir,
+        nodes=nodes,
+        timeout=settings.cluster.start_timeout,
+    )
+
+
+def bring_up(options: controlplane.Options) -> controlplane.ControlPlane:
+    """Start the control plane with progress on the terminal."""
+    with console.build_progress() as progress:
+        binaries.resolve(
+            controlplane.needed_binaries(options.nodes),
+            cache_dir=options.cache_dir,
+            assets_dir=options.assets_dir,
+            progress=progress,
+        )
+    return controlplane.up(options, step=console.step)
+
+
+def print_ready(plane: controlplane.ControlPlane) -> None:
+    """How to reach a freshly started control plane."""
+    console.out.print(
+        f"[green]control plane ready[/green] in {plane.timings.get('total', 0):.1f}s: "
+        f"{plane.server}"
+    )
+    console.out.print(f"  export KUBECONFIG={plane.kubeconfig}")
+    for name, version in plane.versions.items():
+        console.out.print(f"  [dim]{name}: {version}[/dim]")
+
+
+@click.group("cluster")
+def cluster_group() -> None:
+    """Run a real local control plane (etcd, apiserver, controllers, kwok nodes)."""
+
+
+_state_dir = click.option(
+    "--state-dir",
+    type=click.Path(path_type=pathlib.Path, file_okay=False),
+    default=None,
+    help="Where the control plane keeps its state and kubeconfig [default: .landlord/cluster].",
+)
+
+
+@cluster_group.command("up")
+@_state_dir
+@click.option(
+    "--nodes",
+    type=click.IntRange(0, 1000),
+    default=1,
+    show_default=True,
+    help="kwok fake nodes (0: no scheduler, no nodes).",
+)
+@click.pass_obj
+def up_command(settings: Settings, state_dir: pathlib.Path | None, nodes: int) -> None:
+    """Start the control plane; return once it is ready."""
+    plane = bring_up(options_from(settings, state_dir, nodes))
+    print_ready(plane)
+
+
+@cluster_group.command("down")
+@_state_dir
+@click.pass_obj
+def down_command(settings: Settings, state_dir: pathlib.Path | None) -> None:
+    """Stop every component, in reverse order, and clear the state."""
+    directory = state_dir or settings.cluster.state_dir
+    stopped = controlplane.down(directory, step=console.step)
+    if stopped:
+        console.out.print(f"stopped {', '.join(stopped)}")
+    else:
+        console.out.print(f"no control plane was running from {directory}")
+
+
+@cluster_group.command("status")
+@_state_dir
+@click.pass_obj
+def status_command(settings: Settings, state_dir: pathlib.Path | None) -> None:
+    """Say what runs (exit 1 when something recorded is not running)."""
+    directory = state_dir or settings.cluster.state_dir
+    plane, components = controlplane.status(directory)
+    if plane is None:
+        console.out.print(f"no control plane recorded in {directory}")
+        raise SystemExit(1)
+    table = Table("component", "pid", "state", "version", "log")
+    for item in components:
+        table.add_row(
+            item.name,
+            str(item.pid),
+            "[green]running[/green]" if item.running else "[red]stopped[/red]",
+            plane.versions.get(item.name, ""),
+            _relative(item.log, plane.state_dir),
+        )
+    console.out.print(f"server {plane.server}   kubeconfig {plane.kubeconfig}")
+    console.out.print(table)
+    if not all(item.running for item in components):
+        raise SystemExit(1)
+
+
+def _relative(path: str, base: pathlib.Path) -> str:
+    try:
+        return str(pathlib.Path(path).relative_to(base))
+    except ValueError:
+        return path
+
+
+@cluster_group.command("build")
+@click.option("--with-kustomize", is_flag=True, help="Also build kustomize.")
+@click.pass_obj
+def build_command(settings: Settings, with_kustomize: bool) -> None:
+    """Build (or find in the cache) every control-plane binary."""
+    groups = ["etcd", "kubernetes", "kwok"] + (["kustomize"] if with_kustomize else [])
+    with console.build_progress() as progress:
+        found = binaries.build_all(
+            cache_dir=settings.cluster.cache_dir, groups=groups, progress=progress
+        )
+    for name, path in sorted(found.items()):
+        console.out.print(f"{name:>24}  {path}", soft_wrap=True)

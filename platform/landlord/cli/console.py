@@ -1,0 +1,81 @@
+"""Shared terminal output: one rich console, progress bars for builds, error rendering."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from landlord import errors
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+BuildProgress = Callable[[int, int | None, str], None]
+
+
+@contextlib.contextmanager
+def build_progress() -> Iterator[Callable[[str], BuildProgress]]:
+    """A factory of progress callbacks, one bar per Go build group.
+
+    On a terminal a live bar counts compiled packages against the number the
+    build can need (cached packages are not compiled, so it may finish early);
+    elsewhere (CI logs) a line every 100 packages.
+    """
+    live = err.is_terminal
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]building {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[what]}"),
+        console=err,
+        disable=not live,
+    )
+
+    def factory(description: str) -> BuildProgress:
+        task = progress.add_task(description, total=None, what="", visible=False)
+        announced = False
+
+        def report(done: int, total: int | None, what: str) -> None:
+            nonlocal announced
+            if not announced:
+                announced = True
+                progress.update(task, visible=True)
+                err.print(f"building {description} from Go modules (first run only; cached after)")
+            progress.update(task, completed=done, total=total, what=what[-60:])
+            if not live and (done % 100 == 0 or what == "done"):
+                err.print(f"  {description}: {done}/{total or '?'} packages compiled ({what})")
+
+        return report
+
+    with progress:
+        yield factory
+
+
+def step(component: str, message: str) -> None:
+    """One line of bring-up progress."""
+    err.print(f"[cyan]{component:>24}[/cyan]  {message}")
+
+
+def fail(error: errors.LandlordError) -> None:
+    """Print an error and its hint; the caller exits non-zero."""
+    err.print(f"[bold red]error:[/bold red] {error.message}", soft_wrap=True)
+    if error.hint:
+        err.print(f"[yellow]hint:[/yellow] {error.hint}", soft_wrap=True)
+    log_tail = getattr(error, "log_tail", "")
+    if log_tail:
+        err.print("[dim]last log lines:[/dim]")
+        err.print(log_tail, markup=False, soft_wrap=True)
+    sys.stderr.flush()

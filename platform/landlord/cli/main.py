@@ -1,0 +1,37 @@
+"""The ``landlord`` entry point."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from landlord import __version__, errors, settings
+from landlord.cli import cluster, console, demo
+
+
+@click.group()
+@click.version_option(__version__, prog_name="landlord")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Landlord: multi-tenant GitOps for Kubernetes."""
+    ctx.obj = settings.load()
+
+
+cli.add_command(cluster.cluster_group)
+cli.add_command(demo.up_command)
+
+
+def main() -> None:
+    """Run the CLI; Landlord errors become a message, a hint and exit code 1."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        console.err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except errors.LandlordError as error:
+        console.fail(error)
+        sys.exit(1)

@@ -1,0 +1,161 @@
+"""The command line each control-plane component runs with: pure functions.
+
+Kept apart from process handling so the flags are read (and unit-tested) in
+one place. The set of controllers is what Landlord relies on: namespaces are
+finalized, garbage is collected, service accounts and their tokens exist,
+aggregated ClusterRoles (``admin``, ``edit``, ``view``) get their rules, and
+workloads roll out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+from landlord.cluster import pki as pki_mod
+
+SERVICE_CIDR = "10.0.0.0/24"
+SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
+KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+KWOK_NODE_VALUE = "fake"
+
+CONTROLLERS = (
+    "namespace-controller",
+    "garbage-collector-controller",
+    "serviceaccount-controller",
+    "serviceaccount-token-controller",
+    "clusterrole-aggregation-controller",
+    "root-ca-certificate-publisher-controller",
+    "deployment-controller",
+    "replicaset-controller",
+    "statefulset-controller",
+    "daemonset-controller",
+    "job-controller",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ports:
+    """The loopback ports the components listen on."""
+
+    etcd_client: int
+    etcd_peer: int
+    apiserver: int
+    kwok: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Where each component keeps its files inside the state directory."""
+
+    state_dir: pathlib.Path
+    etcd_data: pathlib.Path
+
+    @property
+    def pki_dir(self) -> pathlib.Path:
+        return self.state_dir / "pki"
+
+    @property
+    def logs(self) -> pathlib.Path:
+        return self.state_dir / "logs"
+
+    @property
+    def kubeconfig(self) -> pathlib.Path:
+        return self.state_dir / "kubeconfig"
+
+    def component_kubeconfig(self, name: str) -> pathlib.Path:
+        return self.state_dir / "components" / f"{name}.kubeconfig"
+
+    @property
+    def state_file(self) -> pathlib.Path:
+        return self.state_dir / "state.json"
+
+
+def etcd(binary: pathlib.Path, ports: Ports, layout: Layout) -> list[str]:
+    client = f"http://127.0.0.1:{ports.etcd_client}"
+    peer = f"http://127.0.0.1:{ports.etcd_peer}"
+    return [
+        str(binary),
+        "--name=landlord",
+        f"--data-dir={layout.etcd_data}",
+        f"--listen-client-urls={client}",
+        f"--advertise-client-urls={client}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
+        f"--initial-cluster=landlord={peer}",
+        "--initial-cluster-state=new",
+        # A throwaway local store: durability is not worth an fsync per write.
+        "--unsafe-no-fsync=true",
+        "--quota-backend-bytes=8589934592",
+        "--log-level=warn",
+    ]
+
+
+def apiserver(binary: pathlib.Path, ports: Ports, pki: pki_mod.Pki) -> list[str]:
+    return [
+        str(binary),
+        f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        f"--secure-port={ports.apiserver}",
+        f"--tls-cert-file={pki.serving_cert}",
+        f"--tls-private-key-file={pki.serving_key}",
+        f"--client-ca-file={pki.ca_cert}",
+        "--authorization-mode=RBAC",
+        f"--service-account-issuer={SA_ISSUER}",
+        f"--api-audiences={SA_ISSUER}",
+        f"--service-account-key-file={pki.sa_pub}",
+        f"--service-account-signing-key-file={pki.sa_key}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--allow-privileged=true",
+        # The loopback address may not be published as the `kubernetes` Service's endpoint.
+        "--endpoint-reconciler-type=none",
+        # Nobody runs the node-lifecycle controller that would lift the not-ready
+        # taint from kwok nodes, so do not add it in the first place.
+        "--disable-admission-plugins=TaintNodesByCondition",
+        "--profiling=false",
+        "--v=1",
+    ]
+
+
+def controller_manager(
+    binary: pathlib.Path, kubeconfig: pathlib.Path, pki: pki_mod.Pki
+) -> list[str]:
+    return [
+        str(binary),
+        f"--kubeconfig={kubeconfig}",
+        "--leader-elect=false",
+        "--secure-port=0",
+        f"--controllers={','.join(CONTROLLERS)}",
+        "--use-service-account-credentials=true",
+        f"--service-account-private-key-file={pki.sa_key}",
+        f"--root-ca-file={pki.ca_cert}",
+        "--cluster-name=landlord",
+        "--v=1",
+    ]
+
+
+def scheduler(binary: pathlib.Path, kubeconfig: pathlib.Path) -> list[str]:
+    return [
+        str(binary),
+        f"--kubeconfig={kubeconfig}",
+        "--leader-elect=false",
+        "--secure-port=0",
+        "--v=1",
+    ]
+
+
+def kwok(
+    binary: pathlib.Path, kubeconfig: pathlib.Path, ports: Ports, config: pathlib.Path
+) -> list[str]:
+    return [
+        str(binary),
+        f"--kubeconfig={kubeconfig}",
+        f"--config={config}",
+        "--manage-all-nodes=false",
+        f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}={KWOK_NODE_VALUE}",
+        "--node-ip=10.0.1.1",
+        "--cidr=10.0.2.0/24",
+        f"--server-address=127.0.0.1:{ports.kwok}",
+        "--node-lease-duration-seconds=40",
+    ]

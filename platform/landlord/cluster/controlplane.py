@@ -1,0 +1,398 @@
+"""``landlord cluster up | down | status``: bring the local control plane up and down.
+
+Order of bring-up: PKI → etcd → kube-apiserver (``/readyz``) →
+kube-controller-manager (service accounts and aggregated roles appear) →
+with nodes: kube-scheduler and kwok (the fake nodes report Ready). Teardown
+runs in reverse. Everything a later ``down`` or ``status`` needs is recorded
+in ``STATE_DIR/state.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import time
+import urllib.error
+from collections.abc import Callable, Sequence
+
+from landlord import errors
+from landlord.cluster import (
+    apiclient,
+    binaries,
+    components,
+    gobuild,
+    kubeconfig,
+    nodes,
+    processes,
+)
+from landlord.cluster import (
+    pki as pki_mod,
+)
+from landlord.cluster import (
+    ports as ports_mod,
+)
+
+STATE_VERSION = 1
+PORT_ATTEMPTS = 3
+# A status line: (component, message).
+StepFn = Callable[[str, str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How to bring the control plane up."""
+
+    state_dir: pathlib.Path
+    cache_dir: pathlib.Path
+    assets_dir: pathlib.Path | None = None
+    nodes: int = 0
+    timeout: float = 120.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ControlPlane:
+    """A running control plane, as recorded in its state directory."""
+
+    state_dir: pathlib.Path
+    server: str
+    kubeconfig: pathlib.Path
+    components: tuple[processes.Record, ...]
+    versions: dict[str, str]
+    etcd_data: pathlib.Path
+    nodes: int
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "version": STATE_VERSION,
+            "server": self.server,
+            "kubeconfig": str(self.kubeconfig),
+            "components": [record.to_json() for record in self.components],
+            "versions": self.versions,
+            "etcd_data": str(self.etcd_data),
+            "nodes": self.nodes,
+            "timings": self.timings,
+        }
+
+    @classmethod
+    def load(cls, state_dir: pathlib.Path) -> ControlPlane | None:
+        """The control plane recorded in ``state_dir``, or None if there is none."""
+        state_file = state_dir / "state.json"
+        try:
+            data = json.loads(state_file.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise errors.StateDirError(
+                f"{state_file} is unreadable ({error})",
+                hint=f"remove {state_dir} if no control plane runs from it",
+            ) from error
+        return cls(
+            state_dir=state_dir,
+            server=data["server"],
+            kubeconfig=pathlib.Path(data["kubeconfig"]),
+            components=tuple(processes.Record.from_json(item) for item in data["components"]),
+            versions=dict(data.get("versions", {})),
+            etcd_data=pathlib.Path(data["etcd_data"]),
+            nodes=int(data.get("nodes", 0)),
+            timings=dict(data.get("timings", {})),
+        )
+
+    def save(self) -> None:
+        path = self.state_dir / "state.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2))
+        tmp.replace(path)
+
+
+@dataclasses.dataclass(frozen=True)
+class ComponentStatus:
+    """One line of ``landlord cluster status``."""
+
+    name: str
+    pid: int
+    running: bool
+    log: str
+
+
+def _etcd_data_dir(state_dir: pathlib.Path) -> pathlib.Path:
+    """Etcd's data on tmpfs when the machine has one (fast, and gone at reboot)."""
+    shm = pathlib.Path("/dev/shm")  # noqa: S108 - a per-state-dir name, owner-only
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        key = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
+        return shm / f"landlord-etcd-{key}"
+    return state_dir / "etcd"
+
+
+def _check_state_dir(state_dir: pathlib.Path) -> None:
+    existing = ControlPlane.load(state_dir)
+    if existing is None:
+        return
+    running = [record for record in existing.components if processes.alive(record)]
+    if running:
+        raise errors.StateDirError(
+            f"a control plane already runs from {state_dir} "
+            f"({', '.join(f'{r.name} pid {r.pid}' for r in running)})",
+            hint=f"use it with KUBECONFIG={existing.kubeconfig}, or stop it with "
+            f"`landlord cluster down --state-dir {state_dir}`",
+        )
+    raise errors.StateDirError(
+        f"{state_dir} holds the state of a control plane that is no longer running",
+        hint=f"clear it with `landlord cluster down --state-dir {state_dir}`",
+    )
+
+
+def _version(binary: pathlib.Path) -> str:
+    try:
+        out = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    match = re.search(r"v?\d+\.\d+\.\d+\S*", out.stdout or out.stderr)
+    return match.group(0) if match else "unknown"
+
+
+class _Starter:
+    """Starts components one by one, failing fast with the component's own log."""
+
+    def __init__(self, layout: components.Layout, deadline: float, step: StepFn) -> None:
+        self.layout = layout
+        self.deadline = deadline
+        self.step = step
+        self.records: list[processes.Record] = []
+        self.timings: dict[str, float] = {}
+
+    def start(self, name: str, argv: Sequence[str]) -> processes.Record:
+        self.step(name, "starting")
+        record = processes.start(name, argv, self.layout.logs / f"{name}.log")
+        self.records.append(record)
+        return record
+
+    def wait(self, record: processes.Record, what: str, check: Callable[[], bool]) -> None:
+        began = time.monotonic()
+        while True:
+            if not processes.alive(record):
+                self._died(record)
+            try:
+                if check():
+                    break
+            except (OSError, urllib.error.URLError, ValueError):
+                pass  # not listening yet
+            if time.monotonic() > self.deadline:
+                raise errors.ComponentFailedError(
+                    f"{record.name} did not become ready ({what}) in time",
+                    hint=f"see its log: {record.log}",
+                    log_tail=processes.tail(record.log),
+                )
+            time.sleep(0.1)
+        self.timings[record.name] = round(time.monotonic() - began, 2)
+        self.step(record.name, f"ready ({what}) in {self.timings[record.name]:.1f}s")
+
+    def _died(self, record: processes.Record) -> None:
+        log_tail = processes.tail(record.log)
+        if "address already in use" in log_tail.lower():
+            raise errors.PortInUseError(
+                f"{record.name} could not bind its port (address already in use)",
+                hint="another process took the port; retrying with new ports",
+                delay=0.0,
+            )
+        raise errors.ComponentFailedError(
+            f"{record.name} exited during start-up",
+            hint=f"full log: {record.log}",
+            log_tail=log_tail,
+        )
+
+    def stop_all(self) -> None:
+        for record in reversed(self.records):
+            processes.stop(record)
+
+
+def _ready_text(client: apiclient.ApiClient, path: str, expected: bytes) -> bool:
+    status, body = client.request("GET", path, timeout=2.0)
+    return status == 200 and body.strip() == expected
+
+
+def _etcd_healthy(port: int) -> bool:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+        return bool(json.loads(resp.read()).get("health") == "true")
+
+
+def _controllers_running(client: apiclient.ApiClient) -> bool:
+    account = client.get_json("/api/v1/namespaces/default/serviceaccounts/default")
+    admin = client.get_json("/apis/rbac.authorization.k8s.io/v1/clusterroles/admin")
+    return account is not None and bool(admin and admin.get("rules"))
+
+
+def _nodes_ready(client: apiclient.ApiClient, count: int) -> bool:
+    ready = 0
+    for index in range(count):
+        node = client.get_json(f"/api/v1/nodes/{nodes.name(index)}")
+        ready += bool(node and nodes.is_ready(node))
+    return ready == count
+
+
+def _create_nodes(client: apiclient.ApiClient, count: int) -> None:
+    for index in range(count):
+        status, body = client.request("POST", "/api/v1/nodes", nodes.manifest(nodes.name(index)))
+        if status not in (201, 409):
+            raise errors.ComponentFailedError(
+                f"creating node {nodes.name(index)} failed: HTTP {status} {body[:300]!r}"
+            )
+
+
+def _start_once(
+    options: Options,
+    bins: dict[str, pathlib.Path],
+    layout: components.Layout,
+    pki: pki_mod.Pki,
+    step: StepFn,
+) -> ControlPlane:
+    ports = components.Ports(*ports_mod.free_ports(4))
+    server = f"https://127.0.0.1:{ports.apiserver}"
+    kubeconfig.write(layout.kubeconfig, server, pki, pki_mod.ADMIN)
+    for who in (pki_mod.CONTROLLER_MANAGER, pki_mod.SCHEDULER):
+        kubeconfig.write(layout.component_kubeconfig(who.file_stem), server, pki, who)
+    client = apiclient.ApiClient(server, pki)
+    starter = _Starter(layout, time.monotonic() + options.timeout, step)
+    try:
+        shutil.rmtree(layout.etcd_data, ignore_errors=True)
+        etcd = starter.start("etcd", components.etcd(bins["etcd"], ports, layout))
+        starter.wait(etcd, "/health", lambda: _etcd_healthy(ports.etcd_client))
+
+        api = starter.start(
+            "kube-apiserver", components.apiserver(bins["kube-apiserver"], ports, pki)
+        )
+        starter.wait(api, "/readyz", lambda: _ready_text(client, "/readyz", b"ok"))
+
+        cm = starter.start(
+            "kube-controller-manager",
+            components.controller_manager(
+                bins["kube-controller-manager"],
+                layout.component_kubeconfig(pki_mod.CONTROLLER_MANAGER.file_stem),
+                pki,
+            ),
+        )
+        starter.wait(cm, "controllers running", lambda: _controllers_running(client))
+
+        if options.nodes > 0:
+            starter.start(
+                "kube-scheduler",
+                components.scheduler(
+                    bins["kube-scheduler"],
+                    layout.component_kubeconfig(pki_mod.SCHEDULER.file_stem),
+                ),
+            )
+            kwok = starter.start(
+                "kwok",
+                components.kwok(bins["kwok"], layout.kubeconfig, ports, bins[gobuild.KWOK_STAGES]),
+            )
+            _create_nodes(client, options.nodes)
+            starter.wait(
+                kwok, f"{options.nodes} node(s) Ready", lambda: _nodes_ready(client, options.nodes)
+            )
+    except BaseException:
+        starter.stop_all()
+        raise
+    return ControlPlane(
+        state_dir=options.state_dir,
+        server=server,
+        kubeconfig=layout.kubeconfig,
+        components=tuple(starter.records),
+        versions={},
+        etcd_data=layout.etcd_data,
+        nodes=options.nodes,
+        timings=starter.timings,
+    )
+
+
+def needed_binaries(node_count: int) -> list[str]:
+    """The binaries a control plane with ``node_count`` fake nodes runs."""
+    names = ["etcd", "kube-apiserver", "kube-controller-manager"]
+    if node_count > 0:
+        names += ["kube-scheduler", "kwok"]
+    return names
+
+
+def up(
+    options: Options,
+    *,
+    step: StepFn | None = None,
+    build_progress: binaries.ProgressFactory | None = None,
+) -> ControlPlane:
+    """Start a control plane from ``options.state_dir``; return once it is ready."""
+    report = step or (lambda component, message: None)
+    state_dir = options.state_dir.resolve()
+    options = dataclasses.replace(options, state_dir=state_dir)
+    _check_state_dir(state_dir)
+    bins = binaries.resolve(
+        needed_binaries(options.nodes),
+        cache_dir=options.cache_dir,
+        assets_dir=options.assets_dir,
+        progress=build_progress,
+    )
+    began = time.monotonic()
+    layout = components.Layout(state_dir=state_dir, etcd_data=_etcd_data_dir(state_dir))
+    state_dir.mkdir(parents=True, exist_ok=True)
+    report("pki", "generating certificates")
+    pki = pki_mod.generate(layout.pki_dir)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            plane = _start_once(options, bins, layout, pki, report)
+            break
+        except errors.PortInUseError:
+            if attempt == PORT_ATTEMPTS:
+                raise
+            report("ports", f"port taken during start-up, retrying ({attempt}/{PORT_ATTEMPTS})")
+    versions = {name: _version(bins[name]) for name in needed_binaries(options.nodes)}
+    timings = {**plane.timings, "total": round(time.monotonic() - began, 2)}
+    plane = dataclasses.replace(plane, versions=versions, timings=timings)
+    plane.save()
+    return plane
+
+
+def down(state_dir: pathlib.Path, *, step: StepFn | None = None) -> list[str]:
+    """Stop every component recorded in ``state_dir`` (reverse order) and clear its state.
+
+    Returns the names of the components that were still running.
+    """
+    report = step or (lambda component, message: None)
+    state_dir = state_dir.resolve()
+    plane = ControlPlane.load(state_dir)
+    if plane is None:
+        return []
+    stopped: list[str] = []
+    for record in reversed(plane.components):
+        if processes.alive(record):
+            report(record.name, f"stopping pid {record.pid}")
+            processes.stop(record)
+            stopped.append(record.name)
+    if plane.etcd_data != state_dir / "etcd":
+        shutil.rmtree(plane.etcd_data, ignore_errors=True)
+    for leftover in ("state.json", "kubeconfig"):
+        with contextlib.suppress(FileNotFoundError):
+            (state_dir / leftover).unlink()
+    shutil.rmtree(state_dir / "etcd", ignore_errors=True)
+    shutil.rmtree(state_dir / "pki", ignore_errors=True)
+    shutil.rmtree(state_dir / "components", ignore_errors=True)
+    return stopped
+
+
+def status(state_dir: pathlib.Path) -> tuple[ControlPlane | None, list[ComponentStatus]]:
+    """The recorded control plane and whether each of its processes runs."""
+    plane = ControlPlane.load(state_dir.resolve())
+    if plane is None:
+        return None, []
+    return plane, [
+        ComponentStatus(record.name, record.pid, processes.alive(record), record.log)
+        for record in plane.components
+    ]

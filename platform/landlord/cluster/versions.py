@@ -1,0 +1,13 @@
+"""The control plane's pinned versions: the one place to change them.
+
+After changing a version here, run ``hack/pin-controlplane.py`` to regenerate the
+Go build modules under ``gomod/`` and commit their ``go.mod`` and ``go.sum``.
+"""
+
+from __future__ import annotations
+
+KUBERNETES = "v1.36.3"
+KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+ETCD = "v3.6.8"
+KWOK = "v0.8.0"
+KUSTOMIZE = "v5.8.2"

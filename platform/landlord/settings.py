@@ -1,0 +1,104 @@
+"""Landlord's settings, read from the environment with the prefix ``LANDLORD_``.
+
+Nested groups use ``__``: ``LANDLORD_SOURCES__ALLOWED_SCHEMES=https,ssh,http``.
+Settings are read once, at the edge (the CLI), and passed down; no module
+reads them from a global.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLATFORM_NAMESPACE = "landlord-system"
+
+
+def _default_cache_dir() -> pathlib.Path:
+    return pathlib.Path.home() / ".cache" / "landlord"
+
+
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip().lower() for item in value.split(",") if item.strip()]
+    return value
+
+
+class ClusterSettings(BaseModel):
+    """Where the local control plane keeps its state and its built binaries."""
+
+    state_dir: pathlib.Path = pathlib.Path(".landlord/cluster")
+    cache_dir: pathlib.Path = Field(default_factory=_default_cache_dir)
+    # KUBEBUILDER_ASSETS is read by the CLI too (envtest's own variable name).
+    assets_dir: pathlib.Path | None = None
+    start_timeout: float = 120.0
+
+
+class SourcesSettings(BaseModel):
+    """Which Git URL schemes sources may use."""
+
+    allowed_schemes: Annotated[list[str], NoDecode] = ["https", "ssh"]
+
+    _split = field_validator("allowed_schemes", mode="before")(_comma_list)
+
+
+class PolicySettings(BaseModel):
+    """Where the Casbin model and policy are read from."""
+
+    path: pathlib.Path = pathlib.Path("policies")
+
+
+class ApiSettings(BaseModel):
+    """The onboarding API's listen address."""
+
+    bind: str = "127.0.0.1:8080"
+
+
+class TelemetrySettings(BaseModel):
+    """Logs, traces and metrics."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    traces_exporter: Literal["none", "console", "otlp"] = "none"
+    otlp_endpoint: str | None = None
+    service_name: str = "landlord"
+    metrics_bind: str | None = None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(BaseSettings):
+    """All of Landlord's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LANDLORD_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    platform_namespace: str = PLATFORM_NAMESPACE
+    cluster: ClusterSettings = ClusterSettings()
+    sources: SourcesSettings = SourcesSettings()
+    policy: PolicySettings = PolicySettings()
+    api: ApiSettings = ApiSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
+    features: dict[str, bool] = {}
+
+
+def load() -> Settings:
+    """Read the settings from the process environment.
+
+    envtest's ``KUBEBUILDER_ASSETS`` is honoured as the binaries folder unless
+    ``LANDLORD_CLUSTER__ASSETS_DIR`` says otherwise.
+    """
+    loaded = Settings()
+    assets = os.environ.get("KUBEBUILDER_ASSETS")
+    if assets and loaded.cluster.assets_dir is None:
+        loaded.cluster.assets_dir = pathlib.Path(assets)
+    return loaded

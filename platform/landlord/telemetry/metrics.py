@@ -1,0 +1,39 @@
+"""A Prometheus registry per process, and the metrics Landlord records in it."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import start_http_server as _start_http_server
+
+
+class Metrics:
+    """Landlord's metrics, all in one registry that the caller owns.
+
+    A registry per instance (not the global default) keeps tests independent
+    and lets one process serve exactly the metrics it records.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.controlplane_start_seconds = Histogram(
+            "landlord_controlplane_start_seconds",
+            "Time for the local control plane to become ready, by component.",
+            ["component"],
+            registry=self.registry,
+            buckets=(0.5, 1, 2, 5, 10, 15, 30, 60, 120),
+        )
+        self.controlplane_builds_total = Counter(
+            "landlord_controlplane_builds_total",
+            "Control-plane binary builds from Go modules, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        """The registry in Prometheus text format."""
+        return generate_latest(self.registry)
+
+    def serve(self, bind: str) -> None:
+        """Serve ``/metrics`` on ``host:port`` from a background thread."""
+        host, _, port = bind.rpartition(":")
+        _start_http_server(int(port), addr=host or "127.0.0.1", registry=self.registry)
