@@ -22,7 +22,7 @@ import time
 import urllib.error
 from collections.abc import Callable, Sequence
 
-from landlord import errors
+from landlord import errors, telemetry
 from landlord.cluster import (
     apiclient,
     binaries,
@@ -328,6 +328,7 @@ def up(
     *,
     step: StepFn | None = None,
     build_progress: binaries.ProgressFactory | None = None,
+    metrics: telemetry.Metrics | None = None,
 ) -> ControlPlane:
     """Start a control plane from ``options.state_dir``; return once it is ready."""
     report = step or (lambda component, message: None)
@@ -357,6 +358,9 @@ def up(
     timings = {**plane.timings, "total": round(time.monotonic() - began, 2)}
     plane = dataclasses.replace(plane, versions=versions, timings=timings)
     plane.save()
+    if metrics is not None:
+        for component, seconds in timings.items():
+            metrics.controlplane_start_seconds.labels(component=component).observe(seconds)
     return plane
 
 

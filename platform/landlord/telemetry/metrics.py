@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client import start_http_server as _start_http_server
 
 
@@ -21,12 +21,6 @@ class Metrics:
             ["component"],
             registry=self.registry,
             buckets=(0.5, 1, 2, 5, 10, 15, 30, 60, 120),
-        )
-        self.controlplane_builds_total = Counter(
-            "landlord_controlplane_builds_total",
-            "Control-plane binary builds from Go modules, by outcome.",
-            ["outcome"],
-            registry=self.registry,
         )
 
     def exposition(self) -> bytes:

@@ -1,0 +1,97 @@
+"""``landlord cluster up | status | down`` and ``landlord up`` as a user runs them.
+
+Each test starts its own small control plane (no nodes) from the CLI, so these
+also measure the warm start the README promises.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.controlplane
+
+
+def _landlord(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "landlord", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_up_status_down_leaves_nothing_behind(tmp_path: pathlib.Path) -> None:
+    state_dir = tmp_path / "cluster"
+
+    up = _landlord("cluster", "up", "--nodes", "0", "--state-dir", str(state_dir))
+    assert up.returncode == 0, up.stderr
+    assert "control plane ready" in up.stdout
+    assert (state_dir / "kubeconfig").is_file()
+    pids = [
+        item["pid"] for item in json.loads((state_dir / "state.json").read_text())["components"]
+    ]
+    assert len(pids) == 3
+    assert all(_pid_alive(pid) for pid in pids)
+
+    status = _landlord("cluster", "status", "--state-dir", str(state_dir))
+    assert status.returncode == 0, status.stdout
+    for component in ("etcd", "kube-apiserver", "kube-controller-manager"):
+        assert component in status.stdout
+
+    again = _landlord("cluster", "up", "--nodes", "0", "--state-dir", str(state_dir))
+    assert again.returncode == 1
+    assert "already runs" in again.stderr
+
+    down = _landlord("cluster", "down", "--state-dir", str(state_dir))
+    assert down.returncode == 0, down.stderr
+    assert not any(_pid_alive(pid) for pid in pids)
+    assert _landlord("cluster", "status", "--state-dir", str(state_dir)).returncode == 1
+
+
+def test_demo_runs_until_interrupted_and_stops_cleanly(tmp_path: pathlib.Path) -> None:
+    state_dir = tmp_path / "demo"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "landlord", "up", "--nodes", "0", "--state-dir", str(state_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert demo.stdout is not None
+    output: list[str] = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        line = demo.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if "Ctrl-C stops" in line:
+            break
+    assert any("control plane ready" in line for line in output), "".join(output)
+    pids = [
+        item["pid"] for item in json.loads((state_dir / "state.json").read_text())["components"]
+    ]
+
+    demo.send_signal(signal.SIGINT)
+    rest, _ = demo.communicate(timeout=60)
+
+    assert demo.returncode == 0, "".join(output) + rest
+    assert "stopped." in rest
+    assert not any(_pid_alive(pid) for pid in pids)
