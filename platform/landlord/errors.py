@@ -88,3 +88,32 @@ class ComponentFailedError(TerminalError):
                 "    " + line for line in self.log_tail.splitlines()
             )
         return text
+
+
+class ApiError(RetryableError):
+    """The apiserver refused or failed a request; ``status`` is the HTTP status."""
+
+    reason = "ApiError"
+
+    def __init__(
+        self, message: str, *, status: int, api_reason: str = "", hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.api_reason = api_reason
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
+
+    @property
+    def forbidden(self) -> bool:
+        return self.status == 403
+
+    @property
+    def invalid(self) -> bool:
+        return self.status == 422

@@ -7,7 +7,7 @@ import sys
 import click
 
 from landlord import __version__, errors, settings
-from landlord.cli import cluster, console, demo
+from landlord.cli import cluster, console, demo, get, operate
 
 
 @click.group()
@@ -20,6 +20,9 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(cluster.cluster_group)
 cli.add_command(demo.up_command)
+cli.add_command(operate.install_command)
+cli.add_command(operate.run_command)
+cli.add_command(get.get_group)
 
 
 def main() -> None:

@@ -3,8 +3,8 @@
 Kept apart from process handling so the flags are read (and unit-tested) in
 one place. The set of controllers is what Landlord relies on: namespaces are
 finalized, garbage is collected, service accounts and their tokens exist,
-aggregated ClusterRoles (``admin``, ``edit``, ``view``) get their rules, and
-workloads roll out.
+aggregated ClusterRoles (``admin``, ``edit``, ``view``) get their rules, quotas
+are counted, and workloads roll out.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ CONTROLLERS = (
     "statefulset-controller",
     "daemonset-controller",
     "job-controller",
+    # Computes ResourceQuota usage; without it quota admission rejects every pod.
+    "resourcequota-controller",
 )
 
 

@@ -1,21 +1,56 @@
-"""Connect to an apiserver, optionally impersonating another identity."""
+"""Connect to an apiserver, optionally impersonating another identity, and act on objects.
+
+Objects go in and come out as plain dicts. Failures become
+:class:`landlord.errors.ApiError` with the HTTP status and the apiserver's message.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+import json
 import pathlib
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import dynamic
+from kubernetes.client import exceptions as k8s_exceptions
+from kubernetes.dynamic import exceptions as dynamic_exceptions
+
+from landlord import errors
+
+Manifest = dict[str, Any]
 
 
 def service_account_user(namespace: str, name: str) -> str:
     """The username the apiserver gives a service account."""
     return f"system:serviceaccount:{namespace}:{name}"
+
+
+def _api_error(error: Exception) -> errors.ApiError:
+    status = int(getattr(error, "status", 0) or 0)
+    body = getattr(error, "body", None)
+    message, api_reason = str(error), ""
+    if body:
+        try:
+            parsed = json.loads(body)
+            message = parsed.get("message", message)
+            api_reason = parsed.get("reason", "")
+        except (TypeError, ValueError):
+            message = str(body)
+    return errors.ApiError(message, status=status, api_reason=api_reason)
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except (k8s_exceptions.ApiException, dynamic_exceptions.DynamicApiError) as error:
+        raise _api_error(error) from error
 
 
 class Kube:
@@ -38,6 +73,7 @@ class Kube:
             self.api_client.set_default_header("Impersonate-User", user)
             for group in groups:
                 self.api_client.set_default_header("Impersonate-Group", group)
+        self._discovery_lock = threading.Lock()
 
     def impersonate(self, user: str, groups: Sequence[str] = ()) -> Kube:
         """The same connection, acting as ``user`` (and ``groups``)."""
@@ -71,23 +107,158 @@ class Kube:
     def dynamic(self) -> dynamic.DynamicClient:
         return dynamic.DynamicClient(self.api_client)
 
+    def resource(self, api_version: str, kind: str) -> Any:
+        """The dynamic client's resource for a kind, rediscovering once for new CRDs."""
+        with self._discovery_lock:
+            try:
+                return self.dynamic.resources.get(api_version=api_version, kind=kind)
+            except dynamic_exceptions.ResourceNotFoundError:
+                self.dynamic.resources.invalidate_cache()
+                try:
+                    return self.dynamic.resources.get(api_version=api_version, kind=kind)
+                except dynamic_exceptions.ResourceNotFoundError as error:
+                    raise errors.ApiError(
+                        f"the apiserver does not serve {kind} ({api_version})",
+                        status=404,
+                        api_reason="NotFound",
+                        hint="is its CRD installed? run `landlord install`",
+                    ) from error
+
     def apply(
-        self, manifest: dict[str, Any], *, field_manager: str, force: bool = False
-    ) -> dict[str, Any]:
+        self, manifest: Manifest, *, field_manager: str, force: bool = False, dry_run: bool = False
+    ) -> Manifest:
         """Server-side apply ``manifest``; return the object the apiserver stored."""
-        resource = self.dynamic.resources.get(
-            api_version=manifest["apiVersion"], kind=manifest["kind"]
-        )
-        namespace = manifest.get("metadata", {}).get("namespace")
-        result = resource.server_side_apply(
-            body=manifest,
-            name=manifest["metadata"]["name"],
-            namespace=namespace,
-            field_manager=field_manager,
-            force_conflicts=force,
-        )
-        stored: dict[str, Any] = result.to_dict()
+        resource = self.resource(manifest["apiVersion"], manifest["kind"])
+        metadata = manifest.get("metadata", {})
+        extra = {"dry_run": "All"} if dry_run else {}
+        with _translated():
+            result = resource.server_side_apply(
+                body=manifest,
+                name=metadata["name"],
+                namespace=metadata.get("namespace"),
+                field_manager=field_manager,
+                force_conflicts=force,
+                **extra,
+            )
+        stored: Manifest = result.to_dict()
         return stored
+
+    def create(self, manifest: Manifest) -> Manifest:
+        """Create ``manifest``; ApiError with status 409 if it exists."""
+        resource = self.resource(manifest["apiVersion"], manifest["kind"])
+        with _translated():
+            result = resource.create(body=manifest, namespace=manifest["metadata"].get("namespace"))
+        created: Manifest = result.to_dict()
+        return created
+
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> Manifest | None:
+        """The object, or None when it does not exist."""
+        resource = self.resource(api_version, kind)
+        try:
+            with _translated():
+                result = resource.get(name=name, namespace=namespace)
+        except errors.ApiError as error:
+            if error.not_found:
+                return None
+            raise
+        found: Manifest = result.to_dict()
+        return found
+
+    def list_objects(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+    ) -> list[Manifest]:
+        """Objects of a kind (in all namespaces unless ``namespace``), as dicts."""
+        resource = self.resource(api_version, kind)
+        with _translated():
+            result = resource.get(namespace=namespace, label_selector=label_selector)
+        items: list[Manifest] = result.to_dict().get("items", [])
+        for item in items:
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items
+
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        propagation: str = "Background",
+    ) -> bool:
+        """Delete the object; False if it was already gone."""
+        resource = self.resource(api_version, kind)
+        try:
+            with _translated():
+                resource.delete(
+                    name=name, namespace=namespace, body={"propagationPolicy": propagation}
+                )
+        except errors.ApiError as error:
+            if error.not_found:
+                return False
+            raise
+        return True
+
+    def merge_patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        patch: Manifest,
+        namespace: str | None = None,
+        *,
+        status: bool = False,
+    ) -> Manifest:
+        """JSON merge patch the object (or its status subresource)."""
+        resource = self.resource(api_version, kind)
+        target = resource.status if status else resource
+        with _translated():
+            result = target.patch(
+                body=patch,
+                name=name,
+                namespace=namespace,
+                content_type="application/merge-patch+json",
+            )
+        patched: Manifest = result.to_dict()
+        return patched
+
+    def json_patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        operations: list[Manifest],
+        namespace: str | None = None,
+    ) -> Manifest:
+        """RFC 6902 JSON patch (use a ``test`` operation for compare-and-swap)."""
+        resource = self.resource(api_version, kind)
+        with _translated():
+            result = resource.patch(
+                body=operations,
+                name=name,
+                namespace=namespace,
+                content_type="application/json-patch+json",
+            )
+        patched: Manifest = result.to_dict()
+        return patched
+
+    def listable_kinds(self) -> list[tuple[str, str, bool]]:
+        """(apiVersion, kind, namespaced) of every preferred kind that supports list."""
+        kinds = []
+        with self._discovery_lock:
+            self.dynamic.resources.invalidate_cache()
+            for resource in self.dynamic.resources.search():
+                verbs = getattr(resource, "verbs", None) or []
+                if "list" in verbs and "/" not in resource.name and resource.preferred:
+                    kinds.append((resource.group_version, resource.kind, resource.namespaced))
+        return sorted(set(kinds))
 
     def close(self) -> None:
         self.api_client.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import start_http_server as _start_http_server
 
 
@@ -21,6 +21,26 @@ class Metrics:
             ["component"],
             registry=self.registry,
             buckets=(0.5, 1, 2, 5, 10, 15, 30, 60, 120),
+        )
+
+        self.tenants = Gauge(
+            "landlord_tenants",
+            "Tenants known to this operator, by Ready condition.",
+            ["ready"],
+            registry=self.registry,
+        )
+        self.tenant_reconcile_seconds = Histogram(
+            "landlord_tenant_reconcile_seconds",
+            "Time to reconcile one Tenant (provision, prune or offboard), by result.",
+            ["result"],
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+        )
+        self.tenant_drift_repairs_total = Counter(
+            "landlord_tenant_drift_repairs_total",
+            "Tenant objects restored after someone deleted or changed them, by kind.",
+            ["kind"],
+            registry=self.registry,
         )
 
     def exposition(self) -> bytes:

@@ -1,0 +1,70 @@
+"""Kubernetes-shaped status conditions, so ``kubectl wait --for=condition=Ready`` works."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+READY = "Ready"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+
+
+def now() -> str:
+    """The current time in the apiserver's RFC 3339 form."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def condition(
+    type_: str,
+    status: bool,
+    reason: str,
+    message: str,
+    *,
+    observed_generation: int,
+) -> dict[str, Any]:
+    """A condition without a transition time (``merge`` sets it)."""
+    return {
+        "type": type_,
+        "status": "True" if status else "False",
+        "reason": reason,
+        "message": message,
+        "observedGeneration": observed_generation,
+    }
+
+
+def merge(
+    existing: Sequence[dict[str, Any]],
+    wanted: Sequence[dict[str, Any]],
+    *,
+    timestamp: str | None = None,
+) -> list[dict[str, Any]]:
+    """The wanted conditions, keeping ``lastTransitionTime`` where the status did not change.
+
+    Conditions not in ``wanted`` are dropped: each reconcile states all of them.
+    """
+    by_type = {item.get("type"): item for item in existing}
+    merged = []
+    for item in wanted:
+        previous = by_type.get(item["type"])
+        if previous is not None and previous.get("status") == item["status"]:
+            transition = previous.get("lastTransitionTime") or timestamp or now()
+        else:
+            transition = timestamp or now()
+        merged.append({**item, "lastTransitionTime": transition})
+    return merged
+
+
+def get(conditions: Sequence[dict[str, Any]], type_: str) -> dict[str, Any] | None:
+    """The condition of ``type_``, if present."""
+    for item in conditions:
+        if item.get("type") == type_:
+            return item
+    return None
+
+
+def is_true(conditions: Sequence[dict[str, Any]], type_: str) -> bool:
+    """Whether the condition of ``type_`` is present and True."""
+    found = get(conditions, type_)
+    return bool(found and found.get("status") == "True")

@@ -1,0 +1,156 @@
+"""The Tenant spec, as typed models with the defaults DESIGN.md gives."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+
+
+def check_dns_label(value: str, what: str = "name") -> str:
+    """Raise ValueError unless ``value`` is a DNS-1123 label (63 characters at most)."""
+    if len(value) > 63 or not DNS1123_LABEL.match(value):
+        raise ValueError(
+            f"{what} {value!r} must be a DNS-1123 label: lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters"
+        )
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
+
+
+class Owner(_Model):
+    """Who owns the tenant: bound to ``ownerRole`` in every namespace."""
+
+    kind: Literal["User", "Group", "ServiceAccount"]
+    name: str = Field(min_length=1)
+    namespace: str | None = None
+
+
+class GitRef(_Model):
+    """Which revision of the repository to follow (one of them)."""
+
+    branch: str | None = None
+    tag: str | None = None
+    semver: str | None = None
+    commit: str | None = None
+
+
+class SecretRef(_Model):
+    """A Secret in the same namespace."""
+
+    name: str
+
+
+class Source(_Model):
+    """The tenant's own Git repository."""
+
+    url: str = Field(min_length=1)
+    ref: GitRef | None = None
+    secret_ref: SecretRef | None = Field(default=None, alias="secretRef")
+    interval: str = "1m"
+
+    @field_validator("interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not DURATION.match(value):
+            raise ValueError(f"interval {value!r} must be a duration such as 30s, 5m or 1h")
+        return value
+
+
+class DependsOn(_Model):
+    """A Kustomization this tenant's sync waits for."""
+
+    name: str
+    namespace: str | None = None
+
+
+class Sync(_Model):
+    """How the tenant's repository is applied."""
+
+    path: str = "./"
+    interval: str = "10m"
+    prune: bool = True
+    depends_on: tuple[DependsOn, ...] = Field(default=(), alias="dependsOn")
+
+    @field_validator("interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not DURATION.match(value):
+            raise ValueError(f"interval {value!r} must be a duration such as 30s, 5m or 1h")
+        return value
+
+
+class TenantSpec(_Model):
+    """``Tenant.spec``."""
+
+    owners: tuple[Owner, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    owner_role: str = Field(default="admin", alias="ownerRole")
+    reconciler_role: str = Field(default="admin", alias="reconcilerRole")
+    quota: dict[str, Any] | None = None
+    limit_range: tuple[dict[str, Any], ...] | None = Field(default=None, alias="limitRange")
+    network_isolation: bool = Field(default=True, alias="networkIsolation")
+    pod_security: Literal["privileged", "baseline", "restricted"] = Field(
+        default="restricted", alias="podSecurity"
+    )
+    source: Source | None = None
+    sync: Sync | None = None
+    suspend: bool = False
+    deletion_policy: Literal["Delete", "Orphan"] = Field(default="Delete", alias="deletionPolicy")
+
+    @field_validator("namespaces")
+    @classmethod
+    def _namespaces(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            check_dns_label(item, "namespace")
+        if len(set(value)) != len(value):
+            raise ValueError("namespaces must not repeat")
+        return value
+
+    @model_validator(mode="after")
+    def _sync_needs_source(self) -> TenantSpec:
+        if self.sync is not None and self.source is None:
+            raise ValueError("spec.sync needs spec.source: there is nothing to sync from")
+        return self
+
+
+class Tenant(_Model):
+    """A Tenant object: its name, generation and typed spec."""
+
+    name: str
+    generation: int = 1
+    uid: str = ""
+    spec: TenantSpec = TenantSpec()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_dns_label(value, "tenant name")
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """``spec.namespaces``, defaulting to the tenant's own name."""
+        return self.spec.namespaces or (self.name,)
+
+    @property
+    def home_namespace(self) -> str:
+        """The first namespace: where the tenant's GitRepository and Kustomization live."""
+        return self.namespaces[0]
+
+    @classmethod
+    def from_object(cls, body: dict[str, Any]) -> Tenant:
+        """Parse an apiserver object (raises pydantic.ValidationError on a bad spec)."""
+        metadata = body.get("metadata", {})
+        return cls(
+            name=metadata.get("name", ""),
+            generation=int(metadata.get("generation") or 1),
+            uid=metadata.get("uid", ""),
+            spec=TenantSpec.model_validate(body.get("spec") or {}),
+        )

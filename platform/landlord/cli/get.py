@@ -1,0 +1,64 @@
+"""``landlord get tenants``: what exists and whether it is Ready."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import click
+from rich.table import Table
+
+from landlord import api, kube
+from landlord.api import conditions
+from landlord.cli import console
+
+
+def age(timestamp: str | None) -> str:
+    """``kubectl``-style age: 45s, 12m, 3h, 5d."""
+    if not timestamp:
+        return "?"
+    created = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    seconds = int((datetime.datetime.now(datetime.UTC) - created).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def _ready(item: dict[str, Any]) -> tuple[str, str]:
+    found = conditions.get((item.get("status") or {}).get("conditions") or [], conditions.READY)
+    if found is None:
+        return "Unknown", "not reconciled yet"
+    return str(found.get("status")), str(found.get("message") or found.get("reason") or "")
+
+
+@click.group("get")
+def get_group() -> None:
+    """List Landlord objects with their readiness."""
+
+
+@get_group.command("tenants")
+def get_tenants() -> None:
+    """Tenants: name, ready, namespaces, age and status message."""
+    client = kube.connect()
+    table = Table("NAME", "READY", "NAMESPACES", "AGE", "STATUS", box=None, pad_edge=False)
+    items = sorted(
+        client.list_objects(api.API_VERSION, "Tenant"), key=lambda item: item["metadata"]["name"]
+    )
+    for item in items:
+        ready, message = _ready(item)
+        namespaces = (item.get("status") or {}).get("namespaces") or (
+            (item.get("spec") or {}).get("namespaces") or [item["metadata"]["name"]]
+        )
+        style = {"True": "green", "False": "red"}.get(ready, "yellow")
+        table.add_row(
+            item["metadata"]["name"],
+            f"[{style}]{ready}[/{style}]",
+            ",".join(namespaces),
+            age(item["metadata"].get("creationTimestamp")),
+            message,
+        )
+    if not items:
+        console.out.print("no tenants")
+        return
+    console.out.print(table)

@@ -1,0 +1,258 @@
+"""A Tenant's desired objects: a pure function of the Tenant and the feature switches.
+
+Every object carries the ``landlord.dev/tenant`` label, which is how the
+operator finds (and prunes, and offboards) what it made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from landlord import api
+from landlord.api import labels
+from landlord.api.tenant import Tenant
+from landlord.tenants.features import Features
+
+Manifest = dict[str, Any]
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class ObjectKey:
+    """What identifies an object: API version, kind, namespace (or ""), name."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, manifest: Manifest) -> ObjectKey:
+        """The key of a manifest or a live object."""
+        metadata = manifest["metadata"]
+        return cls(
+            manifest["apiVersion"],
+            manifest["kind"],
+            metadata.get("namespace") or "",
+            metadata["name"],
+        )
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+# Kinds the operator manages, in apply order (namespaces first, then identities,
+# then the rest). Offboarding and pruning walk them in reverse.
+MANAGED_KINDS: tuple[tuple[str, str], ...] = (
+    ("v1", "Namespace"),
+    ("v1", "ServiceAccount"),
+    (f"{RBAC_GROUP}/v1", "RoleBinding"),
+    ("v1", "ResourceQuota"),
+    ("v1", "LimitRange"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    (api.API_VERSION, "GitRepository"),
+    (api.API_VERSION, "Kustomization"),
+)
+
+
+def _metadata(
+    tenant: Tenant,
+    name: str,
+    namespace: str | None = None,
+    extra_labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "name": name,
+        "labels": {labels.TENANT: tenant.name, **(extra_labels or {})},
+    }
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    return metadata
+
+
+def namespace(tenant: Tenant, name: str) -> Manifest:
+    """A tenant namespace with Pod Security Admission enforcing ``spec.podSecurity``."""
+    level: str = tenant.spec.pod_security
+    psa: dict[str, str] = {
+        f"{labels.PSA_PREFIX}{mode}": level for mode in ("enforce", "audit", "warn")
+    }
+    psa[f"{labels.PSA_PREFIX}enforce-version"] = "latest"
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": _metadata(tenant, name, extra_labels=psa),
+    }
+
+
+def reconciler_subjects(tenant: Tenant) -> list[dict[str, str]]:
+    """The reconciler service account of every tenant namespace.
+
+    A sync in one tenant namespace may apply to the tenant's other namespaces,
+    so each namespace's binding names all of them.
+    """
+    return [
+        {"kind": "ServiceAccount", "name": labels.RECONCILER_SERVICE_ACCOUNT, "namespace": ns}
+        for ns in tenant.namespaces
+    ]
+
+
+def owner_subjects(tenant: Tenant) -> list[dict[str, str]]:
+    """``spec.owners`` as RBAC subjects (service accounts default to the home namespace)."""
+    subjects = []
+    for owner in tenant.spec.owners:
+        if owner.kind == "ServiceAccount":
+            subjects.append(
+                {
+                    "kind": "ServiceAccount",
+                    "name": owner.name,
+                    "namespace": owner.namespace or tenant.home_namespace,
+                }
+            )
+        else:
+            subjects.append({"kind": owner.kind, "name": owner.name, "apiGroup": RBAC_GROUP})
+    return subjects
+
+
+def _role_binding(
+    tenant: Tenant, ns: str, name: str, role: str, subjects: list[dict[str, str]]
+) -> Manifest:
+    return {
+        "apiVersion": f"{RBAC_GROUP}/v1",
+        "kind": "RoleBinding",
+        "metadata": _metadata(tenant, name, ns),
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
+        "subjects": subjects,
+    }
+
+
+def isolation_policy(tenant: Tenant, ns: str, platform_namespace: str) -> Manifest:
+    """Deny ingress from other tenants; allow this tenant's namespaces and the platform's."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _metadata(tenant, labels.ISOLATION_POLICY, ns),
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {"podSelector": {}},
+                        {"namespaceSelector": {"matchLabels": {labels.TENANT: tenant.name}}},
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": platform_namespace}
+                            }
+                        },
+                    ]
+                }
+            ],
+        },
+    }
+
+
+def git_repository(tenant: Tenant) -> Manifest | None:
+    """The tenant's GitRepository, from ``spec.source``."""
+    source = tenant.spec.source
+    if source is None:
+        return None
+    spec: dict[str, Any] = {"url": source.url, "interval": source.interval}
+    if source.ref is not None:
+        spec["ref"] = source.ref.model_dump(exclude_none=True)
+    if source.secret_ref is not None:
+        spec["secretRef"] = {"name": source.secret_ref.name}
+    if tenant.spec.suspend:
+        spec["suspend"] = True
+    return {
+        "apiVersion": api.API_VERSION,
+        "kind": "GitRepository",
+        "metadata": _metadata(tenant, tenant.name, tenant.home_namespace),
+        "spec": spec,
+    }
+
+
+def kustomization(tenant: Tenant) -> Manifest | None:
+    """The tenant's Kustomization, from ``spec.sync`` (it runs as the reconciler account)."""
+    sync = tenant.spec.sync
+    if sync is None or tenant.spec.source is None:
+        return None
+    spec: dict[str, Any] = {
+        "sourceRef": {"kind": "GitRepository", "name": tenant.name},
+        "path": sync.path,
+        "interval": sync.interval,
+        "prune": sync.prune,
+        "serviceAccountName": labels.RECONCILER_SERVICE_ACCOUNT,
+    }
+    if sync.depends_on:
+        spec["dependsOn"] = [dep.model_dump(exclude_none=True) for dep in sync.depends_on]
+    if tenant.spec.suspend:
+        spec["suspend"] = True
+    return {
+        "apiVersion": api.API_VERSION,
+        "kind": "Kustomization",
+        "metadata": _metadata(tenant, tenant.name, tenant.home_namespace),
+        "spec": spec,
+    }
+
+
+def desired_objects(
+    tenant: Tenant, features: Features, *, platform_namespace: str
+) -> list[Manifest]:
+    """Everything the Tenant should have, in apply order."""
+    objects: list[Manifest] = [namespace(tenant, ns) for ns in tenant.namespaces]
+    for ns in tenant.namespaces:
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": _metadata(tenant, labels.RECONCILER_SERVICE_ACCOUNT, ns),
+            }
+        )
+    for ns in tenant.namespaces:
+        objects.append(
+            _role_binding(
+                tenant,
+                ns,
+                labels.RECONCILER_BINDING,
+                tenant.spec.reconciler_role,
+                reconciler_subjects(tenant),
+            )
+        )
+        if tenant.spec.owners:
+            objects.append(
+                _role_binding(
+                    tenant,
+                    ns,
+                    labels.OWNERS_BINDING,
+                    tenant.spec.owner_role,
+                    owner_subjects(tenant),
+                )
+            )
+    for ns in tenant.namespaces:
+        if features.quotas and tenant.spec.quota:
+            objects.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ResourceQuota",
+                    "metadata": _metadata(tenant, labels.QUOTA, ns),
+                    "spec": {"hard": {k: str(v) for k, v in tenant.spec.quota.items()}},
+                }
+            )
+        if features.limit_ranges and tenant.spec.limit_range:
+            objects.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "LimitRange",
+                    "metadata": _metadata(tenant, labels.LIMIT_RANGE, ns),
+                    "spec": {"limits": [dict(item) for item in tenant.spec.limit_range]},
+                }
+            )
+        if features.network_isolation and tenant.spec.network_isolation:
+            objects.append(isolation_policy(tenant, ns, platform_namespace))
+    for extra in (git_repository(tenant), kustomization(tenant)):
+        if extra is not None:
+            objects.append(extra)
+    return objects

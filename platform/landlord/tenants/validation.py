@@ -1,0 +1,65 @@
+"""Rules a Tenant must satisfy before the operator writes anything.
+
+Each returns a :class:`Refusal` (a condition reason and a message a platform
+engineer can act on) or None. Refusals are configuration errors: the Tenant is
+Stalled until someone changes it (or the conflicting object).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from landlord.api.tenant import Tenant
+
+RESERVED_PREFIXES = ("kube-",)
+RESERVED_NAMES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclasses.dataclass(frozen=True)
+class Refusal:
+    """Why a Tenant cannot be provisioned as written."""
+
+    reason: str
+    message: str
+
+
+def reserved(tenant: Tenant, platform_namespace: str) -> Refusal | None:
+    """Namespaces no tenant may have: ``kube-*``, ``default``, the platform namespace."""
+    bad = [
+        ns
+        for ns in tenant.namespaces
+        if ns in RESERVED_NAMES or ns.startswith(RESERVED_PREFIXES) or ns == platform_namespace
+    ]
+    if not bad:
+        return None
+    return Refusal(
+        "ReservedNamespace",
+        f"namespace(s) {', '.join(bad)} are reserved for the platform "
+        f"(kube-*, default, {platform_namespace}); choose other names in spec.namespaces",
+    )
+
+
+def conflicts(tenant: Tenant, owners: Mapping[str, str | None]) -> Refusal | None:
+    """Namespaces that exist and are not this tenant's.
+
+    ``owners`` maps each existing namespace to its ``landlord.dev/tenant`` label
+    (None when unlabelled, i.e. not made by Landlord).
+    """
+    taken = []
+    for ns in tenant.namespaces:
+        if ns not in owners or owners[ns] == tenant.name:
+            continue
+        owner = owners[ns]
+        taken.append(
+            f"{ns} (belongs to tenant {owner})"
+            if owner
+            else f"{ns} (exists and was not created by Landlord)"
+        )
+    if not taken:
+        return None
+    return Refusal(
+        "NamespaceConflict",
+        f"namespace(s) {'; '.join(taken)} cannot be adopted; remove them from "
+        "spec.namespaces or free them first",
+    )

@@ -1,0 +1,95 @@
+"""Run a reconcile function for keys from a work queue, with bounded concurrency.
+
+The reconcilers use the (blocking) Kubernetes client, so each reconcile runs in
+a worker thread; the event loop only routes keys. Failures retry with
+exponential backoff; an outcome may ask to look again after a delay; every
+known key is re-reconciled each ``resync`` seconds (level-based).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from landlord.gitops import workqueue
+
+log = logging.getLogger(__name__)
+
+
+class HasRequeue(Protocol):
+    """What the controller needs from an outcome."""
+
+    @property
+    def requeue_after(self) -> float | None: ...
+
+
+Reconcile = Callable[[str], HasRequeue | None]
+
+
+class Controller:
+    """Workers over a :class:`WorkQueue` of object names."""
+
+    def __init__(
+        self, name: str, reconcile: Reconcile, *, workers: int = 4, resync: float = 300.0
+    ) -> None:
+        self.name = name
+        self.reconcile = reconcile
+        self.workers = workers
+        self.resync = resync
+        self.queue: workqueue.WorkQueue[str] = workqueue.WorkQueue()
+        self.known: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def enqueue(self, key: str, delay: float = 0.0) -> None:
+        """Ask for a reconcile of ``key`` (coalesced with any pending one)."""
+        self.known.add(key)
+        self.queue.add(key, delay)
+
+    def start(self) -> None:
+        """Start the workers and the resync loop on the running event loop."""
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"{self.name}-worker-{i}")
+            for i in range(self.workers)
+        ]
+        self._tasks.append(asyncio.create_task(self._resync(), name=f"{self.name}-resync"))
+
+    async def stop(self) -> None:
+        """Stop taking work, and wait for the running reconciles to end."""
+        self.queue.shut_down()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, workqueue.ShutDownError):
+                await task
+
+    async def _work(self) -> None:
+        while True:
+            key = await self.queue.get()
+            try:
+                outcome = await asyncio.to_thread(self.reconcile, key)
+            except Exception:
+                delay = self.queue.retry(key)
+                log.exception(
+                    "%s %s failed; retrying in %.1fs",
+                    self.name,
+                    key,
+                    delay,
+                    extra={"controller": self.name, "key": key},
+                )
+            else:
+                self.queue.forget(key)
+                if outcome is None:
+                    self.known.discard(key)
+                elif outcome.requeue_after is not None:
+                    self.queue.add(key, outcome.requeue_after)
+            finally:
+                self.queue.done(key)
+
+    async def _resync(self) -> None:
+        while True:
+            await asyncio.sleep(self.resync)
+            for key in sorted(self.known):
+                self.queue.add(key)

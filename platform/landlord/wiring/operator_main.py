@@ -1,0 +1,98 @@
+"""``landlord run``: the kopf operator that feeds Landlord's controllers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from landlord import api, kube, telemetry
+from landlord import settings as settings_mod
+from landlord.api import labels as api_labels
+from landlord.tenants import features as features_mod
+from landlord.tenants import reconciler
+from landlord.wiring import controller
+
+log = logging.getLogger(__name__)
+
+# Watch events on owned objects arrive in bursts (a provisioning writes ten
+# objects); wait this long so the burst becomes one reconcile.
+DEBOUNCE = 0.3
+
+# (group, version, plural, feature that creates them or None)
+OWNED: tuple[tuple[str, str, str, str | None], ...] = (
+    ("", "v1", "namespaces", None),
+    ("", "v1", "serviceaccounts", None),
+    ("rbac.authorization.k8s.io", "v1", "rolebindings", None),
+    ("", "v1", "resourcequotas", "quotas"),
+    ("", "v1", "limitranges", "limit_ranges"),
+    ("networking.k8s.io", "v1", "networkpolicies", "network_isolation"),
+    (api.GROUP, api.VERSION, "gitrepositories", None),
+    (api.GROUP, api.VERSION, "kustomizations", None),
+)
+
+
+def build_registry(
+    config: settings_mod.Settings,
+    *,
+    kube_client: kube.Kube,
+    metrics: telemetry.Metrics,
+    resync: float = 300.0,
+) -> kopf.OperatorRegistry:
+    """A kopf registry whose handlers feed the tenant controller."""
+    registry = kopf.OperatorRegistry()
+    features = features_mod.Features.from_flags(config.features)
+    tenants = reconciler.TenantReconciler(
+        kube_client,
+        features=features,
+        platform_namespace=config.platform_namespace,
+        metrics=metrics,
+    )
+    tenant_controller = controller.Controller("tenant", tenants.reconcile, resync=resync)
+
+    @kopf.on.startup(registry=registry)
+    async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.posting.enabled = False  # Landlord posts its own Events
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+        settings.networking.error_backoffs = [1, 2, 5]
+        tenant_controller.start()
+        log.info("tenant controller started", extra={"features": features.__dict__})
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(**_: Any) -> None:
+        await tenant_controller.stop()
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.on.event(api.GROUP, api.VERSION, "tenants", registry=registry)
+    async def tenant_event(name: str, **_: Any) -> None:
+        tenant_controller.enqueue(name)
+
+    async def owned_event(labels: Mapping[str, str], **_: Any) -> None:
+        tenant_controller.enqueue(labels[api_labels.TENANT], DEBOUNCE)
+
+    for group, version, plural, feature in OWNED:
+        if feature is not None and not getattr(features, feature):
+            continue  # a disabled feature leaves no watch running
+        kopf.on.event(
+            group, version, plural, labels={api_labels.TENANT: kopf.PRESENT}, registry=registry
+        )(owned_event)
+    return registry
+
+
+def run(config: settings_mod.Settings) -> None:
+    """Run the operator until interrupted."""
+    telemetry.configure_logging(config.telemetry)
+    # kopf logs every handler call at INFO; our own logs say what matters.
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    telemetry.configure_tracing(config.telemetry)
+    metrics = telemetry.Metrics()
+    if config.telemetry.metrics_bind:
+        metrics.serve(config.telemetry.metrics_bind)
+    registry = build_registry(config, kube_client=kube.connect(), metrics=metrics)
+    kopf.run(registry=registry, clusterwide=True, standalone=True)
