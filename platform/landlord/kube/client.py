@@ -256,7 +256,12 @@ class Kube:
             self.dynamic.resources.invalidate_cache()
             for resource in self.dynamic.resources.search():
                 verbs = getattr(resource, "verbs", None) or []
-                if "list" in verbs and "/" not in resource.name and resource.preferred:
+                if (
+                    "list" in verbs
+                    and "/" not in resource.name
+                    and resource.preferred
+                    and not resource.kind.endswith("List")
+                ):
                     kinds.append((resource.group_version, resource.kind, resource.namespaced))
         return sorted(set(kinds))
 

@@ -255,4 +255,5 @@ def desired_objects(
     for extra in (git_repository(tenant), kustomization(tenant)):
         if extra is not None:
             objects.append(extra)
-    return objects
+    order = [kind for _, kind in MANAGED_KINDS]
+    return sorted(objects, key=lambda obj: order.index(obj["kind"]))

@@ -1,0 +1,29 @@
+"""Conditions keep their transition time until their status changes."""
+
+from __future__ import annotations
+
+from landlord.api import conditions
+
+
+def test_transition_time_is_kept_while_status_holds() -> None:
+    first = conditions.merge(
+        [],
+        [conditions.condition("Ready", True, "Provisioned", "ok", observed_generation=1)],
+        timestamp="2026-01-01T00:00:00Z",
+    )
+    second = conditions.merge(
+        first,
+        [conditions.condition("Ready", True, "Provisioned", "still ok", observed_generation=2)],
+        timestamp="2026-01-02T00:00:00Z",
+    )
+    third = conditions.merge(
+        second,
+        [conditions.condition("Ready", False, "Broken", "no", observed_generation=2)],
+        timestamp="2026-01-03T00:00:00Z",
+    )
+
+    assert second[0]["lastTransitionTime"] == "2026-01-01T00:00:00Z"
+    assert second[0]["message"] == "still ok"
+    assert third[0]["lastTransitionTime"] == "2026-01-03T00:00:00Z"
+    assert conditions.is_true(second, "Ready")
+    assert not conditions.is_true(third, "Ready")
