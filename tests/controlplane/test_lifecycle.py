@@ -82,9 +82,12 @@ def test_demo_runs_until_interrupted_and_stops_cleanly(tmp_path: pathlib.Path) -
         if not line:
             break
         output.append(line)
-        if "Ctrl-C stops" in line:
+        if "Ctrl-C stops the demo" in line:
             break
     assert any("control plane ready" in line for line in output), "".join(output)
+    for tenant in ("sandbox", "payments", "storefront"):  # the examples in tenants/
+        row = next((line for line in output if line.startswith(tenant)), "")
+        assert " True " in row, "".join(output)
     pids = [
         item["pid"] for item in json.loads((state_dir / "state.json").read_text())["components"]
     ]

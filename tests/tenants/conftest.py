@@ -13,6 +13,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 
 from landlord import api, errors, installer, kube
 from landlord.api import conditions
+from landlord.cluster import ports
 from landlord.settings import PLATFORM_NAMESPACE
 from tests.helpers import eventually
 
@@ -34,11 +36,13 @@ class OperatorProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.env: dict[str, str] = {}
         self.starts = 0
+        self.metrics_port = 0
 
     def start(self, env: dict[str, str] | None = None) -> None:
         self.stop()
         self.env = dict(env or {})
         self.starts += 1
+        self.metrics_port = ports.free_ports(1)[0]
         log = (self.log_dir / f"operator-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "landlord", "run"],
@@ -46,6 +50,7 @@ class OperatorProcess:
                 **os.environ,
                 "KUBECONFIG": str(self.kubeconfig),
                 "LANDLORD_TELEMETRY__LOG_FORMAT": "text",
+                "LANDLORD_TELEMETRY__METRICS_BIND": f"127.0.0.1:{self.metrics_port}",
                 **self.env,
             },
             stdout=log,
@@ -64,6 +69,12 @@ class OperatorProcess:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def metrics(self) -> str:
+        """The operator's Prometheus exposition."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode())
 
     def log(self) -> str:
         return (self.log_dir / f"operator-{self.starts}.log").read_text(errors="replace")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from landlord import kube
+from landlord.kube import events
 from tests.helpers import eventually
-from tests.tenants.conftest import Tenants
+from tests.tenants.conftest import OperatorProcess, Tenants
 
 
 @pytest.mark.parametrize(
@@ -62,3 +64,26 @@ def test_a_hand_edit_is_reverted(admin: kube.Kube, tenants: Tenants) -> None:
         timeout=30,
         what="the quota to be reverted",
     )
+
+
+def test_repairs_are_counted_and_recorded_as_events(
+    admin: kube.Kube, tenants: Tenants, operator: OperatorProcess
+) -> None:
+    tenant = tenants.create(tenants.name("audit"))
+    tenants.ready(tenant)
+
+    admin.delete("rbac.authorization.k8s.io/v1", "RoleBinding", "landlord-reconciler", tenant)
+
+    def repaired() -> list[dict[str, object]]:
+        return [
+            e for e in events.list_for(admin, "Tenant", tenant) if e["reason"] == "DriftRepaired"
+        ]
+
+    (event,) = eventually(repaired, timeout=30, what="a DriftRepaired event")
+    assert f"RoleBinding {tenant}/landlord-reconciler" in str(event["message"])
+    reasons = [e["reason"] for e in events.list_for(admin, "Tenant", tenant)]
+    assert "Provisioned" in reasons
+    exposition = operator.metrics()
+    assert re.search(r'landlord_tenant_drift_repairs_total\{kind="RoleBinding"\} [1-9]', exposition)
+    assert re.search(r'landlord_tenants\{ready="True"\} [1-9]', exposition)
+    assert "landlord_tenant_reconcile_seconds_count" in exposition

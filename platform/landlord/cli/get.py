@@ -37,10 +37,8 @@ def get_group() -> None:
     """List Landlord objects with their readiness."""
 
 
-@get_group.command("tenants")
-def get_tenants() -> None:
-    """Tenants: name, ready, namespaces, age and status message."""
-    client = kube.connect()
+def tenants_table(client: kube.Kube) -> Table | None:
+    """The tenants as a table (None when there are none)."""
     table = Table("NAME", "READY", "NAMESPACES", "AGE", "STATUS", box=None, pad_edge=False)
     items = sorted(
         client.list_objects(api.API_VERSION, "Tenant"), key=lambda item: item["metadata"]["name"]
@@ -58,7 +56,14 @@ def get_tenants() -> None:
             age(item["metadata"].get("creationTimestamp")),
             message,
         )
-    if not items:
+    return table if items else None
+
+
+@get_group.command("tenants")
+def get_tenants() -> None:
+    """Tenants: name, ready, namespaces, age and status message."""
+    table = tenants_table(kube.connect())
+    if table is None:
         console.out.print("no tenants")
         return
     console.out.print(table)

@@ -144,9 +144,7 @@ class TenantReconciler:
                 reason="Pruned",
                 message="removed " + ", ".join(str(key) for key in pruned),
             )
-        message = f"{len(tenant.namespaces)} namespace(s) provisioned: " + ", ".join(
-            tenant.namespaces
-        )
+        message = f"{len(tenant.namespaces)} namespace(s) provisioned"
         if not was_ready:
             events.record(self.kube, body, reason="Provisioned", message=message)
         return status.Outcome(True, "Provisioned", message, namespaces=tenant.namespaces)
