@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 # Watch events on owned objects arrive in bursts (a provisioning writes ten
 # objects); wait this long so the burst becomes one reconcile.
-DEBOUNCE = 0.3
+DEBOUNCE = 0.1
 
 # (group, version, plural, feature that creates them or None)
 OWNED: tuple[tuple[str, str, str, str | None], ...] = (
