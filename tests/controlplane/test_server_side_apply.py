@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kubernetes.dynamic.exceptions import ConflictError
 
-from landlord import kube
+from landlord import errors, kube
 
 
 def _config_map(namespace: str, data: dict[str, str]) -> dict[str, Any]:
@@ -34,8 +33,10 @@ def test_apply_records_each_field_manager(admin: kube.Kube, namespace: str) -> N
 def test_conflicting_apply_is_refused_unless_forced(admin: kube.Kube, namespace: str) -> None:
     admin.apply(_config_map(namespace, {"color": "blue"}), field_manager="landlord")
 
-    with pytest.raises(ConflictError):
+    with pytest.raises(errors.ApiError) as conflict:
         admin.apply(_config_map(namespace, {"color": "red"}), field_manager="intruder")
+    assert conflict.value.conflict
+    assert 'conflict with "landlord"' in conflict.value.message
     forced = admin.apply(
         _config_map(namespace, {"color": "red"}), field_manager="intruder", force=True
     )
