@@ -37,10 +37,18 @@ class ClusterSettings(BaseModel):
     start_timeout: float = 120.0
 
 
+def _default_source_dir() -> pathlib.Path:
+    return _default_cache_dir() / "sources"
+
+
 class SourcesSettings(BaseModel):
-    """Which Git URL schemes sources may use."""
+    """Git sources: allowed URL schemes, where artifacts live, and the caps per source."""
 
     allowed_schemes: Annotated[list[str], NoDecode] = ["https", "ssh"]
+    storage_dir: pathlib.Path = Field(default_factory=_default_source_dir)
+    max_files: int = 20_000
+    max_file_bytes: int = 16 * 1024 * 1024
+    max_total_bytes: int = 256 * 1024 * 1024
 
     _split = field_validator("allowed_schemes", mode="before")(_comma_list)
 

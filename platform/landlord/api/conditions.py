@@ -68,3 +68,34 @@ def is_true(conditions: Sequence[dict[str, Any]], type_: str) -> bool:
     """Whether the condition of ``type_`` is present and True."""
     found = get(conditions, type_)
     return bool(found and found.get("status") == "True")
+
+
+def summary(
+    *,
+    ready: bool,
+    reason: str,
+    message: str,
+    stalled: bool,
+    reconciling: bool,
+    generation: int,
+    existing: Sequence[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Ready, Reconciling and Stalled, as every Landlord kind reports them."""
+    wanted = [
+        condition(READY, ready, reason, message, observed_generation=generation),
+        condition(
+            RECONCILING,
+            reconciling,
+            reason if reconciling else "Idle",
+            message if reconciling else "",
+            observed_generation=generation,
+        ),
+        condition(
+            STALLED,
+            stalled,
+            reason if stalled else "NotStalled",
+            message if stalled else "",
+            observed_generation=generation,
+        ),
+    ]
+    return merge(existing, wanted)

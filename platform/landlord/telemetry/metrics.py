@@ -43,6 +43,26 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.source_git_seconds = Histogram(
+            "landlord_source_git_seconds",
+            "Duration of Git operations per source (ls-remote, fetch incl. archive).",
+            ["namespace", "name", "operation"],
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+        )
+        self.source_fetched_bytes_total = Counter(
+            "landlord_source_fetched_bytes_total",
+            "Bytes of Git objects fetched per source.",
+            ["namespace", "name"],
+            registry=self.registry,
+        )
+        self.source_failures_total = Counter(
+            "landlord_source_failures_total",
+            "Failed source reconciles, by reason.",
+            ["namespace", "name", "reason"],
+            registry=self.registry,
+        )
+
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""
         return generate_latest(self.registry)

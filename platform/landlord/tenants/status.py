@@ -26,32 +26,17 @@ def render(
     outcome: Outcome, *, generation: int, existing: dict[str, Any], home_namespace: str | None
 ) -> dict[str, Any]:
     """The ``status`` to write for ``outcome`` (transition times kept where unchanged)."""
-    wanted = [
-        conditions.condition(
-            conditions.READY,
-            outcome.ready,
-            outcome.reason,
-            outcome.message,
-            observed_generation=generation,
-        ),
-        conditions.condition(
-            conditions.RECONCILING,
-            outcome.reconciling,
-            outcome.reason if outcome.reconciling else "Idle",
-            outcome.message if outcome.reconciling else "",
-            observed_generation=generation,
-        ),
-        conditions.condition(
-            conditions.STALLED,
-            outcome.stalled,
-            outcome.reason if outcome.stalled else "NotStalled",
-            outcome.message if outcome.stalled else "",
-            observed_generation=generation,
-        ),
-    ]
     status: dict[str, Any] = {
         "observedGeneration": generation,
-        "conditions": conditions.merge(existing.get("conditions") or [], wanted),
+        "conditions": conditions.summary(
+            ready=outcome.ready,
+            reason=outcome.reason,
+            message=outcome.message,
+            stalled=outcome.stalled,
+            reconciling=outcome.reconciling,
+            generation=generation,
+            existing=existing.get("conditions") or [],
+        ),
         "namespaces": list(outcome.namespaces),
     }
     if home_namespace and outcome.ready:

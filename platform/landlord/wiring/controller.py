@@ -89,6 +89,8 @@ class Controller:
                 self.queue.done(key)
 
     async def _resync(self) -> None:
+        if self.resync == float("inf"):
+            return
         while True:
             await asyncio.sleep(self.resync)
             for key in sorted(self.known):

@@ -11,6 +11,8 @@ import kopf
 from landlord import api, kube, telemetry
 from landlord import settings as settings_mod
 from landlord.api import labels as api_labels
+from landlord.sources import artifacts
+from landlord.sources import reconciler as sources_reconciler
 from landlord.tenants import features as features_mod
 from landlord.tenants import reconciler
 from landlord.wiring import controller
@@ -51,6 +53,20 @@ def build_registry(
         metrics=metrics,
     )
     tenant_controller = controller.Controller("tenant", tenants.reconcile, resync=resync)
+    sources = sources_reconciler.GitRepositoryReconciler(
+        kube_client,
+        store=artifacts.ArtifactStore(config.sources.storage_dir / "artifacts"),
+        workdir=config.sources.storage_dir / "git",
+        allowed_schemes=config.sources.allowed_schemes,
+        limits=artifacts.Limits(
+            max_files=config.sources.max_files,
+            max_file_bytes=config.sources.max_file_bytes,
+            max_total_bytes=config.sources.max_total_bytes,
+        ),
+        metrics=metrics,
+    )
+    # Sources poll on their own interval (the outcome's requeue), so no resync.
+    source_controller = controller.Controller("source", sources.reconcile, resync=float("inf"))
 
     @kopf.on.startup(registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -59,11 +75,13 @@ def build_registry(
         settings.watching.client_timeout = 330
         settings.networking.error_backoffs = [1, 2, 5]
         tenant_controller.start()
+        source_controller.start()
         log.info("tenant controller started", extra={"features": features.__dict__})
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
         await tenant_controller.stop()
+        await source_controller.stop()
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -72,6 +90,10 @@ def build_registry(
     @kopf.on.event(api.GROUP, api.VERSION, "tenants", registry=registry)
     async def tenant_event(name: str, **_: Any) -> None:
         tenant_controller.enqueue(name)
+
+    @kopf.on.event(api.GROUP, api.VERSION, "gitrepositories", registry=registry)
+    async def source_event(name: str, namespace: str | None, **_: Any) -> None:
+        source_controller.enqueue(f"{namespace}/{name}")
 
     async def owned_event(labels: Mapping[str, str], **_: Any) -> None:
         tenant_controller.enqueue(labels[api_labels.TENANT], DEBOUNCE)

@@ -1,0 +1,317 @@
+"""Reconcile one GitRepository: look up the ref, fetch only when it moved, store the artifact.
+
+An unchanged remote costs one ``ls-remote`` per interval and no fetch. A
+failure (bad URL, credentials, missing branch, unreachable host, a cap hit)
+sets Ready=False with its own reason and keeps the last good artifact, so
+nothing downstream prunes because of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import pathlib
+import random
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+from landlord import api, errors, telemetry
+from landlord.api import conditions, labels
+from landlord.gitops import durations
+from landlord.kube import Kube, events
+from landlord.sources import artifacts, refs, urls
+from landlord.sources import git as git_mod
+from landlord.sources.credentials import Credentials
+
+log = logging.getLogger(__name__)
+
+KIND = "GitRepository"
+JITTER = 0.1  # ± share of the interval, so sources do not poll in lockstep
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What one reconcile found; ``skipped`` means nothing was due (no status write)."""
+
+    ready: bool = False
+    reason: str = ""
+    message: str = ""
+    stalled: bool = False
+    requeue_after: float | None = None
+    skipped: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """The commit a source should have, and how to name and fetch it."""
+
+    sha: str
+    revision: str
+    want: str
+
+
+def _jittered(seconds: float) -> float:
+    return seconds * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - not for security
+
+
+def choose(ref: refs.Ref, remote_refs: git_mod.RemoteRefs, shown_url: str) -> Target:
+    """The commit ``ref`` selects among the remote's refs; GitError(RefNotFound) if none."""
+    if ref.commit:
+        if ref.branch and remote_refs.branch(ref.branch) is None:
+            raise git_mod.GitError(
+                f"branch {ref.branch!r} not found in {shown_url}", reason="RefNotFound"
+            )
+        return Target(ref.commit, ref.revision(ref.commit), ref.commit)
+    if ref.semver:
+        from landlord.sources import semver
+
+        tag = semver.Range.parse(ref.semver).best(remote_refs.tags())
+        if tag is None:
+            raise git_mod.GitError(
+                f"no tag in {shown_url} matches semver {ref.semver!r}", reason="RefNotFound"
+            )
+        sha = remote_refs.tag(tag) or ""
+        return Target(sha, ref.revision(sha, tag=tag), f"refs/tags/{tag}")
+    if ref.tag:
+        sha = remote_refs.tag(ref.tag) or ""
+        if not sha:
+            raise git_mod.GitError(
+                f"tag {ref.tag!r} not found in {shown_url}", reason="RefNotFound"
+            )
+        return Target(sha, ref.revision(sha), f"refs/tags/{ref.tag}")
+    assert ref.branch is not None
+    sha = remote_refs.branch(ref.branch) or ""
+    if not sha:
+        raise git_mod.GitError(
+            f"branch {ref.branch!r} not found in {shown_url}", reason="RefNotFound"
+        )
+    return Target(sha, ref.revision(sha), f"refs/heads/{ref.branch}")
+
+
+def artifact_key(sha: str, ignore: str | None) -> str:
+    """The store key: the commit, plus a hash of the ignore rules when there are any."""
+    if not ignore:
+        return sha
+    return f"{sha}-{hashlib.sha256(ignore.encode()).hexdigest()[:8]}"
+
+
+class GitRepositoryReconciler:
+    """Fetches GitRepositories into the artifact store."""
+
+    def __init__(
+        self,
+        kube: Kube,
+        *,
+        store: artifacts.ArtifactStore,
+        workdir: pathlib.Path,
+        allowed_schemes: list[str],
+        limits: artifacts.Limits,
+        metrics: telemetry.Metrics | None = None,
+        on_revision: Callable[[str, str, str], None] | None = None,
+    ) -> None:
+        self.kube = kube
+        self.store = store
+        self.workdir = workdir
+        self.allowed_schemes = allowed_schemes
+        self.limits = limits
+        self.metrics = metrics
+        self.on_revision = on_revision
+        self._next_check: dict[str, float] = {}
+
+    def reconcile(self, key: str) -> Outcome | None:
+        """Bring ``namespace/name`` up to date; None when the GitRepository is gone."""
+        namespace, _, name = key.partition("/")
+        body = self.kube.get(api.API_VERSION, KIND, name, namespace)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            self.store.remove(namespace, name)
+            shutil.rmtree(self.workdir / namespace / name, ignore_errors=True)
+            self._next_check.pop(key, None)
+            return None
+        spec = body.get("spec") or {}
+        status = body.get("status") or {}
+        requested = (body["metadata"].get("annotations") or {}).get(labels.REQUESTED_AT)
+        fresh = status.get("observedGeneration") == body["metadata"].get(
+            "generation"
+        ) and requested == status.get("lastHandledReconcileAt")
+        now = time.monotonic()
+        if fresh and now < self._next_check.get(key, 0.0):
+            return Outcome(skipped=True, requeue_after=self._next_check[key] - now)
+        if spec.get("suspend"):
+            return Outcome(skipped=True)
+        with telemetry.span("source.reconcile", {"landlord.source": key}):
+            outcome, artifact = self._fetch(namespace, name, spec, status)
+        interval = _jittered(durations.parse(spec.get("interval") or "1m"))
+        self._next_check[key] = time.monotonic() + interval
+        outcome = dataclasses.replace(outcome, requeue_after=None if outcome.stalled else interval)
+        self._write_status(body, outcome, artifact, requested)
+        return outcome
+
+    # -- the pipeline --------------------------------------------------------
+
+    def _fetch(
+        self, namespace: str, name: str, spec: dict[str, Any], status: dict[str, Any]
+    ) -> tuple[Outcome, dict[str, Any] | None]:
+        url = spec.get("url") or ""
+        shown = urls.redact(urls.strip_credentials(url))
+        previous = status.get("artifact")
+        secrets: list[str] = [urls.url_credentials(url)[1] or ""]
+        try:
+            urls.validate_url(url, self.allowed_schemes)
+            ref = refs.Ref.from_spec(spec.get("ref"))
+            creds = self._credentials(namespace, spec.get("secretRef"))
+            if creds is not None:
+                secrets += creds.secret_values()
+            remote = git_mod.GitRemote(
+                url,
+                creds,
+                workdir=self.workdir / namespace / name,
+                timeout=durations.parse(spec.get("timeout") or "60s"),
+            )
+            began = time.monotonic()
+            remote_refs = remote.ls_remote()
+            self._count(namespace, name, "ls-remote", time.monotonic() - began)
+            target = choose(ref, remote_refs, shown)
+            key = artifact_key(target.sha, spec.get("ignore"))
+            stored = self.store.lookup(namespace, name, key)
+            if stored is None:
+                stored = self._fetch_new(remote, target, namespace, name, key, spec.get("ignore"))
+        except urls.InvalidSourceError as error:
+            return Outcome(
+                False, "InvalidSource", urls.redact(str(error), secrets), stalled=True
+            ), previous
+        except (git_mod.GitError, artifacts.ArtifactError) as error:
+            self._failed(namespace, name, error.reason)
+            return Outcome(False, error.reason, urls.redact(error.message, secrets)), previous
+        except ValueError as error:
+            return Outcome(False, "InvalidSource", str(error), stalled=True), previous
+        artifact = {
+            "revision": target.revision,
+            "digest": stored.digest,
+            "lastUpdateTime": conditions.now(),
+        }
+        if (
+            previous
+            and previous.get("revision") == target.revision
+            and (previous.get("digest") == stored.digest)
+        ):
+            artifact["lastUpdateTime"] = previous.get("lastUpdateTime", artifact["lastUpdateTime"])
+        return Outcome(
+            True, "Succeeded", f"stored artifact for revision '{target.revision}'"
+        ), artifact
+
+    def _fetch_new(
+        self,
+        remote: git_mod.GitRemote,
+        target: Target,
+        namespace: str,
+        name: str,
+        key: str,
+        ignore: str | None,
+    ) -> artifacts.Artifact:
+        began = time.monotonic()
+        remote.fetch(target.want, None if target.want == target.sha else target.sha)
+        size = remote.pack_size()
+        if size > self.limits.max_total_bytes:
+            remote.prune()
+            raise artifacts.ArtifactError(
+                f"the repository's objects take {size} bytes; the limit is "
+                f"{self.limits.max_total_bytes}",
+                reason="ArtifactTooLarge",
+            )
+        stored = self.store.store(
+            namespace, name, key, remote.archive(target.sha), ignore=ignore, limits=self.limits
+        )
+        remote.prune()
+        self._count(namespace, name, "fetch", time.monotonic() - began, size)
+        return stored
+
+    def _credentials(self, namespace: str, secret_ref: dict[str, str] | None) -> Credentials | None:
+        if not secret_ref:
+            return None
+        secret = self.kube.get("v1", "Secret", secret_ref["name"], namespace)
+        if secret is None:
+            raise git_mod.GitError(
+                f"Secret {namespace}/{secret_ref['name']} (spec.secretRef) not found",
+                reason="SecretNotFound",
+            )
+        return Credentials.from_secret(secret.get("data"), secret_ref["name"])
+
+    # -- status, events, metrics ---------------------------------------------
+
+    def _write_status(
+        self,
+        body: dict[str, Any],
+        outcome: Outcome,
+        artifact: dict[str, Any] | None,
+        requested: str | None,
+    ) -> None:
+        existing = body.get("status") or {}
+        new: dict[str, Any] = {
+            "observedGeneration": body["metadata"].get("generation"),
+            "conditions": conditions.summary(
+                ready=outcome.ready,
+                reason=outcome.reason,
+                message=outcome.message,
+                stalled=outcome.stalled,
+                reconciling=False,
+                generation=int(body["metadata"].get("generation") or 1),
+                existing=existing.get("conditions") or [],
+            ),
+        }
+        if artifact is not None:
+            new["artifact"] = artifact
+        if requested:
+            new["lastHandledReconcileAt"] = requested
+        old_revision = (existing.get("artifact") or {}).get("revision")
+        if outcome.ready and artifact and artifact["revision"] != old_revision:
+            events.record(
+                self.kube,
+                body,
+                reason="NewArtifact",
+                message=f"stored artifact for revision '{artifact['revision']}'",
+            )
+            if self.on_revision is not None:
+                self.on_revision(
+                    body["metadata"]["namespace"], body["metadata"]["name"], artifact["revision"]
+                )
+        old_ready = conditions.get(existing.get("conditions") or [], conditions.READY) or {}
+        if not outcome.ready and (old_ready.get("reason"), old_ready.get("message")) != (
+            outcome.reason,
+            outcome.message,
+        ):
+            events.record(
+                self.kube, body, reason=outcome.reason, message=outcome.message, warning=True
+            )
+        if any(existing.get(k) != v for k, v in new.items()):
+            try:
+                self.kube.merge_patch(
+                    api.API_VERSION,
+                    KIND,
+                    body["metadata"]["name"],
+                    {"status": new},
+                    body["metadata"]["namespace"],
+                    status=True,
+                )
+            except errors.ApiError as error:
+                if not error.not_found:
+                    raise
+
+    def _count(
+        self, namespace: str, name: str, operation: str, seconds: float, size: int = 0
+    ) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.source_git_seconds.labels(
+            namespace=namespace, name=name, operation=operation
+        ).observe(seconds)
+        if size:
+            self.metrics.source_fetched_bytes_total.labels(namespace=namespace, name=name).inc(size)
+
+    def _failed(self, namespace: str, name: str, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.source_failures_total.labels(
+                namespace=namespace, name=name, reason=reason
+            ).inc()
