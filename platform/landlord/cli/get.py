@@ -67,3 +67,33 @@ def get_tenants() -> None:
         console.out.print("no tenants")
         return
     console.out.print(table)
+
+
+@get_group.command("sources")
+@click.option("-n", "--namespace", default=None, help="Only this namespace.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (the default).")
+def get_sources(namespace: str | None, all_namespaces: bool) -> None:
+    """GitRepositories: name, ready, revision, age and status message."""
+    client = kube.connect()
+    items = client.list_objects(
+        api.API_VERSION, "GitRepository", namespace=None if all_namespaces else namespace
+    )
+    if not items:
+        console.out.print("no sources")
+        return
+    table = Table(
+        "NAMESPACE", "NAME", "READY", "REVISION", "AGE", "STATUS", box=None, pad_edge=False
+    )
+    for item in sorted(items, key=lambda i: (i["metadata"]["namespace"], i["metadata"]["name"])):
+        ready, message = _ready(item)
+        style = {"True": "green", "False": "red"}.get(ready, "yellow")
+        revision = ((item.get("status") or {}).get("artifact") or {}).get("revision", "")
+        table.add_row(
+            item["metadata"]["namespace"],
+            item["metadata"]["name"],
+            f"[{style}]{ready}[/{style}]",
+            revision,
+            age(item["metadata"].get("creationTimestamp")),
+            message,
+        )
+    console.out.print(table)

@@ -55,7 +55,7 @@ class Artifact:
     size: int
 
 
-def _ignored(spec: pathspec.PathSpec[Any], name: str, is_dir: bool) -> bool:
+def _ignored(spec: pathspec.GitIgnoreSpec, name: str, is_dir: bool) -> bool:
     return spec.match_file(name + "/" if is_dir else name) or any(
         spec.match_file(parent + "/") for parent in _parents(name)
     )
@@ -83,9 +83,7 @@ def select_members(
     tar: tarfile.TarFile, ignore: str | None, limits: Limits
 ) -> list[tarfile.TarInfo]:
     """The entries to extract, after ignore rules; ArtifactError on any breach."""
-    spec = pathspec.PathSpec.from_lines(
-        "gitwildmatch", [*ALWAYS_IGNORED, *(ignore or "").splitlines()]
-    )
+    spec = pathspec.GitIgnoreSpec.from_lines([*ALWAYS_IGNORED, *(ignore or "").splitlines()])
     chosen: list[tarfile.TarInfo] = []
     files = total = 0
     for member in tar:

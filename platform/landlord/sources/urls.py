@@ -43,6 +43,8 @@ def validate_url(url: str, allowed_schemes: Iterable[str]) -> urllib.parse.Split
         raise InvalidSourceError(f"the source URL has no host: {redact(url)}")
     if parts.hostname and parts.hostname.startswith("-"):
         raise InvalidSourceError("the source URL's host must not start with '-'")
+    if parts.username and parts.username.startswith("-"):
+        raise InvalidSourceError("the source URL's user must not start with '-'")
     return parts
 
 
