@@ -18,6 +18,8 @@ import pytest
 from landlord import kube, settings
 from landlord.cluster import controlplane
 
+pytest_plugins = ["tests.fixtures.operator"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

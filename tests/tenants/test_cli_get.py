@@ -7,7 +7,7 @@ import pathlib
 import subprocess
 import sys
 
-from tests.tenants.conftest import Tenants
+from tests.fixtures.operator import Tenants
 
 
 def test_get_tenants_lists_ready_tenants(control_plane: pathlib.Path, tenants: Tenants) -> None:

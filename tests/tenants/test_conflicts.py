@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from landlord import kube
 from landlord.api import labels
-from tests.tenants.conftest import Tenants
+from tests.fixtures.operator import Tenants
 
 
 def test_an_existing_foreign_namespace_is_not_adopted(admin: kube.Kube, tenants: Tenants) -> None:

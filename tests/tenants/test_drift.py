@@ -9,8 +9,8 @@ import pytest
 
 from landlord import kube
 from landlord.kube import events
+from tests.fixtures.operator import OperatorProcess, Tenants
 from tests.helpers import eventually
-from tests.tenants.conftest import OperatorProcess, Tenants
 
 
 @pytest.mark.parametrize(

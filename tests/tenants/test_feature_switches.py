@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from landlord import kube
 from landlord.api import labels
+from tests.fixtures.operator import OperatorProcess, Tenants
 from tests.helpers import eventually
-from tests.tenants.conftest import OperatorProcess, Tenants
 
 SWITCHED = {
     "LANDLORD_FEATURES__NETWORK_ISOLATION": ("networking.k8s.io/v1", "NetworkPolicy"),

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from landlord import errors, kube
-from tests.tenants.conftest import Tenants
+from tests.fixtures.operator import Tenants
 
 
 def _deployment(namespace: str) -> dict[str, Any]:

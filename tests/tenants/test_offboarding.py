@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from landlord import api, kube
 from landlord.api import labels
+from tests.fixtures.operator import Tenants
 from tests.helpers import eventually
-from tests.tenants.conftest import Tenants
 
 
 def _everything_labelled(admin: kube.Kube, tenant: str) -> list[str]:

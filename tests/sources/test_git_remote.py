@@ -1,0 +1,184 @@
+"""The Git adapter against a real Git server: auth, refs, failures, and hardening."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import socket
+import stat
+import threading
+
+import pytest
+
+from landlord.gitserver import GitServer
+from landlord.sources.credentials import Credentials
+from landlord.sources.git import GitError, GitRemote
+from tests.sources.conftest import PASSWORD, TOKEN, USER
+
+BASIC = Credentials(username=USER, password=PASSWORD)
+
+
+def test_basic_auth_lists_and_fetches(
+    git_server: GitServer, repo: str, workdir: pathlib.Path
+) -> None:
+    sha = git_server.commit(repo, {"b.yaml": "b"})
+    remote = GitRemote(git_server.url(repo), BASIC, workdir=workdir, timeout=30)
+
+    refs = remote.ls_remote()
+
+    assert refs.branch("main") == sha
+    assert remote.fetch("refs/heads/main", sha) == sha
+    assert b"b.yaml" in remote.archive(sha)
+
+
+def test_bearer_token_and_url_credentials(
+    git_server: GitServer, repo: str, workdir: pathlib.Path
+) -> None:
+    bearer = GitRemote(
+        git_server.url(repo), Credentials(bearer_token=TOKEN), workdir=workdir / "a", timeout=30
+    )
+    in_url = GitRemote(
+        git_server.url(repo).replace("http://", f"http://{USER}:{PASSWORD}@"),
+        None,
+        workdir=workdir / "b",
+        timeout=30,
+    )
+
+    assert bearer.ls_remote().branch("main")
+    assert in_url.ls_remote().branch("main")
+    assert PASSWORD not in in_url.url
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        Credentials(username=USER, password="wrong-password-4711"),
+        Credentials(bearer_token="wrong-token-4711"),
+        None,
+    ],
+)
+def test_wrong_credentials_fail_without_leaking_them(
+    git_server: GitServer, repo: str, workdir: pathlib.Path, credentials: Credentials | None
+) -> None:
+    remote = GitRemote(git_server.url(repo), credentials, workdir=workdir, timeout=30)
+
+    with pytest.raises(GitError) as failed:
+        remote.ls_remote()
+
+    assert failed.value.reason == "AuthenticationFailed"
+    assert "4711" not in str(failed.value)
+
+
+def test_a_deleted_branch_is_ref_not_found(
+    git_server: GitServer, repo: str, workdir: pathlib.Path
+) -> None:
+    git_server.commit(repo, {"x": "1"}, branch="feature")
+    remote = GitRemote(git_server.url(repo), BASIC, workdir=workdir, timeout=30)
+    assert remote.ls_remote().branch("feature")
+
+    git_server.delete_branch(repo, "feature")
+
+    assert remote.ls_remote().branch("feature") is None
+    with pytest.raises(GitError) as failed:
+        remote.fetch("refs/heads/feature")
+    assert failed.value.reason == "RefNotFound"
+
+
+def test_an_unreachable_host_fails_fast(workdir: pathlib.Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    remote = GitRemote(f"http://127.0.0.1:{port}/x.git", None, workdir=workdir, timeout=30)
+
+    with pytest.raises(GitError, match=r"Couldn.t connect|Failed to connect") as failed:
+        remote.ls_remote()
+    assert failed.value.reason == "GitOperationFailed"
+
+
+def test_a_stalled_server_times_out(workdir: pathlib.Path) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/slow.git"
+    try:
+        with pytest.raises(GitError) as failed:
+            GitRemote(url, None, workdir=workdir, timeout=1.5).ls_remote()
+        assert failed.value.reason == "FetchTimeout"
+    finally:
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def test_exact_commit_and_tags(git_server: GitServer, repo: str, workdir: pathlib.Path) -> None:
+    first = git_server.commit(repo, {"v": "1"}, tag="v1.0.0")
+    git_server.commit(repo, {"v": "2"}, tag="v1.1.0")
+    remote = GitRemote(git_server.url(repo), BASIC, workdir=workdir, timeout=30)
+
+    refs = remote.ls_remote()
+
+    assert sorted(refs.tags()) == ["v1.0.0", "v1.1.0"]
+    assert refs.tag("v1.0.0") == first
+    assert remote.fetch(first) == first
+    assert remote.fetch("refs/tags/v1.0.0", first) == first
+
+
+def test_submodules_are_never_fetched(
+    git_server: GitServer, repo: str, workdir: pathlib.Path
+) -> None:
+    git_server.create("private-of-another-tenant")
+    secret = git_server.commit("private-of-another-tenant", {"secret.txt": "top secret"})
+    sha = git_server.commit(
+        repo,
+        {
+            ".gitmodules": (
+                '[submodule "x"]\n\tpath = x\n'
+                f"\turl = {git_server.url('private-of-another-tenant')}\n"
+            )
+        },
+    )
+    remote = GitRemote(git_server.url(repo), BASIC, workdir=workdir, timeout=30)
+
+    remote.fetch("refs/heads/main", sha)
+
+    assert b"top secret" not in remote.archive(sha)
+    assert git_server.requests("private-of-another-tenant", "fetch") == 0
+    assert secret
+
+
+def test_the_users_git_config_and_hooks_are_ignored(
+    git_server: GitServer,
+    repo: str,
+    workdir: pathlib.Path,
+    tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    marker = tmp_path / "pwned"
+    hook = tmp_path / "evil.sh"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    for name in ("post-checkout", "reference-transaction", "pre-auto-gc", "post-merge"):
+        (hooks / name).symlink_to(hook)
+    evil = tmp_path / "evil.gitconfig"
+    evil.write_text(
+        f"[core]\n\tfsmonitor = {hook}\n\thooksPath = {hooks}\n"
+        f'[url "http://127.0.0.1:1/"]\n\tinsteadOf = {git_server.base_url}/\n'
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(evil))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".gitconfig").write_text(evil.read_text())
+    remote = GitRemote(git_server.url(repo), BASIC, workdir=workdir, timeout=30)
+
+    sha = remote.ls_remote().branch("main")
+    assert sha is not None
+    remote.fetch("refs/heads/main", sha)
+    remote.archive(sha)
+    remote.prune()
+
+    assert not marker.exists()
+    assert os.environ["GIT_CONFIG_GLOBAL"] == str(evil)  # the test really set it
