@@ -88,6 +88,10 @@ def test_demo_runs_until_interrupted_and_stops_cleanly(tmp_path: pathlib.Path) -
     for tenant in ("sandbox", "payments", "storefront"):  # the examples in tenants/
         row = next((line for line in output if line.startswith(tenant)), "")
         assert " True " in row, "".join(output)
+    # storefront has a source: the demo pushed a repository and Landlord fetched it.
+    source_row = next((line for line in output if line.startswith("storefront  storefront")), "")
+    assert " True " in source_row, "".join(output)
+    assert "main@sha1:" in source_row
     pids = [
         item["pid"] for item in json.loads((state_dir / "state.json").read_text())["components"]
     ]

@@ -182,3 +182,25 @@ def test_the_users_git_config_and_hooks_are_ignored(
 
     assert not marker.exists()
     assert os.environ["GIT_CONFIG_GLOBAL"] == str(evil)  # the test really set it
+
+
+def test_ssh_keys_are_private_files_with_strict_host_checking(workdir: pathlib.Path) -> None:
+    creds = Credentials(identity=b"-----BEGIN OPENSSH PRIVATE KEY-----\nx\n",
+                        known_hosts=b"git.example.com ssh-ed25519 AAAA")
+    remote = GitRemote("ssh://git@git.example.com/team/repo.git", creds, workdir=workdir,
+                       timeout=5)
+
+    with remote._environment() as env:
+        command = env["GIT_SSH_COMMAND"]
+        identity = pathlib.Path(command.split(" -i ", 1)[1].split()[0])
+        assert stat.S_IMODE(identity.stat().st_mode) == 0o600
+        assert "StrictHostKeyChecking=yes" in command
+        assert "BatchMode=yes" in command
+        assert "-F /dev/null" in command
+        keys = {env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"]
+                for i in range(int(env["GIT_CONFIG_COUNT"]))}
+        assert keys["protocol.file.allow"] == "never"
+        assert keys["core.fsmonitor"] == "false"
+        assert env["GIT_CONFIG_NOSYSTEM"] == "1"
+        assert env["GIT_CONFIG_GLOBAL"] == os.devnull
+    assert not identity.exists()  # removed as soon as the command is done

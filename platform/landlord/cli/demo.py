@@ -1,7 +1,8 @@
 """``landlord up``: the demo, on the embedded local control plane.
 
-Brings up the control plane, installs Landlord, starts the operator, applies
-the example tenants from ``tenants/`` and prints their status; keeps it all up
+Brings up the control plane and a Git server on loopback, installs Landlord,
+starts the operator, applies the example tenants from ``tenants/`` (those with
+a source get a demo repository) and prints tenants and sources; keeps it all up
 until Ctrl-C, then stops everything.
 """
 
@@ -22,33 +23,67 @@ from landlord.api import conditions, labels
 from landlord.cli import cluster as cluster_cli
 from landlord.cli import console, get
 from landlord.cluster import controlplane, processes
+from landlord.gitserver import GitServer
 from landlord.settings import Settings
 
 DEMO_STATE_DIR = pathlib.Path(".landlord/demo")
 READY_TIMEOUT = 90.0
 
 
-def _apply_tenants(client: kube.Kube, folder: pathlib.Path) -> list[str]:
+DEMO_MANIFEST = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: welcome
+data:
+  message: pushed to the demo Git server, fetched by Landlord
+"""
+
+
+def _apply_tenants(client: kube.Kube, folder: pathlib.Path, git: GitServer) -> list[str]:
+    """Apply every Tenant in ``folder``; tenants with a source get a demo repository.
+
+    Their ``spec.source.url`` points at a repository on the local Git server
+    instead of the example host, so the demo fetches real commits.
+    """
     names = []
     for path in sorted(folder.glob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
-            if document and document.get("kind") == "Tenant":
-                client.apply(document, field_manager=labels.FIELD_MANAGER, force=True)
-                names.append(document["metadata"]["name"])
+            if not document or document.get("kind") != "Tenant":
+                continue
+            name = document["metadata"]["name"]
+            source = (document.get("spec") or {}).get("source")
+            if source is not None:
+                sync_path = ((document["spec"].get("sync") or {}).get("path") or "./").strip("/")
+                git.create(name)
+                git.commit(
+                    name,
+                    {f"{sync_path.removeprefix('./')}/welcome.yaml".lstrip("/"): DEMO_MANIFEST},
+                    message="demo: first commit",
+                )
+                source["url"] = git.url(name)
+            client.apply(document, field_manager=labels.FIELD_MANAGER, force=True)
+            names.append(name)
     return names
 
 
-def _wait_ready(client: kube.Kube, names: list[str]) -> bool:
+def _all_ready(client: kube.Kube, kind: str, names: list[str] | None = None) -> bool:
+    items = client.list_objects(api.API_VERSION, kind)
+    if names is not None:
+        items = [item for item in items if item["metadata"]["name"] in names]
+        if len(items) < len(names):
+            return False
+    return all(
+        conditions.is_true((item.get("status") or {}).get("conditions") or [], conditions.READY)
+        for item in items
+    )
+
+
+def _wait_ready(client: kube.Kube, names: list[str], stop: threading.Event) -> bool:
     deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        ready = 0
-        for name in names:
-            body = client.get(api.API_VERSION, "Tenant", name) or {}
-            status = body.get("status") or {}
-            ready += conditions.is_true(status.get("conditions") or [], conditions.READY)
-        if ready == len(names):
+    while time.monotonic() < deadline and not stop.is_set():
+        if _all_ready(client, "Tenant", names) and _all_ready(client, "GitRepository"):
             return True
-        time.sleep(0.5)
+        stop.wait(0.5)
     return False
 
 
@@ -57,6 +92,9 @@ def _start_operator(plane: controlplane.ControlPlane) -> processes.Record:
         **os.environ,
         "KUBECONFIG": str(plane.kubeconfig),
         "LANDLORD_TELEMETRY__LOG_FORMAT": "json",
+        # The demo's Git server speaks plain HTTP on loopback.
+        "LANDLORD_SOURCES__ALLOWED_SCHEMES": "https,ssh,http",
+        "LANDLORD_SOURCES__STORAGE_DIR": str(plane.state_dir / "sources"),
     }
     return processes.start(
         "operator",
@@ -97,6 +135,7 @@ def up_command(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     operator: processes.Record | None = None
+    git = GitServer(state_dir.resolve() / "git").start()
     try:
         cluster_cli.print_ready(plane)
         client = kube.connect(plane.kubeconfig)
@@ -104,13 +143,14 @@ def up_command(
         console.step("landlord", "CRDs and operator RBAC installed")
         operator = _start_operator(plane)
         console.step("operator", f"running (log: {operator.log})")
-        names = _apply_tenants(client, tenants_dir) if tenants_dir.is_dir() else []
+        console.step("git", f"serving demo repositories at {git.base_url}")
+        names = _apply_tenants(client, tenants_dir, git) if tenants_dir.is_dir() else []
         console.step("tenants", f"applied {len(names)} from {tenants_dir}/")
-        if names and not _wait_ready(client, names):
+        if names and not _wait_ready(client, names, stop):
             console.step("tenants", "[yellow]not all Ready yet; see the table[/yellow]")
-        table = get.tenants_table(client)
-        if table is not None:
-            console.out.print(table)
+        for table in (get.tenants_table(client), get.sources_table(client)):
+            if table is not None:
+                console.out.print(table)
         console.out.print(f"  export KUBECONFIG={plane.kubeconfig}; landlord get tenants")
         console.out.print("[bold]Ctrl-C stops the demo.[/bold]")
         stop.wait()
@@ -118,5 +158,6 @@ def up_command(
         console.out.print("stopping…")
         if operator is not None:
             processes.stop(operator)
+        git.stop()
         controlplane.down(state_dir, step=console.step)
         console.out.print("stopped.")

@@ -69,18 +69,11 @@ def get_tenants() -> None:
     console.out.print(table)
 
 
-@get_group.command("sources")
-@click.option("-n", "--namespace", default=None, help="Only this namespace.")
-@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (the default).")
-def get_sources(namespace: str | None, all_namespaces: bool) -> None:
-    """GitRepositories: name, ready, revision, age and status message."""
-    client = kube.connect()
-    items = client.list_objects(
-        api.API_VERSION, "GitRepository", namespace=None if all_namespaces else namespace
-    )
+def sources_table(client: kube.Kube, namespace: str | None = None) -> Table | None:
+    """The GitRepositories as a table (None when there are none)."""
+    items = client.list_objects(api.API_VERSION, "GitRepository", namespace=namespace)
     if not items:
-        console.out.print("no sources")
-        return
+        return None
     table = Table(
         "NAMESPACE", "NAME", "READY", "REVISION", "AGE", "STATUS", box=None, pad_edge=False
     )
@@ -96,4 +89,16 @@ def get_sources(namespace: str | None, all_namespaces: bool) -> None:
             age(item["metadata"].get("creationTimestamp")),
             message,
         )
+    return table
+
+
+@get_group.command("sources")
+@click.option("-n", "--namespace", default=None, help="Only this namespace.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (the default).")
+def get_sources(namespace: str | None, all_namespaces: bool) -> None:
+    """GitRepositories: name, ready, revision, age and status message."""
+    table = sources_table(kube.connect(), None if all_namespaces else namespace)
+    if table is None:
+        console.out.print("no sources")
+        return
     console.out.print(table)

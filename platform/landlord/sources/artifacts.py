@@ -16,7 +16,6 @@ import pathlib
 import posixpath
 import shutil
 import tarfile
-from typing import Any
 
 import pathspec
 
