@@ -185,10 +185,11 @@ def test_the_users_git_config_and_hooks_are_ignored(
 
 
 def test_ssh_keys_are_private_files_with_strict_host_checking(workdir: pathlib.Path) -> None:
-    creds = Credentials(identity=b"-----BEGIN OPENSSH PRIVATE KEY-----\nx\n",
-                        known_hosts=b"git.example.com ssh-ed25519 AAAA")
-    remote = GitRemote("ssh://git@git.example.com/team/repo.git", creds, workdir=workdir,
-                       timeout=5)
+    creds = Credentials(
+        identity=b"-----BEGIN OPENSSH PRIVATE KEY-----\nx\n",
+        known_hosts=b"git.example.com ssh-ed25519 AAAA",
+    )
+    remote = GitRemote("ssh://git@git.example.com/team/repo.git", creds, workdir=workdir, timeout=5)
 
     with remote._environment() as env:
         command = env["GIT_SSH_COMMAND"]
@@ -197,8 +198,10 @@ def test_ssh_keys_are_private_files_with_strict_host_checking(workdir: pathlib.P
         assert "StrictHostKeyChecking=yes" in command
         assert "BatchMode=yes" in command
         assert "-F /dev/null" in command
-        keys = {env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"]
-                for i in range(int(env["GIT_CONFIG_COUNT"]))}
+        keys = {
+            env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"]
+            for i in range(int(env["GIT_CONFIG_COUNT"]))
+        }
         assert keys["protocol.file.allow"] == "never"
         assert keys["core.fsmonitor"] == "false"
         assert env["GIT_CONFIG_NOSYSTEM"] == "1"
