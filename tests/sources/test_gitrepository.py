@@ -226,3 +226,26 @@ def test_credentials_never_leak(
         for secret in (url_token, secret_token):
             assert secret not in text, f"{secret} leaked into {where}"
     assert "AuthenticationFailed" in haystacks["metrics"]
+
+
+def test_a_suspended_source_is_not_fetched(
+    admin: kube.Kube, git_server: GitServer, repo: str, source_ns: str
+) -> None:
+    first = git_server.commit(repo, {"a.yaml": "1"})
+    _source(admin, source_ns, "app", git_server.url(repo), interval="1s")
+    _revision(admin, source_ns, "app", f"main@sha1:{first}")
+    admin.merge_patch(
+        api.API_VERSION, "GitRepository", "app", {"spec": {"suspend": True}}, source_ns
+    )
+    time.sleep(1.5)
+    lookups = git_server.requests(repo, "ls-refs")
+
+    second = git_server.commit(repo, {"a.yaml": "2"})
+    time.sleep(3)
+
+    assert git_server.requests(repo, "ls-refs") == lookups
+    assert _status(admin, source_ns, "app")["artifact"]["revision"] == f"main@sha1:{first}"
+    admin.merge_patch(
+        api.API_VERSION, "GitRepository", "app", {"spec": {"suspend": False}}, source_ns
+    )
+    _revision(admin, source_ns, "app", f"main@sha1:{second}", timeout=15)
