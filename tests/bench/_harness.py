@@ -32,6 +32,17 @@ def summary(values: Sequence[float]) -> str:
     )
 
 
+def options(state_dir: Path, nodes: int = 0) -> controlplane.Options:
+    """Control-plane options from the settings, for a throwaway state dir."""
+    config = settings.load()
+    return controlplane.Options(
+        state_dir=state_dir,
+        cache_dir=config.cluster.cache_dir,
+        assets_dir=config.cluster.assets_dir,
+        nodes=nodes,
+    )
+
+
 @contextlib.contextmanager
 def landlord_cluster(nodes: int = 0) -> Iterator[tuple[controlplane.ControlPlane, kube.Kube]]:
     """A control plane with Landlord's CRDs installed, torn down afterwards."""

@@ -11,22 +11,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from landlord import settings
 from landlord.cluster import controlplane
+from tests.bench import _harness
 
 ROUNDS = 3
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kwok", "total")
 
 
 def _one(nodes: int) -> dict[str, float]:
-    config = settings.load()
     with tempfile.TemporaryDirectory(prefix="landlord-bench-") as state:
-        options = controlplane.Options(
-            state_dir=Path(state),
-            cache_dir=config.cluster.cache_dir,
-            assets_dir=config.cluster.assets_dir,
-            nodes=nodes,
-        )
+        options = _harness.options(Path(state), nodes)
         began = time.monotonic()
         plane = controlplane.up(options)
         wall = time.monotonic() - began

@@ -34,6 +34,13 @@ def _denied(action: Any) -> errors.ApiError:
     return denied.value
 
 
+def _acting_as(admin: kube.Kube, identity: str, tenant: str) -> kube.Kube:
+    """team-a's reconciler service account, or its owner alice, as the apiserver sees them."""
+    if identity == "reconciler":
+        return admin.as_service_account(tenant, "landlord-reconciler")
+    return admin.impersonate("alice")
+
+
 @pytest.fixture
 def two_tenants(tenants: Tenants) -> tuple[str, str]:
     team_a = tenants.create(
@@ -50,11 +57,7 @@ def test_tenant_identities_stay_in_their_namespaces(
     admin: kube.Kube, two_tenants: tuple[str, str], identity: str
 ) -> None:
     team_a, team_b = two_tenants
-    actor = (
-        admin.as_service_account(team_a, "landlord-reconciler")
-        if identity == "reconciler"
-        else admin.impersonate("alice")
-    )
+    actor = _acting_as(admin, identity, team_a)
 
     created = actor.apply(_deployment(team_a), field_manager="test", dry_run=True)
     assert created["metadata"]["namespace"] == team_a
@@ -84,11 +87,7 @@ def test_tenants_cannot_weaken_what_the_platform_gave_them(
     admin: kube.Kube, two_tenants: tuple[str, str], identity: str
 ) -> None:
     team_a, _ = two_tenants
-    actor = (
-        admin.as_service_account(team_a, "landlord-reconciler")
-        if identity == "reconciler"
-        else admin.impersonate("alice")
-    )
+    actor = _acting_as(admin, identity, team_a)
 
     _denied(
         lambda: actor.merge_patch(

@@ -21,6 +21,13 @@ def check_dns_label(value: str, what: str = "name") -> str:
     return value
 
 
+def check_duration(value: str) -> str:
+    """Raise ValueError unless ``value`` is a Go-style duration such as ``5m``."""
+    if not DURATION.match(value):
+        raise ValueError(f"interval {value!r} must be a duration such as 30s, 5m or 1h")
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
 
@@ -56,12 +63,7 @@ class Source(_Model):
     secret_ref: SecretRef | None = Field(default=None, alias="secretRef")
     interval: str = "1m"
 
-    @field_validator("interval")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if not DURATION.match(value):
-            raise ValueError(f"interval {value!r} must be a duration such as 30s, 5m or 1h")
-        return value
+    _duration = field_validator("interval")(check_duration)
 
 
 class DependsOn(_Model):
@@ -79,12 +81,7 @@ class Sync(_Model):
     prune: bool = True
     depends_on: tuple[DependsOn, ...] = Field(default=(), alias="dependsOn")
 
-    @field_validator("interval")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        if not DURATION.match(value):
-            raise ValueError(f"interval {value!r} must be a duration such as 30s, 5m or 1h")
-        return value
+    _duration = field_validator("interval")(check_duration)
 
 
 class TenantSpec(_Model):

@@ -229,26 +229,6 @@ class Kube:
         patched: Manifest = result.to_dict()
         return patched
 
-    def json_patch(
-        self,
-        api_version: str,
-        kind: str,
-        name: str,
-        operations: list[Manifest],
-        namespace: str | None = None,
-    ) -> Manifest:
-        """RFC 6902 JSON patch (use a ``test`` operation for compare-and-swap)."""
-        resource = self.resource(api_version, kind)
-        with _translated():
-            result = resource.patch(
-                body=operations,
-                name=name,
-                namespace=namespace,
-                content_type="application/json-patch+json",
-            )
-        patched: Manifest = result.to_dict()
-        return patched
-
     def listable_kinds(self) -> list[tuple[str, str, bool]]:
         """(apiVersion, kind, namespaced) of every preferred kind that supports list."""
         kinds = []
