@@ -18,7 +18,7 @@ import pytest
 from landlord import kube, settings
 from landlord.cluster import controlplane
 
-pytest_plugins = ["tests.fixtures.operator"]
+pytest_plugins = ["tests.fixtures.operator", "tests.fixtures.git"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

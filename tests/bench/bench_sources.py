@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from landlord.gitops import artifacts
 from landlord.gitserver import GitServer
-from landlord.sources import artifacts
 from landlord.sources.credentials import Credentials
 from landlord.sources.git import GitRemote
 

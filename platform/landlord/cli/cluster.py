@@ -123,11 +123,10 @@ def _relative(path: str, base: pathlib.Path) -> str:
 
 
 @cluster_group.command("build")
-@click.option("--with-kustomize", is_flag=True, help="Also build kustomize.")
 @click.pass_obj
-def build_command(settings: Settings, with_kustomize: bool) -> None:
-    """Build (or find in the cache) every control-plane binary."""
-    groups = ["etcd", "kubernetes", "kwok"] + (["kustomize"] if with_kustomize else [])
+def build_command(settings: Settings) -> None:
+    """Build (or find in the cache) the control plane's binaries and kustomize."""
+    groups = ["etcd", "kubernetes", "kwok", "kustomize"]
     with console.build_progress() as progress:
         found = binaries.build_all(
             cache_dir=settings.cluster.cache_dir, groups=groups, progress=progress

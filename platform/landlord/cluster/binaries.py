@@ -67,3 +67,15 @@ def build_all(
     """Build (or find in the cache) every binary of ``groups``."""
     names = [binary for group in groups for binary in gobuild.GROUPS[group].commands]
     return resolve(names, cache_dir=cache_dir, progress=progress)
+
+
+def find(
+    name: str, *, cache_dir: pathlib.Path, assets_dir: pathlib.Path | None = None
+) -> pathlib.Path | None:
+    """A binary from the assets folder or the build cache, without building it."""
+    asset = _from_assets(assets_dir, name)
+    if asset is not None:
+        return asset
+    group = gobuild.GROUPS[gobuild.GROUP_OF[name]]
+    cached = gobuild.cache_path(cache_dir, group) / name
+    return cached if cached.is_file() else None

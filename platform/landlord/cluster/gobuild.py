@@ -200,7 +200,7 @@ def _count_packages(go: str, group: Group, env: dict[str, str], log: pathlib.Pat
                 "list",
                 "-deps",
                 "-f",
-                "{{if not .Standard}}{{.ImportPath}}{{end}}",
+                "{{.ImportPath}}",
                 *group.commands.values(),
             ],
             cwd=group.module_dir,

@@ -9,7 +9,6 @@ nothing downstream prunes because of it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import pathlib
 import random
@@ -20,10 +19,10 @@ from typing import Any
 
 from landlord import api, errors, telemetry
 from landlord.api import conditions, labels
-from landlord.gitops import durations
+from landlord.gitops import artifacts, durations
 from landlord.kube import Kube, events
-from landlord.sources import artifacts, refs, urls
 from landlord.sources import git as git_mod
+from landlord.sources import refs, urls
 from landlord.sources.credentials import Credentials
 
 log = logging.getLogger(__name__)
@@ -89,13 +88,6 @@ def choose(ref: refs.Ref, remote_refs: git_mod.RemoteRefs, shown_url: str) -> Ta
             f"branch {ref.branch!r} not found in {shown_url}", reason="RefNotFound"
         )
     return Target(sha, ref.revision(sha), f"refs/heads/{ref.branch}")
-
-
-def artifact_key(sha: str, ignore: str | None) -> str:
-    """The store key: the commit, plus a hash of the ignore rules when there are any."""
-    if not ignore:
-        return sha
-    return f"{sha}-{hashlib.sha256(ignore.encode()).hexdigest()[:8]}"
 
 
 class GitRepositoryReconciler:
@@ -174,7 +166,7 @@ class GitRepositoryReconciler:
             remote_refs = remote.ls_remote()
             self._count(namespace, name, "ls-remote", time.monotonic() - began)
             target = choose(ref, remote_refs, shown)
-            key = artifact_key(target.sha, spec.get("ignore"))
+            key = artifacts.artifact_key(target.sha, spec.get("ignore"))
             stored = self.store.lookup(namespace, name, key)
             if stored is None:
                 stored = self._fetch_new(remote, target, namespace, name, key, spec.get("ignore"))
@@ -265,6 +257,7 @@ class GitRepositoryReconciler:
             new["artifact"] = artifact
         if requested:
             new["lastHandledReconcileAt"] = requested
+        announce = False
         old_revision = (existing.get("artifact") or {}).get("revision")
         if outcome.ready and artifact and artifact["revision"] != old_revision:
             events.record(
@@ -273,10 +266,7 @@ class GitRepositoryReconciler:
                 reason="NewArtifact",
                 message=f"stored artifact for revision '{artifact['revision']}'",
             )
-            if self.on_revision is not None:
-                self.on_revision(
-                    body["metadata"]["namespace"], body["metadata"]["name"], artifact["revision"]
-                )
+            announce = True
         old_ready = conditions.get(existing.get("conditions") or [], conditions.READY) or {}
         if not outcome.ready and (old_ready.get("reason"), old_ready.get("message")) != (
             outcome.reason,
@@ -298,6 +288,11 @@ class GitRepositoryReconciler:
             except errors.ApiError as error:
                 if not error.not_found:
                     raise
+        # Only once the new artifact is in status can a Kustomization see it.
+        if announce and self.on_revision is not None and artifact is not None:
+            self.on_revision(
+                body["metadata"]["namespace"], body["metadata"]["name"], artifact["revision"]
+            )
 
     def _count(
         self, namespace: str, name: str, operation: str, seconds: float, size: int = 0

@@ -18,6 +18,7 @@ import pydantic
 from landlord import api, errors, telemetry
 from landlord.api import conditions, labels
 from landlord.api.tenant import Tenant
+from landlord.gitops.objects import contains
 from landlord.kube import Kube, events
 from landlord.tenants import desired, status, validation
 from landlord.tenants.features import Features
@@ -28,21 +29,6 @@ TENANT_KIND = "Tenant"
 SYNC_KINDS = {"GitRepository", "Kustomization"}
 STUCK_AFTER = 60.0  # seconds a namespace may take to terminate before we say so
 WAIT_INTERVAL = 2.0
-
-
-def contains(live: Any, wanted: Any) -> bool:
-    """Whether ``live`` already holds every field of ``wanted`` (lists compare whole)."""
-    if isinstance(wanted, dict):
-        return isinstance(live, dict) and all(
-            key in live and contains(live[key], value) for key, value in wanted.items()
-        )
-    if isinstance(wanted, list):
-        return (
-            isinstance(live, list)
-            and len(live) == len(wanted)
-            and all(contains(a, b) for a, b in zip(live, wanted, strict=True))
-        )
-    return bool(live == wanted)
 
 
 def _format_validation(error: pydantic.ValidationError) -> str:

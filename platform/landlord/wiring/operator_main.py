@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import pathlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,8 +13,10 @@ import kopf
 from landlord import api, kube, telemetry
 from landlord import settings as settings_mod
 from landlord.api import labels as api_labels
-from landlord.sources import artifacts
+from landlord.cluster import binaries
+from landlord.gitops import artifacts
 from landlord.sources import reconciler as sources_reconciler
+from landlord.sync import reconciler as sync_reconciler
 from landlord.tenants import features as features_mod
 from landlord.tenants import reconciler
 from landlord.wiring import controller
@@ -53,9 +57,25 @@ def build_registry(
         metrics=metrics,
     )
     tenant_controller = controller.Controller("tenant", tenants.reconcile, resync=resync)
+    store = artifacts.ArtifactStore(config.sources.storage_dir / "artifacts")
+    syncs = sync_reconciler.KustomizationReconciler(
+        kube_client,
+        store=store,
+        platform_namespace=config.platform_namespace,
+        kustomize=_kustomize(config),
+        metrics=metrics,
+    )
+    sync_controller = controller.Controller("sync", syncs.reconcile, resync=float("inf"))
+    loop: list[asyncio.AbstractEventLoop] = []
+
+    def new_revision(namespace: str, name: str, revision: str) -> None:
+        """Called from a source worker thread: wake the Kustomizations using it."""
+        for key in syncs.dependents(namespace, name):
+            loop[0].call_soon_threadsafe(sync_controller.enqueue, key)
+
     sources = sources_reconciler.GitRepositoryReconciler(
         kube_client,
-        store=artifacts.ArtifactStore(config.sources.storage_dir / "artifacts"),
+        store=store,
         workdir=config.sources.storage_dir / "git",
         allowed_schemes=config.sources.allowed_schemes,
         limits=artifacts.Limits(
@@ -64,8 +84,9 @@ def build_registry(
             max_total_bytes=config.sources.max_total_bytes,
         ),
         metrics=metrics,
+        on_revision=new_revision,
     )
-    # Sources poll on their own interval (the outcome's requeue), so no resync.
+    # Sources and syncs run on their own intervals (the outcome's requeue): no resync.
     source_controller = controller.Controller("source", sources.reconcile, resync=float("inf"))
 
     @kopf.on.startup(registry=registry)
@@ -74,14 +95,17 @@ def build_registry(
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.error_backoffs = [1, 2, 5]
+        loop.append(asyncio.get_running_loop())
         tenant_controller.start()
         source_controller.start()
+        sync_controller.start()
         log.info("tenant controller started", extra={"features": features.__dict__})
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
         await tenant_controller.stop()
         await source_controller.stop()
+        await sync_controller.stop()
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -95,6 +119,10 @@ def build_registry(
     async def source_event(name: str, namespace: str | None, **_: Any) -> None:
         source_controller.enqueue(f"{namespace}/{name}")
 
+    @kopf.on.event(api.GROUP, api.VERSION, "kustomizations", registry=registry)
+    async def sync_event(name: str, namespace: str | None, **_: Any) -> None:
+        sync_controller.enqueue(f"{namespace}/{name}")
+
     async def owned_event(labels: Mapping[str, str], **_: Any) -> None:
         tenant_controller.enqueue(labels[api_labels.TENANT], DEBOUNCE)
 
@@ -105,6 +133,19 @@ def build_registry(
             group, version, plural, labels={api_labels.TENANT: kopf.PRESENT}, registry=registry
         )(owned_event)
     return registry
+
+
+def _kustomize(config: settings_mod.Settings) -> pathlib.Path | None:
+    """The kustomize binary that `landlord cluster build` put in the cache, if any."""
+    found = binaries.find(
+        "kustomize", cache_dir=config.cluster.cache_dir, assets_dir=config.cluster.assets_dir
+    )
+    if found is None:
+        log.warning(
+            "kustomize is not built (run `landlord cluster build`); revisions with a "
+            "kustomization.yaml will fail to build"
+        )
+    return found
 
 
 def run(config: settings_mod.Settings) -> None:

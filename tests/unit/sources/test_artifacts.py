@@ -9,8 +9,8 @@ import tarfile
 
 import pytest
 
+from landlord.gitops.artifacts import ArtifactError, ArtifactStore, Limits
 from landlord.gitops.paths import UnsafePathError, resolve_inside
-from landlord.sources.artifacts import ArtifactError, ArtifactStore, Limits
 
 
 def _tar(entries: list[tuple[str, bytes | str, str]]) -> bytes:

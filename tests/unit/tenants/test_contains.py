@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from landlord.tenants.reconciler import contains
+from landlord.gitops.objects import contains
 
 
 def test_extra_live_fields_do_not_matter() -> None:

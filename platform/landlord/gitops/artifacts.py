@@ -203,3 +203,10 @@ class ArtifactStore:
     def remove(self, namespace: str, name: str) -> None:
         """Forget every artifact of a deleted source."""
         shutil.rmtree(self.folder(namespace, name), ignore_errors=True)
+
+
+def artifact_key(sha: str, ignore: str | None) -> str:
+    """The store key: the commit, plus a hash of the ignore rules when there are any."""
+    if not ignore:
+        return sha
+    return f"{sha}-{hashlib.sha256(ignore.encode()).hexdigest()[:8]}"

@@ -1,0 +1,646 @@
+"""Reconcile one Kustomization: the named steps of the sync pipeline, as the tenant.
+
+fetch artifact → check dependencies → build → validate → apply (dry-run of
+everything that changed first, then staged server-side apply) → inventory →
+prune → health → status. Every request about tenant objects uses a client that
+impersonates the Kustomization's service account; only a Kustomization in the
+platform namespace may run with the operator's own identity.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import logging
+import pathlib
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from landlord import api, errors, telemetry
+from landlord.api import conditions, labels
+from landlord.gitops import artifacts, durations
+from landlord.gitops.objects import contains
+from landlord.kube import Kube, events
+from landlord.sync import build as build_mod
+from landlord.sync import health, substitute, validate
+from landlord.sync.inventory import Entry, Inventory
+from landlord.sync.yamlsafe import YamlError
+
+log = logging.getLogger(__name__)
+
+KIND = "Kustomization"
+JITTER = 0.1
+WORKERS = 4
+# Apply stages: CRDs and Namespaces, then identities and RBAC, then everything else.
+STAGES: tuple[frozenset[str], ...] = (
+    frozenset({"CustomResourceDefinition", "Namespace"}),
+    frozenset({"ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}),
+)
+
+
+class SyncError(Exception):
+    """A failing step: its condition reason, a message the tenant can act on."""
+
+    def __init__(self, reason: str, message: str, *, stalled: bool = False) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.stalled = stalled
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What one reconcile found; ``skipped``: nothing was due (no status write)."""
+
+    ready: bool = False
+    reason: str = ""
+    message: str = ""
+    stalled: bool = False
+    requeue_after: float | None = None
+    skipped: bool = False
+
+
+@dataclasses.dataclass
+class Result:
+    """What the pipeline did to the cluster."""
+
+    revision: str = ""
+    inventory: Inventory | None = None
+    changed: list[Entry] = dataclasses.field(default_factory=list)
+    pruned: list[Entry] = dataclasses.field(default_factory=list)
+    healthy: bool | None = None
+
+
+def stage_of(manifest: dict[str, Any]) -> int:
+    """The apply stage of a manifest (0 first)."""
+    for index, kinds in enumerate(STAGES):
+        if manifest["kind"] in kinds:
+            return index
+    return len(STAGES)
+
+
+def _sha_of(revision: str) -> str:
+    return revision.rpartition("sha1:")[2]
+
+
+def _immutable(error: errors.ApiError) -> bool:
+    return error.invalid and "immutable" in error.message
+
+
+class KustomizationReconciler:
+    """Applies Kustomizations' artifacts as their service accounts."""
+
+    def __init__(
+        self,
+        kube: Kube,
+        *,
+        store: artifacts.ArtifactStore,
+        platform_namespace: str,
+        kustomize: pathlib.Path | None,
+        cluster: str = "local",
+        metrics: telemetry.Metrics | None = None,
+    ) -> None:
+        self.kube = kube
+        self.store = store
+        self.platform_namespace = platform_namespace
+        self.kustomize = kustomize
+        self.cluster = cluster
+        self.metrics = metrics
+        self._next_check: dict[str, float] = {}
+        self._clients: dict[str, Kube] = {}
+        self._lock = threading.Lock()
+
+    # -- entry point ---------------------------------------------------------
+
+    def reconcile(self, key: str) -> Outcome | None:
+        """Sync ``namespace/name``; None when the Kustomization is gone."""
+        namespace, _, name = key.partition("/")
+        body = self.kube.get(api.API_VERSION, KIND, name, namespace)
+        if body is None:
+            self._next_check.pop(key, None)
+            return None
+        if body["metadata"].get("deletionTimestamp"):
+            return self._finalize(body)
+        self._ensure_finalizer(body)
+        spec = body.get("spec") or {}
+        status = body.get("status") or {}
+        if spec.get("suspend"):
+            return Outcome(skipped=True)
+        source = self._source(body)
+        revision = ((source or {}).get("status") or {}).get("artifact", {}).get("revision")
+        requested = (body["metadata"].get("annotations") or {}).get(labels.REQUESTED_AT)
+        fresh = (
+            status.get("observedGeneration") == body["metadata"].get("generation")
+            and requested == status.get("lastHandledReconcileAt")
+            and revision == status.get("lastAttemptedRevision")
+        )
+        now = time.monotonic()
+        if fresh and now < self._next_check.get(key, 0.0):
+            return Outcome(skipped=True, requeue_after=self._next_check[key] - now)
+        interval = durations.parse(spec.get("interval") or "10m")
+        retry = (
+            durations.parse(spec.get("retryInterval") or "")
+            if spec.get("retryInterval")
+            else min(interval, 30.0)
+        )
+        result = Result(revision=revision or "")
+        with telemetry.span("sync.reconcile", {"landlord.kustomization": key}):
+            try:
+                self._run(body, source, result)
+                outcome = Outcome(
+                    True, "ReconciliationSucceeded", f"Applied revision: {result.revision}"
+                )
+            except SyncError as error:
+                outcome = Outcome(False, error.reason, error.message, stalled=error.stalled)
+        delay = interval if outcome.ready else retry
+        delay *= random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - scheduling only
+        self._next_check[key] = time.monotonic() + delay
+        self._write_status(body, outcome, result, requested)
+        return dataclasses.replace(outcome, requeue_after=None if outcome.stalled else delay)
+
+    # -- the pipeline --------------------------------------------------------
+
+    def _run(self, body: dict[str, Any], source: dict[str, Any] | None, result: Result) -> None:
+        spec = body.get("spec") or {}
+        namespace = body["metadata"]["namespace"]
+        tenant = self._identity(namespace, spec.get("serviceAccountName"))
+        root = self._artifact(body, source, result)
+        self._check_dependencies(body)
+        documents = self._build(root, spec)
+        variables = self._variables(tenant, namespace, spec.get("postBuild") or {})
+        if variables is not None:
+            documents = [
+                dataclasses.replace(
+                    doc,
+                    body=substitute.substitute(
+                        doc.body, variables, f"{doc.source}: document {doc.index}"
+                    ),
+                )
+                for doc in documents
+            ]
+        scope = validate.Scope(
+            default_namespace=namespace,
+            allowed_namespaces=self._allowed_namespaces(namespace),
+            target_namespace=spec.get("targetNamespace"),
+        )
+        try:
+            manifests = validate.prepare(
+                documents, scope, lambda v, k: self._namespaced(tenant, v, k)
+            )
+        except YamlError as error:
+            raise SyncError("ValidationFailed", error.message) from None
+        owner = {
+            labels.KUSTOMIZATION_NAME: body["metadata"]["name"],
+            labels.KUSTOMIZATION_NAMESPACE: namespace,
+        }
+        for manifest in manifests:
+            manifest["metadata"].setdefault("labels", {}).update(owner)
+        force = bool(spec.get("force"))
+        result.changed = self._apply(tenant, manifests, force)
+        new = Inventory.of(self.cluster, manifests)
+        old = Inventory.from_status((body.get("status") or {}).get("inventory"))
+        result.inventory = new
+        if old is not None and spec.get("prune", True):
+            result.pruned, kept = self._prune(tenant, old.stale(new), owner)
+            if kept:
+                result.inventory = Inventory(new.cluster, tuple(sorted({*new.entries, *kept})))
+                raise SyncError("PruneFailed", "could not delete " + ", ".join(map(str, kept)))
+        elif old is not None:
+            result.inventory = new
+        checks = self._health_targets(spec, manifests)
+        if checks:
+            self._wait_healthy(tenant, checks, durations.parse(spec.get("timeout") or "5m"))
+            result.healthy = True
+
+    def _identity(self, namespace: str, service_account: str | None) -> Kube:
+        """The client every tenant-object request goes through."""
+        if namespace == self.platform_namespace and not service_account:
+            return self.kube  # the platform sync: the one privileged path
+        account = service_account or labels.RECONCILER_SERVICE_ACCOUNT
+        if self.kube.get("v1", "ServiceAccount", account, namespace) is None:
+            raise SyncError(
+                "ServiceAccountNotFound",
+                f"service account {namespace}/{account} does not exist; the sync "
+                "runs only as that account",
+            )
+        user = f"{namespace}/{account}"
+        with self._lock:
+            client = self._clients.get(user)
+            if client is None:
+                client = self._clients[user] = self.kube.as_service_account(namespace, account)
+        return client
+
+    def _source(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        ref = (body.get("spec") or {}).get("sourceRef") or {}
+        namespace = ref.get("namespace") or body["metadata"]["namespace"]
+        if namespace != body["metadata"]["namespace"]:
+            return None
+        return self.kube.get(
+            api.API_VERSION, ref.get("kind", "GitRepository"), ref.get("name", ""), namespace
+        )
+
+    def _artifact(
+        self, body: dict[str, Any], source: dict[str, Any] | None, result: Result
+    ) -> pathlib.Path:
+        ref = (body.get("spec") or {}).get("sourceRef") or {}
+        own = body["metadata"]["namespace"]
+        if (ref.get("namespace") or own) != own:
+            raise SyncError(
+                "PolicyDenied",
+                f"sourceRef {ref.get('namespace')}/{ref.get('name')} is in another "
+                "namespace; cross-namespace sources are denied unless a policy "
+                "allows them",
+                stalled=True,
+            )
+        if source is None:
+            raise SyncError("ArtifactFailed", f"GitRepository {own}/{ref.get('name')} not found")
+        artifact = (source.get("status") or {}).get("artifact")
+        if not artifact:
+            raise SyncError(
+                "ArtifactFailed", f"GitRepository {own}/{ref.get('name')} has no artifact yet"
+            )
+        result.revision = artifact["revision"]
+        key = artifacts.artifact_key(
+            _sha_of(artifact["revision"]), (source.get("spec") or {}).get("ignore")
+        )
+        stored = self.store.lookup(own, ref["name"], key)
+        if stored is None:
+            raise SyncError(
+                "ArtifactFailed", f"the artifact for {artifact['revision']} is not stored yet"
+            )
+        return stored.path
+
+    def _check_dependencies(self, body: dict[str, Any]) -> None:
+        own = body["metadata"]["namespace"]
+        waiting = []
+        for dep in (body.get("spec") or {}).get("dependsOn") or []:
+            namespace = dep.get("namespace") or own
+            if namespace != own:
+                raise SyncError(
+                    "PolicyDenied",
+                    f"dependsOn {namespace}/{dep['name']} is in another tenant's "
+                    "namespace; cross-namespace dependencies are denied unless a "
+                    "policy allows them",
+                    stalled=True,
+                )
+            other = self.kube.get(api.API_VERSION, KIND, dep["name"], namespace)
+            if other is None:
+                waiting.append(f"{namespace}/{dep['name']} (not found)")
+                continue
+            status = other.get("status") or {}
+            if not (
+                conditions.is_true(status.get("conditions") or [], conditions.READY)
+                and status.get("observedGeneration") == other["metadata"].get("generation")
+            ):
+                waiting.append(f"{namespace}/{dep['name']}")
+        cycle = self._cycle(body)
+        if cycle:
+            raise SyncError(
+                "DependencyCycle", "dependsOn forms a cycle: " + " → ".join(cycle), stalled=True
+            )
+        if waiting:
+            raise SyncError(
+                "DependencyNotReady", "waiting for dependencies to be Ready: " + ", ".join(waiting)
+            )
+
+    def _cycle(self, body: dict[str, Any]) -> list[str] | None:
+        own = body["metadata"]["namespace"]
+        start = body["metadata"]["name"]
+        stack: list[tuple[str, list[str]]] = [(start, [start])]
+        visited: set[str] = set()
+        while stack:
+            name, path = stack.pop()
+            obj = body if name == start else self.kube.get(api.API_VERSION, KIND, name, own)
+            for dep in ((obj or {}).get("spec") or {}).get("dependsOn") or []:
+                if (dep.get("namespace") or own) != own:
+                    continue
+                if dep["name"] == start:
+                    return [*path, start]
+                if dep["name"] not in visited:
+                    visited.add(dep["name"])
+                    stack.append((dep["name"], [*path, dep["name"]]))
+        return None
+
+    def _build(self, root: pathlib.Path, spec: dict[str, Any]) -> list[Any]:
+        try:
+            return build_mod.build(root, spec.get("path") or "./", kustomize=self.kustomize)
+        except YamlError as error:
+            raise SyncError("BuildFailed", error.message) from None
+
+    def _variables(
+        self, tenant: Kube, namespace: str, post_build: dict[str, Any]
+    ) -> dict[str, str] | None:
+        if not post_build:
+            return None
+        variables: dict[str, str] = {}
+        for ref in post_build.get("substituteFrom") or []:
+            try:
+                obj = tenant.get("v1", ref["kind"], ref["name"], namespace)
+            except errors.ApiError as error:
+                raise SyncError(
+                    "BuildFailed", f"substituteFrom {ref['kind']} {ref['name']}: {error.message}"
+                ) from None
+            if obj is None:
+                if ref.get("optional"):
+                    continue
+                raise SyncError(
+                    "BuildFailed",
+                    f"substituteFrom {ref['kind']} {namespace}/{ref['name']} not found",
+                )
+            data = obj.get("data") or {}
+            if ref["kind"] == "Secret":
+                import base64
+
+                data = {k: base64.b64decode(v).decode() for k, v in data.items()}
+            variables.update(data)
+        variables.update(post_build.get("substitute") or {})
+        try:
+            substitute.check_names(variables, "postBuild")
+        except YamlError as error:
+            raise SyncError("BuildFailed", error.message) from None
+        return variables
+
+    def _allowed_namespaces(self, namespace: str) -> frozenset[str] | None:
+        if namespace == self.platform_namespace:
+            return None
+        ns = self.kube.get("v1", "Namespace", namespace) or {}
+        tenant = ((ns.get("metadata") or {}).get("labels") or {}).get(labels.TENANT)
+        if not tenant:
+            return frozenset({namespace})
+        body = self.kube.get(api.API_VERSION, "Tenant", tenant) or {}
+        return frozenset((body.get("status") or {}).get("namespaces") or [namespace])
+
+    def _namespaced(self, tenant: Kube, api_version: str, kind: str) -> bool:
+        try:
+            return bool(tenant.resource(api_version, kind).namespaced)
+        except errors.ApiError:
+            raise YamlError(f"the cluster does not serve {kind} ({api_version})") from None
+
+    # -- apply and prune -----------------------------------------------------
+
+    def _apply(self, tenant: Kube, manifests: list[dict[str, Any]], force: bool) -> list[Entry]:
+        with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
+            lives = list(pool.map(lambda m: self._live(tenant, m), manifests))
+            changed = [
+                m
+                for m, live in zip(manifests, lives, strict=True)
+                if live is None or not contains(live, m)
+            ]
+            # Everything that would change is dry-run first: one refusal applies nothing.
+            failures = [f for f in pool.map(lambda m: self._dry_run(tenant, m), changed) if f]
+            if failures:
+                raise SyncError(
+                    "ApplyFailed",
+                    "; ".join(failures[:5])
+                    + (f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""),
+                )
+            for stage in sorted({stage_of(m) for m in changed}):
+                batch = [m for m in changed if stage_of(m) == stage]
+                problems = [
+                    p for p in pool.map(lambda m: self._write(tenant, m, force), batch) if p
+                ]
+                if problems:
+                    raise SyncError("ApplyFailed", "; ".join(problems[:5]))
+        return [Entry.of(m) for m in changed]
+
+    def _live(self, tenant: Kube, manifest: dict[str, Any]) -> dict[str, Any] | None:
+        metadata = manifest["metadata"]
+        try:
+            return tenant.get(
+                manifest["apiVersion"],
+                manifest["kind"],
+                metadata["name"],
+                metadata.get("namespace"),
+            )
+        except errors.ApiError:
+            return None  # the dry-run will say why
+
+    def _dry_run(self, tenant: Kube, manifest: dict[str, Any]) -> str | None:
+        try:
+            tenant.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True, dry_run=True)
+        except errors.ApiError as error:
+            if _immutable(error):
+                return None  # handled at apply time (recreate with force)
+            return f"{Entry.of(manifest)}: {error.message}"
+        return None
+
+    def _write(self, tenant: Kube, manifest: dict[str, Any], force: bool) -> str | None:
+        entry = Entry.of(manifest)
+        try:
+            tenant.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
+        except errors.ApiError as error:
+            if not _immutable(error):
+                return f"{entry}: {error.message}"
+            opted = (manifest["metadata"].get("annotations") or {}).get(labels.FORCE)
+            if not (force or opted == "enabled"):
+                return (
+                    f"{entry}: {error.message} (set spec.force or the annotation "
+                    f"{labels.FORCE}: enabled to recreate it)"
+                )
+            tenant.delete(
+                entry.api_version,
+                entry.kind,
+                entry.name,
+                entry.namespace or None,
+                propagation="Foreground",
+            )
+            tenant.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
+        return None
+
+    def _prune(
+        self, tenant: Kube, stale: Iterable[Entry], owner: dict[str, str]
+    ) -> tuple[list[Entry], list[Entry]]:
+        pruned, kept = [], []
+        for entry in sorted(stale, key=lambda e: -stage_of({"kind": e.kind})):
+            try:
+                live = tenant.get(
+                    entry.api_version, entry.kind, entry.name, entry.namespace or None
+                )
+                if live is None:
+                    continue
+                live_labels = live["metadata"].get("labels") or {}
+                if any(live_labels.get(k) != v for k, v in owner.items()):
+                    continue  # not ours: never delete
+                if (live["metadata"].get("annotations") or {}).get(
+                    labels.PRUNE
+                ) == "disabled" or live_labels.get(labels.PRUNE) == "disabled":
+                    continue
+                tenant.delete(entry.api_version, entry.kind, entry.name, entry.namespace or None)
+                pruned.append(entry)
+            except errors.ApiError as error:
+                log.warning("prune of %s failed: %s", entry, error.message)
+                kept.append(entry)
+        return pruned, kept
+
+    # -- health --------------------------------------------------------------
+
+    def _health_targets(self, spec: dict[str, Any], manifests: list[dict[str, Any]]) -> list[Entry]:
+        if spec.get("wait"):
+            return [Entry.of(m) for m in manifests]
+        targets = []
+        for check in spec.get("healthChecks") or []:
+            api_version = check.get("apiVersion") or "apps/v1"
+            group, _, version = api_version.rpartition("/")
+            targets.append(
+                Entry(check.get("namespace") or "", check["name"], group, check["kind"], version)
+            )
+        return targets
+
+    def _wait_healthy(self, tenant: Kube, targets: list[Entry], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            unhealthy = []
+            for entry in targets:
+                live = tenant.get(
+                    entry.api_version, entry.kind, entry.name, entry.namespace or None
+                )
+                healthy, why = health.check(live) if live else (False, "not found")
+                if not healthy:
+                    unhealthy.append(f"{entry}: {why}")
+            if not unhealthy:
+                return
+            if time.monotonic() > deadline:
+                raise SyncError(
+                    "HealthCheckFailed",
+                    f"not healthy after {timeout:.0f}s: " + "; ".join(unhealthy[:5]),
+                )
+            time.sleep(1.0)
+
+    # -- finalizer, status ---------------------------------------------------
+
+    def _ensure_finalizer(self, body: dict[str, Any]) -> None:
+        metadata = body["metadata"]
+        finalizers = list(metadata.get("finalizers") or [])
+        if labels.FINALIZER not in finalizers:
+            self.kube.merge_patch(
+                api.API_VERSION,
+                KIND,
+                metadata["name"],
+                {
+                    "metadata": {
+                        "finalizers": [*finalizers, labels.FINALIZER],
+                        "resourceVersion": metadata["resourceVersion"],
+                    }
+                },
+                metadata["namespace"],
+            )
+
+    def _finalize(self, body: dict[str, Any]) -> Outcome | None:
+        metadata = body["metadata"]
+        if labels.FINALIZER not in (metadata.get("finalizers") or []):
+            return None
+        spec = body.get("spec") or {}
+        inventory = Inventory.from_status((body.get("status") or {}).get("inventory"))
+        if inventory and spec.get("prune", True) and spec.get("deletionPolicy") != "Orphan":
+            try:
+                tenant = self._identity(metadata["namespace"], spec.get("serviceAccountName"))
+            except SyncError as error:
+                return Outcome(False, error.reason, error.message, requeue_after=5.0)
+            owner = {
+                labels.KUSTOMIZATION_NAME: metadata["name"],
+                labels.KUSTOMIZATION_NAMESPACE: metadata["namespace"],
+            }
+            _, kept = self._prune(tenant, inventory.entries, owner)
+            if kept:
+                return Outcome(
+                    False,
+                    "PruneFailed",
+                    "could not delete " + ", ".join(map(str, kept)),
+                    requeue_after=5.0,
+                )
+        rest = [f for f in metadata.get("finalizers") or [] if f != labels.FINALIZER]
+        try:
+            self.kube.merge_patch(
+                api.API_VERSION,
+                KIND,
+                metadata["name"],
+                {"metadata": {"finalizers": rest, "resourceVersion": metadata["resourceVersion"]}},
+                metadata["namespace"],
+            )
+        except errors.ApiError as error:
+            if not error.not_found:
+                raise
+        return None
+
+    def _write_status(
+        self, body: dict[str, Any], outcome: Outcome, result: Result, requested: str | None
+    ) -> None:
+        existing = body.get("status") or {}
+        generation = int(body["metadata"].get("generation") or 1)
+        wanted = conditions.summary(
+            ready=outcome.ready,
+            reason=outcome.reason,
+            message=outcome.message,
+            stalled=outcome.stalled,
+            reconciling=False,
+            generation=generation,
+            existing=existing.get("conditions") or [],
+        )
+        if result.healthy is not None or outcome.reason == "HealthCheckFailed":
+            healthy = conditions.condition(
+                "Healthy",
+                bool(result.healthy),
+                "Succeeded" if result.healthy else "HealthCheckFailed",
+                "all health checks passed" if result.healthy else outcome.message,
+                observed_generation=generation,
+            )
+            wanted = conditions.merge(existing.get("conditions") or [], [*wanted, healthy])
+        new: dict[str, Any] = {
+            "observedGeneration": generation,
+            "conditions": wanted,
+            "lastAttemptedRevision": result.revision,
+        }
+        if outcome.ready:
+            new["lastAppliedRevision"] = result.revision
+        if result.inventory is not None:
+            new["inventory"] = result.inventory.to_status()
+        if requested:
+            new["lastHandledReconcileAt"] = requested
+        old_ready = conditions.get(existing.get("conditions") or [], conditions.READY) or {}
+        if outcome.ready and (
+            result.changed
+            or result.pruned
+            or existing.get("lastAppliedRevision") != result.revision
+        ):
+            events.record(
+                self.kube,
+                body,
+                reason="ReconciliationSucceeded",
+                message=f"revision {result.revision}: {len(result.changed)} applied, "
+                f"{len(result.pruned)} pruned",
+            )
+        elif not outcome.ready and (old_ready.get("reason"), old_ready.get("message")) != (
+            outcome.reason,
+            outcome.message,
+        ):
+            events.record(
+                self.kube, body, reason=outcome.reason, message=outcome.message, warning=True
+            )
+        if any(existing.get(k) != v for k, v in new.items()):
+            try:
+                self.kube.merge_patch(
+                    api.API_VERSION,
+                    KIND,
+                    body["metadata"]["name"],
+                    {"status": new},
+                    body["metadata"]["namespace"],
+                    status=True,
+                )
+            except errors.ApiError as error:
+                if not error.not_found:
+                    raise
+
+    def dependents(self, namespace: str, source: str) -> list[str]:
+        """Keys of the Kustomizations that use GitRepository ``namespace/source``."""
+        items = self.kube.list_objects(api.API_VERSION, KIND, namespace=namespace)
+        return [
+            f"{namespace}/{item['metadata']['name']}"
+            for item in items
+            if ((item.get("spec") or {}).get("sourceRef") or {}).get("name") == source
+        ]
+
+
+Callback = Callable[[str, str, str], None]
