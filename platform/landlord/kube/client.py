@@ -229,6 +229,19 @@ class Kube:
         patched: Manifest = result.to_dict()
         return patched
 
+    def raw_get(self, path: str) -> str:
+        """GET a non-resource path (``/metrics``, ``/readyz``) as text."""
+        headers = dict(self.api_client.default_headers)
+        token = (self.configuration.api_key or {}).get("authorization")
+        if token:
+            headers["Authorization"] = token
+        with _translated():
+            response = self.api_client.rest_client.request(
+                "GET", self.configuration.host + path, headers=headers
+            )
+        data = response.read()
+        return data.decode() if isinstance(data, bytes) else str(data)
+
     def listable_kinds(self) -> list[tuple[str, str, bool]]:
         """(apiVersion, kind, namespaced) of every preferred kind that supports list."""
         kinds = []
