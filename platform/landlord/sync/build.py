@@ -58,17 +58,30 @@ def _plain(root: pathlib.Path, directory: pathlib.Path) -> list[Document]:
     return documents
 
 
-def _kustomization_files(root: pathlib.Path) -> Iterator[pathlib.Path]:
+def _kustomization_file(directory: pathlib.Path) -> pathlib.Path | None:
     for name in KUSTOMIZATION_FILES:
-        yield from root.rglob(name)
+        if (directory / name).is_file():
+            return directory / name
+    return None
 
 
-def _check_kustomizations(root: pathlib.Path) -> None:
-    """Refuse remote bases, plugins and local paths that leave the artifact, before running."""
-    for file in _kustomization_files(root):
-        relative = file.relative_to(root).as_posix()
-        docs = yamlsafe.load_all_raw(file.read_text(errors="replace"), relative)
-        for body in docs:
+def _check_kustomizations(root: pathlib.Path, start: pathlib.Path) -> None:
+    """Refuse remote bases, plugins and paths that leave the artifact, before running.
+
+    Walks the kustomization at ``start`` and every local folder it refers to.
+    """
+    base = root.resolve()
+    pending, seen = [start.resolve()], set()
+    while pending:
+        directory = pending.pop()
+        if directory in seen:
+            continue
+        seen.add(directory)
+        file = _kustomization_file(directory)
+        if file is None:
+            continue
+        relative = file.relative_to(base).as_posix()
+        for body in yamlsafe.load_all_raw(file.read_text(errors="replace"), relative):
             for field in FORBIDDEN_FIELDS:
                 if body.get(field):
                     raise BuildError(
@@ -83,11 +96,13 @@ def _check_kustomizations(root: pathlib.Path) -> None:
                     )
                 target = os.path.normpath(os.path.join(os.path.dirname(relative), entry))
                 try:
-                    resolve_inside(root, target)
+                    resolved = resolve_inside(root, target)
                 except UnsafePathError:
                     raise BuildError(
                         f"{relative}: {entry!r} points outside the repository"
                     ) from None
+                if resolved.is_dir():
+                    pending.append(resolved)
 
 
 def _paths(body: dict[str, Any]) -> Iterator[str]:
@@ -111,7 +126,7 @@ def _paths(body: dict[str, Any]) -> Iterator[str]:
 def _kustomize(
     root: pathlib.Path, directory: pathlib.Path, kustomize: pathlib.Path, timeout: float
 ) -> list[Document]:
-    _check_kustomizations(root)
+    _check_kustomizations(root, directory)
     relative = (
         directory.relative_to(root.resolve()).as_posix()
         if directory.is_absolute()

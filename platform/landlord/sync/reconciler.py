@@ -534,7 +534,16 @@ class KustomizationReconciler:
             return None
         spec = body.get("spec") or {}
         inventory = Inventory.from_status((body.get("status") or {}).get("inventory"))
-        if inventory and spec.get("prune", True) and spec.get("deletionPolicy") != "Orphan":
+        namespace = self.kube.get("v1", "Namespace", metadata["namespace"]) or {}
+        # In a terminating namespace everything goes anyway (and the tenant's
+        # service account may already be gone): nothing to prune.
+        terminating = bool(namespace.get("metadata", {}).get("deletionTimestamp"))
+        if (
+            inventory
+            and not terminating
+            and spec.get("prune", True)
+            and spec.get("deletionPolicy") != "Orphan"
+        ):
             try:
                 tenant = self._identity(metadata["namespace"], spec.get("serviceAccountName"))
             except SyncError as error:
