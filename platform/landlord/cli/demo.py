@@ -1,9 +1,9 @@
 """``landlord up``: the demo, on the embedded local control plane.
 
 Brings up the control plane and a Git server on loopback, installs Landlord,
-starts the operator, applies the example tenants from ``tenants/`` (those with
-a source get a demo repository) and prints tenants and sources; keeps it all up
-until Ctrl-C, then stops everything.
+starts the operator, pushes a platform repository built from ``tenants/`` (a
+tenant with a source gets a demo repository) and bootstraps it, then prints
+tenants, sources and kustomizations; keeps it all up until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import click
 import yaml
 
 from landlord import api, installer, kube
-from landlord.api import conditions, labels
+from landlord.api import conditions
 from landlord.cli import cluster as cluster_cli
 from landlord.cli import console, get
 from landlord.cluster import controlplane, processes
 from landlord.gitserver import GitServer
+from landlord.installer import bootstrap
 from landlord.settings import Settings
 
 DEMO_STATE_DIR = pathlib.Path(".landlord/demo")
@@ -39,30 +40,31 @@ data:
 """
 
 
-def _apply_tenants(client: kube.Kube, folder: pathlib.Path, git: GitServer) -> list[str]:
-    """Apply every Tenant in ``folder``; tenants with a source get a demo repository.
+def _platform_repo(folder: pathlib.Path, git: GitServer) -> list[str]:
+    """Push a platform repository built from ``folder`` (``tenants/``) to the Git server.
 
-    Their ``spec.source.url`` points at a repository on the local Git server
-    instead of the example host, so the demo fetches real commits.
+    Tenants with a source get a demo repository of their own, and their
+    ``spec.source.url`` points at it instead of the example host.
     """
-    names = []
+    names: list[str] = []
+    files: dict[str, str | bytes | None] = {}
     for path in sorted(folder.glob("*.yaml")):
-        for document in yaml.safe_load_all(path.read_text()):
-            if not document or document.get("kind") != "Tenant":
+        documents = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        for document in documents:
+            if document.get("kind") != "Tenant":
                 continue
             name = document["metadata"]["name"]
+            names.append(name)
             source = (document.get("spec") or {}).get("source")
             if source is not None:
-                sync_path = ((document["spec"].get("sync") or {}).get("path") or "./").strip("/")
+                sync_path = ((document["spec"].get("sync") or {}).get("path") or ".").strip("/")
+                target = f"{sync_path.removeprefix('.').strip('/')}/welcome.yaml".lstrip("/")
                 git.create(name)
-                git.commit(
-                    name,
-                    {f"{sync_path.removeprefix('./')}/welcome.yaml".lstrip("/"): DEMO_MANIFEST},
-                    message="demo: first commit",
-                )
+                git.commit(name, {target: DEMO_MANIFEST}, message="demo: first commit")
                 source["url"] = git.url(name)
-            client.apply(document, field_manager=labels.FIELD_MANAGER, force=True)
-            names.append(name)
+        files[f"tenants/{path.name}"] = yaml.safe_dump_all(documents, sort_keys=False)
+    git.create("platform")
+    git.commit("platform", files, message="platform: tenants from the Landlord checkout")
     return names
 
 
@@ -81,7 +83,10 @@ def _all_ready(client: kube.Kube, kind: str, names: list[str] | None = None) -> 
 def _wait_ready(client: kube.Kube, names: list[str], stop: threading.Event) -> bool:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline and not stop.is_set():
-        if _all_ready(client, "Tenant", names) and _all_ready(client, "GitRepository"):
+        if all(
+            _all_ready(client, kind, names if kind == "Tenant" else None)
+            for kind in ("Tenant", "GitRepository", "Kustomization")
+        ):
             return True
         stop.wait(0.5)
     return False
@@ -144,11 +149,25 @@ def up_command(
         operator = _start_operator(plane)
         console.step("operator", f"running (log: {operator.log})")
         console.step("git", f"serving demo repositories at {git.base_url}")
-        names = _apply_tenants(client, tenants_dir, git) if tenants_dir.is_dir() else []
-        console.step("tenants", f"applied {len(names)} from {tenants_dir}/")
+        names = _platform_repo(tenants_dir, git) if tenants_dir.is_dir() else []
+        bootstrap.bootstrap(
+            client,
+            url=git.url("platform"),
+            branch="main",
+            path="tenants",
+            platform_namespace=settings.platform_namespace,
+        )
+        console.step(
+            "platform",
+            f"bootstrapped {git.url('platform')} ({len(names)} tenants from {tenants_dir}/)",
+        )
         if names and not _wait_ready(client, names, stop):
             console.step("tenants", "[yellow]not all Ready yet; see the table[/yellow]")
-        for table in (get.tenants_table(client), get.sources_table(client)):
+        for table in (
+            get.tenants_table(client),
+            get.namespaced_table(client, "GitRepository"),
+            get.namespaced_table(client, "Kustomization"),
+        ):
             if table is not None:
                 console.out.print(table)
         console.out.print(f"  export KUBECONFIG={plane.kubeconfig}; landlord get tenants")

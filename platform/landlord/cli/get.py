@@ -69,9 +69,16 @@ def get_tenants() -> None:
     console.out.print(table)
 
 
-def sources_table(client: kube.Kube, namespace: str | None = None) -> Table | None:
-    """The GitRepositories as a table (None when there are none)."""
-    items = client.list_objects(api.API_VERSION, "GitRepository", namespace=namespace)
+def _revision(item: dict[str, Any]) -> str:
+    status = item.get("status") or {}
+    return str(
+        (status.get("artifact") or {}).get("revision") or status.get("lastAppliedRevision") or ""
+    )
+
+
+def namespaced_table(client: kube.Kube, kind: str, namespace: str | None = None) -> Table | None:
+    """GitRepositories or Kustomizations as a table (None when there are none)."""
+    items = client.list_objects(api.API_VERSION, kind, namespace=namespace)
     if not items:
         return None
     table = Table(
@@ -80,16 +87,20 @@ def sources_table(client: kube.Kube, namespace: str | None = None) -> Table | No
     for item in sorted(items, key=lambda i: (i["metadata"]["namespace"], i["metadata"]["name"])):
         ready, message = _ready(item)
         style = {"True": "green", "False": "red"}.get(ready, "yellow")
-        revision = ((item.get("status") or {}).get("artifact") or {}).get("revision", "")
         table.add_row(
             item["metadata"]["namespace"],
             item["metadata"]["name"],
             f"[{style}]{ready}[/{style}]",
-            revision,
+            _revision(item),
             age(item["metadata"].get("creationTimestamp")),
             message,
         )
     return table
+
+
+def _print_namespaced(kind: str, label: str, namespace: str | None, all_namespaces: bool) -> None:
+    table = namespaced_table(kube.connect(), kind, None if all_namespaces else namespace)
+    console.out.print(table if table is not None else f"no {label}")
 
 
 @get_group.command("sources")
@@ -97,8 +108,12 @@ def sources_table(client: kube.Kube, namespace: str | None = None) -> Table | No
 @click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (the default).")
 def get_sources(namespace: str | None, all_namespaces: bool) -> None:
     """GitRepositories: name, ready, revision, age and status message."""
-    table = sources_table(kube.connect(), None if all_namespaces else namespace)
-    if table is None:
-        console.out.print("no sources")
-        return
-    console.out.print(table)
+    _print_namespaced("GitRepository", "sources", namespace, all_namespaces)
+
+
+@get_group.command("kustomizations")
+@click.option("-n", "--namespace", default=None, help="Only this namespace.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (the default).")
+def get_kustomizations(namespace: str | None, all_namespaces: bool) -> None:
+    """Kustomizations: name, ready, applied revision, age and status message."""
+    _print_namespaced("Kustomization", "kustomizations", namespace, all_namespaces)

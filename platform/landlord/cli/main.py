@@ -7,7 +7,7 @@ import sys
 import click
 
 from landlord import __version__, errors, settings
-from landlord.cli import cluster, console, demo, get, operate
+from landlord.cli import cluster, console, demo, get, operate, operations
 
 
 @click.group()
@@ -22,7 +22,11 @@ cli.add_command(cluster.cluster_group)
 cli.add_command(demo.up_command)
 cli.add_command(operate.install_command)
 cli.add_command(operate.run_command)
+cli.add_command(operate.bootstrap_command)
 cli.add_command(get.get_group)
+cli.add_command(operations.reconcile_command)
+cli.add_command(operations.suspend_command)
+cli.add_command(operations.resume_command)
 
 
 def main() -> None:

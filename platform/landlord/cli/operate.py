@@ -6,6 +6,7 @@ import click
 
 from landlord import installer, kube
 from landlord.cli import console
+from landlord.installer import bootstrap
 from landlord.settings import Settings
 
 
@@ -28,3 +29,30 @@ def run_command(settings: Settings, with_api: bool) -> None:
     from landlord.wiring import operator_main
 
     operator_main.run(settings)
+
+
+@click.command("bootstrap")
+@click.option("--url", required=True, help="The platform repository's URL.")
+@click.option("--branch", default="main", show_default=True)
+@click.option(
+    "--path", default="tenants", show_default=True, help="Folder of Tenant files in the repository."
+)
+@click.option(
+    "--secret", default=None, help="Secret in the platform namespace with Git credentials."
+)
+@click.pass_obj
+def bootstrap_command(
+    settings: Settings, url: str, branch: str, path: str, secret: str | None
+) -> None:
+    """Sync the platform repository (GitRepository and Kustomization `platform`)."""
+    client = kube.connect()
+    installer.install(client, platform_namespace=settings.platform_namespace)
+    for item in bootstrap.bootstrap(
+        client,
+        url=url,
+        branch=branch,
+        path=path,
+        platform_namespace=settings.platform_namespace,
+        secret=secret,
+    ):
+        console.out.print(f"applied {item}")

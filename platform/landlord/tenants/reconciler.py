@@ -362,6 +362,9 @@ class TenantReconciler:
             existing=existing,
             home_namespace=home,
         )
+        requested = (body["metadata"].get("annotations") or {}).get(labels.REQUESTED_AT)
+        if requested:
+            new["lastHandledReconcileAt"] = requested
         if not status.differs(existing, new):
             return
         try:
