@@ -64,7 +64,9 @@ def landlord_cluster(nodes: int = 0) -> Iterator[tuple[controlplane.ControlPlane
 
 
 @contextlib.contextmanager
-def operator(plane: controlplane.ControlPlane) -> Iterator[subprocess.Popen[bytes]]:
+def operator(
+    plane: controlplane.ControlPlane, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """``landlord run`` against ``plane`` (log in the state dir)."""
     log = (plane.state_dir / "logs" / "operator.log").open("wb")
     process = subprocess.Popen(
@@ -73,6 +75,7 @@ def operator(plane: controlplane.ControlPlane) -> Iterator[subprocess.Popen[byte
             **os.environ,
             "KUBECONFIG": str(plane.kubeconfig),
             "LANDLORD_TELEMETRY__LOG_LEVEL": "WARNING",
+            **(extra_env or {}),
         },
         stdout=log,
         stderr=subprocess.STDOUT,

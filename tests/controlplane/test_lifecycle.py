@@ -7,9 +7,9 @@ also measure the warm start the README promises.
 from __future__ import annotations
 
 import json
-import re
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
