@@ -23,6 +23,7 @@ from landlord import api, errors, telemetry
 from landlord.api import conditions, labels
 from landlord.gitops import artifacts, durations
 from landlord.gitops.objects import contains
+from landlord.gitops.ratelimit import TokenBucket
 from landlord.kube import Kube, events
 from landlord.sync import build as build_mod
 from landlord.sync import health, substitute, validate
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 KIND = "Kustomization"
 JITTER = 0.1
 WORKERS = 4
+# Client-side pacing of one reconcile's writes and dry-runs (requests per second).
+WRITE_RATE, WRITE_BURST = 50.0, 20
 # Apply stages: CRDs and Namespaces, then identities and RBAC, then everything else.
 STAGES: tuple[frozenset[str], ...] = (
     frozenset({"CustomResourceDefinition", "Namespace"}),
@@ -382,6 +385,7 @@ class KustomizationReconciler:
     # -- apply and prune -----------------------------------------------------
 
     def _apply(self, tenant: Kube, manifests: list[dict[str, Any]], force: bool) -> list[Entry]:
+        bucket = TokenBucket(WRITE_RATE, WRITE_BURST)
         with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
             lives = list(pool.map(lambda m: self._live(tenant, m), manifests))
             changed = [
@@ -390,7 +394,9 @@ class KustomizationReconciler:
                 if live is None or not contains(live, m)
             ]
             # Everything that would change is dry-run first: one refusal applies nothing.
-            failures = [f for f in pool.map(lambda m: self._dry_run(tenant, m), changed) if f]
+            failures = [
+                f for f in pool.map(lambda m: self._dry_run(tenant, m, bucket), changed) if f
+            ]
             if failures:
                 raise SyncError(
                     "ApplyFailed",
@@ -400,7 +406,7 @@ class KustomizationReconciler:
             for stage in sorted({stage_of(m) for m in changed}):
                 batch = [m for m in changed if stage_of(m) == stage]
                 problems = [
-                    p for p in pool.map(lambda m: self._write(tenant, m, force), batch) if p
+                    p for p in pool.map(lambda m: self._write(tenant, m, force, bucket), batch) if p
                 ]
                 if problems:
                     raise SyncError("ApplyFailed", "; ".join(problems[:5]))
@@ -418,7 +424,8 @@ class KustomizationReconciler:
         except errors.ApiError:
             return None  # the dry-run will say why
 
-    def _dry_run(self, tenant: Kube, manifest: dict[str, Any]) -> str | None:
+    def _dry_run(self, tenant: Kube, manifest: dict[str, Any], bucket: TokenBucket) -> str | None:
+        bucket.take()
         try:
             tenant.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True, dry_run=True)
         except errors.ApiError as error:
@@ -427,7 +434,10 @@ class KustomizationReconciler:
             return f"{Entry.of(manifest)}: {error.message}"
         return None
 
-    def _write(self, tenant: Kube, manifest: dict[str, Any], force: bool) -> str | None:
+    def _write(
+        self, tenant: Kube, manifest: dict[str, Any], force: bool, bucket: TokenBucket
+    ) -> str | None:
+        bucket.take()
         entry = Entry.of(manifest)
         try:
             tenant.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
