@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from landlord import kube
 from landlord.api import labels
 from tests.helpers import eventually
 from tests.sync.conftest import TenantRepo
@@ -56,7 +57,9 @@ def config_map(name: str, **data: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": dict(data)}
 
 
-def test_pushed_objects_are_applied_as_the_tenant(tenant_repo: TenantRepo) -> None:
+def test_pushed_objects_are_applied_as_the_tenant(
+    admin: kube.Kube, tenant_repo: TenantRepo
+) -> None:
     sha = tenant_repo.push(
         {
             "deploy/web.yaml": [deployment(), service()],
@@ -69,7 +72,9 @@ def test_pushed_objects_are_applied_as_the_tenant(tenant_repo: TenantRepo) -> No
     ids = sorted(entry["id"] for entry in status["inventory"]["entries"])
     ns = tenant_repo.name
     assert ids == [f"{ns}_settings__ConfigMap", f"{ns}_web__Service", f"{ns}_web_apps_Deployment"]
-    assert status["inventory"]["cluster"]
+    system = admin.get("v1", "Namespace", "kube-system")
+    assert system is not None
+    assert status["inventory"]["cluster"] == system["metadata"]["uid"]  # the target's identity
     applied = tenant_repo.get("Deployment", "web", "apps/v1")
     assert applied is not None
     assert applied["metadata"]["labels"][labels.KUSTOMIZATION_NAME] == ns

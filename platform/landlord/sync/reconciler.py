@@ -169,6 +169,11 @@ class KustomizationReconciler:
     def _run(self, body: dict[str, Any], source: dict[str, Any] | None, result: Result) -> None:
         spec = body.get("spec") or {}
         namespace = body["metadata"]["namespace"]
+        if spec.get("kubeConfig"):
+            # Never fall back to the local cluster for a sync meant for another one.
+            raise SyncError("TargetNotSupported",
+                            "spec.kubeConfig (remote target clusters) is not supported yet; "
+                            "nothing was applied", stalled=True)
         tenant = self._identity(namespace, spec.get("serviceAccountName"))
         root = self._artifact(body, source, result)
         self._check_dependencies(body)
@@ -203,7 +208,7 @@ class KustomizationReconciler:
             manifest["metadata"].setdefault("labels", {}).update(owner)
         force = bool(spec.get("force"))
         result.changed = self._apply(tenant, manifests, force)
-        new = Inventory.of(self.cluster, manifests)
+        new = Inventory.of(self._cluster_id(), manifests)
         old = Inventory.from_status((body.get("status") or {}).get("inventory"))
         result.inventory = new
         if old is not None and spec.get("prune", True):
@@ -217,6 +222,13 @@ class KustomizationReconciler:
         if checks:
             self._wait_healthy(tenant, checks, durations.parse(spec.get("timeout") or "5m"))
             result.healthy = True
+
+    def _cluster_id(self) -> str:
+        """The target cluster's identity: the uid of its kube-system namespace."""
+        if self.cluster == "local":
+            system = self.kube.get("v1", "Namespace", "kube-system") or {}
+            self.cluster = (system.get("metadata") or {}).get("uid") or "local"
+        return self.cluster
 
     def _identity(self, namespace: str, service_account: str | None) -> Kube:
         """The client every tenant-object request goes through."""
