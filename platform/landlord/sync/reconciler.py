@@ -113,6 +113,7 @@ class KustomizationReconciler:
         self.cluster = cluster
         self.metrics = metrics
         self._next_check: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
         self._clients: dict[str, Kube] = {}
         self._lock = threading.Lock()
 
@@ -158,7 +159,13 @@ class KustomizationReconciler:
                 )
             except SyncError as error:
                 outcome = Outcome(False, error.reason, error.message, stalled=error.stalled)
-        delay = interval if outcome.ready else retry
+        if outcome.ready:
+            self._failures.pop(key, None)
+            delay = interval
+        else:
+            # Back off while a dependency or the source is not there yet.
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+            delay = min(retry * 2 ** (failures - 1), max(interval, retry))
         delay *= random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - scheduling only
         self._next_check[key] = time.monotonic() + delay
         self._write_status(body, outcome, result, requested)
@@ -171,9 +178,12 @@ class KustomizationReconciler:
         namespace = body["metadata"]["namespace"]
         if spec.get("kubeConfig"):
             # Never fall back to the local cluster for a sync meant for another one.
-            raise SyncError("TargetNotSupported",
-                            "spec.kubeConfig (remote target clusters) is not supported yet; "
-                            "nothing was applied", stalled=True)
+            raise SyncError(
+                "TargetNotSupported",
+                "spec.kubeConfig (remote target clusters) is not supported yet; "
+                "nothing was applied",
+                stalled=True,
+            )
         tenant = self._identity(namespace, spec.get("serviceAccountName"))
         root = self._artifact(body, source, result)
         self._check_dependencies(body)
@@ -663,6 +673,19 @@ class KustomizationReconciler:
             except errors.ApiError as error:
                 if not error.not_found:
                     raise
+
+    def waiting_on(self, key: str) -> list[str]:
+        """Keys of the Kustomizations in the same namespace whose dependsOn names ``key``."""
+        namespace, _, name = key.partition("/")
+        items = self.kube.list_objects(api.API_VERSION, KIND, namespace=namespace)
+        return [
+            f"{namespace}/{item['metadata']['name']}"
+            for item in items
+            if any(
+                dep.get("name") == name and (dep.get("namespace") or namespace) == namespace
+                for dep in (item.get("spec") or {}).get("dependsOn") or []
+            )
+        ]
 
     def dependents(self, namespace: str, source: str) -> list[str]:
         """Keys of the Kustomizations that use GitRepository ``namespace/source``."""

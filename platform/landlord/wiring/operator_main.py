@@ -57,6 +57,7 @@ def build_registry(
         metrics=metrics,
     )
     tenant_controller = controller.Controller("tenant", tenants.reconcile, resync=resync)
+    loop: list[asyncio.AbstractEventLoop] = []  # set at start-up; workers call into it
     store = artifacts.ArtifactStore(config.sources.storage_dir / "artifacts")
     syncs = sync_reconciler.KustomizationReconciler(
         kube_client,
@@ -65,8 +66,16 @@ def build_registry(
         kustomize=_kustomize(config),
         metrics=metrics,
     )
-    sync_controller = controller.Controller("sync", syncs.reconcile, resync=float("inf"))
-    loop: list[asyncio.AbstractEventLoop] = []
+
+    def reconcile_sync(key: str) -> sync_reconciler.Outcome | None:
+        """Sync one Kustomization; once it is Ready, wake those that depend on it."""
+        outcome = syncs.reconcile(key)
+        if outcome is not None and outcome.ready and not outcome.skipped:
+            for dependent in syncs.waiting_on(key):
+                loop[0].call_soon_threadsafe(sync_controller.enqueue, dependent)
+        return outcome
+
+    sync_controller = controller.Controller("sync", reconcile_sync, resync=float("inf"))
 
     def new_revision(namespace: str, name: str, revision: str) -> None:
         """Called from a source worker thread: wake the Kustomizations using it."""
