@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from landlord import api, errors, telemetry
+from landlord import api, telemetry
 from landlord.api import conditions, labels
 from landlord.gitops import artifacts, durations
 from landlord.kube import Kube, events
+from landlord.kube import status as kube_status
 from landlord.sources import git as git_mod
 from landlord.sources import refs, urls
 from landlord.sources.credentials import Credentials
@@ -267,27 +268,9 @@ class GitRepositoryReconciler:
                 message=f"stored artifact for revision '{artifact['revision']}'",
             )
             announce = True
-        old_ready = conditions.get(existing.get("conditions") or [], conditions.READY) or {}
-        if not outcome.ready and (old_ready.get("reason"), old_ready.get("message")) != (
-            outcome.reason,
-            outcome.message,
-        ):
-            events.record(
-                self.kube, body, reason=outcome.reason, message=outcome.message, warning=True
-            )
-        if any(existing.get(k) != v for k, v in new.items()):
-            try:
-                self.kube.merge_patch(
-                    api.API_VERSION,
-                    KIND,
-                    body["metadata"]["name"],
-                    {"status": new},
-                    body["metadata"]["namespace"],
-                    status=True,
-                )
-            except errors.ApiError as error:
-                if not error.not_found:
-                    raise
+        if not outcome.ready:
+            kube_status.warn_on_change(self.kube, body, outcome.reason, outcome.message)
+        kube_status.patch_if_changed(self.kube, body, new)
         # Only once the new artifact is in status can a Kustomization see it.
         if announce and self.on_revision is not None and artifact is not None:
             self.on_revision(

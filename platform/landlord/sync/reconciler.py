@@ -25,6 +25,7 @@ from landlord.gitops import artifacts, durations
 from landlord.gitops.objects import contains
 from landlord.gitops.ratelimit import TokenBucket
 from landlord.kube import Kube, events
+from landlord.kube import status as kube_status
 from landlord.sync import build as build_mod
 from landlord.sync import health, substitute, validate
 from landlord.sync.inventory import Entry, Inventory
@@ -640,7 +641,6 @@ class KustomizationReconciler:
             new["inventory"] = result.inventory.to_status()
         if requested:
             new["lastHandledReconcileAt"] = requested
-        old_ready = conditions.get(existing.get("conditions") or [], conditions.READY) or {}
         if outcome.ready and (
             result.changed
             or result.pruned
@@ -653,26 +653,9 @@ class KustomizationReconciler:
                 message=f"revision {result.revision}: {len(result.changed)} applied, "
                 f"{len(result.pruned)} pruned",
             )
-        elif not outcome.ready and (old_ready.get("reason"), old_ready.get("message")) != (
-            outcome.reason,
-            outcome.message,
-        ):
-            events.record(
-                self.kube, body, reason=outcome.reason, message=outcome.message, warning=True
-            )
-        if any(existing.get(k) != v for k, v in new.items()):
-            try:
-                self.kube.merge_patch(
-                    api.API_VERSION,
-                    KIND,
-                    body["metadata"]["name"],
-                    {"status": new},
-                    body["metadata"]["namespace"],
-                    status=True,
-                )
-            except errors.ApiError as error:
-                if not error.not_found:
-                    raise
+        elif not outcome.ready:
+            kube_status.warn_on_change(self.kube, body, outcome.reason, outcome.message)
+        kube_status.patch_if_changed(self.kube, body, new)
 
     def waiting_on(self, key: str) -> list[str]:
         """Keys of the Kustomizations in the same namespace whose dependsOn names ``key``."""
