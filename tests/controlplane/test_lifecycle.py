@@ -75,27 +75,36 @@ def test_demo_runs_until_interrupted_and_stops_cleanly(tmp_path: pathlib.Path) -
         text=True,
         env={**os.environ, "COLUMNS": "200"},
     )
-    assert demo.stdout is not None
-    output: list[str] = []
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        line = demo.stdout.readline()
-        if not line:
-            break
-        output.append(line)
-        if "Ctrl-C stops the demo" in line:
-            break
-    assert any("control plane ready" in line for line in output), "".join(output)
-    for tenant in ("sandbox", "payments", "storefront"):  # the examples in tenants/
-        row = next((line for line in output if line.startswith(tenant)), "")
-        assert " True " in row, "".join(output)
-    # storefront has a source: the demo pushed a repository and Landlord fetched it.
-    source_row = next((line for line in output if re.match(r"storefront\s+storefront\s", line)), "")
-    assert " True " in source_row, "".join(output)
-    assert "main@sha1:" in source_row
-    pids = [
-        item["pid"] for item in json.loads((state_dir / "state.json").read_text())["components"]
-    ]
+    try:
+        assert demo.stdout is not None
+        output: list[str] = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = demo.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if "Ctrl-C stops the demo" in line:
+                break
+        assert any("control plane ready" in line for line in output), "".join(output)
+        for tenant in ("sandbox", "payments", "storefront"):  # the examples in tenants/
+            row = next((line for line in output if line.startswith(tenant)), "")
+            assert " True " in row, "".join(output)
+        # storefront has a source: the demo pushed a repository and Landlord fetched it.
+        source_row = next(
+            (line for line in output if re.match(r"storefront\s+storefront\s", line)), ""
+        )
+        assert " True " in source_row, "".join(output)
+        assert "main@sha1:" in source_row
+        pids = [
+            item["pid"] for item in json.loads((state_dir / "state.json").read_text())["components"]
+        ]
+
+    except BaseException:
+        # A failed assertion must not leave the demo (and its control plane) running.
+        demo.send_signal(signal.SIGINT)
+        demo.communicate(timeout=60)
+        raise
 
     demo.send_signal(signal.SIGINT)
     rest, _ = demo.communicate(timeout=60)
