@@ -34,6 +34,22 @@ def _denied(action: Any) -> errors.ApiError:
     return denied.value
 
 
+def _cluster_admin_binding(kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+    """A (Cluster)RoleBinding granting alice cluster-admin: what no tenant may create."""
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": metadata,
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "cluster-admin",
+        },
+        "subjects": [{"kind": "User", "name": "alice"}],
+    }
+
+
 def _acting_as(admin: kube.Kube, identity: str, tenant: str) -> kube.Kube:
     """team-a's reconciler service account, or its owner alice, as the apiserver sees them."""
     if identity == "reconciler":
@@ -65,17 +81,7 @@ def test_tenant_identities_stay_in_their_namespaces(
     _denied(lambda: actor.apply(_deployment(team_b), field_manager="test", dry_run=True))
     _denied(
         lambda: actor.apply(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "ClusterRoleBinding",
-                "metadata": {"name": f"{team_a}-takeover"},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": "cluster-admin",
-                },
-                "subjects": [{"kind": "User", "name": "alice"}],
-            },
+            _cluster_admin_binding("ClusterRoleBinding", f"{team_a}-takeover"),
             field_manager="test",
             dry_run=True,
         )
@@ -105,17 +111,7 @@ def test_tenants_cannot_weaken_what_the_platform_gave_them(
     )
     escalation = _denied(
         lambda: actor.apply(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": {"name": "escalate", "namespace": team_a},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": "cluster-admin",
-                },
-                "subjects": [{"kind": "User", "name": "alice"}],
-            },
+            _cluster_admin_binding("RoleBinding", "escalate", team_a),
             field_manager="test",
             dry_run=True,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -13,3 +14,8 @@ def parse(text: str) -> float:
     if not text or _PART.sub("", text):
         raise ValueError(f"{text!r} is not a duration such as 30s, 5m or 1h30m")
     return sum(float(value) * _UNITS[unit] for value, unit in _PART.findall(text))
+
+
+def jittered(seconds: float, share: float = 0.1) -> float:
+    """``seconds`` ± ``share`` at random, so reconcilers do not run in lockstep."""
+    return seconds * random.uniform(1 - share, 1 + share)  # noqa: S311 - scheduling only

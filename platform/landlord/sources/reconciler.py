@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pathlib
-import random
 import shutil
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 from landlord import api, telemetry
 from landlord.api import conditions, labels
 from landlord.gitops import artifacts, durations
+from landlord.gitops.outcome import Outcome
 from landlord.kube import Kube, events
 from landlord.kube import status as kube_status
 from landlord.sources import git as git_mod
@@ -29,19 +29,6 @@ from landlord.sources.credentials import Credentials
 log = logging.getLogger(__name__)
 
 KIND = "GitRepository"
-JITTER = 0.1  # ± share of the interval, so sources do not poll in lockstep
-
-
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    """What one reconcile found; ``skipped`` means nothing was due (no status write)."""
-
-    ready: bool = False
-    reason: str = ""
-    message: str = ""
-    stalled: bool = False
-    requeue_after: float | None = None
-    skipped: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,10 +38,6 @@ class Target:
     sha: str
     revision: str
     want: str
-
-
-def _jittered(seconds: float) -> float:
-    return seconds * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - not for security
 
 
 def choose(ref: refs.Ref, remote_refs: git_mod.RemoteRefs, shown_url: str) -> Target:
@@ -136,7 +119,7 @@ class GitRepositoryReconciler:
             return Outcome(skipped=True)
         with telemetry.span("source.reconcile", {"landlord.source": key}):
             outcome, artifact = self._fetch(namespace, name, spec, status)
-        interval = _jittered(durations.parse(spec.get("interval") or "1m"))
+        interval = durations.jittered(durations.parse(spec.get("interval") or "1m"))
         self._next_check[key] = time.monotonic() + interval
         outcome = dataclasses.replace(outcome, requeue_after=None if outcome.stalled else interval)
         self._write_status(body, outcome, artifact, requested)

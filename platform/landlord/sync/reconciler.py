@@ -13,7 +13,6 @@ import concurrent.futures
 import dataclasses
 import logging
 import pathlib
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +22,7 @@ from landlord import api, errors, telemetry
 from landlord.api import conditions, labels
 from landlord.gitops import artifacts, durations
 from landlord.gitops.objects import contains
+from landlord.gitops.outcome import Outcome
 from landlord.gitops.ratelimit import TokenBucket
 from landlord.kube import Kube, events
 from landlord.kube import status as kube_status
@@ -34,7 +34,6 @@ from landlord.sync.yamlsafe import YamlError
 log = logging.getLogger(__name__)
 
 KIND = "Kustomization"
-JITTER = 0.1
 WORKERS = 4
 # Client-side pacing of one reconcile's writes and dry-runs (requests per second).
 WRITE_RATE, WRITE_BURST = 50.0, 20
@@ -53,18 +52,6 @@ class SyncError(Exception):
         self.reason = reason
         self.message = message
         self.stalled = stalled
-
-
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    """What one reconcile found; ``skipped``: nothing was due (no status write)."""
-
-    ready: bool = False
-    reason: str = ""
-    message: str = ""
-    stalled: bool = False
-    requeue_after: float | None = None
-    skipped: bool = False
 
 
 @dataclasses.dataclass
@@ -167,7 +154,7 @@ class KustomizationReconciler:
             # Back off while a dependency or the source is not there yet.
             failures = self._failures[key] = self._failures.get(key, 0) + 1
             delay = min(retry * 2 ** (failures - 1), max(interval, retry))
-        delay *= random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - scheduling only
+        delay = durations.jittered(delay)
         self._next_check[key] = time.monotonic() + delay
         self._write_status(body, outcome, result, requested)
         return dataclasses.replace(outcome, requeue_after=None if outcome.stalled else delay)

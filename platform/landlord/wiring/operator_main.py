@@ -15,6 +15,7 @@ from landlord import settings as settings_mod
 from landlord.api import labels as api_labels
 from landlord.cluster import binaries
 from landlord.gitops import artifacts
+from landlord.gitops.outcome import Outcome
 from landlord.sources import reconciler as sources_reconciler
 from landlord.sync import reconciler as sync_reconciler
 from landlord.tenants import features as features_mod
@@ -67,7 +68,7 @@ def build_registry(
         metrics=metrics,
     )
 
-    def reconcile_sync(key: str) -> sync_reconciler.Outcome | None:
+    def reconcile_sync(key: str) -> Outcome | None:
         """Sync one Kustomization; once it is Ready, wake those that depend on it."""
         outcome = syncs.reconcile(key)
         if outcome is not None and outcome.ready and not outcome.skipped:
