@@ -18,7 +18,7 @@ import pytest
 from landlord import kube, settings
 from landlord.cluster import controlplane
 
-pytest_plugins = ["tests.fixtures.operator", "tests.fixtures.git"]
+pytest_plugins = ["tests.fixtures.operator", "tests.fixtures.git", "tests.fixtures.policy"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -54,9 +54,19 @@ class SourcesSettings(BaseModel):
 
 
 class PolicySettings(BaseModel):
-    """Where the Casbin model and policy are read from."""
+    """Where the Casbin model and policy are read from, and how often they are re-read.
 
-    path: pathlib.Path = pathlib.Path("policies")
+    ``path``: a folder with ``model.conf`` and ``policy.csv``. ``configmap``: the
+    name of a ConfigMap in the platform namespace with those two keys. With
+    neither, the ``repo_path`` folder of the platform repository (the
+    GitRepository ``platform`` in the platform namespace) is used, and until that
+    repository has been fetched, the policy shipped with Landlord.
+    """
+
+    path: pathlib.Path | None = None
+    configmap: str | None = None
+    repo_path: str = "policies"
+    reload_interval: float = 5.0
 
 
 class ApiSettings(BaseModel):

@@ -163,19 +163,3 @@ def test_kustomize_overlays_build_and_remote_bases_are_refused(
 
     assert tenant_repo.get("ConfigMap", "prod-from-base") is not None
     assert "remote base" in refused["message"]
-
-
-def test_a_remote_target_is_refused_not_applied_locally(
-    admin: kube.Kube, tenant_repo: TenantRepo
-) -> None:
-    _kustomization(
-        admin,
-        tenant_repo,
-        "remote-target",
-        path="./",
-        kubeConfig={"secretRef": {"name": "other-cluster"}},
-    )
-
-    refused = _reason(admin, tenant_repo, "remote-target", "TargetNotSupported")
-
-    assert "nothing was applied" in refused["message"]

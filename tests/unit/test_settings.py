@@ -16,7 +16,8 @@ def test_defaults_follow_the_design() -> None:
     assert loaded.platform_namespace == "landlord-system"
     assert loaded.sources.allowed_schemes == ["https", "ssh"]
     assert loaded.api.bind == "127.0.0.1:8080"
-    assert loaded.policy.path == pathlib.Path("policies")
+    assert loaded.policy.path is None  # the platform repository's policies/
+    assert loaded.policy.repo_path == "policies"
     assert loaded.cluster.state_dir == pathlib.Path(".landlord/cluster")
     assert loaded.telemetry.traces_exporter == "none"
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from landlord import __version__, errors, settings
-from landlord.cli import cluster, console, demo, get, operate, operations
+from landlord.cli import cluster, console, demo, get, operate, operations, policy
 
 
 @click.group()
@@ -27,6 +27,7 @@ cli.add_command(get.get_group)
 cli.add_command(operations.reconcile_command)
 cli.add_command(operations.suspend_command)
 cli.add_command(operations.resume_command)
+cli.add_command(policy.policy_group)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from landlord import api, telemetry
+from landlord import api, policy, telemetry
 from landlord.api import conditions, labels
 from landlord.gitops import artifacts, durations
 from landlord.gitops.outcome import Outcome
@@ -85,10 +85,14 @@ class GitRepositoryReconciler:
         workdir: pathlib.Path,
         allowed_schemes: list[str],
         limits: artifacts.Limits,
+        gate: policy.Gate,
+        platform_namespace: str,
         metrics: telemetry.Metrics | None = None,
         on_revision: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.kube = kube
+        self.gate = gate
+        self.platform_namespace = platform_namespace
         self.store = store
         self.workdir = workdir
         self.allowed_schemes = allowed_schemes
@@ -96,6 +100,7 @@ class GitRepositoryReconciler:
         self.metrics = metrics
         self.on_revision = on_revision
         self._next_check: dict[str, float] = {}
+        self._policy_version: dict[str, int] = {}
 
     def reconcile(self, key: str) -> Outcome | None:
         """Bring ``namespace/name`` up to date; None when the GitRepository is gone."""
@@ -105,18 +110,22 @@ class GitRepositoryReconciler:
             self.store.remove(namespace, name)
             shutil.rmtree(self.workdir / namespace / name, ignore_errors=True)
             self._next_check.pop(key, None)
+            self._policy_version.pop(key, None)
             return None
         spec = body.get("spec") or {}
         status = body.get("status") or {}
         requested = (body["metadata"].get("annotations") or {}).get(labels.REQUESTED_AT)
-        fresh = status.get("observedGeneration") == body["metadata"].get(
-            "generation"
-        ) and requested == status.get("lastHandledReconcileAt")
+        fresh = (
+            status.get("observedGeneration") == body["metadata"].get("generation")
+            and requested == status.get("lastHandledReconcileAt")
+            and self._policy_version.get(key) == self.gate.version
+        )
         now = time.monotonic()
         if fresh and now < self._next_check.get(key, 0.0):
             return Outcome(skipped=True, requeue_after=self._next_check[key] - now)
         if spec.get("suspend"):
             return Outcome(skipped=True)
+        self._policy_version[key] = self.gate.version
         with telemetry.span("source.reconcile", {"landlord.source": key}):
             outcome, artifact = self._fetch(namespace, name, spec, status)
         interval = durations.jittered(durations.parse(spec.get("interval") or "1m"))
@@ -136,6 +145,9 @@ class GitRepositoryReconciler:
         secrets: list[str] = [urls.url_credentials(url)[1] or ""]
         try:
             urls.validate_url(url, self.allowed_schemes)
+            denied = self._denied(namespace, urls.strip_credentials(url), shown)
+            if denied:
+                return Outcome(False, "PolicyDenied", denied, stalled=True), previous
             ref = refs.Ref.from_spec(spec.get("ref"))
             creds = self._credentials(namespace, spec.get("secretRef"))
             if creds is not None:
@@ -177,6 +189,21 @@ class GitRepositoryReconciler:
         return Outcome(
             True, "Succeeded", f"stored artifact for revision '{target.revision}'"
         ), artifact
+
+    def _denied(self, namespace: str, url: str, shown: str) -> str | None:
+        """Why the policy refuses this namespace's source URL (checked before any Git call)."""
+        if namespace == self.platform_namespace:
+            return None  # the platform repository itself
+        ns = self.kube.get("v1", "Namespace", namespace) or {}
+        subject = policy.subject_for(namespace, (ns.get("metadata") or {}).get("labels"))
+        decision = self.gate.check("source", [subject], url)
+        if decision.allowed:
+            return None
+        return (
+            f"{subject} may not use the source {shown}: {decision.explain()}; nothing was "
+            "fetched. A platform admin can allow it with a policy line such as "
+            f"`p, {subject}, source, {url}, allow`"
+        )
 
     def _fetch_new(
         self,

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from landlord import api, errors, telemetry
+from landlord import api, errors, policy, telemetry
 from landlord.api import conditions, labels
 from landlord.gitops import artifacts, durations
 from landlord.gitops.objects import contains
@@ -73,6 +73,17 @@ def stage_of(manifest: dict[str, Any]) -> int:
     return len(STAGES)
 
 
+def _kind_object(manifest: dict[str, Any]) -> str:
+    """The ``apply`` policy object of a manifest: ``<group>/<Kind>`` (group ``core`` for v1)."""
+    group = manifest["apiVersion"].rpartition("/")[0] or "core"
+    return f"{group}/{manifest['kind']}"
+
+
+def _short(key: str, namespace: str) -> str:
+    """``name`` for a key in ``namespace``, ``namespace/name`` otherwise."""
+    return key.partition("/")[2] if key.partition("/")[0] == namespace else key
+
+
 def _sha_of(revision: str) -> str:
     return revision.rpartition("sha1:")[2]
 
@@ -91,10 +102,12 @@ class KustomizationReconciler:
         store: artifacts.ArtifactStore,
         platform_namespace: str,
         kustomize: pathlib.Path | None,
+        gate: policy.Gate,
         cluster: str = "local",
         metrics: telemetry.Metrics | None = None,
     ) -> None:
         self.kube = kube
+        self.gate = gate
         self.store = store
         self.platform_namespace = platform_namespace
         self.kustomize = kustomize
@@ -102,7 +115,12 @@ class KustomizationReconciler:
         self.metrics = metrics
         self._next_check: dict[str, float] = {}
         self._failures: dict[str, int] = {}
+        self._policy_version: dict[str, int] = {}
         self._clients: dict[str, Kube] = {}
+        # dependency key → keys of Kustomizations in other namespaces waiting on it
+        self._remote_dependents: dict[str, set[str]] = {}
+        # source key → keys of Kustomizations in other namespaces using it
+        self._remote_users: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     # -- entry point ---------------------------------------------------------
@@ -113,6 +131,7 @@ class KustomizationReconciler:
         body = self.kube.get(api.API_VERSION, KIND, name, namespace)
         if body is None:
             self._next_check.pop(key, None)
+            self._policy_version.pop(key, None)
             return None
         if body["metadata"].get("deletionTimestamp"):
             return self._finalize(body)
@@ -128,6 +147,7 @@ class KustomizationReconciler:
             status.get("observedGeneration") == body["metadata"].get("generation")
             and requested == status.get("lastHandledReconcileAt")
             and revision == status.get("lastAttemptedRevision")
+            and self._policy_version.get(key) == self.gate.version
         )
         now = time.monotonic()
         if fresh and now < self._next_check.get(key, 0.0):
@@ -139,6 +159,7 @@ class KustomizationReconciler:
             else min(interval, 30.0)
         )
         result = Result(revision=revision or "")
+        self._policy_version[key] = self.gate.version
         with telemetry.span("sync.reconcile", {"landlord.kustomization": key}):
             try:
                 self._run(body, source, result)
@@ -165,6 +186,8 @@ class KustomizationReconciler:
         spec = body.get("spec") or {}
         namespace = body["metadata"]["namespace"]
         if spec.get("kubeConfig"):
+            target = ((spec["kubeConfig"].get("secretRef") or {}).get("name")) or ""
+            self._gate(namespace, "target", target, f"target cluster {target!r}")
             # Never fall back to the local cluster for a sync meant for another one.
             raise SyncError(
                 "TargetNotSupported",
@@ -202,6 +225,7 @@ class KustomizationReconciler:
             labels.KUSTOMIZATION_NAME: body["metadata"]["name"],
             labels.KUSTOMIZATION_NAMESPACE: namespace,
         }
+        self._check_kinds(namespace, manifests)
         for manifest in manifests:
             manifest["metadata"].setdefault("labels", {}).update(owner)
         force = bool(spec.get("force"))
@@ -249,8 +273,6 @@ class KustomizationReconciler:
     def _source(self, body: dict[str, Any]) -> dict[str, Any] | None:
         ref = (body.get("spec") or {}).get("sourceRef") or {}
         namespace = ref.get("namespace") or body["metadata"]["namespace"]
-        if namespace != body["metadata"]["namespace"]:
-            return None
         return self.kube.get(
             api.API_VERSION, ref.get("kind", "GitRepository"), ref.get("name", ""), namespace
         )
@@ -260,26 +282,26 @@ class KustomizationReconciler:
     ) -> pathlib.Path:
         ref = (body.get("spec") or {}).get("sourceRef") or {}
         own = body["metadata"]["namespace"]
-        if (ref.get("namespace") or own) != own:
-            raise SyncError(
-                "PolicyDenied",
-                f"sourceRef {ref.get('namespace')}/{ref.get('name')} is in another "
-                "namespace; cross-namespace sources are denied unless a policy "
-                "allows them",
-                stalled=True,
-            )
+        where = ref.get("namespace") or own
+        if where != own:
+            source_key = f"{where}/{ref.get('name')}"
+            self._gate(own, "source", source_key, f"sourceRef {source_key}")
+            with self._lock:
+                self._remote_users.setdefault(source_key, set()).add(
+                    f"{own}/{body['metadata']['name']}"
+                )
         if source is None:
-            raise SyncError("ArtifactFailed", f"GitRepository {own}/{ref.get('name')} not found")
+            raise SyncError("ArtifactFailed", f"GitRepository {where}/{ref.get('name')} not found")
         artifact = (source.get("status") or {}).get("artifact")
         if not artifact:
             raise SyncError(
-                "ArtifactFailed", f"GitRepository {own}/{ref.get('name')} has no artifact yet"
+                "ArtifactFailed", f"GitRepository {where}/{ref.get('name')} has no artifact yet"
             )
         result.revision = artifact["revision"]
         key = artifacts.artifact_key(
             _sha_of(artifact["revision"]), (source.get("spec") or {}).get("ignore")
         )
-        stored = self.store.lookup(own, ref["name"], key)
+        stored = self.store.lookup(where, ref["name"], key)
         if stored is None:
             raise SyncError(
                 "ArtifactFailed", f"the artifact for {artifact['revision']} is not stored yet"
@@ -288,17 +310,15 @@ class KustomizationReconciler:
 
     def _check_dependencies(self, body: dict[str, Any]) -> None:
         own = body["metadata"]["namespace"]
+        key = f"{own}/{body['metadata']['name']}"
         waiting = []
         for dep in (body.get("spec") or {}).get("dependsOn") or []:
             namespace = dep.get("namespace") or own
             if namespace != own:
-                raise SyncError(
-                    "PolicyDenied",
-                    f"dependsOn {namespace}/{dep['name']} is in another tenant's "
-                    "namespace; cross-namespace dependencies are denied unless a "
-                    "policy allows them",
-                    stalled=True,
-                )
+                target = f"{namespace}/{dep['name']}"
+                self._gate(own, "depend", target, f"dependsOn {target}")
+                with self._lock:
+                    self._remote_dependents.setdefault(target, set()).add(key)
             other = self.kube.get(api.API_VERSION, KIND, dep["name"], namespace)
             if other is None:
                 waiting.append(f"{namespace}/{dep['name']} (not found)")
@@ -321,21 +341,72 @@ class KustomizationReconciler:
 
     def _cycle(self, body: dict[str, Any]) -> list[str] | None:
         own = body["metadata"]["namespace"]
-        start = body["metadata"]["name"]
+        start = f"{own}/{body['metadata']['name']}"
         stack: list[tuple[str, list[str]]] = [(start, [start])]
         visited: set[str] = set()
         while stack:
-            name, path = stack.pop()
-            obj = body if name == start else self.kube.get(api.API_VERSION, KIND, name, own)
+            key, path = stack.pop()
+            namespace, _, name = key.partition("/")
+            obj = body if key == start else self.kube.get(api.API_VERSION, KIND, name, namespace)
             for dep in ((obj or {}).get("spec") or {}).get("dependsOn") or []:
-                if (dep.get("namespace") or own) != own:
-                    continue
-                if dep["name"] == start:
-                    return [*path, start]
-                if dep["name"] not in visited:
-                    visited.add(dep["name"])
-                    stack.append((dep["name"], [*path, dep["name"]]))
+                target = f"{dep.get('namespace') or namespace}/{dep['name']}"
+                if target == start:
+                    return [_short(k, own) for k in (*path, start)]
+                if target not in visited:
+                    visited.add(target)
+                    stack.append((target, [*path, target]))
         return None
+
+    # -- policy --------------------------------------------------------------
+
+    def _namespace_labels(self, namespace: str) -> dict[str, str]:
+        ns = self.kube.get("v1", "Namespace", namespace) or {}
+        return dict((ns.get("metadata") or {}).get("labels") or {})
+
+    def _gate(self, own: str, point: str, obj: str, what: str) -> None:
+        """Raise PolicyDenied unless the policy lets ``own``'s tenant reach ``obj``.
+
+        Edges inside one tenant (between its own namespaces) need no policy; the
+        platform namespace is not gated (it is how tenants and policies arrive).
+        """
+        if own == self.platform_namespace:
+            return
+        own_labels = self._namespace_labels(own)
+        if point in ("depend", "source"):
+            other = obj.partition("/")[0]
+            if policy.same_tenant(own_labels, self._namespace_labels(other)):
+                return
+        subject = policy.subject_for(own, own_labels)
+        decision = self.gate.check(point, [subject], obj)
+        if not decision.allowed:
+            raise SyncError(
+                "PolicyDenied",
+                f"{what} is denied for {subject}: {decision.explain()}; nothing was applied. "
+                f"A platform admin can allow it with `p, {subject}, {point}, {obj}, allow`",
+                stalled=True,
+            )
+
+    def _check_kinds(self, namespace: str, manifests: list[dict[str, Any]]) -> None:
+        """Every kind of the revision must be one the tenant may apply: else apply nothing."""
+        if namespace == self.platform_namespace:
+            return
+        kinds = sorted({_kind_object(m) for m in manifests})
+        if not kinds:
+            return
+        subject = policy.subject_for(namespace, self._namespace_labels(namespace))
+        denied = [
+            (kind, decision)
+            for kind in kinds
+            if not (decision := self.gate.check("apply", [subject], kind)).allowed
+        ]
+        if denied:
+            listed = "; ".join(f"{kind}: {d.explain()}" for kind, d in denied[:5])
+            more = f" (and {len(denied) - 5} more kinds)" if len(denied) > 5 else ""
+            raise SyncError(
+                "PolicyDenied",
+                f"{subject} may not apply {listed}{more}; nothing was applied",
+                stalled=True,
+            )
 
     def _build(self, root: pathlib.Path, spec: dict[str, Any]) -> list[Any]:
         try:
@@ -648,7 +719,7 @@ class KustomizationReconciler:
         """Keys of the Kustomizations in the same namespace whose dependsOn names ``key``."""
         namespace, _, name = key.partition("/")
         items = self.kube.list_objects(api.API_VERSION, KIND, namespace=namespace)
-        return [
+        local = [
             f"{namespace}/{item['metadata']['name']}"
             for item in items
             if any(
@@ -656,15 +727,23 @@ class KustomizationReconciler:
                 for dep in (item.get("spec") or {}).get("dependsOn") or []
             )
         ]
+        with self._lock:
+            remote = sorted(self._remote_dependents.get(key, ()))
+        return [*local, *remote]
 
     def dependents(self, namespace: str, source: str) -> list[str]:
         """Keys of the Kustomizations that use GitRepository ``namespace/source``."""
         items = self.kube.list_objects(api.API_VERSION, KIND, namespace=namespace)
-        return [
+        local = [
             f"{namespace}/{item['metadata']['name']}"
             for item in items
             if ((item.get("spec") or {}).get("sourceRef") or {}).get("name") == source
+            and ((item.get("spec") or {}).get("sourceRef") or {}).get("namespace")
+            in (None, "", namespace)
         ]
+        with self._lock:
+            remote = sorted(self._remote_users.get(f"{namespace}/{source}", ()))
+        return [*local, *remote]
 
 
 Callback = Callable[[str, str, str], None]

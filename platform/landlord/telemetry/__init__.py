@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from landlord.telemetry.logs import configure_logging
 from landlord.telemetry.metrics import Metrics
-from landlord.telemetry.tracing import configure_tracing, span
+from landlord.telemetry.tracing import add_event, configure_tracing, span
 
-__all__ = ["Metrics", "configure_logging", "configure_tracing", "span"]
+__all__ = ["Metrics", "add_event", "configure_logging", "configure_tracing", "span"]

@@ -63,6 +63,35 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.policy_decisions_total = Counter(
+            "landlord_policy_decisions_total",
+            "Policy decisions, by enforcement point and effect (allow, deny).",
+            ["point", "decision"],
+            registry=self.registry,
+        )
+        self.policy_reloads_total = Counter(
+            "landlord_policy_reloads_total",
+            "Policy loads, by result (loaded, invalid).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.policy_rules = Gauge(
+            "landlord_policy_rules",
+            "Lines (p and g) of the policy in force; 0 while none is.",
+            registry=self.registry,
+        )
+        self.policy_info = Gauge(
+            "landlord_policy_info",
+            "The policy in force (value 1): its digest and where it was read from.",
+            ["digest", "origin"],
+            registry=self.registry,
+        )
+        self.policy_valid = Gauge(
+            "landlord_policy_valid",
+            "1 when the newest policy read is the one in force, 0 when it was invalid.",
+            registry=self.registry,
+        )
+
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""
         return generate_latest(self.registry)

@@ -68,3 +68,8 @@ def span(
     tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=provider)
     with tracer.start_as_current_span(name, attributes=dict(attributes or {})) as current:
         yield current
+
+
+def add_event(name: str, attributes: Mapping[str, AttributeValue]) -> None:
+    """Record an event on the current span (a no-op outside one)."""
+    trace.get_current_span().add_event(name, attributes=dict(attributes))

@@ -10,17 +10,19 @@ from typing import Any
 
 import kopf
 
-from landlord import api, kube, telemetry
+from landlord import api, kube, policy, telemetry
 from landlord import settings as settings_mod
 from landlord.api import labels as api_labels
 from landlord.cluster import binaries
 from landlord.gitops import artifacts
 from landlord.gitops.outcome import Outcome
+from landlord.kube import events
+from landlord.policy import reloader as policy_reloader
 from landlord.sources import reconciler as sources_reconciler
 from landlord.sync import reconciler as sync_reconciler
 from landlord.tenants import features as features_mod
 from landlord.tenants import reconciler
-from landlord.wiring import controller
+from landlord.wiring import controller, policy_sources
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +62,13 @@ def build_registry(
     tenant_controller = controller.Controller("tenant", tenants.reconcile, resync=resync)
     loop: list[asyncio.AbstractEventLoop] = []  # set at start-up; workers call into it
     store = artifacts.ArtifactStore(config.sources.storage_dir / "artifacts")
+    gate = policy.Gate(metrics=metrics)
     syncs = sync_reconciler.KustomizationReconciler(
         kube_client,
         store=store,
         platform_namespace=config.platform_namespace,
         kustomize=_kustomize(config),
+        gate=gate,
         metrics=metrics,
     )
 
@@ -93,11 +97,64 @@ def build_registry(
             max_file_bytes=config.sources.max_file_bytes,
             max_total_bytes=config.sources.max_total_bytes,
         ),
+        gate=gate,
+        platform_namespace=config.platform_namespace,
         metrics=metrics,
         on_revision=new_revision,
     )
     # Sources and syncs run on their own intervals (the outcome's requeue): no resync.
     source_controller = controller.Controller("source", sources.reconcile, resync=float("inf"))
+
+    platform = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": config.platform_namespace},
+    }
+
+    def policy_loaded(loaded: policy.Policy) -> None:
+        """A new policy is in force: every source and sync is decided again, now."""
+        events.record(
+            kube_client,
+            platform,
+            reason="PolicyLoaded",
+            message=f"{loaded.lines} rules from {loaded.snapshot.origin} ({loaded.digest[:19]})",
+        )
+        if not loop:
+            return  # start-up: the controllers see every object when they start
+        for kind, target in (
+            ("GitRepository", source_controller),
+            ("Kustomization", sync_controller),
+        ):
+            for item in kube_client.list_objects(api.API_VERSION, kind):
+                key = f"{item['metadata']['namespace']}/{item['metadata']['name']}"
+                loop[0].call_soon_threadsafe(target.enqueue, key)
+
+    def policy_invalid(snapshot: policy.engine.Snapshot | None, problem: str) -> None:
+        kept = gate.policy
+        events.record(
+            kube_client,
+            platform,
+            reason="PolicyInvalid",
+            message=(
+                f"policy from {snapshot.origin if snapshot else 'its source'} rejected: "
+                f"{problem[:800]}; "
+                + (
+                    f"the previous policy ({kept.digest[:19]}) stays in force"
+                    if kept
+                    else "no policy is in force, every gated edge is denied"
+                )
+            ),
+            warning=True,
+        )
+
+    reloader = policy_reloader.Reloader(
+        gate,
+        policy_sources.reader(config, kube_client=kube_client, store=store),
+        interval=config.policy.reload_interval,
+        on_loaded=policy_loaded,
+        on_invalid=policy_invalid,
+        metrics=metrics,
+    )
 
     @kopf.on.startup(registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -105,6 +162,8 @@ def build_registry(
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.error_backoffs = [1, 2, 5]
+        await asyncio.to_thread(reloader.check)  # decisions wait for the first policy
+        reloader.start()
         loop.append(asyncio.get_running_loop())
         tenant_controller.start()
         source_controller.start()
@@ -113,6 +172,7 @@ def build_registry(
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
+        reloader.stop()
         await tenant_controller.stop()
         await source_controller.stop()
         await sync_controller.stop()
