@@ -96,6 +96,10 @@ def test_demo_runs_until_interrupted_and_stops_cleanly(tmp_path: pathlib.Path) -
         )
         assert " True " in source_row, "".join(output)
         assert "main@sha1:" in source_row
+        # The operator reads its policy from the platform repository the demo pushed.
+        assert any("policies/ of the platform repository" in line for line in output), "".join(
+            output
+        )
         pids = [
             item["pid"] for item in json.loads((state_dir / "state.json").read_text())["components"]
         ]

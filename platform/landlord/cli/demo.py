@@ -1,8 +1,9 @@
 """``landlord up``: the demo, on the embedded local control plane.
 
 Brings up the control plane and a Git server on loopback, installs Landlord,
-starts the operator, pushes a platform repository built from ``tenants/`` (a
-tenant with a source gets a demo repository) and bootstraps it, then prints
+starts the operator, pushes a platform repository built from ``tenants/`` and
+``policies/`` (a tenant with a source gets a demo repository) and bootstraps
+it — the operator then reads its policy from that repository —, then prints
 tenants, sources and kustomizations; keeps it all up until Ctrl-C.
 """
 
@@ -40,8 +41,10 @@ data:
 """
 
 
-def _platform_repo(folder: pathlib.Path, git: GitServer) -> list[str]:
-    """Push a platform repository built from ``folder`` (``tenants/``) to the Git server.
+def _platform_repo(
+    folder: pathlib.Path, git: GitServer, policies: pathlib.Path | None = None
+) -> list[str]:
+    """Push a platform repository built from ``folder`` (``tenants/``) and ``policies``.
 
     Tenants with a source get a demo repository of their own, and their
     ``spec.source.url`` points at it instead of the example host.
@@ -63,6 +66,9 @@ def _platform_repo(folder: pathlib.Path, git: GitServer) -> list[str]:
                 git.commit(name, {target: DEMO_MANIFEST}, message="demo: first commit")
                 source["url"] = git.url(name)
         files[f"tenants/{path.name}"] = yaml.safe_dump_all(documents, sort_keys=False)
+    if policies is not None and policies.is_dir():
+        for path in sorted(p for p in policies.rglob("*") if p.is_file()):
+            files[f"policies/{path.relative_to(policies).as_posix()}"] = path.read_text()
     git.create("platform")
     git.commit("platform", files, message="platform: tenants from the Landlord checkout")
     return names
@@ -90,6 +96,20 @@ def _wait_ready(client: kube.Kube, names: list[str], stop: threading.Event) -> b
             return True
         stop.wait(0.5)
     return False
+
+
+def _policy_in_force(client: kube.Kube, platform_namespace: str) -> str | None:
+    """What the operator's newest PolicyLoaded Event says (which rules, from where)."""
+    loaded = [
+        event
+        for event in client.list_objects("v1", "Event", namespace="default")
+        if event.get("reason") == "PolicyLoaded"
+        and (event.get("involvedObject") or {}).get("name") == platform_namespace
+    ]
+    if not loaded:
+        return None
+    newest = max(loaded, key=lambda e: int(e["metadata"].get("resourceVersion") or 0))
+    return str(newest.get("message") or "")
 
 
 def _start_operator(plane: controlplane.ControlPlane) -> processes.Record:
@@ -125,9 +145,21 @@ def _start_operator(plane: controlplane.ControlPlane) -> processes.Record:
     show_default=True,
     help="Folder of Tenant YAML to onboard.",
 )
+@click.option(
+    "--policies",
+    "policies_dir",
+    type=click.Path(path_type=pathlib.Path, file_okay=False),
+    default=pathlib.Path("policies"),
+    show_default=True,
+    help="Folder with the Casbin model and policy to push with the tenants.",
+)
 @click.pass_obj
 def up_command(
-    settings: Settings, state_dir: pathlib.Path, nodes: int, tenants_dir: pathlib.Path
+    settings: Settings,
+    state_dir: pathlib.Path,
+    nodes: int,
+    tenants_dir: pathlib.Path,
+    policies_dir: pathlib.Path,
 ) -> None:
     """Run the demo: control plane, operator and example tenants, until Ctrl-C."""
     options = cluster_cli.options_from(settings, state_dir, nodes)
@@ -149,7 +181,7 @@ def up_command(
         operator = _start_operator(plane)
         console.step("operator", f"running (log: {operator.log})")
         console.step("git", f"serving demo repositories at {git.base_url}")
-        names = _platform_repo(tenants_dir, git) if tenants_dir.is_dir() else []
+        names = _platform_repo(tenants_dir, git, policies_dir) if tenants_dir.is_dir() else []
         bootstrap.bootstrap(
             client,
             url=git.url("platform"),
@@ -163,6 +195,9 @@ def up_command(
         )
         if names and not _wait_ready(client, names, stop):
             console.step("tenants", "[yellow]not all Ready yet; see the table[/yellow]")
+        loaded = _policy_in_force(client, settings.platform_namespace)
+        if loaded:
+            console.step("policy", loaded)
         for table in (
             get.tenants_table(client),
             get.namespaced_table(client, "GitRepository"),

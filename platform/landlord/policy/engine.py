@@ -17,7 +17,7 @@ import hashlib
 import logging
 import pathlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import casbin
@@ -112,35 +112,80 @@ def _match(*args: str) -> bool:
     return patterns.matches(args[0], args[1])
 
 
+Matcher = Callable[[str], bool]
+
+
+def _matcher(pattern: str) -> Matcher:
+    if not patterns.is_pattern(pattern):
+        return pattern.__eq__
+    compiled = patterns.compile_glob(pattern)
+    return lambda value: compiled.fullmatch(value) is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    """A ``p`` rule ready for the hot path: its object matcher precompiled."""
+
+    rule: Rule
+    deny: bool
+    matches_object: Matcher
+
+
 class Policy:
-    """A compiled model and policy; immutable once built, safe to share between threads."""
+    """A compiled model and policy; immutable once built, safe to share between threads.
+
+    With Landlord's model, roles are resolved from the ``g`` lines here (exact
+    links plus glob patterns, as Casbin's role manager with ``objectMatch``
+    does) and ``p`` rules are indexed by subject and action. Casbin's own
+    enforcer is built for any other model, and on demand for :meth:`reference`.
+    """
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.digest = snapshot.digest
         self.rules = parse(snapshot.policy, "policy.csv")
-        try:
-            model = casbin.Enforcer.new_model(text=snapshot.model)
-            enforcer = casbin.Enforcer(model, _Rules(self.rules))
-            enforcer.add_function("objectMatch", _match)
-            enforcer.add_named_matching_func("g", _match)
-            # Ask once so a broken matcher or effect fails now, not on the hot path.
-            enforcer.enforce("tenant:landlord-check", "depend", "landlord/check")
-        except PolicyError:
-            raise
-        except Exception as error:  # noqa: BLE001 - Casbin raises anything on a bad model
-            raise PolicyError([f"model.conf: {type(error).__name__}: {error}"]) from None
-        self._enforcer = enforcer
-        self._lock = threading.Lock()
         standard = (DEFAULTS / "model.conf").read_text()
         self.indexed = _normalize(snapshot.model) == _normalize(standard)
-        self._by_subject: dict[str, list[Rule]] = {}
+        self._lock = threading.Lock()
+        self._enforcer: Any = None
+        p_rules = [rule for rule in self.rules if rule.ptype == "p"]
+        # A broken matcher or effect must fail now, not on the hot path: ask a
+        # throwaway enforcer holding one line.
+        self._casbin(p_rules[:1]).enforce("tenant:landlord-check", "depend", "landlord/check")
+        if not self.indexed:
+            self._enforcer = self._casbin(self.rules)
+        self._by_text = {rule.fields: rule for rule in p_rules}
+        # (subject, action) → rules; (subject) → rules whose action is a pattern
+        self._exact: dict[tuple[str, str], list[_Entry]] = {}
+        self._wild: dict[str, list[tuple[Matcher, _Entry]]] = {}
+        for rule in p_rules:
+            subject, action, obj, effect = rule.fields
+            entry = _Entry(rule, effect == "deny", _matcher(obj))
+            if patterns.is_pattern(action):
+                self._wild.setdefault(subject, []).append((_matcher(action), entry))
+            else:
+                self._exact.setdefault((subject, action), []).append(entry)
+        self._links: dict[str, set[str]] = {}
+        self._pattern_links: list[tuple[Matcher, str]] = []
         for rule in self.rules:
-            if rule.ptype == "p":
-                self._by_subject.setdefault(rule.fields[0], []).append(rule)
+            if rule.ptype == "g":
+                member, role = rule.fields
+                if patterns.is_pattern(member):
+                    self._pattern_links.append((_matcher(member), role))
+                else:
+                    self._links.setdefault(member, set()).add(role)
         self._roles: dict[str, frozenset[str]] = {}
         self._cache: dict[tuple[tuple[str, ...], str, str], Decision] = {}
-        self._by_text = {rule.fields: rule for rule in self.rules if rule.ptype == "p"}
+
+    def _casbin(self, rules: Sequence[Rule]) -> Any:
+        try:
+            model = casbin.Enforcer.new_model(text=self.snapshot.model)
+            enforcer = casbin.Enforcer(model, _Rules(rules))
+            enforcer.add_function("objectMatch", _match)
+            enforcer.add_named_matching_func("g", _match)
+        except Exception as error:  # noqa: BLE001 - Casbin raises anything on a bad model
+            raise PolicyError([f"model.conf: {type(error).__name__}: {error}"]) from None
+        return _Checked(enforcer)
 
     @classmethod
     def from_directory(cls, path: pathlib.Path) -> Policy:
@@ -153,10 +198,18 @@ class Policy:
     def roles(self, subject: str) -> frozenset[str]:
         """``subject`` and every role it has, transitively (``g`` lines, patterns included)."""
         found = self._roles.get(subject)
-        if found is None:
-            with self._lock:
-                implicit = self._enforcer.get_implicit_roles_for_user(subject)
-            found = self._roles[subject] = frozenset({subject, *implicit})
+        if found is not None:
+            return found
+        seen = {subject}
+        frontier = [subject]
+        while frontier:
+            name = frontier.pop()
+            direct = set(self._links.get(name, ()))
+            direct.update(role for match, role in self._pattern_links if match(name))
+            for role in direct - seen:
+                seen.add(role)
+                frontier.append(role)
+        found = self._roles[subject] = frozenset(seen)
         return found
 
     def decide(self, subjects: Sequence[str], action: str, obj: str) -> Decision:
@@ -180,11 +233,15 @@ class Policy:
         deny: Rule | None = None
         for subject in subjects:
             for holder in self.roles(subject):
-                for rule in self._by_subject.get(holder, ()):
-                    _, act, pattern, effect = rule.fields
-                    if not (patterns.matches(action, act) and patterns.matches(obj, pattern)):
+                entries = self._exact.get((holder, action), [])
+                wild = self._wild.get(holder)
+                if wild:
+                    entries = entries + [entry for match, entry in wild if match(action)]
+                for entry in entries:
+                    if not entry.matches_object(obj):
                         continue
-                    if effect == "deny":
+                    rule = entry.rule
+                    if entry.deny:
                         if deny is None or rule.line < deny.line:
                             deny = rule
                     elif allow is None or rule.line < allow.line:
@@ -210,4 +267,23 @@ class Policy:
     def reference(self, subject: str, action: str, obj: str) -> bool:
         """Casbin's own answer (no index, no cache): what the index is tested against."""
         with self._lock:
+            if self._enforcer is None:
+                self._enforcer = self._casbin(self.rules)
             return bool(self._enforcer.enforce(subject, action, obj))
+
+
+class _Checked:
+    """Casbin's enforcer, its failures on a bad model turned into PolicyError."""
+
+    def __init__(self, enforcer: Any) -> None:
+        self._enforcer = enforcer
+
+    def enforce(self, *request: str) -> bool:
+        try:
+            return bool(self._enforcer.enforce(*request))
+        except Exception as error:  # noqa: BLE001 - Casbin raises anything on a bad model
+            raise PolicyError([f"model.conf: {type(error).__name__}: {error}"]) from None
+
+    def enforce_ex(self, *request: str) -> tuple[bool, list[str]]:
+        allowed, explain = self._enforcer.enforce_ex(*request)
+        return bool(allowed), list(explain or [])

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from landlord import telemetry
 from landlord.api import labels
-from landlord.policy.engine import Decision, Policy
+from landlord.policy.engine import Decision, Policy, Snapshot
 
 
 def subject_for(namespace: str, namespace_labels: Mapping[str, str] | None) -> str:
@@ -62,6 +62,16 @@ class Gate:
             self.metrics.policy_rules.set(policy.lines)
             self.metrics.policy_info.clear()
             self.metrics.policy_info.labels(policy.digest, policy.snapshot.origin).set(1)
+
+    def moved(self, snapshot: Snapshot) -> None:
+        """The policy in force was read again, unchanged, from ``snapshot.origin``."""
+        policy = self._policy
+        if policy is None or policy.digest != snapshot.digest:
+            return
+        policy.snapshot = snapshot
+        if self.metrics is not None:
+            self.metrics.policy_info.clear()
+            self.metrics.policy_info.labels(policy.digest, snapshot.origin).set(1)
 
     def unavailable(self, problem: str) -> None:
         """Say why there is no policy (only used while none has ever loaded)."""

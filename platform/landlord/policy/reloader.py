@@ -29,7 +29,7 @@ class Reloader:
         read: Reader,
         *,
         interval: float = 5.0,
-        on_loaded: Callable[[Policy], None] | None = None,
+        on_loaded: Callable[[Policy, bool], None] | None = None,
         on_invalid: Callable[[Snapshot | None, str], None] | None = None,
         metrics: telemetry.Metrics | None = None,
     ) -> None:
@@ -41,10 +41,15 @@ class Reloader:
         self.metrics = metrics
         self._rejected: str | None = None
         self._stop = threading.Event()
+        self._checking = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def check(self) -> bool:
-        """Read once; True when a new policy was put in force."""
+        """Read once; True when a new policy was put in force (safe from any thread)."""
+        with self._checking:
+            return self._check()
+
+    def _check(self) -> bool:
         try:
             snapshot = self.read()
         except PolicyError as error:
@@ -53,6 +58,14 @@ class Reloader:
         current = self.gate.policy
         if current is not None and current.digest == snapshot.digest:
             self._valid(True)
+            self._rejected = None
+            if current.snapshot.origin != snapshot.origin:
+                # The same rules from somewhere else (e.g. the platform repository
+                # now holds exactly the shipped policy): say where, decide nothing again.
+                self.gate.moved(snapshot)
+                log.info("policy unchanged, now read from %s", snapshot.origin)
+                if self.on_loaded is not None:
+                    self.on_loaded(current, False)
             return False
         if snapshot.digest == self._rejected:
             return False
@@ -71,7 +84,7 @@ class Reloader:
             extra={"origin": snapshot.origin, "digest": policy.digest, "rules": policy.lines},
         )
         if self.on_loaded is not None:
-            self.on_loaded(policy)
+            self.on_loaded(policy, True)
         return True
 
     def _reject(self, snapshot: Snapshot | None, problem: str) -> None:

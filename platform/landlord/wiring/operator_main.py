@@ -84,6 +84,8 @@ def build_registry(
 
     def new_revision(namespace: str, name: str, revision: str) -> None:
         """Called from a source worker thread: wake the Kustomizations using it."""
+        if (namespace, name) == (config.platform_namespace, policy_sources.PLATFORM_SOURCE):
+            reloader.check()  # a new platform revision may bring a new policy: now, not later
         for key in syncs.dependents(namespace, name):
             loop[0].call_soon_threadsafe(sync_controller.enqueue, key)
 
@@ -111,7 +113,7 @@ def build_registry(
         "metadata": {"name": config.platform_namespace},
     }
 
-    def policy_loaded(loaded: policy.Policy) -> None:
+    def policy_loaded(loaded: policy.Policy, changed: bool) -> None:
         """A new policy is in force: every source and sync is decided again, now."""
         events.record(
             kube_client,
@@ -119,8 +121,8 @@ def build_registry(
             reason="PolicyLoaded",
             message=f"{loaded.lines} rules from {loaded.snapshot.origin} ({loaded.digest[:19]})",
         )
-        if not loop:
-            return  # start-up: the controllers see every object when they start
+        if not loop or not changed:
+            return  # start-up (the controllers see every object when they start) or same rules
         for kind, target in (
             ("GitRepository", source_controller),
             ("Kustomization", sync_controller),

@@ -60,7 +60,11 @@ def test_a_changed_file_is_put_in_force(folder: pathlib.Path) -> None:
     metrics = telemetry.Metrics()
     gate = Gate(metrics=metrics)
     loaded: list[Policy] = []
-    reloader = Reloader(gate, lambda: Snapshot.from_directory(folder), on_loaded=loaded.append)
+    reloader = Reloader(
+        gate,
+        lambda: Snapshot.from_directory(folder),
+        on_loaded=lambda policy, changed: loaded.append(policy) if changed else None,
+    )
 
     assert reloader.check()
     assert gate.check("depend", ["tenant:a"], "b/db").allowed
@@ -123,3 +127,26 @@ def test_a_missing_folder_is_an_error_not_an_empty_policy(tmp_path: pathlib.Path
 
     assert gate.policy is None
     assert "model.conf" in gate.check("depend", ["tenant:a"], "b/db").explain()
+
+
+def test_the_same_rules_from_elsewhere_change_only_the_origin(folder: pathlib.Path) -> None:
+    metrics = telemetry.Metrics()
+    gate = Gate(metrics=metrics)
+    calls: list[bool] = []
+    origin = ["first"]
+    reloader = Reloader(
+        gate,
+        lambda: Snapshot.from_directory(folder, origin=origin[0]),
+        on_loaded=lambda _policy, changed: calls.append(changed),
+    )
+    reloader.check()
+    version = gate.version
+
+    origin[0] = "second"
+    assert not reloader.check()
+
+    assert calls == [True, False]
+    assert gate.version == version  # nothing is decided again
+    assert gate.policy is not None
+    assert gate.policy.snapshot.origin == "second"
+    assert 'origin="second"' in metrics.exposition().decode()
