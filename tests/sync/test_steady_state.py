@@ -32,6 +32,20 @@ def mutations(admin: kube.Kube, resources: set[str]) -> float:
     return total
 
 
+def requests_on(admin: kube.Kube, resources: set[str]) -> dict[str, float]:
+    """Requests the apiserver has served on ``resources`` (any verb, no subresources), by verb."""
+    totals: dict[str, float] = {}
+    for line in admin.raw_get("/metrics").splitlines():
+        match = _SAMPLE.match(line)
+        if not match:
+            continue
+        fields = dict(re.findall(r'(\w+)="([^"]*)"', match.group("labels")))
+        if fields.get("resource") in resources and not fields.get("subresource"):
+            verb = fields.get("verb", "")
+            totals[verb] = totals.get(verb, 0.0) + float(match.group("value"))
+    return totals
+
+
 def test_the_same_revision_again_makes_no_mutating_request(
     admin: kube.Kube, tenant_repo: TenantRepo
 ) -> None:

@@ -16,9 +16,11 @@ from landlord.kube import Kube
 OPERATOR = "landlord-operator"
 
 # What the operator itself may do. It provisions tenant namespaces and their
-# RBAC (binding ClusterRoles such as `admin` needs `bind`), and impersonates
-# tenants' service accounts to apply their manifests — never more.
+# RBAC (binding ClusterRoles such as `admin` needs `bind`), impersonates
+# tenants' service accounts to apply their manifests, and reads (never writes)
+# every kind, to watch what tenants' syncs applied for drift.
 OPERATOR_RULES: list[dict[str, Any]] = [
+    {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": ["landlord.dev"], "resources": ["*"], "verbs": ["*"]},
     {
         "apiGroups": [""],

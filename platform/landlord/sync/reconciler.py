@@ -28,6 +28,7 @@ from landlord.kube import Kube, events
 from landlord.kube import status as kube_status
 from landlord.sync import build as build_mod
 from landlord.sync import health, substitute, validate
+from landlord.sync.drift import Drift, DriftTracker
 from landlord.sync.inventory import Entry, Inventory
 from landlord.sync.yamlsafe import YamlError
 
@@ -63,6 +64,7 @@ class Result:
     changed: list[Entry] = dataclasses.field(default_factory=list)
     pruned: list[Entry] = dataclasses.field(default_factory=list)
     healthy: bool | None = None
+    repaired: list[Drift] = dataclasses.field(default_factory=list)
 
 
 def stage_of(manifest: dict[str, Any]) -> int:
@@ -71,6 +73,12 @@ def stage_of(manifest: dict[str, Any]) -> int:
         if manifest["kind"] in kinds:
             return index
     return len(STAGES)
+
+
+def _disabled(obj: dict[str, Any]) -> bool:
+    """``landlord.dev/reconcile: disabled``: an existing object Landlord leaves as it is."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(labels.RECONCILE) == "disabled"
 
 
 def _kind_object(manifest: dict[str, Any]) -> str:
@@ -105,9 +113,15 @@ class KustomizationReconciler:
         gate: policy.Gate,
         cluster: str = "local",
         metrics: telemetry.Metrics | None = None,
+        drift: DriftTracker | None = None,
     ) -> None:
         self.kube = kube
         self.gate = gate
+        self.drift = drift or DriftTracker()
+        # The newest Kustomization and GitRepository bodies the watches delivered:
+        # an interval tick with nothing changed is decided from them, no request.
+        self._bodies: dict[str, dict[str, Any]] = {}
+        self._sources: dict[str, dict[str, Any]] = {}
         self.store = store
         self.platform_namespace = platform_namespace
         self.kustomize = kustomize
@@ -128,10 +142,14 @@ class KustomizationReconciler:
     def reconcile(self, key: str) -> Outcome | None:
         """Sync ``namespace/name``; None when the Kustomization is gone."""
         namespace, _, name = key.partition("/")
+        quiet = self._quiet(key)
+        if quiet is not None:
+            return quiet
         body = self.kube.get(api.API_VERSION, KIND, name, namespace)
         if body is None:
             self._next_check.pop(key, None)
             self._policy_version.pop(key, None)
+            self.drift.forget(key)
             return None
         if body["metadata"].get("deletionTimestamp"):
             return self._finalize(body)
@@ -148,6 +166,7 @@ class KustomizationReconciler:
             and requested == status.get("lastHandledReconcileAt")
             and revision == status.get("lastAttemptedRevision")
             and self._policy_version.get(key) == self.gate.version
+            and not self.drift.drifted(key)
         )
         now = time.monotonic()
         if fresh and now < self._next_check.get(key, 0.0):
@@ -160,6 +179,7 @@ class KustomizationReconciler:
         )
         result = Result(revision=revision or "")
         self._policy_version[key] = self.gate.version
+        drifted = self.drift.take(key)
         with telemetry.span("sync.reconcile", {"landlord.kustomization": key}):
             try:
                 self._run(body, source, result)
@@ -168,6 +188,9 @@ class KustomizationReconciler:
                 )
             except SyncError as error:
                 outcome = Outcome(False, error.reason, error.message, stalled=error.stalled)
+        if drifted:
+            restored = {entry.id for entry in result.changed}
+            result.repaired = [d for d in drifted if d.entry.id in restored]
         if outcome.ready:
             self._failures.pop(key, None)
             delay = interval
@@ -179,6 +202,70 @@ class KustomizationReconciler:
         self._next_check[key] = time.monotonic() + delay
         self._write_status(body, outcome, result, requested)
         return dataclasses.replace(outcome, requeue_after=None if outcome.stalled else delay)
+
+    # -- the watch cache -------------------------------------------------------
+
+    def remember(self, body: dict[str, Any], *, deleted: bool = False) -> None:
+        """A watch event's Kustomization or GitRepository body (the newest one wins)."""
+        metadata = body.get("metadata") or {}
+        key = f"{metadata.get('namespace')}/{metadata.get('name')}"
+        cache = self._sources if body.get("kind") == "GitRepository" else self._bodies
+        with self._lock:
+            if deleted:
+                cache.pop(key, None)
+            else:
+                cache[key] = body
+
+    def _quiet(self, key: str) -> Outcome | None:
+        """Decide a reconcile from the watch cache alone, when nothing can have changed.
+
+        Nothing changed when the cached Kustomization is Ready at its generation,
+        its source's cached revision is the one applied, no reconcile was
+        requested, the policy is the one it was decided with, and every object
+        it applied is watched and has not drifted. Then an interval tick makes
+        no request at all; anything else runs the pipeline.
+        """
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is None:
+                return None
+            spec = body.get("spec") or {}
+            ref = spec.get("sourceRef") or {}
+            source_key = f"{ref.get('namespace') or key.partition('/')[0]}/{ref.get('name')}"
+            source = self._sources.get(source_key)
+        status = body.get("status") or {}
+        metadata = body["metadata"]
+        if (
+            source is None
+            or spec.get("suspend")
+            or metadata.get("deletionTimestamp")
+            or labels.FINALIZER not in (metadata.get("finalizers") or [])
+            or status.get("observedGeneration") != metadata.get("generation")
+            or (metadata.get("annotations") or {}).get(labels.REQUESTED_AT)
+            != status.get("lastHandledReconcileAt")
+            or not conditions.is_true(status.get("conditions") or [], conditions.READY)
+            or self._policy_version.get(key) != self.gate.version
+            or key in self._failures
+            or not self.drift.clean(key)
+        ):
+            return None
+        revision = ((source.get("status") or {}).get("artifact") or {}).get("revision")
+        if not revision or revision != status.get("lastAppliedRevision"):
+            return None
+        if revision != status.get("lastAttemptedRevision"):
+            return None
+        now = time.monotonic()
+        due = self._next_check.get(key)
+        if due is None:
+            return None  # not run since this operator started: run once
+        if now < due:
+            return Outcome(skipped=True, requeue_after=due - now)
+        interval = durations.parse(spec.get("interval") or "10m")
+        delay = durations.jittered(interval)
+        self._next_check[key] = now + delay
+        return Outcome(
+            True, "ReconciliationSucceeded", "unchanged", skipped=True, requeue_after=delay
+        )
 
     # -- the pipeline --------------------------------------------------------
 
@@ -230,6 +317,9 @@ class KustomizationReconciler:
             manifest["metadata"].setdefault("labels", {}).update(owner)
         force = bool(spec.get("force"))
         result.changed = self._apply(tenant, manifests, force)
+        # From now on these are the desired state: watch events are compared with
+        # them (before pruning, so our own deletions are not mistaken for drift).
+        self.drift.record(f"{namespace}/{body['metadata']['name']}", manifests)
         new = Inventory.of(self._cluster_id(), manifests)
         old = Inventory.from_status((body.get("status") or {}).get("inventory"))
         result.inventory = new
@@ -472,7 +562,7 @@ class KustomizationReconciler:
             changed = [
                 m
                 for m, live in zip(manifests, lives, strict=True)
-                if live is None or not contains(live, m)
+                if live is None or not (contains(live, m) or _disabled(live) or _disabled(m))
             ]
             # Everything that would change is dry-run first: one refusal applies nothing.
             failures = [
@@ -699,6 +789,17 @@ class KustomizationReconciler:
             new["inventory"] = result.inventory.to_status()
         if requested:
             new["lastHandledReconcileAt"] = requested
+        if result.repaired:
+            listed = ", ".join(map(str, result.repaired[:10])) + (
+                f" (and {len(result.repaired) - 10} more)" if len(result.repaired) > 10 else ""
+            )
+            new["lastDriftRepair"] = {"time": conditions.now(), "objects": listed}
+            events.record(self.kube, body, reason="DriftRepaired", message=f"restored {listed}")
+            if self.metrics is not None:
+                for drift in result.repaired:
+                    self.metrics.sync_drift_repairs_total.labels(
+                        drift.entry.kind, drift.manager or ("deleted" if drift.deleted else "")
+                    ).inc()
         if outcome.ready and (
             result.changed
             or result.pruned

@@ -63,6 +63,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.sync_drift_repairs_total = Counter(
+            "landlord_sync_drift_repairs_total",
+            "Objects a Kustomization restored after they drifted, by kind and by the field "
+            "manager that changed them ('deleted' for a deletion).",
+            ["kind", "manager"],
+            registry=self.registry,
+        )
         self.policy_decisions_total = Counter(
             "landlord_policy_decisions_total",
             "Policy decisions, by enforcement point and effect (allow, deny).",

@@ -22,7 +22,7 @@ from landlord.sources import reconciler as sources_reconciler
 from landlord.sync import reconciler as sync_reconciler
 from landlord.tenants import features as features_mod
 from landlord.tenants import reconciler
-from landlord.wiring import controller, policy_sources
+from landlord.wiring import controller, drift_watches, policy_sources
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,17 @@ def build_registry(
         metrics=metrics,
     )
 
+    def wake_on_drift(key: str) -> None:
+        """Called from a watch thread: repair at once (debounced: edits come in bursts)."""
+        loop[0].call_soon_threadsafe(sync_controller.enqueue, key, DEBOUNCE)
+
+    watches = drift_watches.DriftWatches(kube_client, syncs.drift, wake_on_drift)
+
     def reconcile_sync(key: str) -> Outcome | None:
         """Sync one Kustomization; once it is Ready, wake those that depend on it."""
         outcome = syncs.reconcile(key)
+        if outcome is not None and not outcome.skipped:
+            watches.ensure(syncs.drift.kinds(key))
         if outcome is not None and outcome.ready and not outcome.skipped:
             for dependent in syncs.waiting_on(key):
                 loop[0].call_soon_threadsafe(sync_controller.enqueue, dependent)
@@ -175,6 +183,7 @@ def build_registry(
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
         reloader.stop()
+        watches.stop()
         await tenant_controller.stop()
         await source_controller.stop()
         await sync_controller.stop()
@@ -188,11 +197,17 @@ def build_registry(
         tenant_controller.enqueue(name)
 
     @kopf.on.event(api.GROUP, api.VERSION, "gitrepositories", registry=registry)
-    async def source_event(name: str, namespace: str | None, **_: Any) -> None:
+    async def source_event(
+        name: str, namespace: str | None, event: Mapping[str, Any], **_: Any
+    ) -> None:
+        syncs.remember(dict(event["object"]), deleted=event.get("type") == "DELETED")
         source_controller.enqueue(f"{namespace}/{name}")
 
     @kopf.on.event(api.GROUP, api.VERSION, "kustomizations", registry=registry)
-    async def sync_event(name: str, namespace: str | None, **_: Any) -> None:
+    async def sync_event(
+        name: str, namespace: str | None, event: Mapping[str, Any], **_: Any
+    ) -> None:
+        syncs.remember(dict(event["object"]), deleted=event.get("type") == "DELETED")
         sync_controller.enqueue(f"{namespace}/{name}")
 
     async def owned_event(labels: Mapping[str, str], **_: Any) -> None:

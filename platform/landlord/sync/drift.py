@@ -1,0 +1,176 @@
+"""Drift: what each Kustomization applied, and whether the cluster still holds it.
+
+The sync records the desired manifests of every applied revision. Watch events
+for objects carrying a Kustomization's labels are compared with them: a deleted
+object, or one whose desired fields no longer hold (changed by anyone but
+Landlord's own field manager), is drift and wakes the owning Kustomization.
+Fields the manifest does not set — an HPA's replicas, say — are never compared,
+so Landlord does not fight other managers over them. Objects annotated
+``landlord.dev/reconcile: disabled`` are left alone.
+
+Pure bookkeeping, thread-safe; the watches that feed it live in the wiring.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from landlord.api import labels
+from landlord.gitops.objects import contains
+from landlord.sync.inventory import Entry
+
+Kind = tuple[str, str]  # (apiVersion, kind)
+
+
+@dataclasses.dataclass(frozen=True)
+class Drift:
+    """One object that no longer matches what its Kustomization applied."""
+
+    key: str
+    entry: Entry
+    deleted: bool
+    manager: str = ""
+
+    def __str__(self) -> str:
+        how = "deleted" if self.deleted else "changed"
+        return f"{self.entry} {how}" + (f" by {self.manager}" if self.manager else "")
+
+
+def _last_manager(live: dict[str, Any]) -> str:
+    """The field manager of the newest managedFields entry (who wrote last)."""
+    entries = (live.get("metadata") or {}).get("managedFields") or []
+    newest = max(entries, key=lambda e: str(e.get("time") or ""), default=None)
+    return str((newest or {}).get("manager") or "")
+
+
+def _owner(live: dict[str, Any]) -> str | None:
+    found = (live.get("metadata") or {}).get("labels") or {}
+    name = found.get(labels.KUSTOMIZATION_NAME)
+    namespace = found.get(labels.KUSTOMIZATION_NAMESPACE)
+    return f"{namespace}/{name}" if name and namespace else None
+
+
+def _exempt(live: dict[str, Any]) -> bool:
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(labels.RECONCILE) == "disabled"
+
+
+class DriftTracker:
+    """Desired state per applied object; pending drift per Kustomization."""
+
+    def __init__(self, field_manager: str = labels.FIELD_MANAGER) -> None:
+        self.field_manager = field_manager
+        self._lock = threading.Lock()
+        self._desired: dict[str, tuple[str, dict[str, Any]]] = {}  # entry id → (key, manifest)
+        self._ids: dict[str, set[str]] = {}  # Kustomization key → entry ids
+        self._kinds: dict[str, set[Kind]] = {}
+        self._synced: set[Kind] = set()
+        self._pending: dict[str, list[Drift]] = {}
+
+    # -- what the sync tells it ---------------------------------------------
+
+    def record(self, key: str, manifests: Iterable[dict[str, Any]]) -> None:
+        """``key`` applied these manifests: they are its desired state from now on."""
+        with self._lock:
+            for stale in self._ids.pop(key, set()):
+                self._desired.pop(stale, None)
+            ids, kinds = set(), set()
+            for manifest in manifests:
+                entry = Entry.of(manifest)
+                self._desired[entry.id] = (key, manifest)
+                ids.add(entry.id)
+                kinds.add((manifest["apiVersion"], manifest["kind"]))
+            self._ids[key] = ids
+            self._kinds[key] = kinds
+
+    def forget(self, key: str) -> None:
+        """``key`` is gone (or applies nothing any more)."""
+        with self._lock:
+            for stale in self._ids.pop(key, set()):
+                self._desired.pop(stale, None)
+            self._kinds.pop(key, None)
+            self._pending.pop(key, None)
+
+    def take(self, key: str) -> list[Drift]:
+        """The drift seen for ``key`` since the last call (the reconcile about to repair it)."""
+        with self._lock:
+            return self._pending.pop(key, [])
+
+    def drifted(self, key: str) -> bool:
+        """Whether drift was seen for ``key`` and not yet taken for repair."""
+        with self._lock:
+            return key in self._pending
+
+    def kinds(self, key: str | None = None) -> set[Kind]:
+        """The kinds ``key`` applied (or every kind any Kustomization applied)."""
+        with self._lock:
+            if key is not None:
+                return set(self._kinds.get(key, ()))
+            return set().union(*self._kinds.values()) if self._kinds else set()
+
+    def clean(self, key: str) -> bool:
+        """Whether ``key``'s objects are all watched and none drifted since it applied."""
+        with self._lock:
+            return (
+                key in self._ids
+                and key not in self._pending
+                and self._kinds.get(key, set()) <= self._synced
+            )
+
+    # -- what the watches tell it --------------------------------------------
+
+    def listed(self, kind: Kind, items: list[dict[str, Any]]) -> list[Drift]:
+        """A (re)list of one kind: anything desired and missing or changed is drift."""
+        found = {Entry.of(item).id: item for item in items}
+        drifts = []
+        with self._lock:
+            self._synced.add(kind)
+            expected = [
+                (entry_id, key)
+                for entry_id, (key, manifest) in self._desired.items()
+                if (manifest["apiVersion"], manifest["kind"]) == kind
+            ]
+        for entry_id, key in expected:
+            live = found.get(entry_id)
+            drift = self._check(key, entry_id, live, deleted=live is None)
+            if drift is not None:
+                drifts.append(drift)
+        return drifts
+
+    def unsynced(self, kind: Kind) -> None:
+        """The watch of ``kind`` broke: until it lists again, nothing of it counts as clean."""
+        with self._lock:
+            self._synced.discard(kind)
+
+    def observe(self, event: str, live: dict[str, Any]) -> Drift | None:
+        """One watch event; the drift it shows, if any (also kept for :meth:`take`)."""
+        key = _owner(live)
+        if key is None:
+            return None
+        entry_id = Entry.of(live).id
+        return self._check(key, entry_id, live, deleted=event == "DELETED")
+
+    def _check(
+        self, key: str, entry_id: str, live: dict[str, Any] | None, *, deleted: bool
+    ) -> Drift | None:
+        with self._lock:
+            recorded = self._desired.get(entry_id)
+            if recorded is None or recorded[0] != key:
+                return None  # not (or no longer) this Kustomization's: pruned, or foreign
+            manifest = recorded[1]
+            if deleted or live is None:
+                drift = Drift(key, Entry.of(manifest), deleted=True)
+            else:
+                if _exempt(live) or contains(live, manifest):
+                    return None
+                manager = _last_manager(live)
+                if manager == self.field_manager:
+                    return None  # our own write, seen before the apiserver normalised it
+                drift = Drift(key, Entry.of(manifest), deleted=False, manager=manager)
+            pending = self._pending.setdefault(key, [])
+            if drift not in pending:
+                pending.append(drift)
+            return drift
