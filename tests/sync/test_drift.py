@@ -8,6 +8,7 @@ annotated ``landlord.dev/reconcile: disabled``, are left alone.
 from __future__ import annotations
 
 import copy
+import pathlib
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import OperatorProcess, Tenants
 from tests.helpers import eventually
 from tests.sync.test_apply_and_prune import config_map, deployment
+from tests.sync.test_platform_and_lifecycle import _landlord
 from tests.sync.test_steady_state import requests_on
 
 
@@ -51,7 +53,7 @@ def _status(admin: kube.Kube, name: str) -> dict[str, Any]:
 
 
 def test_a_deleted_object_is_restored_at_once(
-    admin: kube.Kube, hourly: str, operator: OperatorProcess
+    control_plane: pathlib.Path, admin: kube.Kube, hourly: str, operator: OperatorProcess
 ) -> None:
     old = admin.get("apps/v1", "Deployment", "web", hourly)
     assert old is not None
@@ -81,6 +83,9 @@ def test_a_deleted_object_is_restored_at_once(
     assert 'landlord_sync_drift_repairs_total{kind="Deployment",manager="deleted"}' in (
         operator.metrics()
     )
+    listed = _landlord(control_plane, "get", "kustomizations", "-n", hourly)
+    assert "LAST DRIFT REPAIR" in listed.stdout
+    assert f"ago: Deployment {hourly}/web deleted" in listed.stdout
 
 
 def test_a_hand_edit_is_reverted_and_its_author_named(admin: kube.Kube, hourly: str) -> None:

@@ -81,20 +81,28 @@ def namespaced_table(client: kube.Kube, kind: str, namespace: str | None = None)
     items = client.list_objects(api.API_VERSION, kind, namespace=namespace)
     if not items:
         return None
-    table = Table(
-        "NAMESPACE", "NAME", "READY", "REVISION", "AGE", "STATUS", box=None, pad_edge=False
-    )
+    drift = kind == "Kustomization"
+    columns = ["NAMESPACE", "NAME", "READY", "REVISION", "AGE"]
+    columns += ["LAST DRIFT REPAIR", "STATUS"] if drift else ["STATUS"]
+    table = Table(*columns, box=None, pad_edge=False)
     for item in sorted(items, key=lambda i: (i["metadata"]["namespace"], i["metadata"]["name"])):
         ready, message = _ready(item)
         style = {"True": "green", "False": "red"}.get(ready, "yellow")
-        table.add_row(
+        row = [
             item["metadata"]["namespace"],
             item["metadata"]["name"],
             f"[{style}]{ready}[/{style}]",
             _revision(item),
             age(item["metadata"].get("creationTimestamp")),
-            message,
-        )
+        ]
+        if drift:
+            repair = (item.get("status") or {}).get("lastDriftRepair") or {}
+            row.append(
+                f"{age(repair['time'])} ago: {repair.get('objects', '')}"
+                if repair.get("time")
+                else "-"
+            )
+        table.add_row(*row, message)
     return table
 
 
