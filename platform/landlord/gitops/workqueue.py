@@ -14,7 +14,7 @@ import contextlib
 import heapq
 import itertools
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -72,24 +72,40 @@ class WorkQueue(Generic[K]):
         """How many retries in a row ``key`` has had."""
         return self._failures.get(key, 0)
 
-    async def get(self) -> K:
-        """Wait for the next due key and mark it as being processed."""
+    async def get(self, eligible: Callable[[K], bool] | None = None) -> K:
+        """Wait for the next due key (that ``eligible`` accepts) and mark it as being processed.
+
+        Keys that are due but not eligible keep their place; a :meth:`done`
+        wakes the waiting workers, since it may have made them eligible.
+        """
         while True:
             if self._shut_down:
                 raise ShutDownError
             now = time.monotonic()
+            passed: list[tuple[float, int, K]] = []
+            found: K | None = None
             while self._heap:
-                due, _, key = self._heap[0]
+                item = self._heap[0]
+                due, _, key = item
                 if self._due.get(key) != due:
                     heapq.heappop(self._heap)  # superseded by an earlier add
                     continue
                 if due > now:
                     break
                 heapq.heappop(self._heap)
+                if eligible is not None and not eligible(key):
+                    passed.append(item)
+                    continue
                 del self._due[key]
                 self._processing.add(key)
-                return key
-            timeout = (self._heap[0][0] - now) if self._heap else None
+                found = key
+                break
+            for item in passed:
+                heapq.heappush(self._heap, item)
+            if found is not None:
+                return found
+            later = [due for due, _, key in self._heap if due > now and self._due.get(key) == due]
+            timeout = (min(later) - now) if later else None
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
@@ -100,6 +116,7 @@ class WorkQueue(Generic[K]):
         if key in self._dirty:
             due = self._dirty.pop(key)
             self.add(key, max(0.0, due - time.monotonic()))
+        self._wakeup.set()  # a worker waiting for an eligible key may take one now
 
     def shut_down(self) -> None:
         """Wake every waiting worker with :class:`ShutDownError`."""

@@ -9,6 +9,7 @@ known key is re-reconciled each ``resync`` seconds (level-based).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Callable
@@ -33,12 +34,24 @@ class Controller:
     """Workers over a :class:`WorkQueue` of object names."""
 
     def __init__(
-        self, name: str, reconcile: Reconcile, *, workers: int = 4, resync: float = 300.0
+        self,
+        name: str,
+        reconcile: Reconcile,
+        *,
+        workers: int = 4,
+        resync: float = 300.0,
+        group_of: Callable[[str], str] | None = None,
+        max_per_group: int | None = None,
     ) -> None:
         self.name = name
         self.reconcile = reconcile
         self.workers = workers
         self.resync = resync
+        # Fairness: at most ``max_per_group`` workers on one group (a namespace) at a
+        # time, so one tenant's huge or failing repositories cannot take them all.
+        self.group_of = group_of
+        self.max_per_group = max_per_group or max(1, workers // 2)
+        self._busy: collections.Counter[str] = collections.Counter()
         self.queue: workqueue.WorkQueue[str] = workqueue.WorkQueue()
         self.known: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -65,9 +78,19 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError, workqueue.ShutDownError):
                 await task
 
+    def _eligible(self, key: str) -> bool:
+        assert self.group_of is not None
+        return self._busy[self.group_of(key)] < self.max_per_group
+
     async def _work(self) -> None:
         while True:
-            key = await self.queue.get()
+            if self.group_of is None:
+                key = await self.queue.get()
+                group = None
+            else:
+                key = await self.queue.get(self._eligible)
+                group = self.group_of(key)
+                self._busy[group] += 1
             try:
                 outcome = await asyncio.to_thread(self.reconcile, key)
             except Exception:
@@ -86,6 +109,8 @@ class Controller:
                 elif outcome.requeue_after is not None:
                     self.queue.add(key, outcome.requeue_after)
             finally:
+                if group is not None:
+                    self._busy[group] -= 1
                 self.queue.done(key)
 
     async def _resync(self) -> None:

@@ -88,7 +88,9 @@ def build_registry(
                 loop[0].call_soon_threadsafe(sync_controller.enqueue, dependent)
         return outcome
 
-    sync_controller = controller.Controller("sync", reconcile_sync, resync=float("inf"))
+    sync_controller = controller.Controller(
+        "sync", reconcile_sync, resync=float("inf"), group_of=_namespace_of
+    )
 
     def new_revision(namespace: str, name: str, revision: str) -> None:
         """Called from a source worker thread: wake the Kustomizations using it."""
@@ -113,7 +115,9 @@ def build_registry(
         on_revision=new_revision,
     )
     # Sources and syncs run on their own intervals (the outcome's requeue): no resync.
-    source_controller = controller.Controller("source", sources.reconcile, resync=float("inf"))
+    source_controller = controller.Controller(
+        "source", sources.reconcile, resync=float("inf"), group_of=_namespace_of
+    )
 
     platform = {
         "apiVersion": "v1",
@@ -220,6 +224,11 @@ def build_registry(
             group, version, plural, labels={api_labels.TENANT: kopf.PRESENT}, registry=registry
         )(owned_event)
     return registry
+
+
+def _namespace_of(key: str) -> str:
+    """The fairness group of a ``namespace/name`` key: its namespace (one tenant's)."""
+    return key.partition("/")[0]
 
 
 def _kustomize(config: settings_mod.Settings) -> pathlib.Path | None:

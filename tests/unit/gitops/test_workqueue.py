@@ -83,3 +83,20 @@ def test_shutdown_wakes_waiting_workers() -> None:
             await waiter
 
     _run(scenario())
+
+
+def test_keys_that_are_not_eligible_wait_without_losing_their_place() -> None:
+    async def scenario() -> list[str]:
+        queue: WorkQueue[str] = WorkQueue()
+        for key in ("busy/a", "busy/b", "calm/c"):
+            queue.add(key)
+        first = await queue.get()
+        got = [first, await queue.get(lambda k: not k.startswith("busy/"))]
+        waiter = asyncio.ensure_future(queue.get(lambda k: not k.startswith("busy/")))
+        await asyncio.sleep(0.05)
+        assert not waiter.done()  # busy/b is due, but not eligible
+        got.append(await queue.get())  # an unrestricted worker takes it
+        waiter.cancel()
+        return got
+
+    assert _run(scenario()) == ["busy/a", "calm/c", "busy/b"]
