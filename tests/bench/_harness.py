@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from landlord import installer, kube, settings
+import yaml
+
+from landlord import api, installer, kube, settings
+from landlord.api import conditions
 from landlord.cluster import controlplane
 
 
@@ -100,3 +107,160 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds the process has used."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- GitOps benches (issue 7): tenants with a source and a sync ----------------
+
+_SAMPLE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
+RESTRICTED_POD = {
+    "securityContext": {
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    },
+    "containers": [
+        {
+            "name": "app",
+            "image": "registry.invalid/app:1",
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+            },
+        }
+    ],
+}
+
+
+def requests_by_verb(
+    client: kube.Kube, resources: set[str] | None = None
+) -> collections.Counter[str]:
+    """The apiserver's own request counters by verb (``APPLY(dry-run)`` apart), all clients."""
+    counts: collections.Counter[str] = collections.Counter()
+    for line in client.raw_get("/metrics").splitlines():
+        match = _SAMPLE.match(line)
+        if not match:
+            continue
+        fields = dict(re.findall(r'(\w+)="([^"]*)"', match.group("labels")))
+        if resources is not None and (
+            fields.get("resource") not in resources or fields.get("subresource")
+        ):
+            continue
+        dry = "(dry-run)" if fields.get("dry_run") else ""
+        counts[fields.get("verb", "?") + dry] += int(float(match.group("value")))
+    return counts
+
+
+def verbs(delta: collections.Counter[str]) -> str:
+    """``GET 12, APPLY 3`` (zero counts left out; WATCH is long-running, not per request)."""
+    shown = [(v, c) for v, c in delta.most_common() if c and v != "WATCH"]
+    return ", ".join(f"{verb} {count}" for verb, count in shown) or "none"
+
+
+def four_objects(index: int, *, version: int = 1) -> list[dict[str, Any]]:
+    """A Deployment with 0 replicas, a ServiceAccount, a Service and a ConfigMap."""
+    labels = {"app": "app"}
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "app"},
+            "spec": {
+                "replicas": 0,
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": RESTRICTED_POD},
+            },
+        },
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "app"}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "app"},
+            "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "app"},
+            "data": {"tenant": str(index), "version": str(version)},
+        },
+    ]
+
+
+def dump(objects: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump_all(objects, sort_keys=False)
+
+
+def create_tenant(
+    client: kube.Kube,
+    name: str,
+    url: str,
+    *,
+    source_interval: str = "1h",
+    sync_interval: str = "1h",
+) -> None:
+    """A Tenant whose repository's ``deploy/`` is synced (intervals long unless asked)."""
+    client.create(
+        {
+            "apiVersion": api.API_VERSION,
+            "kind": "Tenant",
+            "metadata": {"name": name},
+            "spec": {
+                "source": {"url": url, "interval": source_interval},
+                "sync": {"path": "./deploy", "interval": sync_interval},
+            },
+        }
+    )
+
+
+def ready_kustomizations(client: kube.Kube) -> dict[str, str]:
+    """Name → lastAppliedRevision of every Ready Kustomization."""
+    ready = {}
+    for item in client.list_objects(api.API_VERSION, "Kustomization"):
+        status = item.get("status") or {}
+        if conditions.is_true(status.get("conditions") or [], conditions.READY):
+            ready[item["metadata"]["name"]] = status.get("lastAppliedRevision") or ""
+    return ready
+
+
+def wait_ready(
+    client: kube.Kube, names: Sequence[str], timeout: float, poll: float = 0.25
+) -> dict[str, float]:
+    """Monotonic time each named Kustomization was first seen Ready."""
+    seen: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    while len(seen) < len(names) and time.monotonic() < deadline:
+        now = time.monotonic()
+        for name in ready_kustomizations(client).keys() - seen.keys():
+            if name in names:
+                seen[name] = now
+        time.sleep(poll)
+    return seen
+
+
+@contextlib.contextmanager
+def gitops_operator(
+    plane: controlplane.ControlPlane, workdir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The operator, allowed to fetch from the loopback Git server."""
+    with operator(
+        plane,
+        extra_env={
+            "LANDLORD_SOURCES__ALLOWED_SCHEMES": "https,ssh,http",
+            "LANDLORD_SOURCES__STORAGE_DIR": str(workdir / "sources"),
+            **(extra_env or {}),
+        },
+    ) as process:
+        yield process
+
+
+def stamp(client: kube.Kube, kind: str, name: str, namespace: str) -> str:
+    """Ask for an immediate reconcile (``landlord.dev/requested-at``), as a webhook would."""
+    value = f"{time.time():.6f}"
+    client.merge_patch(
+        api.API_VERSION,
+        kind,
+        name,
+        {"metadata": {"annotations": {"landlord.dev/requested-at": value}}},
+        namespace,
+    )
+    return value
