@@ -53,6 +53,14 @@ class SourcesSettings(BaseModel):
     _split = field_validator("allowed_schemes", mode="before")(_comma_list)
 
 
+class SyncSettings(BaseModel):
+    """How hard one Kustomization's apply may push the apiserver."""
+
+    workers: int = Field(default=8, ge=1, le=64)
+    write_rate: float = Field(default=400.0, gt=0)
+    write_burst: int = Field(default=100, ge=1)
+
+
 class PolicySettings(BaseModel):
     """Where the Casbin model and policy are read from, and how often they are re-read.
 
@@ -103,6 +111,7 @@ class Settings(BaseSettings):
     platform_namespace: str = PLATFORM_NAMESPACE
     cluster: ClusterSettings = ClusterSettings()
     sources: SourcesSettings = SourcesSettings()
+    sync: SyncSettings = SyncSettings()
     policy: PolicySettings = PolicySettings()
     api: ApiSettings = ApiSettings()
     telemetry: TelemetrySettings = TelemetrySettings()

@@ -49,12 +49,14 @@ def requests_on(admin: kube.Kube, resources: set[str]) -> dict[str, float]:
 def test_the_same_revision_again_makes_no_mutating_request(
     admin: kube.Kube, tenant_repo: TenantRepo
 ) -> None:
+    many = [config_map(f"item-{i}", i=str(i)) for i in range(10)]  # read with one LIST
     sha = tenant_repo.push(
-        {"deploy/app.yaml": [deployment(), service(), config_map("settings", color="blue")]}
+        {"deploy/app.yaml": [deployment(), service(), config_map("settings", color="blue"), *many]}
     )
     tenant_repo.ready_at(sha)
     resources = {"deployments", "services", "configmaps"}
     before = mutations(admin, resources)
+    reads = requests_on(admin, {"configmaps"})
 
     stamp = datetime.datetime.now(datetime.UTC).isoformat()
     admin.merge_patch(
@@ -73,3 +75,6 @@ def test_the_same_revision_again_makes_no_mutating_request(
     print(f"mutating requests on deployments/services/configmaps: {after - before:.0f}")
     assert after == before
     assert before > 0  # the counter really counts our applies
+    read = requests_on(admin, {"configmaps"})
+    assert read.get("GET", 0) - reads.get("GET", 0) == 0  # 11 ConfigMaps: one LIST, no GETs
+    assert read.get("LIST", 0) - reads.get("LIST", 0) >= 1

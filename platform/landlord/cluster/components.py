@@ -14,7 +14,8 @@ import pathlib
 
 from landlord.cluster import pki as pki_mod
 
-SERVICE_CIDR = "10.0.0.0/24"
+# Room for tens of thousands of Services (benchmarks onboard 1,000 tenants with one each).
+SERVICE_CIDR = "10.0.0.0/16"
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 KWOK_NODE_VALUE = "fake"

@@ -19,6 +19,7 @@ from typing import Any
 from landlord import api, policy, telemetry
 from landlord.api import conditions, labels
 from landlord.gitops import artifacts, durations
+from landlord.gitops.namespaces import NamespaceLabels
 from landlord.gitops.outcome import Outcome
 from landlord.kube import Kube, events
 from landlord.kube import status as kube_status
@@ -89,9 +90,14 @@ class GitRepositoryReconciler:
         platform_namespace: str,
         metrics: telemetry.Metrics | None = None,
         on_revision: Callable[[str, str, str], None] | None = None,
+        namespaces: NamespaceLabels | None = None,
     ) -> None:
         self.kube = kube
         self.gate = gate
+        self.namespaces = namespaces or NamespaceLabels()
+        # The newest bodies the GitRepository watch delivered: an interval tick
+        # reads its spec from here (status writes go out only when they change).
+        self._bodies: dict[str, dict[str, Any]] = {}
         self.platform_namespace = platform_namespace
         self.store = store
         self.workdir = workdir
@@ -102,10 +108,19 @@ class GitRepositoryReconciler:
         self._next_check: dict[str, float] = {}
         self._policy_version: dict[str, int] = {}
 
+    def remember(self, body: dict[str, Any], *, deleted: bool = False) -> None:
+        """A watch event's GitRepository body (the newest one wins)."""
+        metadata = body.get("metadata") or {}
+        key = f"{metadata.get('namespace')}/{metadata.get('name')}"
+        if deleted:
+            self._bodies.pop(key, None)
+        else:
+            self._bodies[key] = body
+
     def reconcile(self, key: str) -> Outcome | None:
         """Bring ``namespace/name`` up to date; None when the GitRepository is gone."""
         namespace, _, name = key.partition("/")
-        body = self.kube.get(api.API_VERSION, KIND, name, namespace)
+        body = self._bodies.get(key) or self.kube.get(api.API_VERSION, KIND, name, namespace)
         if body is None or body["metadata"].get("deletionTimestamp"):
             self.store.remove(namespace, name)
             shutil.rmtree(self.workdir / namespace / name, ignore_errors=True)
@@ -194,8 +209,11 @@ class GitRepositoryReconciler:
         """Why the policy refuses this namespace's source URL (checked before any Git call)."""
         if namespace == self.platform_namespace:
             return None  # the platform repository itself
-        ns = self.kube.get("v1", "Namespace", namespace) or {}
-        subject = policy.subject_for(namespace, (ns.get("metadata") or {}).get("labels"))
+        found = self.namespaces.get(namespace)
+        if found is None:
+            ns = self.kube.get("v1", "Namespace", namespace) or {}
+            found = (ns.get("metadata") or {}).get("labels") or {}
+        subject = policy.subject_for(namespace, found)
         decision = self.gate.check("source", [subject], url)
         if decision.allowed:
             return None

@@ -21,6 +21,7 @@ from typing import Any
 from landlord import api, errors, policy, telemetry
 from landlord.api import conditions, labels
 from landlord.gitops import artifacts, durations
+from landlord.gitops.namespaces import NamespaceLabels
 from landlord.gitops.objects import contains
 from landlord.gitops.outcome import Outcome
 from landlord.gitops.ratelimit import TokenBucket
@@ -35,9 +36,12 @@ from landlord.sync.yamlsafe import YamlError
 log = logging.getLogger(__name__)
 
 KIND = "Kustomization"
-WORKERS = 4
-# Client-side pacing of one reconcile's writes and dry-runs (requests per second).
-WRITE_RATE, WRITE_BURST = 50.0, 20
+# Threads per reconcile for reads, dry-runs and applies; client-side pacing of
+# one reconcile's writes and dry-runs (requests per second, burst).
+WORKERS = 8
+WRITE_RATE, WRITE_BURST = 400.0, 100
+# From this many objects of one kind in one namespace on, read them with a LIST.
+LIST_THRESHOLD = 8
 # Apply stages: CRDs and Namespaces, then identities and RBAC, then everything else.
 STAGES: tuple[frozenset[str], ...] = (
     frozenset({"CustomResourceDefinition", "Namespace"}),
@@ -114,9 +118,17 @@ class KustomizationReconciler:
         cluster: str = "local",
         metrics: telemetry.Metrics | None = None,
         drift: DriftTracker | None = None,
+        namespaces: NamespaceLabels | None = None,
+        workers: int = WORKERS,
+        write_rate: float = WRITE_RATE,
+        write_burst: int = WRITE_BURST,
     ) -> None:
         self.kube = kube
         self.gate = gate
+        self.workers = workers
+        self.write_rate = write_rate
+        self.write_burst = write_burst
+        self.namespaces = namespaces or NamespaceLabels()
         self.drift = drift or DriftTracker()
         # The newest Kustomization and GitRepository bodies the watches delivered:
         # an interval tick with nothing changed is decided from them, no request.
@@ -450,6 +462,9 @@ class KustomizationReconciler:
     # -- policy --------------------------------------------------------------
 
     def _namespace_labels(self, namespace: str) -> dict[str, str]:
+        cached = self.namespaces.get(namespace)
+        if cached is not None:
+            return cached
         ns = self.kube.get("v1", "Namespace", namespace) or {}
         return dict((ns.get("metadata") or {}).get("labels") or {})
 
@@ -556,9 +571,9 @@ class KustomizationReconciler:
     # -- apply and prune -----------------------------------------------------
 
     def _apply(self, tenant: Kube, manifests: list[dict[str, Any]], force: bool) -> list[Entry]:
-        bucket = TokenBucket(WRITE_RATE, WRITE_BURST)
-        with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
-            lives = list(pool.map(lambda m: self._live(tenant, m), manifests))
+        bucket = TokenBucket(self.write_rate, self.write_burst)
+        with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
+            lives = self._lives(tenant, manifests, pool)
             changed = [
                 m
                 for m, live in zip(manifests, lives, strict=True)
@@ -582,6 +597,45 @@ class KustomizationReconciler:
                 if problems:
                     raise SyncError("ApplyFailed", "; ".join(problems[:5]))
         return [Entry.of(m) for m in changed]
+
+    def _lives(
+        self,
+        tenant: Kube,
+        manifests: list[dict[str, Any]],
+        pool: concurrent.futures.ThreadPoolExecutor,
+    ) -> list[dict[str, Any] | None]:
+        """The live object of each manifest (None: absent), as the tenant.
+
+        Many objects of one kind in one namespace are read with one LIST rather
+        than a GET each; where the tenant may not list, each is read with a GET.
+        """
+        groups: dict[tuple[str, str, str | None], list[int]] = {}
+        for index, manifest in enumerate(manifests):
+            place = (
+                manifest["apiVersion"],
+                manifest["kind"],
+                manifest["metadata"].get("namespace"),
+            )
+            groups.setdefault(place, []).append(index)
+        lives: list[dict[str, Any] | None] = [None] * len(manifests)
+        single: list[int] = []
+        for (api_version, kind, namespace), indexes in groups.items():
+            if len(indexes) < LIST_THRESHOLD:
+                single.extend(indexes)
+                continue
+            try:
+                listed = tenant.list_objects(api_version, kind, namespace=namespace)
+            except errors.ApiError:
+                single.extend(indexes)
+                continue
+            by_name = {item["metadata"]["name"]: item for item in listed}
+            for index in indexes:
+                lives[index] = by_name.get(manifests[index]["metadata"]["name"])
+        for index, live in zip(
+            single, pool.map(lambda i: self._live(tenant, manifests[i]), single), strict=True
+        ):
+            lives[index] = live
+        return lives
 
     def _live(self, tenant: Kube, manifest: dict[str, Any]) -> dict[str, Any] | None:
         metadata = manifest["metadata"]

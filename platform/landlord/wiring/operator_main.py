@@ -15,6 +15,7 @@ from landlord import settings as settings_mod
 from landlord.api import labels as api_labels
 from landlord.cluster import binaries
 from landlord.gitops import artifacts
+from landlord.gitops.namespaces import NamespaceLabels
 from landlord.gitops.outcome import Outcome
 from landlord.kube import events
 from landlord.policy import reloader as policy_reloader
@@ -63,6 +64,7 @@ def build_registry(
     loop: list[asyncio.AbstractEventLoop] = []  # set at start-up; workers call into it
     store = artifacts.ArtifactStore(config.sources.storage_dir / "artifacts")
     gate = policy.Gate(metrics=metrics)
+    namespaces = NamespaceLabels()
     syncs = sync_reconciler.KustomizationReconciler(
         kube_client,
         store=store,
@@ -70,6 +72,10 @@ def build_registry(
         kustomize=_kustomize(config),
         gate=gate,
         metrics=metrics,
+        namespaces=namespaces,
+        workers=config.sync.workers,
+        write_rate=config.sync.write_rate,
+        write_burst=config.sync.write_burst,
     )
 
     def wake_on_drift(key: str) -> None:
@@ -113,6 +119,7 @@ def build_registry(
         platform_namespace=config.platform_namespace,
         metrics=metrics,
         on_revision=new_revision,
+        namespaces=namespaces,
     )
     # Sources and syncs run on their own intervals (the outcome's requeue): no resync.
     source_controller = controller.Controller(
@@ -204,7 +211,9 @@ def build_registry(
     async def source_event(
         name: str, namespace: str | None, event: Mapping[str, Any], **_: Any
     ) -> None:
-        syncs.remember(dict(event["object"]), deleted=event.get("type") == "DELETED")
+        deleted = event.get("type") == "DELETED"
+        syncs.remember(dict(event["object"]), deleted=deleted)
+        sources.remember(dict(event["object"]), deleted=deleted)
         source_controller.enqueue(f"{namespace}/{name}")
 
     @kopf.on.event(api.GROUP, api.VERSION, "kustomizations", registry=registry)
@@ -213,6 +222,13 @@ def build_registry(
     ) -> None:
         syncs.remember(dict(event["object"]), deleted=event.get("type") == "DELETED")
         sync_controller.enqueue(f"{namespace}/{name}")
+
+    @kopf.on.event("", "v1", "namespaces", registry=registry)
+    async def namespace_event(
+        name: str, labels: Mapping[str, str], event: Mapping[str, Any], **_: Any
+    ) -> None:
+        """Every namespace's labels, for the policy subject of what lives in it."""
+        namespaces.update(name, labels, deleted=event.get("type") == "DELETED")
 
     async def owned_event(labels: Mapping[str, str], **_: Any) -> None:
         tenant_controller.enqueue(labels[api_labels.TENANT], DEBOUNCE)
