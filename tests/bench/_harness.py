@@ -91,7 +91,12 @@ def operator(
         yield process
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            # A reconcile in flight (a long prune, a hanging fetch) finishes first.
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         log.close()
 
 
@@ -132,9 +137,12 @@ RESTRICTED_POD = {
 
 
 def requests_by_verb(
-    client: kube.Kube, resources: set[str] | None = None
+    client: kube.Kube, resources: set[str] | None = None, *, by_resource: bool = False
 ) -> collections.Counter[str]:
-    """The apiserver's own request counters by verb (``APPLY(dry-run)`` apart), all clients."""
+    """The apiserver's own request counters by verb (``APPLY(dry-run)`` apart), all clients.
+
+    With ``by_resource`` the keys are ``VERB resource`` (``resource/subresource``).
+    """
     counts: collections.Counter[str] = collections.Counter()
     for line in client.raw_get("/metrics").splitlines():
         match = _SAMPLE.match(line)
@@ -146,7 +154,11 @@ def requests_by_verb(
         ):
             continue
         dry = "(dry-run)" if fields.get("dry_run") else ""
-        counts[fields.get("verb", "?") + dry] += int(float(match.group("value")))
+        key = fields.get("verb", "?") + dry
+        if by_resource:
+            sub = fields.get("subresource")
+            key += " " + fields.get("resource", "-") + (f"/{sub}" if sub else "")
+        counts[key] += int(float(match.group("value")))
     return counts
 
 

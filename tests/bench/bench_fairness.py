@@ -112,7 +112,16 @@ def run() -> None:
                 f"  while one tenant applies {HUGE:,} objects: {_harness.summary(busy)} "
                 f"(noisy fetched after {time.monotonic() - began:.0f}s, still applying)"
             )
+            ks = client.get(api.API_VERSION, "Kustomization", "noisy", "noisy") or {}
+            applied = len(((ks.get("status") or {}).get("inventory") or {}).get("entries") or [])
+            print(f"  (the noisy tenant's inventory holds {applied:,} objects at this point)")
+            began = time.monotonic()
             client.delete(api.API_VERSION, "Tenant", "noisy")
+            offboarding = _measure(client, git, names, rng, 250)
+            print(f"  while it is offboarded:         {_harness.summary(offboarding)}")
+            while client.get(api.API_VERSION, "Tenant", "noisy") is not None:
+                time.sleep(1)
+            print(f"  (offboarding the noisy tenant took {time.monotonic() - began:.0f}s)")
 
             git.create("failing")
             git.commit("failing", {"deploy/.keep": ""})

@@ -64,10 +64,10 @@ def run() -> None:
             time.sleep(3 * INTERVAL)  # watches listed, first ticks done
             cpu = _harness.cpu_seconds(operator.pid)
             before = _harness.requests_by_verb(client, RESOURCES)
-            all_before = _harness.requests_by_verb(client)
+            all_before = _harness.requests_by_verb(client, by_resource=True)
             time.sleep(10 * INTERVAL)
             delta = _harness.requests_by_verb(client, RESOURCES) - before
-            everything = _harness.requests_by_verb(client) - all_before
+            everything = _harness.requests_by_verb(client, by_resource=True) - all_before
             print(
                 f"  10 sync intervals ({10 * INTERVAL:.0f}s), sources idle: requests on "
                 f"Landlord's and the tenants' resources: {_harness.verbs(delta)}; "

@@ -134,6 +134,7 @@ class KustomizationReconciler:
         # an interval tick with nothing changed is decided from them, no request.
         self._bodies: dict[str, dict[str, Any]] = {}
         self._sources: dict[str, dict[str, Any]] = {}
+        self._moved: dict[str, str] = {}  # source key → the revision announced, not yet cached
         self.store = store
         self.platform_namespace = platform_namespace
         self.kustomize = kustomize
@@ -221,12 +222,26 @@ class KustomizationReconciler:
         """A watch event's Kustomization or GitRepository body (the newest one wins)."""
         metadata = body.get("metadata") or {}
         key = f"{metadata.get('namespace')}/{metadata.get('name')}"
-        cache = self._sources if body.get("kind") == "GitRepository" else self._bodies
+        source = body.get("kind") == "GitRepository"
+        cache = self._sources if source else self._bodies
         with self._lock:
             if deleted:
                 cache.pop(key, None)
             else:
                 cache[key] = body
+            revision = ((body.get("status") or {}).get("artifact") or {}).get("revision")
+            if source and (deleted or self._moved.get(key) == revision):
+                self._moved.pop(key, None)
+
+    def source_moved(self, namespace: str, name: str, revision: str) -> None:
+        """A source has a new artifact: until the cache holds it, do not trust the cache.
+
+        The source's status write and the wake-up of its Kustomizations race the
+        watch event that carries the new revision; without this, a Kustomization
+        woken first would find the old revision in the cache and call it unchanged.
+        """
+        with self._lock:
+            self._moved[f"{namespace}/{name}"] = revision
 
     def _quiet(self, key: str) -> Outcome | None:
         """Decide a reconcile from the watch cache alone, when nothing can have changed.
@@ -244,7 +259,7 @@ class KustomizationReconciler:
             spec = body.get("spec") or {}
             ref = spec.get("sourceRef") or {}
             source_key = f"{ref.get('namespace') or key.partition('/')[0]}/{ref.get('name')}"
-            source = self._sources.get(source_key)
+            source = None if source_key in self._moved else self._sources.get(source_key)
         status = body.get("status") or {}
         metadata = body["metadata"]
         if (
@@ -765,6 +780,8 @@ class KustomizationReconciler:
 
     def _finalize(self, body: dict[str, Any]) -> Outcome | None:
         metadata = body["metadata"]
+        # Being deleted: what it applied is no longer desired (our own prune is not drift).
+        self.drift.forget(f"{metadata['namespace']}/{metadata['name']}")
         if labels.FINALIZER not in (metadata.get("finalizers") or []):
             return None
         spec = body.get("spec") or {}

@@ -84,6 +84,10 @@ class TenantReconciler:
             self._publish_counts()
         return outcome
 
+    def settled(self, name: str) -> bool:
+        """Whether the last reconcile of ``name`` in this process ended Ready."""
+        return self._ready.get(name) is True
+
     # -- provisioning --------------------------------------------------------
 
     def _provision(self, body: dict[str, Any]) -> status.Outcome:

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -120,3 +121,34 @@ class Controller:
             await asyncio.sleep(self.resync)
             for key in sorted(self.known):
                 self.queue.add(key)
+
+
+class Changes:
+    """Which keys a watch event touched since their last reconcile.
+
+    A level-based resync then skips keys nothing happened to — every event on a
+    key or on an object it owns marks it — and still reconciles each key in full
+    every ``full_every`` seconds, the safety net for a missed event.
+    """
+
+    def __init__(self, *, full_every: float) -> None:
+        self.full_every = full_every
+        self._marked: set[str] = set()
+        self._last: dict[str, float] = {}
+
+    def mark(self, key: str) -> None:
+        self._marked.add(key)
+
+    def quiet(self, key: str) -> bool:
+        """Nothing happened to ``key`` since its last full reconcile, which is recent."""
+        last = self._last.get(key)
+        return (
+            key not in self._marked
+            and last is not None
+            and time.monotonic() - last < self.full_every
+        )
+
+    def taken(self, key: str) -> None:
+        """A reconcile of ``key`` starts now (events from here on mark it again)."""
+        self._marked.discard(key)
+        self._last[key] = time.monotonic()

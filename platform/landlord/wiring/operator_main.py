@@ -27,6 +27,10 @@ from landlord.wiring import controller, drift_watches, policy_sources
 
 log = logging.getLogger(__name__)
 
+# A Ready Tenant none of whose objects changed is reconciled in full this often
+# anyway (the 5-minute resync only looks at Tenants that something happened to).
+TENANT_FULL_RESYNC = 3600.0
+
 # Watch events on owned objects arrive in bursts (a provisioning writes ten
 # objects); wait this long so the burst becomes one reconcile.
 DEBOUNCE = 0.1
@@ -60,7 +64,16 @@ def build_registry(
         platform_namespace=config.platform_namespace,
         metrics=metrics,
     )
-    tenant_controller = controller.Controller("tenant", tenants.reconcile, resync=resync)
+    changed = controller.Changes(full_every=TENANT_FULL_RESYNC)
+
+    def reconcile_tenant(name: str) -> Any:
+        """Reconcile a Tenant unless nothing about it changed since it was last Ready."""
+        if changed.quiet(name) and tenants.settled(name):
+            return Outcome(True, skipped=True)  # no requeue: the resync asks again
+        changed.taken(name)
+        return tenants.reconcile(name)
+
+    tenant_controller = controller.Controller("tenant", reconcile_tenant, resync=resync)
     loop: list[asyncio.AbstractEventLoop] = []  # set at start-up; workers call into it
     store = artifacts.ArtifactStore(config.sources.storage_dir / "artifacts")
     gate = policy.Gate(metrics=metrics)
@@ -102,6 +115,7 @@ def build_registry(
         """Called from a source worker thread: wake the Kustomizations using it."""
         if (namespace, name) == (config.platform_namespace, policy_sources.PLATFORM_SOURCE):
             reloader.check()  # a new platform revision may bring a new policy: now, not later
+        syncs.source_moved(namespace, name, revision)
         for key in syncs.dependents(namespace, name):
             loop[0].call_soon_threadsafe(sync_controller.enqueue, key)
 
@@ -205,6 +219,7 @@ def build_registry(
 
     @kopf.on.event(api.GROUP, api.VERSION, "tenants", registry=registry)
     async def tenant_event(name: str, **_: Any) -> None:
+        changed.mark(name)
         tenant_controller.enqueue(name)
 
     @kopf.on.event(api.GROUP, api.VERSION, "gitrepositories", registry=registry)
@@ -231,6 +246,7 @@ def build_registry(
         namespaces.update(name, labels, deleted=event.get("type") == "DELETED")
 
     async def owned_event(labels: Mapping[str, str], **_: Any) -> None:
+        changed.mark(labels[api_labels.TENANT])
         tenant_controller.enqueue(labels[api_labels.TENANT], DEBOUNCE)
 
     for group, version, plural, feature in OWNED:

@@ -1,4 +1,4 @@
-"""One namespace's slow reconciles never take every worker."""
+"""Fairness between namespaces, and resyncs that skip what nothing happened to."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 
-from landlord.wiring.controller import Controller
+from landlord.wiring.controller import Changes, Controller
 
 
 def test_a_slow_namespace_gets_at_most_its_share_of_workers() -> None:
@@ -47,3 +47,16 @@ def test_a_slow_namespace_gets_at_most_its_share_of_workers() -> None:
     # The 20 quick reconciles do not wait for the slow ones: they are all done
     # before the first pair of slow ones finishes.
     assert max(calm) < min(noisy)
+
+
+def test_a_resync_skips_keys_nothing_happened_to_until_the_full_interval() -> None:
+    changes = Changes(full_every=0.2)
+    assert not changes.quiet("a")  # never reconciled
+    changes.taken("a")
+    assert changes.quiet("a")
+    changes.mark("a")  # an event on it or on what it owns
+    assert not changes.quiet("a")
+    changes.taken("a")
+    assert changes.quiet("a")
+    time.sleep(0.25)
+    assert not changes.quiet("a")  # the full reconcile is due
