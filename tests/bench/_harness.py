@@ -20,6 +20,7 @@ import yaml
 from landlord import api, installer, kube, settings
 from landlord.api import conditions
 from landlord.cluster import controlplane
+from tests.sync.test_apply_and_prune import RESTRICTED_POD
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -117,23 +118,6 @@ def cpu_seconds(pid: int) -> float:
 # -- GitOps benches (issue 7): tenants with a source and a sync ----------------
 
 _SAMPLE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
-RESTRICTED_POD = {
-    "securityContext": {
-        "runAsNonRoot": True,
-        "runAsUser": 1000,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    },
-    "containers": [
-        {
-            "name": "app",
-            "image": "registry.invalid/app:1",
-            "securityContext": {
-                "allowPrivilegeEscalation": False,
-                "capabilities": {"drop": ["ALL"]},
-            },
-        }
-    ],
-}
 
 
 def requests_by_verb(
@@ -222,6 +206,16 @@ def create_tenant(
             },
         }
     )
+
+
+def four_object_tenants(
+    client: kube.Kube, git: Any, names: Sequence[str], **intervals: str
+) -> None:
+    """A repository with :func:`four_objects` and a Tenant syncing it, for each name."""
+    for index, name in enumerate(names):
+        git.create(name)
+        git.commit(name, {"deploy/app.yaml": dump(four_objects(index))})
+        create_tenant(client, name, git.url(name), **intervals)
 
 
 def ready_kustomizations(client: kube.Kube) -> dict[str, str]:

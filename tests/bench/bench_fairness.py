@@ -75,10 +75,7 @@ def run() -> None:
         git = GitServer(Path(tmp) / "git").start()
         try:
             names = [f"p{index:03d}" for index in range(BEHAVING)]
-            for index, name in enumerate(names):
-                git.create(name)
-                git.commit(name, {"deploy/app.yaml": _harness.dump(_harness.four_objects(index))})
-                _harness.create_tenant(client, name, git.url(name))
+            _harness.four_object_tenants(client, git, names)
             _harness.wait_ready(client, names, timeout=300)
             time.sleep(2)
             alone = _measure(client, git, names, rng, 100)

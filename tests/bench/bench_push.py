@@ -49,10 +49,7 @@ def run() -> None:
         git = GitServer(Path(tmp) / "git").start()
         try:
             names = [f"p{index:03d}" for index in range(TENANTS)]
-            for index, name in enumerate(names):
-                git.create(name)
-                git.commit(name, {"deploy/app.yaml": _harness.dump(_harness.four_objects(index))})
-                _harness.create_tenant(client, name, git.url(name), source_interval=POLL_INTERVAL)
+            _harness.four_object_tenants(client, git, names, source_interval=POLL_INTERVAL)
             ready = _harness.wait_ready(client, names, timeout=300)
             print(f"  {len(ready)}/{TENANTS} tenants Ready; sources poll every {POLL_INTERVAL}")
             time.sleep(2)

@@ -26,23 +26,34 @@ from tests.sync.test_platform_and_lifecycle import _landlord
 from tests.sync.test_steady_state import requests_on
 
 
-@pytest.fixture
-def hourly(git_server: GitServer, tenants: Tenants, admin: kube.Kube) -> str:
-    """A tenant whose source and sync run once an hour, with a Deployment and a ConfigMap."""
-    name = tenants.name("drift")
+def _applied_tenant(
+    git_server: GitServer, tenants: Tenants, admin: kube.Kube, prefix: str, sync_interval: str
+) -> str:
+    """A tenant (source polled hourly) with a Deployment and a ConfigMap, applied."""
+    name = tenants.name(prefix)
     git_server.create(name)
     manifests = [deployment("web"), config_map("settings", color="blue")]
     git_server.commit(name, {"deploy/app.yaml": yaml.safe_dump_all(manifests)}, message="app")
     url = git_server.url(name).replace("http://", f"http://{USER}:{PASSWORD}@")
     tenants.create(
         name,
-        {"source": {"url": url, "interval": "1h"}, "sync": {"path": "./deploy", "interval": "1h"}},
+        {
+            "source": {"url": url, "interval": "1h"},
+            "sync": {"path": "./deploy", "interval": sync_interval},
+        },
     )
     eventually(
         lambda: admin.get("v1", "ConfigMap", "settings", name) is not None,
         timeout=45,
         what="the first apply",
     )
+    return name
+
+
+@pytest.fixture
+def hourly(git_server: GitServer, tenants: Tenants, admin: kube.Kube) -> str:
+    """A tenant whose source and sync run once an hour."""
+    name = _applied_tenant(git_server, tenants, admin, "drift", "1h")
     time.sleep(1.0)  # let the watches list what was applied
     return name
 
@@ -151,20 +162,7 @@ def test_fields_the_manifest_does_not_set_and_opted_out_objects_are_left_alone(
 def test_an_unchanged_tenant_costs_the_apiserver_nothing_between_changes(
     admin: kube.Kube, git_server: GitServer, tenants: Tenants
 ) -> None:
-    name = tenants.name("quiet")
-    git_server.create(name)
-    manifests = [deployment("web"), config_map("settings", color="blue")]
-    git_server.commit(name, {"deploy/app.yaml": yaml.safe_dump_all(manifests)}, message="app")
-    url = git_server.url(name).replace("http://", f"http://{USER}:{PASSWORD}@")
-    tenants.create(
-        name,
-        {"source": {"url": url, "interval": "1h"}, "sync": {"path": "./deploy", "interval": "1s"}},
-    )
-    eventually(
-        lambda: admin.get("v1", "ConfigMap", "settings", name) is not None,
-        timeout=45,
-        what="the first apply",
-    )
+    _applied_tenant(git_server, tenants, admin, "quiet", "1s")
     time.sleep(3)  # the first interval ticks after the apply settle
     resources = {
         "deployments",

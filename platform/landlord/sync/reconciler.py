@@ -233,6 +233,11 @@ class KustomizationReconciler:
             if source and (deleted or self._moved.get(key) == revision):
                 self._moved.pop(key, None)
 
+    def cached_source(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The GitRepository as its watch last delivered it (None: not seen yet)."""
+        with self._lock:
+            return self._sources.get(f"{namespace}/{name}")
+
     def source_moved(self, namespace: str, name: str, revision: str) -> None:
         """A source has a new artifact: until the cache holds it, do not trust the cache.
 
@@ -240,8 +245,12 @@ class KustomizationReconciler:
         watch event that carries the new revision; without this, a Kustomization
         woken first would find the old revision in the cache and call it unchanged.
         """
+        key = f"{namespace}/{name}"
         with self._lock:
-            self._moved[f"{namespace}/{name}"] = revision
+            cached = (self._sources.get(key) or {}).get("status") or {}
+            if (cached.get("artifact") or {}).get("revision") == revision:
+                return  # the watch event was first: the cache already holds it
+            self._moved[key] = revision
 
     def _quiet(self, key: str) -> Outcome | None:
         """Decide a reconcile from the watch cache alone, when nothing can have changed.

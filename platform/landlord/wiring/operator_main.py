@@ -184,7 +184,9 @@ def build_registry(
 
     reloader = policy_reloader.Reloader(
         gate,
-        policy_sources.reader(config, kube_client=kube_client, store=store),
+        policy_sources.reader(
+            config, kube_client=kube_client, store=store, cached=syncs.cached_source
+        ),
         interval=config.policy.reload_interval,
         on_loaded=policy_loaded,
         on_invalid=policy_invalid,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable
+from typing import Any
 
 from landlord import api, kube
 from landlord import settings as settings_mod
@@ -28,6 +29,7 @@ def reader(
     *,
     kube_client: kube.Kube,
     store: artifacts.ArtifactStore,
+    cached: Callable[[str, str], dict[str, Any] | None] | None = None,
 ) -> Callable[[], Snapshot]:
     """The reader the settings choose: path, else configmap, else the platform repository."""
     settings = config.policy
@@ -56,7 +58,10 @@ def reader(
     folder = settings.repo_path.strip("/")
 
     def from_platform_repository() -> Snapshot:
-        source = kube_client.get(api.API_VERSION, "GitRepository", PLATFORM_SOURCE, namespace)
+        # The watch cache when it has the platform source: a poll then costs no request.
+        source = (cached(namespace, PLATFORM_SOURCE) if cached else None) or kube_client.get(
+            api.API_VERSION, "GitRepository", PLATFORM_SOURCE, namespace
+        )
         artifact = ((source or {}).get("status") or {}).get("artifact")
         if not source or not artifact:
             return built_in("the platform repository has not been fetched yet")

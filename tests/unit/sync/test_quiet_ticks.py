@@ -80,6 +80,14 @@ def test_a_new_revision_announced_before_its_watch_event_runs_the_pipeline(
     assert syncs._quiet(KEY) is None  # now cached, and not the applied revision
 
 
+def test_a_revision_the_cache_already_holds_is_not_waited_for(tmp_path: pathlib.Path) -> None:
+    syncs = _reconciler(tmp_path)
+
+    syncs.source_moved("team-a", "app", "main@sha1:1")  # its watch event came first
+
+    assert syncs._quiet(KEY) is not None
+
+
 def test_drift_a_request_or_a_new_policy_runs_the_pipeline(tmp_path: pathlib.Path) -> None:
     syncs = _reconciler(tmp_path)
     requested = _kustomization("main@sha1:1")
