@@ -115,6 +115,24 @@ def test_prune_spares_opted_out_and_foreign_objects(tenant_repo: TenantRepo) -> 
     eventually(lambda: tenant_repo.get("ConfigMap", "x") is None, what="x pruned")
 
 
+def test_many_stale_objects_are_pruned_together_sparing_opted_out_ones(
+    tenant_repo: TenantRepo,
+) -> None:
+    many = [config_map(f"item-{i}") for i in range(12)]  # read with one LIST, deleted in parallel
+    many[3]["metadata"]["annotations"] = {labels.PRUNE: "disabled"}
+    first = tenant_repo.push({"deploy/many.yaml": many, "deploy/a.yaml": config_map("a")})
+    tenant_repo.ready_at(first)
+
+    second = tenant_repo.push({"deploy/many.yaml": None})
+    status = tenant_repo.ready_at(second)
+
+    assert [e["id"] for e in status["inventory"]["entries"]] == [f"{tenant_repo.name}_a__ConfigMap"]
+    for i in range(12):
+        if i != 3:
+            assert tenant_repo.get("ConfigMap", f"item-{i}") is None, f"item-{i} left behind"
+    assert tenant_repo.get("ConfigMap", "item-3") is not None
+
+
 def test_a_changed_object_is_updated_in_place(tenant_repo: TenantRepo) -> None:
     first = tenant_repo.push({"deploy/s.yaml": config_map("settings", color="blue")})
     tenant_repo.ready_at(first)

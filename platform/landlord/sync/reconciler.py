@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import logging
 import pathlib
 import threading
@@ -712,27 +713,77 @@ class KustomizationReconciler:
     def _prune(
         self, tenant: Kube, stale: Iterable[Entry], owner: dict[str, str]
     ) -> tuple[list[Entry], list[Entry]]:
-        pruned, kept = [], []
-        for entry in sorted(stale, key=lambda e: -stage_of({"kind": e.kind})):
-            try:
-                live = tenant.get(
-                    entry.api_version, entry.kind, entry.name, entry.namespace or None
-                )
-                if live is None:
-                    continue
-                live_labels = live["metadata"].get("labels") or {}
-                if any(live_labels.get(k) != v for k, v in owner.items()):
-                    continue  # not ours: never delete
-                if (live["metadata"].get("annotations") or {}).get(
-                    labels.PRUNE
-                ) == "disabled" or live_labels.get(labels.PRUNE) == "disabled":
-                    continue
-                tenant.delete(entry.api_version, entry.kind, entry.name, entry.namespace or None)
-                pruned.append(entry)
-            except errors.ApiError as error:
-                log.warning("prune of %s failed: %s", entry, error.message)
-                kept.append(entry)
+        """Delete stale entries that are still ours, last stage first; (pruned, kept).
+
+        Within a stage deletions run in parallel; many entries of one kind and
+        namespace are read with one LIST. An entry that cannot be read or deleted
+        is kept (and reported), never forgotten.
+        """
+        stages: dict[int, list[Entry]] = {}
+        for entry in stale:
+            stages.setdefault(stage_of({"kind": entry.kind}), []).append(entry)
+        pruned: list[Entry] = []
+        kept: list[Entry] = []
+        with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
+            for stage in sorted(stages, reverse=True):
+                entries = sorted(stages[stage])
+                listed = self._listed(tenant, entries)
+                prune = functools.partial(self._prune_one, tenant, listed=listed, owner=owner)
+                results = pool.map(prune, entries)
+                for entry, result in zip(entries, results, strict=True):
+                    if result == "pruned":
+                        pruned.append(entry)
+                    elif result == "kept":
+                        kept.append(entry)
         return pruned, kept
+
+    def _listed(
+        self, tenant: Kube, entries: list[Entry]
+    ) -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
+        """For each (apiVersion, kind, namespace) with many entries: its objects by name."""
+        groups: dict[tuple[str, str, str], int] = {}
+        for entry in entries:
+            place = (entry.api_version, entry.kind, entry.namespace)
+            groups[place] = groups.get(place, 0) + 1
+        listed = {}
+        for (api_version, kind, namespace), count in groups.items():
+            if count < LIST_THRESHOLD:
+                continue
+            try:
+                items = tenant.list_objects(api_version, kind, namespace=namespace or None)
+            except errors.ApiError:
+                continue  # read one by one instead
+            listed[(api_version, kind, namespace)] = {i["metadata"]["name"]: i for i in items}
+        return listed
+
+    def _prune_one(
+        self,
+        tenant: Kube,
+        entry: Entry,
+        listed: dict[tuple[str, str, str], dict[str, dict[str, Any]]],
+        owner: dict[str, str],
+    ) -> str:
+        """``pruned``, ``skipped`` (gone, not ours, opted out) or ``kept`` (failed)."""
+        namespace = entry.namespace or None
+        try:
+            group = listed.get((entry.api_version, entry.kind, entry.namespace))
+            if group is not None:
+                live = group.get(entry.name)
+            else:
+                live = tenant.get(entry.api_version, entry.kind, entry.name, namespace)
+            if live is None:
+                return "skipped"
+            live_labels = live["metadata"].get("labels") or {}
+            if any(live_labels.get(k) != v for k, v in owner.items()):
+                return "skipped"  # not ours: never delete
+            annotations = live["metadata"].get("annotations") or {}
+            if "disabled" in (annotations.get(labels.PRUNE), live_labels.get(labels.PRUNE)):
+                return "skipped"
+            tenant.delete(entry.api_version, entry.kind, entry.name, namespace)
+        except errors.ApiError as error:
+            log.warning("prune of %s failed: %s", entry, error.message)
+            return "kept"
+        return "pruned"
 
     # -- health --------------------------------------------------------------
 
