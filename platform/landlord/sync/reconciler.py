@@ -235,9 +235,10 @@ class KustomizationReconciler:
                 self._moved.pop(key, None)
 
     def cached_source(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The GitRepository as its watch last delivered it (None: not seen yet)."""
+        """The GitRepository as its watch last delivered it (None: not seen, or behind)."""
+        key = f"{namespace}/{name}"
         with self._lock:
-            return self._sources.get(f"{namespace}/{name}")
+            return None if key in self._moved else self._sources.get(key)
 
     def source_moved(self, namespace: str, name: str, revision: str) -> None:
         """A source has a new artifact: until the cache holds it, do not trust the cache.

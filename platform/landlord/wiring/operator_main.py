@@ -113,9 +113,9 @@ def build_registry(
 
     def new_revision(namespace: str, name: str, revision: str) -> None:
         """Called from a source worker thread: wake the Kustomizations using it."""
+        syncs.source_moved(namespace, name, revision)  # first: the cache is behind now
         if (namespace, name) == (config.platform_namespace, policy_sources.PLATFORM_SOURCE):
             reloader.check()  # a new platform revision may bring a new policy: now, not later
-        syncs.source_moved(namespace, name, revision)
         for key in syncs.dependents(namespace, name):
             loop[0].call_soon_threadsafe(sync_controller.enqueue, key)
 

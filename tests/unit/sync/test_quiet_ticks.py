@@ -74,6 +74,7 @@ def test_a_new_revision_announced_before_its_watch_event_runs_the_pipeline(
 
     syncs.source_moved("team-a", "app", "main@sha1:2")
     assert syncs._quiet(KEY) is None
+    assert syncs.cached_source("team-a", "app") is None  # readers ask the apiserver instead
     syncs.remember(_source("main@sha1:1"))  # a late event from before the new artifact
     assert syncs._quiet(KEY) is None
     syncs.remember(_source("main@sha1:2"))
