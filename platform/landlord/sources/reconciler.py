@@ -91,13 +91,14 @@ class GitRepositoryReconciler:
         metrics: telemetry.Metrics | None = None,
         on_revision: Callable[[str, str, str], None] | None = None,
         namespaces: NamespaceLabels | None = None,
+        cached: Callable[[str, str], dict[str, Any] | None] | None = None,
     ) -> None:
         self.kube = kube
         self.gate = gate
         self.namespaces = namespaces or NamespaceLabels()
-        # The newest bodies the GitRepository watch delivered: an interval tick
-        # reads its spec from here (status writes go out only when they change).
-        self._bodies: dict[str, dict[str, Any]] = {}
+        # The GitRepository as the watch last delivered it: an interval tick reads
+        # its spec from there (status writes go out only when they change).
+        self.cached = cached
         self.platform_namespace = platform_namespace
         self.store = store
         self.workdir = workdir
@@ -108,19 +109,12 @@ class GitRepositoryReconciler:
         self._next_check: dict[str, float] = {}
         self._policy_version: dict[str, int] = {}
 
-    def remember(self, body: dict[str, Any], *, deleted: bool = False) -> None:
-        """A watch event's GitRepository body (the newest one wins)."""
-        metadata = body.get("metadata") or {}
-        key = f"{metadata.get('namespace')}/{metadata.get('name')}"
-        if deleted:
-            self._bodies.pop(key, None)
-        else:
-            self._bodies[key] = body
-
     def reconcile(self, key: str) -> Outcome | None:
         """Bring ``namespace/name`` up to date; None when the GitRepository is gone."""
         namespace, _, name = key.partition("/")
-        body = self._bodies.get(key) or self.kube.get(api.API_VERSION, KIND, name, namespace)
+        body = (self.cached(namespace, name) if self.cached else None) or self.kube.get(
+            api.API_VERSION, KIND, name, namespace
+        )
         if body is None or body["metadata"].get("deletionTimestamp"):
             self.store.remove(namespace, name)
             shutil.rmtree(self.workdir / namespace / name, ignore_errors=True)

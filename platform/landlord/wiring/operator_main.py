@@ -134,6 +134,7 @@ def build_registry(
         metrics=metrics,
         on_revision=new_revision,
         namespaces=namespaces,
+        cached=syncs.cached_source,  # one cache of GitRepository bodies, the sync's
     )
     # Sources and syncs run on their own intervals (the outcome's requeue): no resync.
     source_controller = controller.Controller(
@@ -230,7 +231,6 @@ def build_registry(
     ) -> None:
         deleted = event.get("type") == "DELETED"
         syncs.remember(dict(event["object"]), deleted=deleted)
-        sources.remember(dict(event["object"]), deleted=deleted)
         source_controller.enqueue(f"{namespace}/{name}")
 
     @kopf.on.event(api.GROUP, api.VERSION, "kustomizations", registry=registry)
