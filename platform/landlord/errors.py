@@ -117,3 +117,7 @@ class ApiError(RetryableError):
     @property
     def invalid(self) -> bool:
         return self.status == 422
+
+
+class ConcurrentUpdateError(RetryableError):
+    """Someone else changed the same thing first (a rejected Git push): read again, retry."""

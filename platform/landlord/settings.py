@@ -77,10 +77,41 @@ class PolicySettings(BaseModel):
     reload_interval: float = 5.0
 
 
+def _default_workdir() -> pathlib.Path:
+    return _default_cache_dir() / "onboarding"
+
+
+def _default_max_quota() -> dict[str, str]:
+    return {
+        "pods": "1000",
+        "services": "200",
+        "requests.cpu": "64",
+        "limits.cpu": "128",
+        "requests.memory": "256Gi",
+        "limits.memory": "512Gi",
+        "requests.storage": "10Ti",
+        "persistentvolumeclaims": "500",
+    }
+
+
 class ApiSettings(BaseModel):
-    """The onboarding API's listen address."""
+    """The onboarding API: where it listens, where it works, and its limits.
+
+    ``url`` is where the CLI (``landlord tenant …``) finds it. ``max_quota`` bounds
+    every ``spec.quota`` entry a request may ask for (keys not listed are refused
+    unless they are ``count/*`` objects, which are bounded by ``max_count``).
+    """
 
     bind: str = "127.0.0.1:8080"
+    url: str = "http://127.0.0.1:8080"
+    workdir: pathlib.Path = Field(default_factory=_default_workdir)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    wait_timeout: float = Field(default=300.0, gt=0)
+    push_attempts: int = Field(default=5, ge=1)
+    git_timeout: float = Field(default=60.0, gt=0)
+    token_cache_seconds: float = Field(default=10.0, ge=0)
+    max_quota: dict[str, str] = Field(default_factory=_default_max_quota)
+    max_count: int = Field(default=1000, ge=1)
 
 
 class TelemetrySettings(BaseModel):

@@ -21,3 +21,13 @@ LIMIT_RANGE = "landlord-limits"
 ISOLATION_POLICY = "landlord-isolation"
 
 PSA_PREFIX = "pod-security.kubernetes.io/"
+
+# Written by the onboarding API on the Tenants it commits (and copied by the
+# tenant operator onto the tenant's GitRepository and Kustomization): the request
+# that asked for this state, for the audit trail.
+TRACEPARENT = PREFIX + "traceparent"
+REQUEST_ID = PREFIX + "request-id"
+REQUESTED_BY = PREFIX + "requested-by"
+REQUEST_TIME = PREFIX + "request-time"
+REQUEST_OPERATION = PREFIX + "request-operation"
+RECEIVER = PREFIX + "receiver"

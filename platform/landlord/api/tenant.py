@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+TRACEPARENT_ANNOTATION = "landlord.dev/traceparent"  # == labels.TRACEPARENT
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
 
@@ -26,6 +27,19 @@ def check_duration(value: str) -> str:
     if not DURATION.match(value):
         raise ValueError(f"interval {value!r} must be a duration such as 30s, 5m or 1h")
     return value
+
+
+RESERVED_PREFIXES = ("kube-",)
+RESERVED_NAMES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def reserved_namespaces(names: tuple[str, ...], platform_namespace: str) -> list[str]:
+    """The ``names`` no tenant may have: ``kube-*``, ``default``, the platform namespace."""
+    return [
+        ns
+        for ns in names
+        if ns in RESERVED_NAMES or ns.startswith(RESERVED_PREFIXES) or ns == platform_namespace
+    ]
 
 
 class _Model(BaseModel):
@@ -125,6 +139,8 @@ class Tenant(_Model):
     generation: int = 1
     uid: str = ""
     spec: TenantSpec = TenantSpec()
+    # The onboarding request this state came from (W3C traceparent), if any.
+    traceparent: str = ""
 
     @field_validator("name")
     @classmethod
@@ -150,4 +166,5 @@ class Tenant(_Model):
             generation=int(metadata.get("generation") or 1),
             uid=metadata.get("uid", ""),
             spec=TenantSpec.model_validate(body.get("spec") or {}),
+            traceparent=(metadata.get("annotations") or {}).get(TRACEPARENT_ANNOTATION, ""),
         )

@@ -7,7 +7,7 @@ import sys
 import click
 
 from landlord import __version__, errors, settings
-from landlord.cli import cluster, console, demo, get, operate, operations, policy
+from landlord.cli import audit, cluster, console, demo, get, operate, operations, policy, tenant
 
 
 @click.group()
@@ -22,12 +22,15 @@ cli.add_command(cluster.cluster_group)
 cli.add_command(demo.up_command)
 cli.add_command(operate.install_command)
 cli.add_command(operate.run_command)
+cli.add_command(operate.api_command)
 cli.add_command(operate.bootstrap_command)
 cli.add_command(get.get_group)
 cli.add_command(operations.reconcile_command)
 cli.add_command(operations.suspend_command)
 cli.add_command(operations.resume_command)
 cli.add_command(policy.policy_group)
+cli.add_command(tenant.tenant_group)
+cli.add_command(audit.audit_group)
 
 
 def main() -> None:

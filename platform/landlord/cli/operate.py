@@ -24,11 +24,18 @@ def install_command(settings: Settings) -> None:
 @click.pass_obj
 def run_command(settings: Settings, with_api: bool) -> None:
     """Run the operator against the cluster in KUBECONFIG, until interrupted."""
-    if with_api:
-        raise click.UsageError("the onboarding API is not available yet (issue: onboarding)")
     from landlord.wiring import operator_main
 
-    operator_main.run(settings)
+    operator_main.run(settings, serve_api=with_api)
+
+
+@click.command("api")
+@click.pass_obj
+def api_command(settings: Settings) -> None:
+    """Serve the onboarding API alone on LANDLORD_API__BIND (the operator runs elsewhere)."""
+    from landlord.wiring import api_main
+
+    api_main.run(settings)
 
 
 @click.command("bootstrap")

@@ -65,6 +65,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             git.count(repo, command.decode())
         if "service=git-upload-pack" in query:
             git.count(repo, "info-refs")
+        if self.command == "POST" and path.endswith("/git-receive-pack"):
+            git.count(repo, "push")
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "GIT_PROJECT_ROOT": str(git.root),
@@ -114,7 +116,7 @@ class GitServer:
     """Bare repositories under ``root``, served at ``http://127.0.0.1:<port>/<name>.git``.
 
     ``users`` (name → password) and ``tokens`` (bearer) enable auth; with
-    neither, anyone on loopback may read. Pushes go through the file system
+    neither, anyone on loopback may read. Test pushes go through the file system
     (``push``/``commit`` helpers), the way a tenant's CI would push elsewhere.
     """
 
@@ -167,12 +169,16 @@ class GitServer:
         """The clone URL of ``repo``."""
         return f"{self.base_url}/{repo}.git"
 
-    def create(self, repo: str, *, branch: str = "main") -> pathlib.Path:
-        """An empty bare repository whose HEAD is ``branch``."""
+    def create(self, repo: str, *, branch: str = "main", pushable: bool = False) -> pathlib.Path:
+        """An empty bare repository whose HEAD is ``branch``.
+
+        ``pushable`` lets (authenticated) clients push over HTTP, as the onboarding
+        API does to the platform repository.
+        """
         path = self.root / f"{repo}.git"
         _git("init", "--bare", "--quiet", f"--initial-branch={branch}", str(path))
         _git("-C", str(path), "config", "uploadpack.allowReachableSHA1InWant", "true")
-        _git("-C", str(path), "config", "http.receivepack", "false")
+        _git("-C", str(path), "config", "http.receivepack", "true" if pushable else "false")
         return path
 
     def commit(
@@ -192,25 +198,26 @@ class GitServer:
             work.mkdir(parents=True, exist_ok=True)
             _git("init", "--quiet", f"--initial-branch={branch}", str(work))
             _git("-C", str(work), "remote", "add", "origin", str(bare))
-            has_branch = (
-                subprocess.run(
-                    [
-                        "git",
-                        "-C",
-                        str(bare),
-                        "rev-parse",
-                        "--verify",
-                        "--quiet",
-                        f"refs/heads/{branch}",
-                    ],
-                    capture_output=True,
-                    check=False,
-                ).returncode
-                == 0
-            )
-            if has_branch:
-                _git("-C", str(work), "fetch", "--quiet", "origin", branch)
-                _git("-C", str(work), "reset", "--quiet", "--hard", "FETCH_HEAD")
+        # Someone else (the onboarding API) may have pushed since: start from the tip.
+        has_branch = (
+            subprocess.run(
+                [
+                    "git",
+                    "-C",
+                    str(bare),
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    f"refs/heads/{branch}",
+                ],
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
+        if has_branch:
+            _git("-C", str(work), "fetch", "--quiet", "origin", branch)
+            _git("-C", str(work), "reset", "--quiet", "--hard", "FETCH_HEAD")
         for name, content in files.items():
             target = work / name
             if content is None:

@@ -229,6 +229,30 @@ class Kube:
         patched: Manifest = result.to_dict()
         return patched
 
+    def review_token(self, token: str) -> tuple[str, list[str]] | None:
+        """Ask the apiserver who a bearer token belongs to: (user, groups), or None."""
+        with _translated():
+            review = self.authentication.create_token_review(
+                k8s.V1TokenReview(spec=k8s.V1TokenReviewSpec(token=token))
+            )
+        status = review.status
+        if status is None or not status.authenticated or status.user is None:
+            return None
+        return str(status.user.username), list(status.user.groups or [])
+
+    def service_account_token(
+        self, namespace: str, name: str, *, seconds: int = 3600, audiences: Sequence[str] = ()
+    ) -> str:
+        """A short-lived token for a service account (TokenRequest)."""
+        request = k8s.AuthenticationV1TokenRequest(
+            spec=k8s.V1TokenRequestSpec(expiration_seconds=seconds, audiences=list(audiences))
+        )
+        with _translated():
+            result = self.core.create_namespaced_service_account_token(name, namespace, request)
+        if result.status is None:
+            raise errors.ApiError(f"no token issued for {namespace}/{name}", status=500)
+        return str(result.status.token)
+
     def raw_get(self, path: str) -> str:
         """GET a non-resource path (``/metrics``, ``/readyz``) as text."""
         headers = dict(self.api_client.default_headers)
@@ -271,3 +295,14 @@ def connect(kubeconfig: pathlib.Path | str | None = None, *, context: str | None
         client_configuration=configuration,
     )
     return Kube(configuration)
+
+
+def bearer_token(kubeconfig: pathlib.Path | str | None = None) -> str | None:
+    """The bearer token of the kubeconfig's current user (None: it uses certificates)."""
+    configuration = k8s.Configuration()
+    k8s_config.load_kube_config(
+        config_file=str(kubeconfig) if kubeconfig else None, client_configuration=configuration
+    )
+    value = (configuration.api_key or {}).get("authorization") or ""
+    scheme, _, token = value.partition(" ")
+    return token if scheme.lower() == "bearer" and token else None

@@ -108,6 +108,7 @@ class GitRepositoryReconciler:
         self.on_revision = on_revision
         self._next_check: dict[str, float] = {}
         self._policy_version: dict[str, int] = {}
+        self.origins = telemetry.Origins()
 
     def reconcile(self, key: str) -> Outcome | None:
         """Bring ``namespace/name`` up to date; None when the GitRepository is gone."""
@@ -120,6 +121,7 @@ class GitRepositoryReconciler:
             shutil.rmtree(self.workdir / namespace / name, ignore_errors=True)
             self._next_check.pop(key, None)
             self._policy_version.pop(key, None)
+            self.origins.forget(key)
             return None
         spec = body.get("spec") or {}
         status = body.get("status") or {}
@@ -135,8 +137,12 @@ class GitRepositoryReconciler:
         if spec.get("suspend"):
             return Outcome(skipped=True)
         self._policy_version[key] = self.gate.version
-        with telemetry.span("source.reconcile", {"landlord.source": key}):
+        traceparent = (body["metadata"].get("annotations") or {}).get(labels.TRACEPARENT)
+        parent, link = self.origins.parent_and_link(key, traceparent)
+        with telemetry.span("source.reconcile", {"landlord.source": key}, parent=parent, link=link):
             outcome, artifact = self._fetch(namespace, name, spec, status)
+        if outcome.ready:
+            self.origins.finished(key, traceparent)
         interval = durations.jittered(durations.parse(spec.get("interval") or "1m"))
         self._next_check[key] = time.monotonic() + interval
         outcome = dataclasses.replace(outcome, requeue_after=None if outcome.stalled else interval)

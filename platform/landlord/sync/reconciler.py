@@ -144,6 +144,7 @@ class KustomizationReconciler:
         self._next_check: dict[str, float] = {}
         self._failures: dict[str, int] = {}
         self._policy_version: dict[str, int] = {}
+        self.origins = telemetry.Origins()
         self._clients: dict[str, Kube] = {}
         # dependency key → keys of Kustomizations in other namespaces waiting on it
         self._remote_dependents: dict[str, set[str]] = {}
@@ -164,6 +165,7 @@ class KustomizationReconciler:
             self._next_check.pop(key, None)
             self._policy_version.pop(key, None)
             self.drift.forget(key)
+            self.origins.forget(key)
             return None
         if body["metadata"].get("deletionTimestamp"):
             return self._finalize(body)
@@ -194,7 +196,11 @@ class KustomizationReconciler:
         result = Result(revision=revision or "")
         self._policy_version[key] = self.gate.version
         drifted = self.drift.take(key)
-        with telemetry.span("sync.reconcile", {"landlord.kustomization": key}):
+        traceparent = (body["metadata"].get("annotations") or {}).get(labels.TRACEPARENT)
+        parent, link = self.origins.parent_and_link(key, traceparent)
+        with telemetry.span(
+            "sync.reconcile", {"landlord.kustomization": key}, parent=parent, link=link
+        ):
             try:
                 self._run(body, source, result)
                 outcome = Outcome(
@@ -202,6 +208,8 @@ class KustomizationReconciler:
                 )
             except SyncError as error:
                 outcome = Outcome(False, error.reason, error.message, stalled=error.stalled)
+        if outcome.ready:
+            self.origins.finished(key, traceparent)
         if drifted:
             restored = {entry.id for entry in result.changed}
             result.repaired = [d for d in drifted if d.entry.id in restored]
@@ -598,6 +606,7 @@ class KustomizationReconciler:
 
     def _apply(self, tenant: Kube, manifests: list[dict[str, Any]], force: bool) -> list[Entry]:
         bucket = TokenBucket(self.write_rate, self.write_burst)
+        trace = telemetry.traceparent()  # worker threads do not inherit the current span
         with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
             lives = self._lives(tenant, manifests, pool)
             changed = [
@@ -618,7 +627,9 @@ class KustomizationReconciler:
             for stage in sorted({stage_of(m) for m in changed}):
                 batch = [m for m in changed if stage_of(m) == stage]
                 problems = [
-                    p for p in pool.map(lambda m: self._write(tenant, m, force, bucket), batch) if p
+                    p
+                    for p in pool.map(lambda m: self._write(tenant, m, force, bucket, trace), batch)
+                    if p
                 ]
                 if problems:
                     raise SyncError("ApplyFailed", "; ".join(problems[:5]))
@@ -686,10 +697,21 @@ class KustomizationReconciler:
         return None
 
     def _write(
-        self, tenant: Kube, manifest: dict[str, Any], force: bool, bucket: TokenBucket
+        self,
+        tenant: Kube,
+        manifest: dict[str, Any],
+        force: bool,
+        bucket: TokenBucket,
+        trace: str | None,
     ) -> str | None:
         bucket.take()
         entry = Entry.of(manifest)
+        with telemetry.span("sync.apply", {"landlord.object": entry.id}, parent=trace):
+            return self._write_one(tenant, manifest, entry, force)
+
+    def _write_one(
+        self, tenant: Kube, manifest: dict[str, Any], entry: Entry, force: bool
+    ) -> str | None:
         try:
             tenant.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
         except errors.ApiError as error:

@@ -9,6 +9,24 @@ from __future__ import annotations
 
 from landlord.telemetry.logs import configure_logging
 from landlord.telemetry.metrics import Metrics
-from landlord.telemetry.tracing import add_event, configure_tracing, span
+from landlord.telemetry.tracing import (
+    Origins,
+    add_event,
+    configure_tracing,
+    span,
+    trace_id,
+    trace_id_of,
+    traceparent,
+)
 
-__all__ = ["Metrics", "add_event", "configure_logging", "configure_tracing", "span"]
+__all__ = [
+    "Metrics",
+    "Origins",
+    "add_event",
+    "configure_logging",
+    "configure_tracing",
+    "span",
+    "trace_id",
+    "trace_id_of",
+    "traceparent",
+]

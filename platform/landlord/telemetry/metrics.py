@@ -99,6 +99,40 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.api_requests_total = Counter(
+            "landlord_api_requests_total",
+            "Onboarding API requests, by route template, method and HTTP status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.api_request_seconds = Histogram(
+            "landlord_api_request_seconds",
+            "Onboarding API request duration, by route template.",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
+        )
+        self.api_commits_total = Counter(
+            "landlord_api_commits_total",
+            "Commits the onboarding API pushed to the platform repository, by operation and "
+            "result (pushed, retried, failed).",
+            ["operation", "result"],
+            registry=self.registry,
+        )
+        self.onboarding_lead_time_seconds = Histogram(
+            "landlord_onboarding_lead_time_seconds",
+            "From an onboarding API request to its Tenant being Ready, by operation.",
+            ["operation"],
+            registry=self.registry,
+            buckets=(1, 2, 5, 10, 15, 30, 60, 120, 300, 600),
+        )
+        self.receiver_events_total = Counter(
+            "landlord_receiver_events_total",
+            "Webhook deliveries to receivers, by receiver and result.",
+            ["receiver", "result"],
+            registry=self.registry,
+        )
+
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""
         return generate_latest(self.registry)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -15,10 +17,12 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from landlord import settings as settings_mod
 
 _TRACER_NAME = "landlord"
+_PROPAGATOR = TraceContextTextMapPropagator()
 AttributeValue = str | bool | int | float
 
 
@@ -63,13 +67,85 @@ def span(
     attributes: Mapping[str, AttributeValue] | None = None,
     *,
     provider: trace.TracerProvider | None = None,
+    parent: str | None = None,
+    link: str | None = None,
 ) -> Iterator[trace.Span]:
-    """Run the block inside a span named ``name``; exceptions are recorded on it."""
+    """Run the block inside a span named ``name``; exceptions are recorded on it.
+
+    ``parent`` (a W3C ``traceparent``) continues a trace another process started,
+    such as the onboarding request recorded on a Tenant; ``link`` only points at one.
+    """
     tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=provider)
-    with tracer.start_as_current_span(name, attributes=dict(attributes or {})) as current:
+    context = _extract(parent) if parent else None
+    links = []
+    if link:
+        linked = trace.get_current_span(_extract(link)).get_span_context()
+        if linked.is_valid:
+            links.append(trace.Link(linked))
+    with tracer.start_as_current_span(
+        name, context=context, attributes=dict(attributes or {}), links=links
+    ) as current:
         yield current
+
+
+def _extract(traceparent: str) -> Context:
+    return _PROPAGATOR.extract({"traceparent": traceparent})
+
+
+def traceparent() -> str | None:
+    """The current span as a W3C ``traceparent`` header value (None outside a span)."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def trace_id() -> str | None:
+    """The current trace's id in hex (None outside a span)."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+def trace_id_of(traceparent_value: str) -> str | None:
+    """The trace id a ``traceparent`` carries, or None if it is malformed."""
+    context = trace.get_current_span(_extract(traceparent_value)).get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
 
 
 def add_event(name: str, attributes: Mapping[str, AttributeValue]) -> None:
     """Record an event on the current span (a no-op outside one)."""
     trace.get_current_span().add_event(name, attributes=dict(attributes))
+
+
+class Origins:
+    """Which request trace each object's reconciles continue.
+
+    An object annotated with a ``traceparent`` (an onboarding request) has its
+    reconciles recorded as children of that request's span until one of them
+    succeeds; later reconciles start their own trace and only link to it, so a
+    request's trace ends when its change is in place instead of growing forever.
+    Kept per process: after a restart the next reconcile joins the trace again.
+    """
+
+    def __init__(self) -> None:
+        self._done: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def parent_and_link(
+        self, key: str, traceparent_value: str | None
+    ) -> tuple[str | None, str | None]:
+        """The ``parent`` and ``link`` arguments of :func:`span` for a reconcile of ``key``."""
+        if not traceparent_value:
+            return None, None
+        with self._lock:
+            finished = self._done.get(key) == traceparent_value
+        return (None, traceparent_value) if finished else (traceparent_value, None)
+
+    def finished(self, key: str, traceparent_value: str | None) -> None:
+        """A reconcile of ``key`` under this trace succeeded."""
+        if traceparent_value:
+            with self._lock:
+                self._done[key] = traceparent_value
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._done.pop(key, None)

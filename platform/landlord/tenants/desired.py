@@ -73,6 +73,13 @@ def _metadata(
     return metadata
 
 
+def _traced(tenant: Tenant, metadata: dict[str, Any]) -> dict[str, Any]:
+    """Carry the Tenant's onboarding request on to its sync, for one trace end to end."""
+    if tenant.traceparent:
+        metadata["annotations"] = {labels.TRACEPARENT: tenant.traceparent}
+    return metadata
+
+
 def namespace(tenant: Tenant, name: str) -> Manifest:
     """A tenant namespace with Pod Security Admission enforcing ``spec.podSecurity``."""
     level: str = tenant.spec.pod_security
@@ -169,7 +176,7 @@ def git_repository(tenant: Tenant) -> Manifest | None:
     return {
         "apiVersion": api.API_VERSION,
         "kind": "GitRepository",
-        "metadata": _metadata(tenant, tenant.name, tenant.home_namespace),
+        "metadata": _traced(tenant, _metadata(tenant, tenant.name, tenant.home_namespace)),
         "spec": spec,
     }
 
@@ -193,7 +200,7 @@ def kustomization(tenant: Tenant) -> Manifest | None:
     return {
         "apiVersion": api.API_VERSION,
         "kind": "Kustomization",
-        "metadata": _metadata(tenant, tenant.name, tenant.home_namespace),
+        "metadata": _traced(tenant, _metadata(tenant, tenant.name, tenant.home_namespace)),
         "spec": spec,
     }
 

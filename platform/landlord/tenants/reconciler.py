@@ -8,6 +8,7 @@ own manifests are never applied here (the sync applies them as the tenant).
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 from collections.abc import Iterable
@@ -55,6 +56,8 @@ class TenantReconciler:
         self.platform_namespace = platform_namespace
         self.metrics = metrics
         self._ready: dict[str, bool] = {}
+        self.origins = telemetry.Origins()
+        self._lead_times_seen: set[str] = set()
         self._stuck_since: dict[str, float] = {}
 
     # -- entry point ---------------------------------------------------------
@@ -62,11 +65,18 @@ class TenantReconciler:
     def reconcile(self, name: str) -> status.Outcome | None:
         """Bring Tenant ``name`` to its desired state; None when it no longer exists."""
         began = time.monotonic()
-        with telemetry.span("tenant.reconcile", {"landlord.tenant": name}):
-            body = self.kube.get(api.API_VERSION, TENANT_KIND, name)
-            if body is None:
-                self._forget(name)
-                return None
+        body = self.kube.get(api.API_VERSION, TENANT_KIND, name)
+        if body is None:
+            self._forget(name)
+            self.origins.forget(name)
+            return None
+        annotations = body["metadata"].get("annotations") or {}
+        traceparent = annotations.get(labels.TRACEPARENT)
+        parent, link = self.origins.parent_and_link(name, traceparent)
+        first = not self._was_ready(body)  # before this reconcile: a change not yet in place
+        with telemetry.span(
+            "tenant.reconcile", {"landlord.tenant": name}, parent=parent, link=link
+        ):
             if body["metadata"].get("deletionTimestamp"):
                 outcome = self._offboard(body)
             else:
@@ -76,6 +86,10 @@ class TenantReconciler:
                 self._ready[name] = outcome.ready
             else:
                 self._forget(name)
+        if outcome is not None and outcome.ready:
+            self.origins.finished(name, traceparent)
+            if first:
+                self._lead_time(annotations)
         if self.metrics is not None:
             result = "gone" if outcome is None else ("ready" if outcome.ready else "not-ready")
             self.metrics.tenant_reconcile_seconds.labels(result=result).observe(
@@ -83,6 +97,23 @@ class TenantReconciler:
             )
             self._publish_counts()
         return outcome
+
+    def _lead_time(self, annotations: dict[str, str]) -> None:
+        """An onboarding request's change is in place: how long it took since the request."""
+        requested = annotations.get(labels.REQUEST_TIME)
+        request_id = annotations.get(labels.REQUEST_ID)
+        if self.metrics is None or not requested or request_id in self._lead_times_seen:
+            return
+        try:
+            since = datetime.datetime.fromisoformat(requested)
+        except ValueError:
+            return
+        self._lead_times_seen.add(request_id or "")
+        elapsed = (datetime.datetime.now(datetime.UTC) - since).total_seconds()
+        operation = annotations.get(labels.REQUEST_OPERATION, "create")
+        self.metrics.onboarding_lead_time_seconds.labels(operation=operation).observe(
+            max(elapsed, 0.0)
+        )
 
     def settled(self, name: str) -> bool:
         """Whether the last reconcile of ``name`` in this process ended Ready."""

@@ -10,10 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from landlord.api.tenant import Tenant
-
-RESERVED_PREFIXES = ("kube-",)
-RESERVED_NAMES = ("default", "kube-system", "kube-public", "kube-node-lease")
+from landlord.api.tenant import Tenant, reserved_namespaces
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,11 +23,7 @@ class Refusal:
 
 def reserved(tenant: Tenant, platform_namespace: str) -> Refusal | None:
     """Namespaces no tenant may have: ``kube-*``, ``default``, the platform namespace."""
-    bad = [
-        ns
-        for ns in tenant.namespaces
-        if ns in RESERVED_NAMES or ns.startswith(RESERVED_PREFIXES) or ns == platform_namespace
-    ]
+    bad = reserved_namespaces(tenant.namespaces, platform_namespace)
     if not bad:
         return None
     return Refusal(

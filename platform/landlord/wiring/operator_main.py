@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import pathlib
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
 
-from landlord import api, kube, policy, telemetry
+from landlord import api, kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
 from landlord.api import labels as api_labels
 from landlord.cluster import binaries
@@ -23,7 +24,7 @@ from landlord.sources import reconciler as sources_reconciler
 from landlord.sync import reconciler as sync_reconciler
 from landlord.tenants import features as features_mod
 from landlord.tenants import reconciler
-from landlord.wiring import controller, drift_watches, policy_sources
+from landlord.wiring import api_main, controller, drift_watches, policy_sources
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,15 @@ def build_registry(
     kube_client: kube.Kube,
     metrics: telemetry.Metrics,
     resync: float = 300.0,
+    gate: policy.Gate | None = None,
+    on_started: Callable[[], None] | None = None,
+    on_stopping: Callable[[], None] | None = None,
 ) -> kopf.OperatorRegistry:
-    """A kopf registry whose handlers feed the tenant controller."""
+    """A kopf registry whose handlers feed the tenant controller.
+
+    ``on_started`` runs once the first policy is in force and the controllers
+    run (the onboarding API starts there); ``on_stopping`` first thing at cleanup.
+    """
     registry = kopf.OperatorRegistry()
     features = features_mod.Features.from_flags(config.features)
     tenants = reconciler.TenantReconciler(
@@ -76,7 +84,7 @@ def build_registry(
     tenant_controller = controller.Controller("tenant", reconcile_tenant, resync=resync)
     loop: list[asyncio.AbstractEventLoop] = []  # set at start-up; workers call into it
     store = artifacts.ArtifactStore(config.sources.storage_dir / "artifacts")
-    gate = policy.Gate(metrics=metrics)
+    gate = gate or policy.Gate(metrics=metrics)
     namespaces = NamespaceLabels()
     syncs = sync_reconciler.KustomizationReconciler(
         kube_client,
@@ -207,9 +215,13 @@ def build_registry(
         source_controller.start()
         sync_controller.start()
         log.info("tenant controller started", extra={"features": features.__dict__})
+        if on_started is not None:
+            await asyncio.to_thread(on_started)
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
+        if on_stopping is not None:
+            await asyncio.to_thread(on_stopping)
         reloader.stop()
         watches.stop()
         await tenant_controller.stop()
@@ -217,8 +229,20 @@ def build_registry(
         await sync_controller.stop()
 
     @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        return kopf.login_via_client(**kwargs)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        """The watches use the connection the reconcilers use (the same kubeconfig)."""
+        connection = kube_client.configuration
+        header = str((connection.api_key or {}).get("authorization") or "")
+        token = header.partition(" ")[2] or None
+        return kopf.ConnectionInfo(
+            server=connection.host,
+            ca_path=connection.ssl_ca_cert,
+            insecure=not connection.verify_ssl,
+            certificate_path=connection.cert_file,
+            private_key_path=connection.key_file,
+            scheme="Bearer" if token else None,
+            token=token,
+        )
 
     @kopf.on.event(api.GROUP, api.VERSION, "tenants", registry=registry)
     async def tenant_event(name: str, **_: Any) -> None:
@@ -278,8 +302,33 @@ def _kustomize(config: settings_mod.Settings) -> pathlib.Path | None:
     return found
 
 
-def run(config: settings_mod.Settings) -> None:
-    """Run the operator until interrupted."""
+def with_api(
+    config: settings_mod.Settings,
+    *,
+    kube_client: kube.Kube,
+    metrics: telemetry.Metrics,
+) -> kopf.OperatorRegistry:
+    """The operator's registry, serving the onboarding API once the operator runs."""
+    gate = policy.Gate(metrics=metrics)
+    app = api_main.build_app(config, kube_client=kube_client, gate=gate, metrics=metrics)
+    server = onboarding.Background(app, config.api.bind)
+
+    def started() -> None:
+        server.start()
+        log.info("onboarding API listening", extra={"bind": config.api.bind})
+
+    return build_registry(
+        config,
+        kube_client=kube_client,
+        metrics=metrics,
+        gate=gate,
+        on_started=started,
+        on_stopping=server.stop,
+    )
+
+
+def run(config: settings_mod.Settings, *, serve_api: bool = False) -> None:
+    """Run the operator (and with ``serve_api`` the onboarding API) until interrupted."""
     telemetry.configure_logging(config.telemetry)
     # kopf logs every handler call at INFO; our own logs say what matters.
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
@@ -287,5 +336,56 @@ def run(config: settings_mod.Settings) -> None:
     metrics = telemetry.Metrics()
     if config.telemetry.metrics_bind:
         metrics.serve(config.telemetry.metrics_bind)
-    registry = build_registry(config, kube_client=kube.connect(), metrics=metrics)
+    kube_client = kube.connect()
+    if serve_api:
+        registry = with_api(config, kube_client=kube_client, metrics=metrics)
+    else:
+        registry = build_registry(config, kube_client=kube_client, metrics=metrics)
     kopf.run(registry=registry, clusterwide=True, standalone=True)
+
+
+class Embedded:
+    """The operator (and API) on a thread of this process: Landlord as a library.
+
+    For programs and tests that need Landlord's spans and metrics in their own
+    process (an in-memory span exporter sees the whole chain). The kubeconfig's
+    connection is used for the watches too (kopf logs in through the client).
+    """
+
+    def __init__(
+        self,
+        config: settings_mod.Settings,
+        *,
+        kubeconfig: pathlib.Path,
+        serve_api: bool = True,
+        metrics: telemetry.Metrics | None = None,
+    ) -> None:
+        self.kubeconfig = kubeconfig
+        self.metrics = metrics or telemetry.Metrics()
+        self.kube = kube.connect(kubeconfig)
+        build = with_api if serve_api else build_registry
+        self.registry = build(config, kube_client=self.kube, metrics=self.metrics)
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="landlord-operator", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.run(
+            kopf.operator(
+                registry=self.registry,
+                clusterwide=True,
+                standalone=True,
+                stop_flag=self._stop,
+                ready_flag=self._ready,
+            )
+        )
+
+    def start(self, timeout: float = 60.0) -> Embedded:
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("the embedded operator did not become ready")
+        return self
+
+    def stop(self, timeout: float = 60.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)

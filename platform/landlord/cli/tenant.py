@@ -1,0 +1,287 @@
+"""``landlord tenant create|update|delete|list|get``: the onboarding API from the shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import click
+import yaml
+from rich.table import Table
+
+from landlord import errors, kube
+from landlord.cli import console
+from landlord.settings import Settings
+
+
+class ApiCallError(errors.TerminalError):
+    """The onboarding API refused a request (its error and field problems)."""
+
+
+class Client:
+    """A small JSON client for the onboarding API."""
+
+    def __init__(self, url: str, token: str, timeout: float) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, **query: Any
+    ) -> tuple[int, dict[str, Any]]:
+        params = {k: str(v).lower() if isinstance(v, bool) else v for k, v in query.items() if v}
+        target = self.url + path + (f"?{urllib.parse.urlencode(params)}" if params else "")
+        if not target.startswith(("http://", "https://")):
+            raise ApiCallError(f"the API URL {self.url!r} must start with http:// or https://")
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+            target,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            try:
+                problem = json.loads(error.read() or b"{}")
+            except ValueError:
+                problem = {}
+            fields = problem.get("fields") or {}
+            message = problem.get("error") or f"HTTP {error.code}"
+            if fields:
+                message += "\n" + "\n".join(f"  {field}: {why}" for field, why in fields.items())
+            raise ApiCallError(f"{error.code}: {message}") from None
+        except urllib.error.URLError as error:
+            raise ApiCallError(
+                f"cannot reach the onboarding API at {self.url}: {error.reason}",
+                hint="is `landlord run --api` (or `landlord api`) running? see --api-url",
+            ) from None
+
+
+def _client(settings: Settings, api_url: str | None, token: str | None, timeout: float) -> Client:
+    found = token or os.environ.get("LANDLORD_TOKEN") or kube.bearer_token()
+    if not found:
+        raise ApiCallError(
+            "no bearer token: the kubeconfig's user has none",
+            hint="pass --token (or set LANDLORD_TOKEN), e.g. "
+            "`kubectl create token <service-account>`",
+        )
+    return Client(api_url or settings.api.url, found, timeout)
+
+
+def _spec_from(
+    file: pathlib.Path | None,
+    namespaces: tuple[str, ...],
+    owners: tuple[str, ...],
+    quota: tuple[str, ...],
+    source_url: str | None,
+    branch: str | None,
+    path: str | None,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    if file is not None:
+        loaded = yaml.safe_load(file.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise click.BadParameter("must hold a mapping (a Tenant spec)", param_hint="--file")
+        spec = dict(loaded.get("spec", loaded)) if loaded.get("kind") == "Tenant" else loaded
+    if namespaces:
+        spec["namespaces"] = list(namespaces)
+    if owners:
+        parsed = []
+        for owner in owners:
+            kind, _, name = owner.partition(":")
+            if kind not in ("User", "Group", "ServiceAccount") or not name:
+                raise click.BadParameter(
+                    f"{owner!r}: use User:NAME, Group:NAME or ServiceAccount:NAMESPACE/NAME",
+                    param_hint="--owner",
+                )
+            if kind == "ServiceAccount":
+                ns, _, sa = name.partition("/")
+                parsed.append({"kind": kind, "name": sa or ns, **({"namespace": ns} if sa else {})})
+            else:
+                parsed.append({"kind": kind, "name": name})
+        spec["owners"] = parsed
+    if quota:
+        entries = {}
+        for item in quota:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{item!r}: use RESOURCE=AMOUNT", param_hint="--quota")
+            entries[key] = value
+        spec["quota"] = entries
+    if source_url:
+        spec["source"] = {"url": source_url, **({"ref": {"branch": branch}} if branch else {})}
+        spec["sync"] = {"path": path or "./"}
+    return spec
+
+
+def _spec_options(command: Any) -> Any:
+    for option in reversed(
+        [
+            click.option(
+                "--file",
+                "-f",
+                type=click.Path(path_type=pathlib.Path, exists=True),
+                help="A YAML Tenant spec (or a whole Tenant).",
+            ),
+            click.option("--namespace", "namespaces", multiple=True, help="A namespace (repeat)."),
+            click.option(
+                "--owner",
+                "owners",
+                multiple=True,
+                help="User:NAME, Group:NAME or ServiceAccount:NS/NAME (repeat).",
+            ),
+            click.option("--quota", multiple=True, help="RESOURCE=AMOUNT, e.g. pods=20 (repeat)."),
+            click.option("--source-url", help="The tenant's own Git repository."),
+            click.option("--branch", help="Branch of --source-url."),
+            click.option("--path", help="Folder of --source-url to sync (default ./)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _connection_options(command: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--api-url", help="The onboarding API (default LANDLORD_API__URL)."),
+            click.option("--token", help="Bearer token (default: LANDLORD_TOKEN or kubeconfig)."),
+            click.option("--timeout", default=330.0, show_default=True, help="HTTP timeout (s)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _report(status: int, result: dict[str, Any]) -> None:
+    commit = result.get("commit")
+    console.out.print(
+        f"{result.get('operation')} {result.get('name')}: "
+        + (f"commit {commit[:12]}" if commit else "no change")
+        + f" (request {result.get('requestId')}"
+        + (f", trace {result['traceId']}" if result.get("traceId") else "")
+        + ")"
+    )
+    if result.get("message") and result.get("message") != "committed":
+        style = "green" if result.get("ready") else "yellow"
+        console.out.print(f"[{style}]{result['message']}[/{style}]")
+    if status == 202 and result.get("ready") is False and result.get("status") is not None:
+        raise ApiCallError(f"not done in time: {result.get('message')}")
+
+
+@click.group("tenant")
+def tenant_group() -> None:
+    """Create, change and offboard tenants through the onboarding API (commits to Git)."""
+
+
+@tenant_group.command("create")
+@click.argument("name")
+@_spec_options
+@click.option("--wait", is_flag=True, help="Return once the Tenant is Ready.")
+@_connection_options
+@click.pass_obj
+def create_command(
+    settings: Settings,
+    name: str,
+    file: pathlib.Path | None,
+    namespaces: tuple[str, ...],
+    owners: tuple[str, ...],
+    quota: tuple[str, ...],
+    source_url: str | None,
+    branch: str | None,
+    path: str | None,
+    wait: bool,
+    api_url: str | None,
+    token: str | None,
+    timeout: float,
+) -> None:
+    """Onboard tenant NAME."""
+    spec = _spec_from(file, namespaces, owners, quota, source_url, branch, path)
+    client = _client(settings, api_url, token, timeout)
+    _report(*client.call("POST", "/v1/tenants", {"name": name, "spec": spec}, wait=wait))
+
+
+@tenant_group.command("update")
+@click.argument("name")
+@_spec_options
+@click.option("--wait", is_flag=True, help="Return once the change is in place.")
+@_connection_options
+@click.pass_obj
+def update_command(
+    settings: Settings,
+    name: str,
+    file: pathlib.Path | None,
+    namespaces: tuple[str, ...],
+    owners: tuple[str, ...],
+    quota: tuple[str, ...],
+    source_url: str | None,
+    branch: str | None,
+    path: str | None,
+    wait: bool,
+    api_url: str | None,
+    token: str | None,
+    timeout: float,
+) -> None:
+    """Change tenant NAME: the fields given replace the tenant's."""
+    patch = _spec_from(file, namespaces, owners, quota, source_url, branch, path)
+    if not patch:
+        raise click.UsageError("nothing to change: give --owner, --quota, --namespace, … or -f")
+    client = _client(settings, api_url, token, timeout)
+    _report(*client.call("PATCH", f"/v1/tenants/{name}", patch, wait=wait))
+
+
+@tenant_group.command("delete")
+@click.argument("name")
+@click.option("--wait", is_flag=True, help="Return once the tenant is offboarded.")
+@_connection_options
+@click.pass_obj
+def delete_command(
+    settings: Settings,
+    name: str,
+    wait: bool,
+    api_url: str | None,
+    token: str | None,
+    timeout: float,
+) -> None:
+    """Offboard tenant NAME (its file is removed; the platform sync prunes it)."""
+    client = _client(settings, api_url, token, timeout)
+    _report(*client.call("DELETE", f"/v1/tenants/{name}", wait=wait))
+
+
+@tenant_group.command("list")
+@_connection_options
+@click.pass_obj
+def list_command(
+    settings: Settings, api_url: str | None, token: str | None, timeout: float
+) -> None:
+    """The tenants you may see, from the platform repository, with their readiness."""
+    _, result = _client(settings, api_url, token, timeout).call("GET", "/v1/tenants")
+    table = Table("NAME", "READY", "NAMESPACES", "FILE", box=None, pad_edge=False)
+    for item in result.get("items", []):
+        spec = item.get("spec") or {}
+        ready = "[green]True[/green]" if item.get("ready") else "[yellow]False[/yellow]"
+        table.add_row(
+            item["name"], ready, ",".join(spec.get("namespaces") or [item["name"]]), item["path"]
+        )
+    if not result.get("items"):
+        console.out.print("no tenants you may see")
+        return
+    console.out.print(table)
+
+
+@tenant_group.command("get")
+@click.argument("name")
+@_connection_options
+@click.pass_obj
+def get_command(
+    settings: Settings, name: str, api_url: str | None, token: str | None, timeout: float
+) -> None:
+    """Tenant NAME: its spec from Git and its status from the cluster, as YAML."""
+    _, result = _client(settings, api_url, token, timeout).call("GET", f"/v1/tenants/{name}")
+    console.out.print(yaml.safe_dump(result, sort_keys=False), end="")

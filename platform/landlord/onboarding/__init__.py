@@ -1,0 +1,38 @@
+"""The onboarding API: tenants created, changed and offboarded through Git.
+
+Requests are authenticated by the apiserver (TokenReview), authorized by the
+policy's ``api:*`` point, validated, and turned into commits of
+``tenants/<name>.yaml`` in the platform repository; the platform sync applies
+them like any other commit. Nothing here writes a Tenant to the cluster.
+
+The only package that imports FastAPI, Starlette and uvicorn. Git is reached
+through a :class:`~landlord.onboarding.repository.Workspace` the caller passes
+in (the Git adapter lives with the sources).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI as App
+
+from landlord.onboarding.app import create_app
+from landlord.onboarding.identity import Authenticator, Caller
+from landlord.onboarding.receivers import Receivers
+from landlord.onboarding.repository import Location, Workspace, WorkspaceFactory
+from landlord.onboarding.server import Background, serve
+from landlord.onboarding.service import Onboarding, Problem, RequestContext
+
+__all__ = [
+    "App",
+    "Authenticator",
+    "Background",
+    "Caller",
+    "Location",
+    "Onboarding",
+    "Problem",
+    "Receivers",
+    "RequestContext",
+    "Workspace",
+    "WorkspaceFactory",
+    "create_app",
+    "serve",
+]

@@ -1,0 +1,104 @@
+"""Tenant files in the platform repository: written from the typed model, read back safely."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+from landlord import api
+from landlord.api import labels
+from landlord.api.tenant import TenantSpec
+
+HEADER = (
+    "# Managed by the Landlord onboarding API: changes made here by hand are kept,\n"
+    "# and the next API change of this tenant starts from them.\n"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class TenantFile:
+    """One Tenant as committed: where, its spec, and whether it is alone in its file."""
+
+    name: str
+    path: str
+    spec: dict[str, Any]
+    annotations: dict[str, str]
+    alone: bool
+
+
+def spec_document(spec: TenantSpec) -> dict[str, Any]:
+    """The spec as a Tenant file holds it: Kubernetes field names, only what was given."""
+    dumped: dict[str, Any] = spec.model_dump(
+        mode="json", by_alias=True, exclude_unset=True, exclude_none=True
+    )
+    return dumped
+
+
+def render(name: str, spec: dict[str, Any], annotations: dict[str, str]) -> bytes:
+    """A Tenant manifest, dumped with the safe dumper (no tags, no anchors)."""
+    manifest = {
+        "apiVersion": api.API_VERSION,
+        "kind": "Tenant",
+        "metadata": {"name": name, "annotations": dict(sorted(annotations.items()))},
+        "spec": spec,
+    }
+    body = yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return (HEADER + body).encode()
+
+
+def request_annotations(
+    *, request_id: str, traceparent: str | None, user: str, time: str, operation: str
+) -> dict[str, str]:
+    """The annotations that tie a committed Tenant to the request that wrote it."""
+    found = {
+        labels.REQUEST_ID: request_id,
+        labels.REQUESTED_BY: user,
+        labels.REQUEST_TIME: time,
+        labels.REQUEST_OPERATION: operation,
+    }
+    if traceparent:
+        found[labels.TRACEPARENT] = traceparent
+    return found
+
+
+def parse(path: str, content: bytes) -> list[TenantFile]:
+    """The Tenants in one file (other kinds are ignored); [] when it is not YAML."""
+    try:
+        documents = [d for d in yaml.safe_load_all(content) if isinstance(d, dict)]
+    except yaml.YAMLError:
+        return []
+    tenants = [
+        d
+        for d in documents
+        if d.get("kind") == "Tenant" and str(d.get("apiVersion", "")).startswith(api.GROUP + "/")
+    ]
+    found = []
+    for document in tenants:
+        metadata = document.get("metadata") or {}
+        name = metadata.get("name")
+        if not isinstance(name, str):
+            continue
+        found.append(
+            TenantFile(
+                name=name,
+                path=path,
+                spec=document.get("spec") or {},
+                annotations={
+                    str(k): str(v) for k, v in (metadata.get("annotations") or {}).items()
+                },
+                alone=len(documents) == 1,
+            )
+        )
+    return found
+
+
+def index(files: Iterable[tuple[str, bytes]]) -> dict[str, TenantFile]:
+    """Every Tenant defined in the folder, by name (the first definition wins)."""
+    found: dict[str, TenantFile] = {}
+    for path, content in files:
+        for tenant in parse(path, content):
+            found.setdefault(tenant.name, tenant)
+    return found

@@ -1,0 +1,95 @@
+"""``landlord api`` and ``landlord run --api``: the onboarding API, wired to Git and the cluster."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from landlord import kube, onboarding, policy, telemetry
+from landlord import settings as settings_mod
+from landlord.gitops import artifacts
+from landlord.policy import reloader as policy_reloader
+from landlord.sources import git
+from landlord.sources.credentials import Credentials
+from landlord.wiring import policy_sources
+
+log = logging.getLogger(__name__)
+
+
+def workspace_factory(config: settings_mod.Settings) -> onboarding.WorkspaceFactory:
+    """Working clones of the platform repository under ``LANDLORD_API__WORKDIR``."""
+
+    def open_workspace(location: onboarding.Location) -> onboarding.Workspace:
+        credentials = (
+            Credentials.from_secret(location.secret_data, location.secret_name)
+            if location.secret_name
+            else None
+        )
+        place = hashlib.sha256(f"{location.url}#{location.branch}".encode()).hexdigest()[:16]
+        return git.Checkout(
+            location.url,
+            credentials,
+            workdir=config.api.workdir / place,
+            branch=location.branch,
+            timeout=config.api.git_timeout,
+        )
+
+    return open_workspace
+
+
+def build_app(
+    config: settings_mod.Settings,
+    *,
+    kube_client: kube.Kube,
+    gate: policy.Gate,
+    metrics: telemetry.Metrics,
+) -> onboarding.App:
+    """The onboarding API as an ASGI app."""
+    service = onboarding.Onboarding(
+        kube_client,
+        gate,
+        workspace_factory(config),
+        platform_namespace=config.platform_namespace,
+        settings=config.api,
+        allowed_schemes=config.sources.allowed_schemes,
+        metrics=metrics,
+    )
+    receivers = onboarding.Receivers(
+        kube_client, platform_namespace=config.platform_namespace, metrics=metrics
+    )
+    authenticator = onboarding.Authenticator(
+        kube_client, cache_seconds=config.api.token_cache_seconds
+    )
+    return onboarding.create_app(
+        service,
+        receivers,
+        authenticator,
+        max_body_bytes=config.api.max_body_bytes,
+        metrics=metrics,
+    )
+
+
+def run(config: settings_mod.Settings) -> None:
+    """``landlord api``: the API alone, with its own policy reloader, until interrupted."""
+    telemetry.configure_logging(config.telemetry)
+    telemetry.configure_tracing(config.telemetry)
+    metrics = telemetry.Metrics()
+    if config.telemetry.metrics_bind:
+        metrics.serve(config.telemetry.metrics_bind)
+    kube_client = kube.connect()
+    gate = policy.Gate(metrics=metrics)
+    store = artifacts.ArtifactStore(config.sources.storage_dir / "artifacts")
+    reloader = policy_reloader.Reloader(
+        gate,
+        policy_sources.reader(config, kube_client=kube_client, store=store),
+        interval=config.policy.reload_interval,
+        metrics=metrics,
+    )
+    reloader.check()
+    reloader.start()
+    app = build_app(config, kube_client=kube_client, gate=gate, metrics=metrics)
+    log.info("onboarding API listening", extra={"bind": config.api.bind})
+    try:
+        onboarding.serve(app, config.api.bind)
+    finally:
+        reloader.stop()
