@@ -66,6 +66,7 @@ class Api:
     """The running API, its tokens, and the platform repository behind it."""
 
     url: str
+    kubeconfig: pathlib.Path
     admin_token: str
     owner_token: str
     stranger_token: str
@@ -103,7 +104,11 @@ class Api:
             request.add_header(key, value)
         try:
             with urllib.request.urlopen(request, timeout=180) as response:
-                return response.status, json.loads(response.read() or b"{}"), _lower(response.headers)
+                return (
+                    response.status,
+                    json.loads(response.read() or b"{}"),
+                    _lower(response.headers),
+                )
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}"), _lower(error.headers)
 
@@ -226,6 +231,7 @@ def onboarding_api(
     landlord = operator_main.Embedded(config, kubeconfig=control_plane)
     running = Api(
         url=config.api.url,
+        kubeconfig=control_plane,
         admin_token=tokens[0],
         owner_token=tokens[1],
         stranger_token=tokens[2],

@@ -32,9 +32,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         self._serve(body)
 
-    def _authorized(self) -> bool:
+    def _authorized(self, repo: str, reading: bool) -> bool:
         users = self.server.git.users
-        if not users:
+        if not users or (reading and repo in self.server.git.public):
             return True
         header = self.headers.get("Authorization", "")
         if header.startswith("Basic "):
@@ -54,7 +54,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         repo = path.lstrip("/").split("/", 1)[0]
         git.count(repo, "request")
-        if not self._authorized():
+        reading = "git-receive-pack" not in path and "service=git-receive-pack" not in query
+        if not self._authorized(repo, reading):
             git.count(repo, "unauthorized")
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="landlord-git"')
@@ -130,6 +131,7 @@ class GitServer:
         self.root = root
         self.users = dict(users or {})
         self.tokens = list(tokens or [])
+        self.public: set[str] = set()
         self.counters: collections.Counter[tuple[str, str]] = collections.Counter()
         self._lock = threading.Lock()
         self._http: _HttpServer | None = None
@@ -169,13 +171,17 @@ class GitServer:
         """The clone URL of ``repo``."""
         return f"{self.base_url}/{repo}.git"
 
-    def create(self, repo: str, *, branch: str = "main", pushable: bool = False) -> pathlib.Path:
+    def create(
+        self, repo: str, *, branch: str = "main", pushable: bool = False, public: bool = False
+    ) -> pathlib.Path:
         """An empty bare repository whose HEAD is ``branch``.
 
         ``pushable`` lets (authenticated) clients push over HTTP, as the onboarding
-        API does to the platform repository.
+        API does to the platform repository; ``public`` lets anyone read it.
         """
         path = self.root / f"{repo}.git"
+        if public:
+            self.public.add(f"{repo}.git")
         _git("init", "--bare", "--quiet", f"--initial-branch={branch}", str(path))
         _git("-C", str(path), "config", "uploadpack.allowReachableSHA1InWant", "true")
         _git("-C", str(path), "config", "http.receivepack", "true" if pushable else "false")

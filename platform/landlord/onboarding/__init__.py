@@ -16,6 +16,7 @@ from fastapi import FastAPI as App
 
 from landlord.onboarding.app import create_app
 from landlord.onboarding.identity import Authenticator, Caller
+from landlord.onboarding.models import TenantPatch, TenantRequest
 from landlord.onboarding.receivers import Receivers
 from landlord.onboarding.repository import Location, Workspace, WorkspaceFactory
 from landlord.onboarding.server import Background, serve
@@ -31,6 +32,8 @@ __all__ = [
     "Problem",
     "Receivers",
     "RequestContext",
+    "TenantPatch",
+    "TenantRequest",
     "Workspace",
     "WorkspaceFactory",
     "create_app",

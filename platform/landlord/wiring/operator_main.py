@@ -307,9 +307,10 @@ def with_api(
     *,
     kube_client: kube.Kube,
     metrics: telemetry.Metrics,
+    gate: policy.Gate | None = None,
 ) -> kopf.OperatorRegistry:
     """The operator's registry, serving the onboarding API once the operator runs."""
-    gate = policy.Gate(metrics=metrics)
+    gate = gate or policy.Gate(metrics=metrics)
     app = api_main.build_app(config, kube_client=kube_client, gate=gate, metrics=metrics)
     server = onboarding.Background(app, config.api.bind)
 
@@ -363,8 +364,9 @@ class Embedded:
         self.kubeconfig = kubeconfig
         self.metrics = metrics or telemetry.Metrics()
         self.kube = kube.connect(kubeconfig)
+        self.gate = policy.Gate(metrics=self.metrics)
         build = with_api if serve_api else build_registry
-        self.registry = build(config, kube_client=self.kube, metrics=self.metrics)
+        self.registry = build(config, kube_client=self.kube, metrics=self.metrics, gate=self.gate)
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="landlord-operator", daemon=True)

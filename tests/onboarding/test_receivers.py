@@ -1,0 +1,118 @@
+"""Push webhooks: a signed delivery makes the matching GitRepository fetch at once."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import pytest
+
+from landlord import api
+from landlord.api import labels
+from landlord.settings import PLATFORM_NAMESPACE
+from tests.helpers import eventually
+from tests.onboarding.conftest import Api
+
+TOKEN = "webhook-secret-0123456789"
+
+
+@pytest.fixture
+def receiver(onboarding_api: Api) -> str:
+    name = "github-push"
+    onboarding_api.kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": name,
+                "namespace": PLATFORM_NAMESPACE,
+                "labels": {labels.RECEIVER: "true"},
+            },
+            "data": {
+                "token": base64.b64encode(TOKEN.encode()).decode(),
+                "type": base64.b64encode(b"github").decode(),
+            },
+        },
+        field_manager="tests",
+    )
+    return name
+
+
+def _revision(onboarding_api: Api, namespace: str) -> str:
+    body = onboarding_api.kube.get(api.API_VERSION, "GitRepository", "app", namespace) or {}
+    return str(((body.get("status") or {}).get("artifact") or {}).get("revision") or "")
+
+
+def _deliver(
+    onboarding_api: Api, receiver: str, payload: dict[str, Any], signature: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    raw = json.dumps(payload).encode()
+    digest = hmac.new(TOKEN.encode(), raw, hashlib.sha256).hexdigest()
+    status, body, _ = onboarding_api.call(
+        "POST",
+        f"/v1/receivers/{receiver}",
+        None,
+        raw=raw,
+        headers={
+            "X-GitHub-Event": "push",
+            "X-Hub-Signature-256": f"sha256={digest}" if signature is None else signature,
+        },
+    )
+    return status, body
+
+
+def test_a_signed_push_webhook_fetches_the_repository_at_once(
+    onboarding_api: Api, receiver: str, namespace: str
+) -> None:
+    repo = f"hooked-{namespace}"
+    onboarding_api.git.create(repo, public=True)
+    onboarding_api.git.commit(repo, {"deploy/a.yaml": "kind: ConfigMap\n"})
+    onboarding_api.kube.apply(
+        {
+            "apiVersion": api.API_VERSION,
+            "kind": "GitRepository",
+            "metadata": {"name": "app", "namespace": namespace},
+            "spec": {"url": onboarding_api.git.url(repo), "interval": "1h"},
+        },
+        field_manager="tests",
+    )
+    eventually(lambda: _revision(onboarding_api, namespace), timeout=30, what="the first fetch")
+    fetches = onboarding_api.git.requests(repo, "fetch")
+    sha = onboarding_api.git.commit(repo, {"deploy/b.yaml": "kind: ConfigMap\n"})
+    payload = {"ref": "refs/heads/main", "repository": {"clone_url": onboarding_api.git.url(repo)}}
+
+    sent = time.monotonic()
+    status, body = _deliver(onboarding_api, receiver, payload)
+    assert status == 200, body
+    assert body["matched"] == [f"{namespace}/app"]
+    eventually(
+        lambda: sha in _revision(onboarding_api, namespace),
+        timeout=10,
+        interval=0.02,
+        what="the pushed commit fetched",
+    )
+    elapsed = time.monotonic() - sent
+    print(f"webhook → new artifact in {elapsed:.2f}s")
+    assert onboarding_api.git.requests(repo, "fetch") == fetches + 1
+
+
+def test_a_bad_signature_is_401_and_fetches_nothing(
+    onboarding_api: Api, receiver: str, namespace: str
+) -> None:
+    payload = {"repository": {"clone_url": "https://git.example.com/nobody.git"}}
+
+    status, body = _deliver(onboarding_api, receiver, payload, signature="sha256=" + "0" * 64)
+    assert status == 401, body
+    assert "signature" in body["error"]
+    status, body = _deliver(onboarding_api, receiver, payload, signature="")
+    assert status == 401, body
+    status, body = _deliver(onboarding_api, "no-such-receiver", payload)
+    assert status == 404, body
+    exposition = onboarding_api.landlord.metrics.exposition().decode()
+    assert f'landlord_receiver_events_total{{receiver="{receiver}",result="unauthorized"}}' in (
+        exposition
+    )
