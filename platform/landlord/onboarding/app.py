@@ -155,7 +155,9 @@ def create_app(
                 response = await call_next(request)
             except _BodyTooLargeError:
                 response = _too_large(max_body_bytes)
-            route = getattr(request.scope.get("route"), "path", "unmatched")
+            route = getattr(request.scope.get("route"), "path", None) or (
+                "unmatched" if response.status_code == 404 else request.url.path
+            )
             span.set_attribute("http.route", route)
             span.set_attribute("http.status_code", response.status_code)
         response.headers["X-Request-Id"] = request_id
