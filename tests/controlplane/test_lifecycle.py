@@ -87,7 +87,11 @@ def test_demo_runs_until_interrupted_and_stops_cleanly(tmp_path: pathlib.Path) -
             if "Ctrl-C stops the demo" in line:
                 break
         assert any("control plane ready" in line for line in output), "".join(output)
-        for tenant in ("sandbox", "payments", "storefront"):  # the examples in tenants/
+        # One more tenant onboarded through the API: a commit by the demo's admin account.
+        assert any("onboarded self-service" in line and "Ready" in line for line in output), (
+            "".join(output)
+        )
+        for tenant in ("sandbox", "payments", "storefront", "self-service"):
             row = next((line for line in output if line.startswith(tenant)), "")
             assert " True " in row, "".join(output)
         # storefront has a source: the demo pushed a repository and Landlord fetched it.

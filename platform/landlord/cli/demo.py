@@ -3,8 +3,9 @@
 Brings up the control plane and a Git server on loopback, installs Landlord,
 starts the operator, pushes a platform repository built from ``tenants/`` and
 ``policies/`` (a tenant with a source gets a demo repository) and bootstraps
-it — the operator then reads its policy from that repository —, then prints
-tenants, sources and kustomizations; keeps it all up until Ctrl-C.
+it — the operator then reads its policy from that repository —, onboards one
+more tenant through the onboarding API (a commit to that repository), then
+prints tenants, sources and kustomizations; keeps it all up until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import pathlib
 import signal
+import socket
 import sys
 import threading
 import time
@@ -23,12 +25,19 @@ from landlord import api, installer, kube
 from landlord.api import conditions
 from landlord.cli import cluster as cluster_cli
 from landlord.cli import console, get
-from landlord.cluster import controlplane, processes
+from landlord.cli import tenant as tenant_cli
+from landlord.cluster import controlplane, ports, processes
 from landlord.gitserver import GitServer
 from landlord.installer import bootstrap
 from landlord.settings import Settings
 
 DEMO_STATE_DIR = pathlib.Path(".landlord/demo")
+DEMO_ADMIN = "demo-admin"  # a service account in the platform namespace
+DEMO_API_TENANT = "self-service"
+DEMO_ADMIN_POLICY = f"""
+# Added by `landlord up`: the demo's admin service account may use the onboarding API.
+g, user:system:serviceaccount:landlord-system:{DEMO_ADMIN}, role:platform-admin
+"""
 READY_TIMEOUT = 90.0
 
 
@@ -69,9 +78,43 @@ def _platform_repo(
     if policies is not None and policies.is_dir():
         for path in sorted(p for p in policies.rglob("*") if p.is_file()):
             files[f"policies/{path.relative_to(policies).as_posix()}"] = path.read_text()
-    git.create("platform")
+        if "policies/policy.csv" in files:
+            files["policies/policy.csv"] = str(files["policies/policy.csv"]) + DEMO_ADMIN_POLICY
+    git.create("platform", pushable=True)  # the onboarding API commits to it
     git.commit("platform", files, message="platform: tenants from the Landlord checkout")
     return names
+
+
+def _onboard_through_the_api(client: kube.Kube, platform_namespace: str, api_url: str) -> None:
+    """Onboard one more tenant the self-service way: a call that commits to Git."""
+    client.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": DEMO_ADMIN, "namespace": platform_namespace},
+        },
+        field_manager="landlord-demo",
+    )
+    token = client.service_account_token(platform_namespace, DEMO_ADMIN, seconds=3600)
+    caller = tenant_cli.Client(api_url, token, timeout=READY_TIMEOUT + 30)
+    for _ in range(50):  # the API starts with the operator: give it a moment
+        try:
+            caller.call("GET", "/v1/tenants")
+            break
+        except tenant_cli.ApiCallError:
+            time.sleep(0.2)
+    body = {"name": DEMO_API_TENANT, "spec": {"quota": {"pods": "10"}}}
+    try:
+        _, result = caller.call("POST", "/v1/tenants", body, wait=True, timeout=READY_TIMEOUT)
+    except tenant_cli.ApiCallError as error:
+        console.step("api", f"[yellow]onboarding {DEMO_API_TENANT} failed: {error}[/yellow]")
+        return
+    state = "Ready" if result.get("ready") else f"not Ready yet ({result.get('message')})"
+    console.step(
+        "api",
+        f"onboarded {DEMO_API_TENANT} through {api_url}: commit {str(result.get('commit'))[:12]} "
+        f"by system:serviceaccount:{platform_namespace}:{DEMO_ADMIN}, {state}",
+    )
 
 
 def _all_ready(client: kube.Kube, kind: str, names: list[str] | None = None) -> bool:
@@ -112,7 +155,18 @@ def _policy_in_force(client: kube.Kube, platform_namespace: str) -> str | None:
     return str(newest.get("message") or "")
 
 
-def _start_operator(plane: controlplane.ControlPlane) -> processes.Record:
+def _api_bind(settings: Settings) -> str:
+    """The configured API address, or a free loopback port when it is taken."""
+    host, _, port = settings.api.bind.rpartition(":")
+    with socket.socket() as probe:
+        try:
+            probe.bind((host or "127.0.0.1", int(port)))
+        except OSError:
+            return f"127.0.0.1:{ports.free_ports(1)[0]}"
+    return settings.api.bind
+
+
+def _start_operator(plane: controlplane.ControlPlane, api_bind: str) -> processes.Record:
     env = {
         **os.environ,
         "KUBECONFIG": str(plane.kubeconfig),
@@ -120,10 +174,12 @@ def _start_operator(plane: controlplane.ControlPlane) -> processes.Record:
         # The demo's Git server speaks plain HTTP on loopback.
         "LANDLORD_SOURCES__ALLOWED_SCHEMES": "https,ssh,http",
         "LANDLORD_SOURCES__STORAGE_DIR": str(plane.state_dir / "sources"),
+        "LANDLORD_API__BIND": api_bind,
+        "LANDLORD_API__WORKDIR": str(plane.state_dir / "api"),
     }
     return processes.start(
         "operator",
-        [sys.executable, "-m", "landlord", "run"],
+        [sys.executable, "-m", "landlord", "run", "--api"],
         plane.state_dir / "logs" / "operator.log",
         env=env,
     )
@@ -178,8 +234,11 @@ def up_command(
         client = kube.connect(plane.kubeconfig)
         installer.install(client, platform_namespace=settings.platform_namespace)
         console.step("landlord", "CRDs and operator RBAC installed")
-        operator = _start_operator(plane)
-        console.step("operator", f"running (log: {operator.log})")
+        api_bind = _api_bind(settings)
+        operator = _start_operator(plane, api_bind)
+        console.step(
+            "operator", f"running with the onboarding API on {api_bind} (log: {operator.log})"
+        )
         console.step("git", f"serving demo repositories at {git.base_url}")
         names = _platform_repo(tenants_dir, git, policies_dir) if tenants_dir.is_dir() else []
         bootstrap.bootstrap(
@@ -198,6 +257,8 @@ def up_command(
         loaded = _policy_in_force(client, settings.platform_namespace)
         if loaded:
             console.step("policy", loaded)
+        api_url = f"http://{api_bind}"
+        _onboard_through_the_api(client, settings.platform_namespace, api_url)
         for table in (
             get.tenants_table(client),
             get.namespaced_table(client, "GitRepository"),
@@ -206,6 +267,11 @@ def up_command(
             if table is not None:
                 console.out.print(table)
         console.out.print(f"  export KUBECONFIG={plane.kubeconfig}; landlord get tenants")
+        console.out.print(
+            f"  export LANDLORD_API__URL={api_url} LANDLORD_TOKEN=$(kubectl create token "
+            f"{DEMO_ADMIN} -n {settings.platform_namespace}); landlord tenant list"
+        )
+        console.out.print(f"  landlord audit tenant {DEMO_API_TENANT}")
         console.out.print("[bold]Ctrl-C stops the demo.[/bold]")
         stop.wait()
     finally:
