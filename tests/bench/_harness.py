@@ -73,12 +73,14 @@ def landlord_cluster(nodes: int = 0) -> Iterator[tuple[controlplane.ControlPlane
 
 @contextlib.contextmanager
 def operator(
-    plane: controlplane.ControlPlane, extra_env: dict[str, str] | None = None
+    plane: controlplane.ControlPlane,
+    extra_env: dict[str, str] | None = None,
+    args: Sequence[str] = ("run",),
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``landlord run`` against ``plane`` (log in the state dir)."""
+    """``landlord run`` (or ``args``) against ``plane`` (log in the state dir)."""
     log = (plane.state_dir / "logs" / "operator.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "landlord", "run"],
+        [sys.executable, "-m", "landlord", *args],
         env={
             **os.environ,
             "KUBECONFIG": str(plane.kubeconfig),
@@ -245,11 +247,15 @@ def wait_ready(
 
 @contextlib.contextmanager
 def gitops_operator(
-    plane: controlplane.ControlPlane, workdir: Path, extra_env: dict[str, str] | None = None
+    plane: controlplane.ControlPlane,
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    args: Sequence[str] = ("run",),
 ) -> Iterator[subprocess.Popen[bytes]]:
     """The operator, allowed to fetch from the loopback Git server."""
     with operator(
         plane,
+        args=args,
         extra_env={
             "LANDLORD_SOURCES__ALLOWED_SCHEMES": "https,ssh,http",
             "LANDLORD_SOURCES__STORAGE_DIR": str(workdir / "sources"),
