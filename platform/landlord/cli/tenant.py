@@ -76,6 +76,7 @@ def _client(settings: Settings, api_url: str | None, token: str | None, timeout:
 
 
 def _spec_from(
+    *,
     file: pathlib.Path | None,
     namespaces: tuple[str, ...],
     owners: tuple[str, ...],
@@ -188,21 +189,16 @@ def tenant_group() -> None:
 @click.pass_obj
 def create_command(
     settings: Settings,
+    /,
     name: str,
-    file: pathlib.Path | None,
-    namespaces: tuple[str, ...],
-    owners: tuple[str, ...],
-    quota: tuple[str, ...],
-    source_url: str | None,
-    branch: str | None,
-    path: str | None,
     wait: bool,
     api_url: str | None,
     token: str | None,
     timeout: float,
+    **spec_options: Any,
 ) -> None:
     """Onboard tenant NAME."""
-    spec = _spec_from(file, namespaces, owners, quota, source_url, branch, path)
+    spec = _spec_from(**spec_options)
     client = _client(settings, api_url, token, timeout)
     _report(*client.call("POST", "/v1/tenants", {"name": name, "spec": spec}, wait=wait))
 
@@ -215,21 +211,16 @@ def create_command(
 @click.pass_obj
 def update_command(
     settings: Settings,
+    /,
     name: str,
-    file: pathlib.Path | None,
-    namespaces: tuple[str, ...],
-    owners: tuple[str, ...],
-    quota: tuple[str, ...],
-    source_url: str | None,
-    branch: str | None,
-    path: str | None,
     wait: bool,
     api_url: str | None,
     token: str | None,
     timeout: float,
+    **spec_options: Any,
 ) -> None:
     """Change tenant NAME: the fields given replace the tenant's."""
-    patch = _spec_from(file, namespaces, owners, quota, source_url, branch, path)
+    patch = _spec_from(**spec_options)
     if not patch:
         raise click.UsageError("nothing to change: give --owner, --quota, --namespace, … or -f")
     client = _client(settings, api_url, token, timeout)

@@ -220,6 +220,12 @@ def create_app(
     def waited(wait: bool, timeout: float | None) -> float | None:
         return (timeout or onboarding.settings.wait_timeout) if wait else None
 
+    def not_in_time(result: Accepted, wait: bool, response: Response) -> Accepted:
+        """Committed, but not in place within the wait: 202 rather than 201/200."""
+        if wait and not result.ready:
+            response.status_code = 202
+        return result
+
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         """Liveness: the process serves requests."""
@@ -242,9 +248,7 @@ def create_app(
     ) -> Accepted:
         """Onboard a tenant: commit ``tenants/<name>.yaml`` to the platform repository."""
         result = onboarding.create(who, body, context(request), wait=waited(wait, timeout))
-        if wait and not result.ready:
-            response.status_code = 202
-        return result
+        return not_in_time(result, wait, response)
 
     @app.get("/v1/tenants", response_model=TenantList, responses=_errors(403), tags=["tenants"])
     def list_tenants(who: Authenticated) -> TenantList:
@@ -278,9 +282,7 @@ def create_app(
     ) -> Accepted:
         """Change owners, quota, namespaces, source, sync or suspend (null removes a field)."""
         result = onboarding.update(who, name, body, context(request), wait=waited(wait, timeout))
-        if wait and not result.ready:
-            response.status_code = 202
-        return result
+        return not_in_time(result, wait, response)
 
     @app.delete(
         "/v1/tenants/{name}",
