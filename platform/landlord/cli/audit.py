@@ -35,7 +35,8 @@ def tenant_command(settings: Settings, name: str, limit: int) -> None:
         workspace = api_main.workspace_factory(config)(location)
         workspace.sync()
         index = documents.index(
-            (path, workspace.read(path) or b"") for path in workspace.files(location.folder)
+            documents.parse(path, workspace.read(path) or b"")
+            for path in workspace.files(location.folder)
         )
         path = index[name].path if name in index else f"{location.folder}/{name}.yaml"
         commits = workspace.history(path, limit=limit)

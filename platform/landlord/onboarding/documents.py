@@ -95,10 +95,10 @@ def parse(path: str, content: bytes) -> list[TenantFile]:
     return found
 
 
-def index(files: Iterable[tuple[str, bytes]]) -> dict[str, TenantFile]:
-    """Every Tenant defined in the folder, by name (the first definition wins)."""
+def index(files: Iterable[list[TenantFile]]) -> dict[str, TenantFile]:
+    """Every Tenant of the parsed files, by name (the first definition wins)."""
     found: dict[str, TenantFile] = {}
-    for path, content in files:
-        for tenant in parse(path, content):
+    for tenants in files:
+        for tenant in tenants:
             found.setdefault(tenant.name, tenant)
     return found

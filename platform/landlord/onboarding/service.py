@@ -97,6 +97,7 @@ class Onboarding:
         self._lock = threading.Lock()
         self._open: tuple[repository.Location, repository.Workspace] | None = None
         self._synced_at = 0.0
+        self._parsed: dict[str, tuple[bytes, list[documents.TenantFile]]] = {}
 
     # -- reads ---------------------------------------------------------------
 
@@ -359,16 +360,25 @@ class Onboarding:
     def _index(
         self, location: repository.Location, workspace: repository.Workspace
     ) -> dict[str, documents.TenantFile]:
-        return documents.index(
-            (path, workspace.read(path) or b"") for path in workspace.files(location.folder)
-        )
+        """Every Tenant in the folder; files whose bytes did not change are not parsed again."""
+        files = []
+        for path in workspace.files(location.folder):
+            content = workspace.read(path) or b""
+            cached = self._parsed.get(path)
+            if cached is None or cached[0] != content:
+                cached = self._parsed[path] = (content, documents.parse(path, content))
+            files.append(cached[1])
+        return documents.index(files)
 
     def _read_index(self) -> dict[str, documents.TenantFile]:
+        """For reads: the work tree (and the platform's location) at most 2 s old."""
         with self._lock:
-            location, workspace = self._workspace()
-            if time.monotonic() - self._synced_at > READ_FRESHNESS:
+            if self._open is None or time.monotonic() - self._synced_at > READ_FRESHNESS:
+                location, workspace = self._workspace()
                 workspace.sync()
                 self._synced_at = time.monotonic()
+            else:
+                location, workspace = self._open
             return self._index(location, workspace)
 
     def _commit(

@@ -319,14 +319,15 @@ class Checkout(GitRemote):
         if not (self.tree / ".git").exists():
             self.tree.mkdir(parents=True, exist_ok=True)
             self._git("init", "--quiet", f"--initial-branch={self.branch}")
-        refs = self.ls_remote()
-        head = refs.branch(self.branch)
-        if head is None:
-            return None
-        self._git("fetch", "--quiet", "--no-tags", "--", self.url, f"+refs/heads/{self.branch}")
+        try:
+            self._git("fetch", "--quiet", "--no-tags", "--", self.url, f"+refs/heads/{self.branch}")
+        except GitError as error:
+            if error.reason == "RefNotFound":
+                return None  # an empty repository, or no such branch yet
+            raise
         self._git("reset", "--quiet", "--hard", "FETCH_HEAD")
         self._git("clean", "--quiet", "-fdx")
-        return head
+        return self._git("rev-parse", "HEAD").strip()
 
     def read(self, path: str) -> bytes | None:
         """A file of the work tree, or None."""

@@ -37,7 +37,9 @@ def test_the_index_finds_tenants_in_multi_document_files() -> None:
         b"apiVersion: landlord.dev/v1alpha1\nkind: Tenant\nmetadata: {name: a}\nspec: {}\n---\n"
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
     )
-    found = documents.index([("tenants/a.yaml", both), ("tenants/bad.yaml", b": : :")])
+    found = documents.index(
+        [documents.parse("tenants/a.yaml", both), documents.parse("tenants/bad.yaml", b": : :")]
+    )
     assert list(found) == ["a"]
     assert not found["a"].alone
 
