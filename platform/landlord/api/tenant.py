@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-TRACEPARENT_ANNOTATION = "landlord.dev/traceparent"  # == labels.TRACEPARENT
+from landlord.api import labels
+
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
 
@@ -166,5 +167,5 @@ class Tenant(_Model):
             generation=int(metadata.get("generation") or 1),
             uid=metadata.get("uid", ""),
             spec=TenantSpec.model_validate(body.get("spec") or {}),
-            traceparent=(metadata.get("annotations") or {}).get(TRACEPARENT_ANNOTATION, ""),
+            traceparent=(metadata.get("annotations") or {}).get(labels.TRACEPARENT, ""),
         )

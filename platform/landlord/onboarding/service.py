@@ -279,7 +279,6 @@ class Onboarding:
     def _validate(self, name: str, spec: TenantSpec) -> None:
         problems = validation.check_name(name, self.platform_namespace)
         problems |= validation.check_spec(
-            name,
             spec,
             platform_namespace=self.platform_namespace,
             max_quota=self.settings.max_quota,

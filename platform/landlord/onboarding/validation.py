@@ -40,7 +40,6 @@ def check_name(name: str, platform_namespace: str) -> dict[str, str]:
 
 
 def check_spec(
-    name: str,
     spec: TenantSpec,
     *,
     platform_namespace: str,
@@ -63,7 +62,6 @@ def check_spec(
         problem = _url_problem(spec.source.url, allowed_schemes)
         if problem:
             problems["spec.source.url"] = problem
-    del name
     return problems
 
 

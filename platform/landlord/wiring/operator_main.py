@@ -361,7 +361,6 @@ class Embedded:
         serve_api: bool = True,
         metrics: telemetry.Metrics | None = None,
     ) -> None:
-        self.kubeconfig = kubeconfig
         self.metrics = metrics or telemetry.Metrics()
         self.kube = kube.connect(kubeconfig)
         self.gate = policy.Gate(metrics=self.metrics)

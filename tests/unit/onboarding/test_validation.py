@@ -14,7 +14,6 @@ BOUNDS = {"pods": "100", "requests.cpu": "8", "limits.memory": "16Gi"}
 
 def _check(spec: dict[str, object]) -> dict[str, str]:
     return validation.check_spec(
-        "team",
         TenantSpec.model_validate(spec),
         platform_namespace="landlord-system",
         max_quota=BOUNDS,
