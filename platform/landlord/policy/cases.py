@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
+from landlord.policy import lint
 from landlord.policy.engine import Decision, Policy, PolicyError, Snapshot
-from landlord.policy.rules import ACTIONS, POINTS
+from landlord.policy.rules import ACTIONS, POINTS, Rule, parse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,3 +119,59 @@ def gaps(results: list[Result]) -> list[str]:
         for effect in ("allow", "deny")
         if effect not in effects
     ]
+
+
+def _block_start(text: str) -> int | None:
+    """The file line just before the first line of the ``policy: |`` block (None: not a ``|``)."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if key.value == "policy" and isinstance(value, yaml.ScalarNode) and value.style == "|":
+            return int(value.start_mark.line) + 1
+    return None
+
+
+def _moved(rules: list[Rule], offset: int, name: str, start: int) -> list[Rule]:
+    """``rules`` after line ``offset`` renamed to ``name``, numbered from ``start``."""
+    return [
+        rule
+        if rule.line <= offset
+        else dataclasses.replace(rule, source=name, line=start + rule.line - offset)
+        for rule in rules
+    ]
+
+
+def findings(directory: pathlib.Path) -> list[lint.Finding]:
+    """The line checker's findings: ``policy.csv``, then the lines each test file adds.
+
+    A test file's lines are checked together with the policy they are added
+    to (a deny there may shadow an allow here) and named by the test file's own
+    line numbers; findings about ``policy.csv`` are reported once.
+    """
+    base = Snapshot.from_directory(directory)
+    found = lint.check_policy(Policy(base))
+    for path in sorted((directory / "tests").glob("*.y*ml")):
+        text = path.read_text()
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise PolicyError([f"{path.name}: {error}"]) from None
+        extra = str(data.get("policy") or "") if isinstance(data, dict) else ""
+        if not extra:
+            continue
+        alone = isinstance(data, dict) and data.get("standalone") is True
+        combined = extra if alone else base.policy + "\n" + extra
+        offset = 0 if alone else len((base.policy + "\n").splitlines())
+        policy = Policy(Snapshot(base.model, combined, f"{base.origin} + {path.name}"))
+        if not policy.indexed:
+            continue
+        start = _block_start(text)
+        # Not a `|` block: the lines are numbered within the block.
+        name = f"tests/{path.name}" if start is not None else f"tests/{path.name} policy"
+        rules = _moved(parse(combined), offset, name, start or 0)
+        found += [f for f in lint.check(rules, policy.roles) if f.rule.source == name]
+    return found

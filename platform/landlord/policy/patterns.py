@@ -19,40 +19,57 @@ def is_pattern(value: str) -> bool:
     return any(c in _SPECIAL for c in value)
 
 
+Token = tuple[str, bool]
+"""One step of a glob: a regular expression for one character, and whether it repeats."""
+
+
 @functools.lru_cache(maxsize=65_536)
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """The regular expression for ``pattern``, anchored at both ends."""
-    out: list[str] = []
+def tokens(pattern: str) -> tuple[Token, ...]:
+    """``pattern`` as steps of one character each (``*`` is ``([^/], True)``).
+
+    The regular expression of :func:`compile_glob` is these steps joined, so the
+    line checker (``lint``), which reasons about them as an automaton, and the
+    engine, which runs the regular expression, read a pattern the same way.
+    """
+    out: list[Token] = []
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         if c == "*":
             if pattern.startswith("**", i):
-                out.append(".*")
+                out.append((".", True))
                 while i < n and pattern[i] == "*":
                     i += 1
                 continue
-            out.append("[^/]*")
+            out.append(("[^/]", True))
         elif c == "?":
-            out.append("[^/]")
+            out.append(("[^/]", False))
         elif c == "[":
             end = pattern.find("]", i + 2)
             if end == -1:
-                out.append(re.escape(c))
+                out.append((re.escape(c), False))
             else:
                 body = pattern[i + 1 : end]
                 negate = body.startswith(("!", "^"))
                 body = body[1:] if negate else body
                 body = body.replace("\\", "\\\\")
-                out.append(f"[^/{body}]" if negate else f"[{body}]")
+                out.append((f"[^/{body}]" if negate else f"[{body}]", False))
                 i = end
         elif c == "\\" and i + 1 < n:
             i += 1
-            out.append(re.escape(pattern[i]))
+            out.append((re.escape(pattern[i]), False))
         else:
-            out.append(re.escape(c))
+            out.append((re.escape(c), False))
         i += 1
-    return re.compile("".join(out), re.DOTALL)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=65_536)
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """The regular expression for ``pattern``, anchored at both ends."""
+    return re.compile(
+        "".join(f"{one}*" if repeats else one for one, repeats in tokens(pattern)), re.DOTALL
+    )
 
 
 def matches(value: str, pattern: str) -> bool:

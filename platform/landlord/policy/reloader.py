@@ -2,7 +2,10 @@
 
 A policy that fails to parse or compile never replaces the one in force; it is
 reported once per distinct content (``on_invalid``), and the gate keeps
-answering with the last good policy — or, when none ever loaded, denies.
+answering with the last good policy — or, when none ever loaded, denies. A
+policy that loads but has lines that cannot do what they say (``lint``) is put
+in force all the same — refusing it would keep an older policy, not a better
+one — and each such line is logged as a warning once per policy version.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ import threading
 from collections.abc import Callable
 
 from landlord import telemetry
+from landlord.policy import lint
 from landlord.policy.engine import Policy, PolicyError, Snapshot
 from landlord.policy.gate import Gate
 
 log = logging.getLogger(__name__)
 
 Reader = Callable[[], Snapshot]
+# Line checker warnings logged per policy version (a generated policy may have thousands).
+MAX_LOGGED = 100
 
 
 class Reloader:
@@ -83,9 +89,35 @@ class Reloader:
             "policy loaded",
             extra={"origin": snapshot.origin, "digest": policy.digest, "rules": policy.lines},
         )
+        self._warn(policy)
         if self.on_loaded is not None:
             self.on_loaded(policy, True)
         return True
+
+    def _warn(self, policy: Policy) -> None:
+        """Log each line that cannot do what it says, once for this policy version."""
+        try:
+            findings = lint.check_policy(policy)
+        except Exception:  # a checker bug must not keep a policy from loading
+            log.exception("policy line check failed")
+            return
+        for finding in findings[:MAX_LOGGED]:
+            log.warning(
+                "policy line does not do what it says: %s",
+                finding,
+                extra={
+                    "origin": policy.snapshot.origin,
+                    "digest": policy.digest,
+                    "line": finding.rule.where,
+                    "kind": finding.kind,
+                },
+            )
+        if len(findings) > MAX_LOGGED:
+            log.warning(
+                "%d more policy lines do not do what they say; `landlord policy check` lists them",
+                len(findings) - MAX_LOGGED,
+                extra={"origin": policy.snapshot.origin, "digest": policy.digest},
+            )
 
     def _reject(self, snapshot: Snapshot | None, problem: str) -> None:
         digest = snapshot.digest if snapshot else f"unreadable:{problem}"

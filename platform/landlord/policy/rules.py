@@ -9,6 +9,7 @@ line; errors name the file and the line.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from landlord.policy import patterns
 
@@ -77,9 +78,22 @@ def _subject_problem(value: str, role_only: bool = False) -> str | None:
 def _action_problem(value: str) -> str | None:
     if value in ACTIONS:
         return None
+    if problem := _pattern_problem(value):
+        return problem
     if patterns.is_pattern(value) and any(patterns.matches(a, value) for a in ACTIONS):
         return None
     return f"unknown action {value!r} (one of {', '.join(ACTIONS)}, or a pattern like api:*)"
+
+
+def _pattern_problem(value: str) -> str | None:
+    """A glob whose bracket class is not one (``[z-a]``) would fail on the first request."""
+    if not patterns.is_pattern(value):
+        return None
+    try:
+        patterns.compile_glob(value)
+    except re.error as error:
+        return f"{value!r} is not a valid pattern: {error}"
+    return None
 
 
 def parse(text: str, source: str = "policy.csv") -> list[Rule]:
@@ -110,13 +124,18 @@ def parse(text: str, source: str = "policy.csv") -> list[Rule]:
                     )
                     or _action_problem(action)
                     or (None if obj else "empty object")
+                    or _pattern_problem(obj)
                     or (None if effect in EFFECTS else f"effect {effect!r} must be allow or deny")
                 )
         elif ptype == "g":
             if len(rest) != 2:
                 problem = f"a g line has 2 fields (subject, role), not {len(rest)}"
             else:
-                problem = _subject_problem(rest[0]) or _subject_problem(rest[1], role_only=True)
+                problem = (
+                    _subject_problem(rest[0])
+                    or _pattern_problem(rest[0])
+                    or _subject_problem(rest[1], role_only=True)
+                )
         else:
             problem = f"a line starts with p or g, not {ptype!r}"
         if problem:
