@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv binaries demo test lint unit bench clean
+.PHONY: venv host-tools binaries demo test lint unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Debian packages the operator runs: bubblewrap confines every tenant build
+# (docs/security.md). Installed once, only when missing (needs root or sudo).
+host-tools:
+	@hack/install-host-tools.sh
+
 # Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok
 # the first time (tens of minutes on 2 cores), then finds them in the cache.
-binaries: venv
+binaries: venv host-tools
 	$(BIN)/landlord cluster build
 
 demo: binaries

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLATFORM_NAMESPACE = "landlord-system"
+API_AUDIENCE = "landlord"  # the audience the onboarding API accepts by default
 
 
 def _default_cache_dir() -> pathlib.Path:
@@ -49,8 +51,48 @@ class SourcesSettings(BaseModel):
     max_files: int = 20_000
     max_file_bytes: int = 16 * 1024 * 1024
     max_total_bytes: int = 256 * 1024 * 1024
+    # Where no tenant source may connect, checked after DNS resolution (entries:
+    # CIDR or address, optionally ":port", IPv6 with a port as "[addr]:port"):
+    # this host (loopback, "unspecified"), link-local (the cloud metadata service
+    # 169.254.169.254 among it), and the cluster's Service and Pod ranges.
+    denied_networks: Annotated[list[str], NoDecode] = [
+        "127.0.0.0/8",
+        "::1/128",
+        "0.0.0.0/8",
+        "::/128",
+        "169.254.0.0/16",
+        "fe80::/10",
+    ]
+    # The local control plane's Service range (its kwok Pods live inside it),
+    # and kubeadm's default Service and Pod ranges.
+    cluster_networks: Annotated[list[str], NoDecode] = [
+        "10.0.0.0/16",
+        "10.96.0.0/12",
+        "10.244.0.0/16",
+    ]
+    # Exceptions to both lists (never to the apiserver's own address and port).
+    allowed_networks: Annotated[list[str], NoDecode] = []
 
     _split = field_validator("allowed_schemes", mode="before")(_comma_list)
+    _split_networks = field_validator(
+        "denied_networks", "cluster_networks", "allowed_networks", mode="before"
+    )(_comma_list)
+
+
+class SandboxSettings(BaseModel):
+    """The build sandbox every process that reads tenant content runs in.
+
+    ``mode``: ``bwrap`` (default) confines with bubblewrap and refuses to build
+    when it cannot; ``unconfined`` accepts running builds without isolation
+    (same limits, no namespaces) where the platform has no user namespaces.
+    """
+
+    mode: Literal["bwrap", "unconfined"] = "bwrap"
+    bwrap: pathlib.Path | None = None  # default: bwrap on PATH
+    wall_seconds: float = Field(default=60.0, gt=0, le=3600)
+    cpu_seconds: int = Field(default=60, ge=1, le=3600)
+    memory_bytes: int = Field(default=2 * 1024**3, ge=64 * 1024**2)
+    output_bytes: int = Field(default=64 * 1024**2, ge=1024)
 
 
 class SyncSettings(BaseModel):
@@ -59,6 +101,60 @@ class SyncSettings(BaseModel):
     workers: int = Field(default=8, ge=1, le=64)
     write_rate: float = Field(default=400.0, gt=0)
     write_burst: int = Field(default=100, ge=1)
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _seconds(value: object) -> object:
+    """``10s``, ``1m30s`` or a plain number of seconds (as every other setting takes)."""
+    if isinstance(value, str) and value.strip() and _DURATION_PART.sub("", value.strip()) == "":
+        return sum(
+            float(number) * _DURATION_UNITS[unit]
+            for number, unit in _DURATION_PART.findall(value.strip())
+        )
+    return value
+
+
+class LimitsSettings(BaseModel):
+    """Bounds on every duration a tenant sets (Flux's CVE-2022-39272 class).
+
+    A tenant's ``interval`` and ``retryInterval`` must lie between ``min_interval``
+    and ``max_interval``, every ``timeout`` (Git commands, health checks) at most
+    ``max_timeout``; an object outside them is refused with a condition, never
+    clamped. Values are seconds or Go-style durations (``10s``, ``10m``).
+    """
+
+    min_interval: float = Field(default=10.0, gt=0)
+    max_interval: float = Field(default=24 * 3600.0, gt=0)
+    max_timeout: float = Field(default=600.0, gt=0)
+
+    _durations = field_validator("min_interval", "max_interval", "max_timeout", mode="before")(
+        _seconds
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LimitsSettings:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not be larger than max_interval")
+        return self
+
+
+class BudgetSettings(BaseModel):
+    """What one tenant may have: GitRepositories, Kustomizations, objects per revision, bytes.
+
+    A tenant is the ``landlord.dev/tenant`` label of a namespace (an unlabelled
+    namespace counts alone); the platform namespace is not budgeted. The oldest
+    objects keep working; the newer ones over a budget are refused with a
+    ``BudgetExceeded`` condition. ``artifact_bytes`` counts the artifacts of all
+    the tenant's sources on disk.
+    """
+
+    git_repositories: int = Field(default=50, ge=1)
+    kustomizations: int = Field(default=50, ge=1)
+    objects_per_revision: int = Field(default=5000, ge=1)
+    artifact_bytes: int = Field(default=1 << 30, ge=1)
 
 
 class PolicySettings(BaseModel):
@@ -112,6 +208,30 @@ class ApiSettings(BaseModel):
     token_cache_seconds: float = Field(default=10.0, ge=0)
     max_quota: dict[str, str] = Field(default_factory=_default_max_quota)
     max_count: int = Field(default=1000, ge=1)
+    # A bearer token is an API credential only if it was issued for one of these
+    # (TokenReview ``spec.audiences``): `kubectl create token SA --audience landlord`.
+    audiences: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [API_AUDIENCE])
+    # The HMAC key that marks a ``landlord.dev/traceparent`` as written by the API.
+    trace_key_secret: str = "landlord-trace-key"  # noqa: S105 - a Secret's name
+    # How long a receiver remembers a delivery (ids, signatures) to ignore replays,
+    # and how far a generic delivery's timestamp may be from now.
+    receiver_replay_window: float = Field(default=300.0, gt=0, le=24 * 3600.0)
+
+    @field_validator("audiences", mode="before")
+    @classmethod
+    def _split_audiences(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("audiences")
+    @classmethod
+    def _some_audience(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one audience is required (default: landlord)")
+        return value
+
+    _window = field_validator("receiver_replay_window", mode="before")(_seconds)
 
 
 class TelemetrySettings(BaseModel):
@@ -143,6 +263,9 @@ class Settings(BaseSettings):
     cluster: ClusterSettings = ClusterSettings()
     sources: SourcesSettings = SourcesSettings()
     sync: SyncSettings = SyncSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    limits: LimitsSettings = LimitsSettings()
+    budgets: BudgetSettings = BudgetSettings()
     policy: PolicySettings = PolicySettings()
     api: ApiSettings = ApiSettings()
     telemetry: TelemetrySettings = TelemetrySettings()

@@ -256,13 +256,24 @@ def gitops_operator(
     with operator(
         plane,
         args=args,
-        extra_env={
-            "LANDLORD_SOURCES__ALLOWED_SCHEMES": "https,ssh,http",
-            "LANDLORD_SOURCES__STORAGE_DIR": str(workdir / "sources"),
-            **(extra_env or {}),
-        },
+        extra_env={**loopback_env(workdir), **(extra_env or {})},
     ) as process:
         yield process
+
+
+def loopback_env(workdir: Path) -> dict[str, str]:
+    """Settings for an operator whose tenants fetch from the loopback Git server.
+
+    The benches' Git server speaks plain HTTP on 127.0.0.1 (denied to tenant
+    sources by default) and their tenants poll every second or two (below the
+    shipped 10 s minimum interval): both are opened here, deliberately.
+    """
+    return {
+        "LANDLORD_SOURCES__ALLOWED_SCHEMES": "https,ssh,http",
+        "LANDLORD_SOURCES__ALLOWED_NETWORKS": "127.0.0.1/32",
+        "LANDLORD_LIMITS__MIN_INTERVAL": "1s",
+        "LANDLORD_SOURCES__STORAGE_DIR": str(workdir / "sources"),
+    }
 
 
 def stamp(client: kube.Kube, kind: str, name: str, namespace: str) -> str:

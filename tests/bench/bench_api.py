@@ -31,7 +31,7 @@ from landlord import api, kube
 from landlord.cluster import ports
 from landlord.gitserver import GitServer
 from landlord.installer import bootstrap
-from landlord.settings import PLATFORM_NAMESPACE
+from landlord.settings import API_AUDIENCE, PLATFORM_NAMESPACE
 from tests.bench import _harness
 
 REPO_POLICIES = Path(__file__).parents[2] / "policies"
@@ -96,7 +96,9 @@ def run() -> None:
             },
             field_manager="bench",
         )
-        token = client.service_account_token("bench", "admin", seconds=7200)
+        token = client.service_account_token(
+            "bench", "admin", seconds=7200, audiences=[API_AUDIENCE]
+        )
         bind = f"127.0.0.1:{ports.free_ports(1)[0]}"
         base = f"http://{bind}"
         env = {
@@ -162,6 +164,9 @@ def _measure(client: kube.Kube, git: GitServer, base: str, token: str) -> None:
             "data": {
                 "token": base64.b64encode(TOKEN.encode()).decode(),
                 "type": base64.b64encode(b"github").decode(),
+                "resources": base64.b64encode(
+                    b"- {kind: GitRepository, name: app, namespace: hooked}\n"
+                ).decode(),
             },
         },
         field_manager="bench",
@@ -192,16 +197,23 @@ def _measure(client: kube.Kube, git: GitServer, base: str, token: str) -> None:
     if not _revision(client, "hooked"):
         raise RuntimeError("the hooked GitRepository was never fetched")
     delivered = []
-    payload = json.dumps({"repository": {"clone_url": git.url("hooked")}}).encode()
-    signature = "sha256=" + hmac.new(TOKEN.encode(), payload, hashlib.sha256).hexdigest()
     for index in range(WEBHOOKS):
         sha = git.commit("hooked", {"deploy/a.yaml": f"kind: ConfigMap\n# {index}\n"})
+        # Each push is its own delivery (id and body): a repeated one is a replay, ignored.
+        payload = json.dumps(
+            {"after": sha, "repository": {"clone_url": git.url("hooked")}}
+        ).encode()
+        signature = "sha256=" + hmac.new(TOKEN.encode(), payload, hashlib.sha256).hexdigest()
         began = time.monotonic()
         status = _call(
             f"{base}/v1/receivers/hook",
             None,
             payload,
-            {"X-GitHub-Event": "push", "X-Hub-Signature-256": signature},
+            {
+                "X-GitHub-Event": "push",
+                "X-GitHub-Delivery": f"bench-{index}-{sha[:12]}",
+                "X-Hub-Signature-256": signature,
+            },
         )
         assert status == 200, status
         while sha not in _revision(client, "hooked") and time.monotonic() - began < 10:

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from landlord.gitops import artifacts
+from landlord.gitops import artifacts, sandbox
 from landlord.gitserver import GitServer
 from landlord.sources.credentials import Credentials
 from landlord.sources.git import GitRemote
@@ -33,9 +33,11 @@ def _fetch(remote: GitRemote, store: artifacts.ArtifactStore, key: str) -> tuple
     sha = remote.ls_remote().branch("main")
     assert sha is not None
     remote.fetch("refs/heads/main", sha)
-    artifact = store.store(
-        "bench", key, sha, remote.archive(sha), ignore=None, limits=artifacts.Limits()
-    )
+    limits = artifacts.Limits()
+    with remote.open_archive(
+        sha, sandbox.Sandbox(), max_bytes=artifacts.archive_cap(limits)
+    ) as archive:
+        artifact = store.store("bench", key, sha, archive, ignore=None, limits=limits)
     remote.prune()
     return time.monotonic() - began, artifact.files
 

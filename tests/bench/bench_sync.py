@@ -62,10 +62,7 @@ def run() -> None:
         _harness.landlord_cluster() as (plane, client),
         _harness.operator(
             plane,
-            extra_env={
-                "LANDLORD_SOURCES__ALLOWED_SCHEMES": "https,ssh,http",
-                "LANDLORD_SOURCES__STORAGE_DIR": str(Path(tmp) / "sources"),
-            },
+            extra_env=_harness.loopback_env(Path(tmp)),
         ) as operator,
     ):
         git = GitServer(Path(tmp) / "git").start()

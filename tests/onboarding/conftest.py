@@ -5,7 +5,8 @@ operator and the API on threads), so the in-memory span exporter sees every span
 from the API request to the object apply. The subprocess operator the other
 groups use is stopped meanwhile: two operators must never reconcile at once.
 
-Identities are service-account tokens minted by the apiserver:
+Identities are service-account tokens minted by the apiserver for the API's
+audience (``landlord``; a token for the apiserver's own is refused):
 ``onboarding-admins/admin`` is a platform admin through the policy line
 ``g, group:system:serviceaccounts:onboarding-admins, role:platform-admin``;
 ``onboarding-users/owner`` owns the tenants that name it; ``onboarding-users/x``
@@ -49,7 +50,7 @@ from tests.helpers import eventually
 ADMINS = "onboarding-admins"
 USERS = "onboarding-users"
 PLATFORM_REPO = "onboarding-platform"
-GIT_SECRET = "onboarding-platform-git"
+AUDIENCE = "landlord"  # LANDLORD_API__AUDIENCES' default
 API_POLICY = (
     BASELINE_POLICY
     + f"\n# tests: the onboarding-admins namespace's service accounts are platform admins\n"
@@ -75,6 +76,7 @@ class Api:
     landlord: operator_main.Embedded
     config: settings_mod.Settings
     created: list[str] = dataclasses.field(default_factory=list)
+    repo: str = PLATFORM_REPO
 
     def name(self, prefix: str = "api") -> str:
         name = f"{prefix}-{uuid.uuid4().hex[:6]}"
@@ -115,7 +117,7 @@ class Api:
     # -- the platform repository, read straight from the Git server's disk ------
 
     def _git(self, *args: str) -> str:
-        bare = self.git.root / f"{PLATFORM_REPO}.git"
+        bare = self.git.root / f"{self.repo}.git"
         return subprocess.run(
             ["git", "-C", str(bare), *args], capture_output=True, text=True, check=True
         ).stdout
@@ -138,6 +140,11 @@ class Api:
         trailers = dict(line.split(": ", 1) for line in raw.strip().splitlines() if ": " in line)
         return {"author": author, "email": email, "subject": subject, "trailers": trailers}
 
+    def trailer_lines(self, sha: str) -> list[str]:
+        """The commit's trailer block, line by line (a forged trailer shows as one more)."""
+        raw = self._git("show", "-s", "--format=%(trailers:only,unfold)", sha)
+        return [line for line in raw.splitlines() if line.strip()]
+
     def commits(self) -> int:
         return int(self._git("rev-list", "--count", "refs/heads/main").strip())
 
@@ -145,7 +152,10 @@ class Api:
         return self.kube.get(api.API_VERSION, "Tenant", name)
 
 
-def _token(admin: kube.Kube, namespace: str, name: str) -> str:
+def token_for(
+    admin: kube.Kube, namespace: str, name: str, *, audiences: tuple[str, ...] = (AUDIENCE,)
+) -> str:
+    """A token of service account ``namespace/name`` (created if missing) for ``audiences``."""
     admin.apply(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
         field_manager="tests",
@@ -158,13 +168,21 @@ def _token(admin: kube.Kube, namespace: str, name: str) -> str:
         },
         field_manager="tests",
     )
-    return admin.service_account_token(namespace, name, seconds=7200)
+    return admin.service_account_token(namespace, name, seconds=7200, audiences=list(audiences))
 
 
 @pytest.fixture(scope="session")
 def spans() -> InMemorySpanExporter:
-    """Every span this process records (the provider is process-wide: set once)."""
+    """Every span this process records (the provider is process-wide: set once).
+
+    Another package may import this fixture too: a provider already set gets
+    this exporter added rather than being replaced (OpenTelemetry refuses that).
+    """
     exporter = InMemorySpanExporter()
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        current.add_span_processor(SimpleSpanProcessor(exporter))
+        return exporter
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
@@ -176,6 +194,7 @@ def _settings(
 ) -> settings_mod.Settings:
     config = settings_mod.Settings()
     config.sources.allowed_schemes = ["https", "ssh", "http"]
+    config.sources.allowed_networks = ["127.0.0.1/32"]  # the loopback Git server, as elsewhere
     config.sources.storage_dir = work / "sources"
     config.policy.path = policy_dir
     config.policy.reload_interval = 0.3
@@ -199,19 +218,38 @@ def onboarding_api(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Api]:
     operator_process.stop()  # the `operator` fixture starts it again for the next groups
-    work = tmp_path_factory.mktemp("onboarding")
+    with running_api(
+        control_plane, admin, git_server, tmp_path_factory.mktemp("onboarding")
+    ) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_api(
+    control_plane: pathlib.Path,
+    admin: kube.Kube,
+    git_server: GitServer,
+    work: pathlib.Path,
+    *,
+    repo: str = PLATFORM_REPO,
+) -> Iterator[Api]:
+    """Landlord (operator and API) in this process over a new platform repository ``repo``.
+
+    The subprocess operator must be stopped first: two operators never reconcile at once.
+    """
     policy_dir = work / "policies"
     shutil.copytree(REPO_POLICIES, policy_dir, ignore=shutil.ignore_patterns("tests"))
     (policy_dir / "policy.csv").write_text(API_POLICY)
     config = _settings(work, policy_dir)
+    git_secret = f"{repo}-git"
 
-    git_server.create(PLATFORM_REPO, pushable=True)
-    git_server.commit(PLATFORM_REPO, {"tenants/README.md": "Tenants, one file each.\n"})
+    git_server.create(repo, pushable=True)
+    git_server.commit(repo, {"tenants/README.md": "Tenants, one file each.\n"})
     admin.apply(
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": GIT_SECRET, "namespace": PLATFORM_NAMESPACE},
+            "metadata": {"name": git_secret, "namespace": PLATFORM_NAMESPACE},
             "data": {
                 "username": base64.b64encode(USER.encode()).decode(),
                 "password": base64.b64encode(PASSWORD.encode()).decode(),
@@ -221,13 +259,16 @@ def onboarding_api(
     )
     bootstrap.bootstrap(
         admin,
-        url=git_server.url(PLATFORM_REPO),
+        url=git_server.url(repo),
         branch="main",
         path="tenants",
         platform_namespace=PLATFORM_NAMESPACE,
-        secret=GIT_SECRET,
+        secret=git_secret,
     )
-    tokens = [_token(admin, ADMINS, "admin"), *(_token(admin, USERS, n) for n in ("owner", "x"))]
+    tokens = [
+        token_for(admin, ADMINS, "admin"),
+        *(token_for(admin, USERS, n) for n in ("owner", "x")),
+    ]
     landlord = operator_main.Embedded(config, kubeconfig=control_plane)
     running = Api(
         url=config.api.url,
@@ -239,6 +280,7 @@ def onboarding_api(
         kube=admin,
         landlord=landlord,
         config=config,
+        repo=repo,
     )
     try:
         landlord.start()
@@ -262,7 +304,7 @@ def onboarding_api(
         cleanup.created = list(running.created)
         cleanup.cleanup()
         landlord.stop()
-        admin.delete("v1", "Secret", GIT_SECRET, PLATFORM_NAMESPACE)
+        admin.delete("v1", "Secret", git_secret, PLATFORM_NAMESPACE)
 
 
 def _lower(headers: Any) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Push webhooks: a signed delivery makes the matching GitRepository fetch at once."""
+"""Push webhooks: a signed delivery makes the GitRepository its receiver names fetch at once."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -21,8 +22,10 @@ TOKEN = "webhook-secret-0123456789"
 
 
 @pytest.fixture
-def receiver(onboarding_api: Api) -> str:
+def receiver(onboarding_api: Api, namespace: str) -> str:
+    """A GitHub receiver that may trigger GitRepository ``app`` of the test's namespace."""
     name = "github-push"
+    resources = f"- kind: GitRepository\n  name: app\n  namespace: {namespace}\n"
     onboarding_api.kube.apply(
         {
             "apiVersion": "v1",
@@ -35,6 +38,7 @@ def receiver(onboarding_api: Api) -> str:
             "data": {
                 "token": base64.b64encode(TOKEN.encode()).decode(),
                 "type": base64.b64encode(b"github").decode(),
+                "resources": base64.b64encode(resources.encode()).decode(),
             },
         },
         field_manager="tests",
@@ -59,6 +63,7 @@ def _deliver(
         raw=raw,
         headers={
             "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
             "X-Hub-Signature-256": f"sha256={digest}" if signature is None else signature,
         },
     )

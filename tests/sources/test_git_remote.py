@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import socket
 import stat
 import threading
+import urllib.parse
 
 import pytest
 
+from landlord.gitops import sandbox
 from landlord.gitserver import GitServer
 from landlord.sources.credentials import Credentials
 from landlord.sources.git import GitError, GitRemote
+from landlord.sources.network import Resolution
 from tests.sources.conftest import PASSWORD, TOKEN, USER
 
 BASIC = Credentials(username=USER, password=PASSWORD)
+
+
+def _archive(remote: GitRemote, sha: str) -> bytes:
+    """The commit's tar, read through the build sandbox as the reconciler reads it."""
+    with remote.open_archive(sha, sandbox.Sandbox(), max_bytes=64 << 20) as stream:
+        return stream.read()
 
 
 def test_basic_auth_lists_and_fetches(
@@ -28,7 +38,7 @@ def test_basic_auth_lists_and_fetches(
 
     assert refs.branch("main") == sha
     assert remote.fetch("refs/heads/main", sha) == sha
-    assert b"b.yaml" in remote.archive(sha)
+    assert b"b.yaml" in _archive(remote, sha)
 
 
 def test_bearer_token_and_url_credentials(
@@ -90,9 +100,15 @@ def test_an_unreachable_host_fails_fast(workdir: pathlib.Path) -> None:
         port = sock.getsockname()[1]  # closed again: nothing listens there
     remote = GitRemote(f"http://127.0.0.1:{port}/x.git", None, workdir=workdir, timeout=30)
 
-    with pytest.raises(GitError, match=r"Couldn.t connect|Failed to connect") as failed:
+    with pytest.raises(GitError) as failed:
         remote.ls_remote()
-    assert failed.value.reason == "GitOperationFailed"
+    # The tenant's message says no more than "unreachable"; the log keeps git's words.
+    assert failed.value.reason == "SourceUnreachable"
+    assert str(failed.value) == (
+        f"could not fetch from http://127.0.0.1:{port}/x.git; "
+        "check the URL, the network and the credentials"
+    )
+    assert re.search(r"Couldn.t connect|Failed to connect", failed.value.detail)
 
 
 def test_a_stalled_server_times_out(workdir: pathlib.Path) -> None:
@@ -106,7 +122,8 @@ def test_a_stalled_server_times_out(workdir: pathlib.Path) -> None:
     try:
         with pytest.raises(GitError) as failed:
             GitRemote(url, None, workdir=workdir, timeout=1.5).ls_remote()
-        assert failed.value.reason == "FetchTimeout"
+        assert failed.value.reason == "SourceUnreachable"  # as a refused connection reads
+        assert "timed out after 2s" in failed.value.detail
     finally:
         for conn in accepted:
             conn.close()
@@ -144,7 +161,7 @@ def test_submodules_are_never_fetched(
 
     remote.fetch("refs/heads/main", sha)
 
-    assert b"top secret" not in remote.archive(sha)
+    assert b"top secret" not in _archive(remote, sha)
     assert git_server.requests("private-of-another-tenant", "fetch") == 0
     assert secret
 
@@ -177,7 +194,7 @@ def test_the_users_git_config_and_hooks_are_ignored(
     sha = remote.ls_remote().branch("main")
     assert sha is not None
     remote.fetch("refs/heads/main", sha)
-    remote.archive(sha)
+    _archive(remote, sha)
     remote.prune()
 
     assert not marker.exists()
@@ -207,3 +224,83 @@ def test_ssh_keys_are_private_files_with_strict_host_checking(workdir: pathlib.P
         assert env["GIT_CONFIG_NOSYSTEM"] == "1"
         assert env["GIT_CONFIG_GLOBAL"] == os.devnull
     assert not identity.exists()  # removed as soon as the command is done
+
+
+def test_the_operators_environment_never_reaches_git(
+    git_server: GitServer, repo: str, workdir: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Git config, an agent and an ssh command in the operator's environment are not
+    inherited: an anonymous remote of a private repository stays anonymous."""
+    header = f"'http.extraHeader'='Authorization: Bearer {TOKEN}'"
+    monkeypatch.setenv("GIT_CONFIG_PARAMETERS", header)
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/run/operator-agent.sock")
+    monkeypatch.setenv("GIT_SSH_COMMAND", "ssh -i /root/.ssh/id_ed25519")
+    remote = GitRemote(git_server.url(repo), None, workdir=workdir, timeout=30)
+
+    with pytest.raises(GitError) as failed:
+        remote.ls_remote()
+
+    assert failed.value.reason == "AuthenticationFailed"
+    with remote._environment() as env:
+        assert "SSH_AUTH_SOCK" not in env
+        assert "GIT_CONFIG_PARAMETERS" not in env
+        assert "id_ed25519" not in env["GIT_SSH_COMMAND"]
+
+
+def test_a_checked_name_is_fetched_from_the_checked_address(
+    git_server: GitServer, repo: str, workdir: pathlib.Path
+) -> None:
+    """The fetch connects where the network check looked, not where DNS says now:
+    ``.invalid`` never resolves, so only the pin can take curl to the server."""
+    port = urllib.parse.urlsplit(git_server.base_url).port
+    assert port is not None
+    url = f"http://landlord-pinned.invalid:{port}/{repo}.git"
+    pinned = GitRemote(
+        url,
+        BASIC,
+        workdir=workdir / "pinned",
+        timeout=30,
+        resolution=Resolution("landlord-pinned.invalid", port, ("127.0.0.1",)),
+    )
+    unpinned = GitRemote(url, BASIC, workdir=workdir / "unpinned", timeout=30)
+
+    assert pinned.ls_remote().branch("main")
+    with pytest.raises(GitError) as failed:
+        unpinned.ls_remote()
+    assert "resolve host" in failed.value.detail
+
+
+FAKE_SSH = """#!/bin/sh
+printf '%s\\n' "$@" > "{record}"
+exit 255
+"""
+
+
+def test_ssh_connects_to_the_checked_address_and_checks_the_named_host_key(
+    tmp_path: pathlib.Path, workdir: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For SSH the URL git is given carries the checked address; the host key is
+    still looked up under the name the tenant wrote (``HostKeyAlias``)."""
+    bin_dir, record = tmp_path / "bin", tmp_path / "argv"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text(FAKE_SSH.format(record=record))
+    (bin_dir / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    remote = GitRemote(
+        "ssh://git@Git.Example.COM:2222/team/repo.git",
+        None,
+        workdir=workdir,
+        timeout=10,
+        resolution=Resolution("git.example.com", 2222, ("192.0.2.7",)),
+    )
+
+    with pytest.raises(GitError):
+        remote.ls_remote()
+
+    argv = record.read_text().splitlines()
+    assert "git@192.0.2.7" in argv
+    assert argv[argv.index("git@192.0.2.7") - 1] == "2222"  # git's -p
+    assert "HostKeyAlias=[git.example.com]:2222" in argv
+    assert "CheckHostIP=no" in argv
+    assert "IdentityFile=none" in argv
+    assert remote.shown == "ssh://git.example.com:2222/team/repo.git"

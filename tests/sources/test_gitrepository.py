@@ -159,7 +159,7 @@ def test_failures_keep_the_last_artifact(
     assert _status(admin, source_ns, "app")["artifact"] == good
 
     _source(admin, source_ns, "app", "http://127.0.0.1:9/unreachable.git", interval="1s")
-    unreachable = _reason(admin, source_ns, "app", "GitOperationFailed")
+    unreachable = _reason(admin, source_ns, "app", "SourceUnreachable")
     assert "127.0.0.1" in unreachable["message"]
     assert _status(admin, source_ns, "app")["artifact"] == good
 

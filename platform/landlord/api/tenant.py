@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from landlord.api import labels
+from landlord.api import labels, names
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
@@ -64,10 +64,22 @@ class GitRef(_Model):
     commit: str | None = None
 
 
+def check_subdomain(value: str, what: str = "name") -> str:
+    """Raise ValueError unless ``value`` is a DNS-1123 subdomain (an object name)."""
+    if not names.is_subdomain(value):
+        raise ValueError(
+            f"{what} {value[:80]!r} must be a DNS-1123 subdomain: lower-case letters, digits, "
+            "'-' and '.', starting and ending with a letter or digit, at most 253 characters"
+        )
+    return value
+
+
 class SecretRef(_Model):
     """A Secret in the same namespace."""
 
     name: str
+
+    _name = field_validator("name")(check_subdomain)
 
 
 class Source(_Model):
@@ -86,6 +98,13 @@ class DependsOn(_Model):
 
     name: str
     namespace: str | None = None
+
+    _name = field_validator("name")(check_subdomain)
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        return None if value is None else check_dns_label(value, "namespace")
 
 
 class Sync(_Model):

@@ -17,6 +17,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 
 import click
 import yaml
@@ -85,7 +86,9 @@ def _platform_repo(
     return names
 
 
-def _onboard_through_the_api(client: kube.Kube, platform_namespace: str, api_url: str) -> None:
+def _onboard_through_the_api(
+    client: kube.Kube, platform_namespace: str, api_url: str, audience: str
+) -> None:
     """Onboard one more tenant the self-service way: a call that commits to Git."""
     client.apply(
         {
@@ -95,8 +98,11 @@ def _onboard_through_the_api(client: kube.Kube, platform_namespace: str, api_url
         },
         field_manager="landlord-demo",
     )
-    token = client.service_account_token(platform_namespace, DEMO_ADMIN, seconds=3600)
-    caller = tenant_cli.Client(api_url, token, timeout=READY_TIMEOUT + 30)
+    # A token issued for the API's audience: the service account's ordinary one is refused.
+    token = client.service_account_token(
+        platform_namespace, DEMO_ADMIN, seconds=3600, audiences=[audience]
+    )
+    caller = tenant_cli.Client(api_url, token, timeout=READY_TIMEOUT + 30, audience=audience)
     for _ in range(50):  # the API starts with the operator: give it a moment
         try:
             caller.call("GET", "/v1/tenants")
@@ -166,14 +172,22 @@ def _api_bind(settings: Settings) -> str:
     return settings.api.bind
 
 
-def _start_operator(plane: controlplane.ControlPlane, api_bind: str) -> processes.Record:
+def _start_operator(
+    plane: controlplane.ControlPlane, api_bind: str, git_url: str
+) -> processes.Record:
+    git = urllib.parse.urlsplit(git_url)
     env = {
         **os.environ,
         "KUBECONFIG": str(plane.kubeconfig),
         "LANDLORD_TELEMETRY__LOG_FORMAT": "json",
         # The demo's Git server speaks plain HTTP on loopback.
         "LANDLORD_SOURCES__ALLOWED_SCHEMES": "https,ssh,http",
+        # ... which the default deny list (loopback) refuses: that one port only.
+        "LANDLORD_SOURCES__ALLOWED_NETWORKS": f"{git.hostname}:{git.port}",
         "LANDLORD_SOURCES__STORAGE_DIR": str(plane.state_dir / "sources"),
+        # Deliberately below the shipped 10 s minimum interval: a demo tenant may poll
+        # the loopback Git server every second, so a push shows at once.
+        "LANDLORD_LIMITS__MIN_INTERVAL": "1s",
         "LANDLORD_API__BIND": api_bind,
         "LANDLORD_API__WORKDIR": str(plane.state_dir / "api"),
     }
@@ -235,7 +249,7 @@ def up_command(
         installer.install(client, platform_namespace=settings.platform_namespace)
         console.step("landlord", "CRDs and operator RBAC installed")
         api_bind = _api_bind(settings)
-        operator = _start_operator(plane, api_bind)
+        operator = _start_operator(plane, api_bind, git.base_url)
         console.step(
             "operator", f"running with the onboarding API on {api_bind} (log: {operator.log})"
         )
@@ -258,7 +272,9 @@ def up_command(
         if loaded:
             console.step("policy", loaded)
         api_url = f"http://{api_bind}"
-        _onboard_through_the_api(client, settings.platform_namespace, api_url)
+        _onboard_through_the_api(
+            client, settings.platform_namespace, api_url, settings.api.audiences[0]
+        )
         for table in (
             get.tenants_table(client),
             get.namespaced_table(client, "GitRepository"),

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from landlord import errors, kube
 from landlord.cli import console
-from landlord.settings import Settings
+from landlord.settings import API_AUDIENCE, Settings
 
 
 class ApiCallError(errors.TerminalError):
@@ -26,10 +26,11 @@ class ApiCallError(errors.TerminalError):
 class Client:
     """A small JSON client for the onboarding API."""
 
-    def __init__(self, url: str, token: str, timeout: float) -> None:
+    def __init__(self, url: str, token: str, timeout: float, audience: str = API_AUDIENCE) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.audience = audience  # named in the hint when the API refuses the token
 
     def call(
         self, method: str, path: str, body: dict[str, Any] | None = None, **query: Any
@@ -56,7 +57,13 @@ class Client:
             message = problem.get("error") or f"HTTP {error.code}"
             if fields:
                 message += "\n" + "\n".join(f"  {field}: {why}" for field, why in fields.items())
-            raise ApiCallError(f"{error.code}: {message}") from None
+            hint = (
+                "the API accepts only tokens issued for its audience: "
+                f"`kubectl create token <service-account> --audience {self.audience}`"
+                if error.code == 401
+                else None
+            )
+            raise ApiCallError(f"{error.code}: {message}", hint=hint) from None
         except urllib.error.URLError as error:
             raise ApiCallError(
                 f"cannot reach the onboarding API at {self.url}: {error.reason}",
@@ -70,9 +77,9 @@ def _client(settings: Settings, api_url: str | None, token: str | None, timeout:
         raise ApiCallError(
             "no bearer token: the kubeconfig's user has none",
             hint="pass --token (or set LANDLORD_TOKEN), e.g. "
-            "`kubectl create token <service-account>`",
+            f"`kubectl create token <service-account> --audience {settings.api.audiences[0]}`",
         )
-    return Client(api_url or settings.api.url, found, timeout)
+    return Client(api_url or settings.api.url, found, timeout, settings.api.audiences[0])
 
 
 def _spec_from(
@@ -152,7 +159,11 @@ def _connection_options(command: Any) -> Any:
     for option in reversed(
         [
             click.option("--api-url", help="The onboarding API (default LANDLORD_API__URL)."),
-            click.option("--token", help="Bearer token (default: LANDLORD_TOKEN or kubeconfig)."),
+            click.option(
+                "--token",
+                help="Bearer token issued for the API's audience (default: LANDLORD_TOKEN or "
+                "the kubeconfig's), e.g. `kubectl create token SA --audience landlord`.",
+            ),
             click.option("--timeout", default=330.0, show_default=True, help="HTTP timeout (s)."),
         ]
     ):

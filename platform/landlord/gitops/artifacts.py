@@ -16,6 +16,7 @@ import pathlib
 import posixpath
 import shutil
 import tarfile
+from typing import IO, Protocol, cast
 
 import pathspec
 
@@ -33,6 +34,13 @@ class ArtifactError(errors.RetryableError):
     def __init__(self, message: str, *, reason: str = "ArtifactFailed") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class Readable(Protocol):
+    """A byte stream: a file, or a tool's capped output."""
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left when negative); empty at the end."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,21 +86,25 @@ def _check_link(member: tarfile.TarInfo) -> None:
         )
 
 
-def select_members(
-    tar: tarfile.TarFile, ignore: str | None, limits: Limits
-) -> list[tarfile.TarInfo]:
-    """The entries to extract, after ignore rules; ArtifactError on any breach."""
-    spec = pathspec.GitIgnoreSpec.from_lines([*ALWAYS_IGNORED, *(ignore or "").splitlines()])
-    chosen: list[tarfile.TarInfo] = []
-    files = total = 0
-    for member in tar:
+class _Selector:
+    """Decides, entry by entry, what of an archive becomes the artifact; raises on any breach."""
+
+    def __init__(self, ignore: str | None, limits: Limits) -> None:
+        self.spec = pathspec.GitIgnoreSpec.from_lines(
+            [*ALWAYS_IGNORED, *(ignore or "").splitlines()]
+        )
+        self.limits = limits
+        self.files = 0
+        self.total = 0
+
+    def accept(self, member: tarfile.TarInfo) -> bool:
         name = member.name.removeprefix("./").rstrip("/")
         if not name or member.type == tarfile.XGLTYPE or name == "pax_global_header":
-            continue
+            return False
         if name.startswith("/") or ".." in name.split("/"):
             raise ArtifactError(f"entry {name!r} escapes the repository", reason="UnsafePath")
-        if _ignored(spec, name, member.isdir()):
-            continue
+        if _ignored(self.spec, name, member.isdir()):
+            return False
         if member.issym():
             _check_link(member)
         elif not (member.isfile() or member.isdir()):
@@ -100,25 +112,52 @@ def select_members(
                 f"entry {name} is not a regular file, folder or symlink", reason="UnsafePath"
             )
         if member.isfile():
-            files += 1
-            total += member.size
-            if member.size > limits.max_file_bytes:
-                raise ArtifactError(
-                    f"file {name} is {member.size} bytes; the limit is {limits.max_file_bytes}",
-                    reason="FileTooLarge",
-                )
-            if files > limits.max_files:
-                raise ArtifactError(
-                    f"the revision has more than {limits.max_files} files", reason="TooManyFiles"
-                )
-            if total > limits.max_total_bytes:
-                raise ArtifactError(
-                    f"the revision's files exceed {limits.max_total_bytes} bytes",
-                    reason="ArtifactTooLarge",
-                )
+            self._count(name, member.size)
         member.name = name
-        chosen.append(member)
-    return chosen
+        return True
+
+    def _count(self, name: str, size: int) -> None:
+        limits = self.limits
+        self.files += 1
+        self.total += size
+        if size > limits.max_file_bytes:
+            raise ArtifactError(
+                f"file {name} is {size} bytes; the limit is {limits.max_file_bytes}",
+                reason="FileTooLarge",
+            )
+        if self.files > limits.max_files:
+            raise ArtifactError(
+                f"the revision has more than {limits.max_files} files", reason="TooManyFiles"
+            )
+        if self.total > limits.max_total_bytes:
+            raise ArtifactError(
+                f"the revision's files exceed {limits.max_total_bytes} bytes once extracted",
+                reason="ArtifactTooLarge",
+            )
+
+
+def archive_cap(limits: Limits) -> int:
+    """The most bytes a tar of an artifact within ``limits`` can take (headers, padding)."""
+    return limits.max_total_bytes + (limits.max_files + 16) * 3 * 512 + (1 << 20)
+
+
+def check_links(tree: pathlib.Path) -> None:
+    """Resolve every symlink of an extracted tree against it; refuse any that leaves it.
+
+    Independent of the tarfile filter of the Python version: a chain of links,
+    each harmless on its own (``a -> b/b/../..`` with ``b -> .``), is followed
+    the way the kernel would follow it.
+    """
+    base = tree.resolve()
+    for path in tree.rglob("*"):
+        if not path.is_symlink():
+            continue
+        resolved = pathlib.Path(os.path.realpath(path))
+        if resolved != base and base not in resolved.parents:
+            raise ArtifactError(
+                f"symlink {path.relative_to(tree).as_posix()} leads outside the repository",
+                reason="UnsafeSymlink",
+            )
 
 
 def digest_tree(root: pathlib.Path) -> str:
@@ -166,28 +205,48 @@ class ArtifactStore:
         namespace: str,
         name: str,
         key: str,
-        archive: bytes,
+        archive: bytes | Readable,
         *,
         ignore: str | None,
         limits: Limits,
     ) -> Artifact:
-        """Check and extract a tar archive as the artifact ``key``."""
-        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
-            members = select_members(tar, ignore, limits)
-            final = self.path(namespace, name, key)
-            staging = final.with_name(final.name + ".tmp")
+        """Check and extract a tar archive (bytes or a stream) as the artifact ``key``.
+
+        The archive is read as a stream, entry by entry: every entry is checked
+        against the caps before its content is read, so a small pack that
+        expands to terabytes stops at the first cap with memory flat. Nothing
+        becomes visible under ``key`` unless every entry and link passed.
+        """
+        stream = io.BytesIO(archive) if isinstance(archive, bytes) else archive
+        final = self.path(namespace, name, key)
+        staging = final.with_name(final.name + ".tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        tree = staging / "tree"
+        tree.mkdir(parents=True)
+        selector = _Selector(ignore, limits)
+        try:
+            with tarfile.open(fileobj=cast("IO[bytes]", stream), mode="r|") as tar:
+                for member in tar:
+                    if selector.accept(member):
+                        tar.extract(member, tree, filter="data")
+            check_links(tree)
+        except tarfile.FilterError as error:
             shutil.rmtree(staging, ignore_errors=True)
-            tree = staging / "tree"
-            tree.mkdir(parents=True)
-            tar.extractall(tree, members=members, filter="data")
+            raise ArtifactError(f"unsafe entry: {error}", reason="UnsafePath") from None
+        except tarfile.TarError as error:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ArtifactError(f"the archive cannot be read: {error}") from None
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         artifact_digest = digest_tree(tree)
-        files = sum(1 for m in members if m.isfile())
-        size = sum(m.size for m in members if m.isfile())
-        (staging / ".landlord-digest").write_text(f"{artifact_digest} {files} {size}\n")
+        (staging / ".landlord-digest").write_text(
+            f"{artifact_digest} {selector.files} {selector.total}\n"
+        )
         shutil.rmtree(final, ignore_errors=True)
         staging.rename(final)
         self._collect(namespace, name, keep_also=key)
-        return Artifact(final / "tree", artifact_digest, files, size)
+        return Artifact(final / "tree", artifact_digest, selector.files, selector.total)
 
     def _collect(self, namespace: str, name: str, *, keep_also: str) -> None:
         folder = self.folder(namespace, name)
@@ -203,6 +262,19 @@ class ArtifactStore:
     def remove(self, namespace: str, name: str) -> None:
         """Forget every artifact of a deleted source."""
         shutil.rmtree(self.folder(namespace, name), ignore_errors=True)
+
+    def stored_bytes(self, namespace: str, name: str) -> int:
+        """The file bytes of every complete artifact a source keeps (for its tenant's budget)."""
+        folder = self.folder(namespace, name)
+        if not folder.is_dir():
+            return 0
+        total = 0
+        for marker in folder.glob("*/.landlord-digest"):
+            try:
+                total += int(marker.read_text().split()[2])
+            except (OSError, IndexError, ValueError):
+                continue  # being replaced or collected right now
+        return total
 
 
 def artifact_key(sha: str, ignore: str | None) -> str:

@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from landlord.gitops import durations
+
 K = TypeVar("K", bound=Hashable)
 
 
@@ -60,7 +62,8 @@ class WorkQueue(Generic[K]):
         """Re-add ``key`` with exponential backoff; return the delay chosen."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
-        delay = float(min(self.base_delay * (2.0**failures), self.max_delay))
+        # The exponent is capped: ``2.0 ** failures`` overflows after ~1000 failures.
+        delay = durations.backoff(self.base_delay, failures + 1, self.max_delay)
         self.add(key, delay)
         return delay
 

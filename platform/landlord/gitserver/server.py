@@ -255,19 +255,91 @@ class GitServer:
             _git("-C", str(work), "push", "--quiet", "--force", "origin", f"refs/tags/{tag}")
         return sha
 
+    def commit_tree(
+        self,
+        repo: str,
+        entries: list[tuple[str, str, bytes]],
+        *,
+        branch: str = "main",
+        message: str = "crafted",
+    ) -> str:
+        """Commit ``(mode, path, content)`` entries with Git's plumbing; return the sha.
+
+        Any mode (``120000`` makes a symlink whose target is the content) and any
+        layout, and one blob may appear under many paths: how tests and benches
+        build the repositories a hostile tenant would push, without a work tree.
+        """
+        bare = str(self.root / f"{repo}.git")
+        blobs: dict[bytes, str] = {}
+        tree: dict[str, Any] = {}
+        for mode, path, content in entries:
+            if content not in blobs:
+                blobs[content] = _git_input(
+                    content, "--git-dir", bare, "hash-object", "-w", "--stdin"
+                )
+            node = tree
+            *folders, leaf = path.split("/")
+            for folder in folders:
+                node = node.setdefault(folder, {})
+            node[leaf] = (mode, blobs[content])
+        root = _mktree(bare, tree)
+        parent = subprocess.run(
+            ["git", "--git-dir", bare, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        sha = _git(
+            "-c",
+            "user.name=Tenant",
+            "-c",
+            "user.email=tenant@example.com",
+            "--git-dir",
+            bare,
+            "commit-tree",
+            root,
+            *(["-p", parent] if parent else []),
+            "-m",
+            message,
+        ).strip()
+        _git("--git-dir", bare, "update-ref", f"refs/heads/{branch}", sha)
+        return sha
+
     def delete_branch(self, repo: str, branch: str) -> None:
         """Remove ``branch`` from the served repository."""
         _git("-C", str(self.root / f"{repo}.git"), "update-ref", "-d", f"refs/heads/{branch}")
         shutil.rmtree(self.root / ".work" / repo / branch, ignore_errors=True)
 
 
-def _git(*args: str) -> str:
-    env = {
+def _mktree(bare: str, node: dict[str, Any]) -> str:
+    lines = []
+    for name, value in sorted(node.items()):
+        if isinstance(value, dict):
+            lines.append(f"040000 tree {_mktree(bare, value)}\t{name}")
+        else:
+            mode, sha = value
+            lines.append(f"{mode} blob {sha}\t{name}")
+    return _git_input(("\n".join(lines) + "\n").encode(), "--git-dir", bare, "mktree")
+
+
+def _git_input(data: bytes, *args: str) -> str:
+    return (
+        subprocess.run(["git", *args], input=data, capture_output=True, check=True, env=_env())
+        .stdout.decode()
+        .strip()
+    )
+
+
+def _env() -> dict[str, str]:
+    return {
         **os.environ,
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_TERMINAL_PROMPT": "0",
     }
+
+
+def _git(*args: str) -> str:
     return subprocess.run(
-        ["git", *args], capture_output=True, text=True, check=True, env=env
+        ["git", *args], capture_output=True, text=True, check=True, env=_env()
     ).stdout

@@ -229,14 +229,22 @@ class Kube:
         patched: Manifest = result.to_dict()
         return patched
 
-    def review_token(self, token: str) -> tuple[str, list[str]] | None:
-        """Ask the apiserver who a bearer token belongs to: (user, groups), or None."""
+    def review_token(
+        self, token: str, *, audiences: Sequence[str] = ()
+    ) -> tuple[str, list[str]] | None:
+        """Ask the apiserver who a bearer token belongs to: (user, groups), or None.
+
+        With ``audiences`` the token must have been issued for one of them: the
+        review must say so in ``status.audiences`` (an authenticator that ignores
+        audiences returns none, and its tokens are refused).
+        """
+        spec = k8s.V1TokenReviewSpec(token=token, audiences=list(audiences) or None)
         with _translated():
-            review = self.authentication.create_token_review(
-                k8s.V1TokenReview(spec=k8s.V1TokenReviewSpec(token=token))
-            )
+            review = self.authentication.create_token_review(k8s.V1TokenReview(spec=spec))
         status = review.status
         if status is None or not status.authenticated or status.user is None:
+            return None
+        if audiences and not set(status.audiences or ()) & set(audiences):
             return None
         return str(status.user.username), list(status.user.groups or [])
 

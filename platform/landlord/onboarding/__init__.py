@@ -21,6 +21,7 @@ from landlord.onboarding.receivers import Receivers
 from landlord.onboarding.repository import Location, Workspace, WorkspaceFactory
 from landlord.onboarding.server import Background, serve
 from landlord.onboarding.service import Onboarding, Problem, RequestContext
+from landlord.onboarding.tracekey import signer as trace_signer
 
 __all__ = [
     "App",
@@ -38,4 +39,5 @@ __all__ = [
     "WorkspaceFactory",
     "create_app",
     "serve",
+    "trace_signer",
 ]

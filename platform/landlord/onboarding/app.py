@@ -206,9 +206,16 @@ def create_app(
             raise Problem(401, "a bearer token is required: Authorization: Bearer <token>")
         found = authenticator.authenticate(credentials.credentials)
         if found is None:
-            raise Problem(401, "the apiserver did not accept the bearer token")
+            audiences = ", ".join(authenticator.audiences)
+            raise Problem(
+                401,
+                f"the apiserver did not accept the bearer token for this API's audience "
+                f"({audiences}): a token made for the apiserver itself, such as a pod's "
+                f"service-account token, is not an API credential; request one with "
+                f"`kubectl create token <service-account> --audience {authenticator.audiences[0]}`",
+            )
         telemetry.add_event(
-            "landlord.caller", {"user": found.user, "groups": ", ".join(found.groups)}
+            "landlord.caller", {"user": found.shown, "groups": ", ".join(found.groups)}
         )
         return found
 

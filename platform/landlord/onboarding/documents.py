@@ -11,6 +11,8 @@ import yaml
 from landlord import api
 from landlord.api import labels
 from landlord.api.tenant import TenantSpec
+from landlord.onboarding import text
+from landlord.telemetry import TRACEPARENT_SIGNATURE
 
 HEADER = (
     "# Managed by the Landlord onboarding API: changes made here by hand are kept,\n"
@@ -50,17 +52,29 @@ def render(name: str, spec: dict[str, Any], annotations: dict[str, str]) -> byte
 
 
 def request_annotations(
-    *, request_id: str, traceparent: str | None, user: str, time: str, operation: str
+    *,
+    request_id: str,
+    traceparent: str | None,
+    user: str,
+    time: str,
+    operation: str,
+    traceparent_signature: str | None = None,
 ) -> dict[str, str]:
-    """The annotations that tie a committed Tenant to the request that wrote it."""
+    """The annotations that tie a committed Tenant to the request that wrote it.
+
+    Each value is one bounded printable line (:func:`text.one_line`): the user
+    name is the caller's to choose, and readers of annotations take them as facts.
+    """
     found = {
-        labels.REQUEST_ID: request_id,
-        labels.REQUESTED_BY: user,
-        labels.REQUEST_TIME: time,
-        labels.REQUEST_OPERATION: operation,
+        labels.REQUEST_ID: text.one_line(request_id),
+        labels.REQUESTED_BY: text.one_line(user),
+        labels.REQUEST_TIME: text.one_line(time),
+        labels.REQUEST_OPERATION: text.one_line(operation),
     }
     if traceparent:
         found[labels.TRACEPARENT] = traceparent
+    if traceparent and traceparent_signature:
+        found[TRACEPARENT_SIGNATURE] = traceparent_signature
     return found
 
 

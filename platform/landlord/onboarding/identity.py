@@ -6,9 +6,11 @@ import dataclasses
 import hashlib
 import threading
 import time
+from collections.abc import Sequence
 
 from landlord import errors, kube
 from landlord.api.tenant import TenantSpec
+from landlord.onboarding import text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,19 +39,42 @@ class Caller:
         return False
 
     @property
+    def shown(self) -> str:
+        """The user name as one bounded printable line: for trailers, annotations and logs."""
+        return text.one_line(self.user)
+
+    @property
+    def author(self) -> tuple[str, str]:
+        """The Git author of this caller's commits: (name, e-mail), both safe to write."""
+        return text.author_name(self.user), text.author_email(self.user)
+
+    @property
     def email(self) -> str:
         """An author e-mail for commits: the user name if it is one, else a stand-in."""
-        if "@" in self.user:
-            return self.user
-        local = "".join(c if c.isalnum() or c in "-._" else "." for c in self.user)
-        return f"{local}@users.landlord.invalid"
+        return text.author_email(self.user)
 
 
 class Authenticator:
-    """TokenReview, with a short cache so a burst of calls costs one review."""
+    """TokenReview for the API's audiences, with a short cache so a burst costs one review.
 
-    def __init__(self, kube_client: kube.Kube, *, cache_seconds: float = 10.0) -> None:
+    A token counts only if the apiserver says it was issued for one of
+    ``audiences`` (``kubectl create token SA --audience landlord``): a pod's
+    ordinary service-account token, made for the apiserver, is not an API
+    credential, so a workload cannot act on the platform repository with the
+    token it happens to have mounted.
+    """
+
+    def __init__(
+        self,
+        kube_client: kube.Kube,
+        *,
+        audiences: Sequence[str],
+        cache_seconds: float = 10.0,
+    ) -> None:
+        if not audiences:
+            raise ValueError("the onboarding API needs at least one token audience")
         self.kube = kube_client
+        self.audiences = tuple(audiences)
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Caller]] = {}
         self._lock = threading.Lock()
@@ -65,7 +90,7 @@ class Authenticator:
             if cached and cached[0] > now:
                 return cached[1]
         try:
-            reviewed = self.kube.review_token(token)
+            reviewed = self.kube.review_token(token, audiences=self.audiences)
         except errors.ApiError as error:
             if error.status in (400, 422):
                 return None

@@ -80,6 +80,10 @@ class ReceiverResult(_Body):
     receiver: str
     event: str
     matched: list[str]
+    replayed: bool = Field(
+        default=False,
+        description="A delivery seen before (its id or signed content): nothing was asked.",
+    )
 
 
 class ErrorBody(_Body):

@@ -21,7 +21,7 @@ import pydantic
 from landlord import api, errors, kube, policy, telemetry
 from landlord.api import conditions, labels
 from landlord.api.tenant import TenantSpec
-from landlord.onboarding import documents, repository, validation
+from landlord.onboarding import documents, repository, text, validation
 from landlord.onboarding.identity import Caller
 from landlord.onboarding.models import (
     Accepted,
@@ -86,8 +86,10 @@ class Onboarding:
         settings: ApiSettings,
         allowed_schemes: list[str],
         metrics: telemetry.Metrics | None = None,
+        trace_signer: telemetry.TraceSigner | None = None,
     ) -> None:
         self.kube = kube_client
+        self.trace_signer = trace_signer
         self.gate = gate
         self.workspace_for = workspace_for
         self.platform_namespace = platform_namespace
@@ -171,7 +173,9 @@ class Onboarding:
                     {"name": "file exists"},
                 )
             return {
-                path: documents.render(name, spec, self._annotations(caller, context, "create"))
+                path: documents.render(
+                    name, spec, self._annotations(name, caller, context, "create")
+                )
             }
 
         commit = self._commit("create", name, caller, context, change, f"Onboard tenant {name}")
@@ -218,7 +222,7 @@ class Onboarding:
             self._check_namespaces(name, spec, index)
             if merged == current.spec:
                 return {}
-            annotations = self._annotations(caller, context, "update")
+            annotations = self._annotations(name, caller, context, "update")
             return {current.path: documents.render(name, merged, annotations)}
 
         commit = self._commit(
@@ -272,7 +276,7 @@ class Onboarding:
         if not decision.allowed:
             raise Problem(
                 403,
-                f"{caller.user} may not {action.removeprefix('api:')} tenant {name}: "
+                f"{caller.shown} may not {action.removeprefix('api:')} tenant {name}: "
                 + decision.explain(),
             )
 
@@ -339,11 +343,18 @@ class Onboarding:
         return current
 
     def _annotations(
-        self, caller: Caller, context: RequestContext, operation: str
+        self, name: str, caller: Caller, context: RequestContext, operation: str
     ) -> dict[str, str]:
+        """The request's annotations; its traceparent only with the API's signature beside it."""
+        traceparent = context.traceparent
+        signature = None
+        if traceparent and self.trace_signer is not None:
+            subject = telemetry.tracing.subject(TENANT, None, name)
+            signature = self.trace_signer.sign(subject, traceparent)
         return documents.request_annotations(
             request_id=context.request_id,
-            traceparent=context.traceparent,
+            traceparent=traceparent if signature else None,
+            traceparent_signature=signature,
             user=caller.user,
             time=context.time,
             operation=operation,
@@ -405,7 +416,7 @@ class Onboarding:
                     sha = workspace.commit(
                         changes,
                         message=message,
-                        author=(caller.user, caller.email),
+                        author=caller.author,
                         trailers=_trailers(caller, context, operation),
                     )
                     try:
@@ -423,7 +434,7 @@ class Onboarding:
                         "tenant": name,
                         "operation": operation,
                         "commit": sha,
-                        "user": caller.user,
+                        "user": caller.shown,
                     },
                 )
                 return sha
@@ -519,6 +530,7 @@ def _ready_for(body: dict[str, Any] | None, request_id: str | None) -> tuple[boo
 
 
 def _trailers(caller: Caller, context: RequestContext, operation: str) -> dict[str, str]:
+    """The commit's trailers, each value one bounded line: a caller cannot add a trailer."""
     trailers = {
         "Landlord-Operation": operation,
         "Landlord-Requested-By": caller.user,
@@ -526,7 +538,7 @@ def _trailers(caller: Caller, context: RequestContext, operation: str) -> dict[s
     }
     if context.trace_id:
         trailers["Landlord-Trace-Id"] = context.trace_id
-    return trailers
+    return {key: text.one_line(value) for key, value in trailers.items()}
 
 
 def _spec_of(raw: object) -> TenantSpec | None:

@@ -1,12 +1,19 @@
-"""The Git adapter: the only module that imports GitPython.
+"""The Git adapter: the only module that runs ``git`` against a remote.
 
-Every command runs with a hardened environment: no system or global config
-(``HOME`` is a private folder), no prompts, ``protocol.file.allow=never``,
-no ``ext::`` transport, ``core.fsmonitor`` and hooks off, no submodules.
-Credentials travel as an ``http.extraHeader`` set through ``GIT_CONFIG_*``
-variables (never in the URL, never on a command line), or as an SSH identity
-file with strict host-key checking. Every message that leaves this module is
-redacted.
+Every command runs with a hardened environment built from nothing (none of
+the operator's environment is inherited: no ``SSH_AUTH_SOCK``, no
+``GIT_CONFIG_PARAMETERS``, no proxy): no system or global config (``HOME``
+is a private folder, so no ``.netrc``, ``.git-credentials`` or
+``.gitconfig`` of the operator), no credential helper, no prompts,
+``protocol.file.allow=never``, no ``ext::`` transport, ``core.fsmonitor``
+and hooks off, no submodules. SSH always runs with ``-F /dev/null`` and
+without the operator's keys, agent or known hosts (ssh finds the home
+folder in the password database, not in ``HOME``). Credentials travel as an
+``http.extraHeader`` set through ``GIT_CONFIG_*`` variables (never in the
+URL, never on a command line), or as an SSH identity file with strict
+host-key checking. A checked address (:class:`network.Resolution`) is
+pinned for the fetch. Every message that leaves this module is redacted;
+transport failures all read the same (see :mod:`landlord.sources.network`).
 """
 
 from __future__ import annotations
@@ -16,14 +23,16 @@ import contextlib
 import dataclasses
 import os
 import pathlib
+import re
 import shlex
+import signal
+import subprocess
 import tempfile
 from collections.abc import Iterator
 
-import git as gitpython
-
 from landlord import errors
-from landlord.sources import urls
+from landlord.gitops import sandbox as sandbox_mod
+from landlord.sources import network, urls
 from landlord.sources.credentials import Credentials
 
 HARDENING = (
@@ -36,17 +45,53 @@ HARDENING = (
     ("credential.helper", ""),
     ("transfer.fsckObjects", "true"),
     ("http.followRedirects", "false"),
+    # No Kerberos/NTLM with whatever ticket the operator's host holds.
+    ("http.emptyAuth", "false"),
+)
+
+# Commands that talk to the remote: their transport failures read the same.
+NETWORK_COMMANDS = frozenset({"ls-remote", "fetch", "push"})
+
+# Every SSH connection: no config file, no keys, agent, known hosts or
+# multiplexed connection of the operator, no prompts, no forwarding.
+SSH_OPTIONS = (
+    "IdentitiesOnly=yes",
+    "IdentityAgent=none",
+    "GlobalKnownHostsFile=/dev/null",
+    "StrictHostKeyChecking=yes",
+    "BatchMode=yes",
+    "PasswordAuthentication=no",
+    "KbdInteractiveAuthentication=no",
+    "HostbasedAuthentication=no",
+    "GSSAPIAuthentication=no",
+    "PKCS11Provider=none",
+    "ControlMaster=no",
+    "ControlPath=none",
+    "ProxyCommand=none",
+    "ProxyJump=none",
+    "PermitLocalCommand=no",
+    "ForwardAgent=no",
+    "ForwardX11=no",
+    "ClearAllForwardings=yes",
+    "UpdateHostKeys=no",
 )
 
 
 class GitError(errors.RetryableError):
-    """A Git operation failed; ``reason`` says how, the message is redacted."""
+    """A Git operation failed; ``reason`` says how, the message is redacted.
+
+    ``detail`` is Git's own (redacted) account, for the operator's log: for a
+    transport failure the message a tenant sees is deliberately less.
+    """
 
     reason = "GitOperationFailed"
 
-    def __init__(self, message: str, *, reason: str = "GitOperationFailed") -> None:
+    def __init__(
+        self, message: str, *, reason: str = "GitOperationFailed", detail: str | None = None
+    ) -> None:
         super().__init__(message)
         self.reason = reason
+        self.detail = detail or message
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,14 +110,16 @@ class RemoteRefs:
         return [ref.removeprefix("refs/tags/") for ref in self.refs if ref.startswith("refs/tags/")]
 
 
+_HTTP_DENIED = re.compile(r"returned error: 40[13]\b")
+
+
 def _classify(stderr: str) -> str:
+    """The reason for Git's complaint; anything not recognised is ``GitOperationFailed``."""
     text = stderr.lower()
-    if any(
+    if _HTTP_DENIED.search(text) or any(
         s in text
         for s in (
             "authentication failed",
-            "401",
-            "403",
             "could not read username",
             "permission denied (publickey",
             "terminal prompts disabled",
@@ -99,16 +146,32 @@ class GitRemote:
     """One remote repository, with a private bare clone reused between fetches."""
 
     def __init__(
-        self, url: str, credentials: Credentials | None, *, workdir: pathlib.Path, timeout: float
+        self,
+        url: str,
+        credentials: Credentials | None,
+        *,
+        workdir: pathlib.Path,
+        timeout: float,
+        resolution: network.Resolution | None = None,
     ) -> None:
-        user, password = urls.url_credentials(url)
-        if password and credentials is None:
-            credentials = Credentials(username=user or "git", password=password)
-        self.url = urls.strip_credentials(url)
+        """``url`` is normalised (:func:`urls.normalise`); a password in it is basic auth.
+
+        With ``resolution``, Git connects only to the addresses checked there.
+        """
+        source = urls.normalise(url)
+        if source.password and credentials is None:
+            credentials = Credentials(username=source.user or "git", password=source.password)
+        self.source = source
+        self.shown = source.url  # what messages name: no userinfo, no pinned address
+        self.resolution = resolution
+        self.url = _pinned_ssh_url(source, resolution) or source.fetch_url  # what Git is given
         self.credentials = credentials
         self.workdir = workdir
         self.timeout = timeout
-        self._secrets = [password or "", *(credentials.secret_values() if credentials else [])]
+        self._secrets = [
+            source.password or "",
+            *(credentials.secret_values() if credentials else []),
+        ]
 
     # -- environment -----------------------------------------------------
 
@@ -117,6 +180,8 @@ class GitRemote:
         home = self.workdir / "home"
         home.mkdir(parents=True, exist_ok=True)
         config = list(HARDENING)
+        # Built from nothing: the operator's environment (SSH_AUTH_SOCK,
+        # GIT_CONFIG_PARAMETERS, proxies, GIT_SSL_NO_VERIFY…) never reaches Git.
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(home),
@@ -126,9 +191,14 @@ class GitRemote:
             "GIT_TERMINAL_PROMPT": "0",
             "GIT_ASKPASS": "",
             "SSH_ASKPASS": "",
+            "SSH_ASKPASS_REQUIRE": "never",
             "GIT_PROTOCOL_FROM_USER": "0",
+            "KRB5CCNAME": f"FILE:{home / 'no-kerberos'}",
             "LC_ALL": "C",
         }
+        resolve = _curl_resolve(self.source, self.resolution)
+        if resolve:
+            config.append(("http.curloptResolve", resolve))
         with tempfile.TemporaryDirectory(dir=self.workdir, prefix="auth-") as auth_dir:
             creds = self.credentials
             if creds is not None and creds.password:
@@ -136,30 +206,22 @@ class GitRemote:
                 config.append(("http.extraHeader", f"Authorization: Basic {token}"))
             elif creds is not None and creds.bearer_token:
                 config.append(("http.extraHeader", f"Authorization: Bearer {creds.bearer_token}"))
+            known_hosts = pathlib.Path(auth_dir) / "known_hosts"
+            ssh = ["ssh", "-F", os.devnull]
             if creds is not None and creds.identity:
                 identity = pathlib.Path(auth_dir) / "identity"
                 identity.write_bytes(creds.identity)
                 identity.chmod(0o600)
-                known_hosts = pathlib.Path(auth_dir) / "known_hosts"
                 known_hosts.write_bytes(creds.known_hosts or b"")
-                env["GIT_SSH_COMMAND"] = " ".join(
-                    shlex.quote(part)
-                    for part in (
-                        "ssh",
-                        "-F",
-                        os.devnull,
-                        "-i",
-                        str(identity),
-                        "-o",
-                        "IdentitiesOnly=yes",
-                        "-o",
-                        f"UserKnownHostsFile={known_hosts}",
-                        "-o",
-                        "StrictHostKeyChecking=yes",
-                        "-o",
-                        "BatchMode=yes",
-                    )
-                )
+                ssh += ["-i", str(identity)]
+            else:
+                # No identity: nothing to offer, and an empty known_hosts fails closed.
+                known_hosts.write_bytes(b"")
+                ssh += ["-o", "IdentityFile=none", "-o", "PubkeyAuthentication=no"]
+            ssh += ["-o", f"UserKnownHostsFile={known_hosts}"]
+            for option in (*SSH_OPTIONS, *_host_key_alias(self.source, self.resolution)):
+                ssh += ["-o", option]
+            env["GIT_SSH_COMMAND"] = " ".join(shlex.quote(part) for part in ssh)
             env["GIT_CONFIG_COUNT"] = str(len(config))
             for index, (key, value) in enumerate(config):
                 env[f"GIT_CONFIG_KEY_{index}"] = key
@@ -167,33 +229,49 @@ class GitRemote:
             yield env
 
     def _run(self, *args: str, cwd: pathlib.Path | None = None) -> bytes:
-        command = ["git", *args]
+        # Not GitPython's execute: it starts from a copy of os.environ, and the
+        # operator's environment must not reach Git. A session of its own lets
+        # a timeout kill git's helpers (git-remote-http, ssh) too.
         with self._environment() as env:
-            runner = gitpython.cmd.Git(str(cwd or self.workdir))
+            process = subprocess.Popen(
+                ["git", *args],
+                cwd=cwd or self.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
             try:
-                status, stdout, stderr = runner.execute(
-                    command,
-                    env=env,
-                    kill_after_timeout=self.timeout,
-                    with_extended_output=True,
-                    stdout_as_string=False,
-                    strip_newline_in_stdout=False,
-                )
-            except gitpython.exc.GitCommandError as error:
-                raw = error.stderr if isinstance(error.stderr, str) else str(error.stderr)
-                message = urls.redact(
-                    raw.strip().removeprefix("stderr:").strip(" '"), self._secrets
-                )
-                if error.status == -9 or ("timeout" in str(error).lower() and not raw.strip()):
-                    raise GitError(
-                        f"git {args[0]} timed out after {self.timeout:.0f}s", reason="FetchTimeout"
-                    ) from None
-                raise GitError(
-                    f"git {args[0]} {urls.redact(self.url)} failed: {message}",
-                    reason=_classify(raw),
+                stdout, stderr = process.communicate(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                _kill(process)
+                raise self._failure(
+                    args[0], f"timed out after {self.timeout:.0f}s", "FetchTimeout"
                 ) from None
-        del status, stderr
-        return bytes(stdout)
+            except BaseException:
+                _kill(process)
+                raise
+        if process.returncode != 0:
+            raw = stderr.decode(errors="replace")
+            raise self._failure(args[0], raw, _classify(raw))
+        return stdout
+
+    def _failure(self, command: str, raw: str, reason: str) -> GitError:
+        """The error for a failed command: transport failures all read the same to a tenant.
+
+        Refused, reset, timed out, unresolvable, TLS failures and non-Git
+        answers are one :data:`network.UNREACHABLE`; only what proves a Git
+        conversation (authentication, host key, missing ref) keeps its reason.
+        """
+        detail = f"git {command} {self.shown} failed: {urls.redact(raw.strip(), self._secrets)}"
+        if command in NETWORK_COMMANDS and reason in ("GitOperationFailed", "FetchTimeout"):
+            return GitError(
+                network.unreachable_message(self.shown), reason=network.UNREACHABLE, detail=detail
+            )
+        if reason == "FetchTimeout":
+            return GitError(f"git {command} {raw}", reason=reason, detail=detail)
+        return GitError(detail, reason=reason)
 
     # -- operations ------------------------------------------------------
 
@@ -250,9 +328,49 @@ class GitRemote:
         sizes = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
         return (int(sizes.get("size-pack", 0)) + int(sizes.get("size", 0))) * 1024
 
-    def archive(self, sha: str) -> bytes:
-        """The commit's tree as an uncompressed tar (no .git, no submodule content)."""
-        return self._run("archive", "--format=tar", sha, cwd=self._bare())
+    @contextlib.contextmanager
+    def open_archive(
+        self, sha: str, sandbox: sandbox_mod.Sandbox, *, max_bytes: int
+    ) -> Iterator[sandbox_mod.CappedReader]:
+        """The commit's tree as an uncompressed tar stream (no .git, no submodules).
+
+        ``git archive`` reads tenant content (``.gitattributes`` among it), so it
+        runs in the build sandbox with the clone read-only and no network; its
+        output is streamed to the caller and cut off after ``max_bytes``.
+        """
+        if not _is_sha(sha):
+            raise GitError(f"not a commit id: {sha[:60]!r}", reason="InvalidRevision")
+        config = [("safe.directory", "*"), *HARDENING]
+        env = {
+            "HOME": sandbox_mod.TMP,
+            "PATH": "/usr/bin:/bin",
+            "LC_ALL": "C",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "GIT_CONFIG_COUNT": str(len(config)),
+        }
+        for index, (key, value) in enumerate(config):
+            env[f"GIT_CONFIG_KEY_{index}"] = key
+            env[f"GIT_CONFIG_VALUE_{index}"] = value
+        limits = dataclasses.replace(
+            sandbox.limits, output_bytes=max_bytes, wall_seconds=self.timeout
+        )
+        try:
+            with sandbox.stream(
+                ["git", "--git-dir", "/repo", "archive", "--format=tar", sha],
+                binds=[sandbox_mod.Bind(self._bare().resolve(), "/repo")],
+                cwd=sandbox_mod.TMP,
+                env=env,
+                limits=limits,
+                system=True,
+                what="git archive",
+            ) as stream:
+                yield stream
+        except sandbox_mod.SandboxUnavailableError as error:
+            raise GitError(error.message, reason="SandboxUnavailable") from None
+        except sandbox_mod.SandboxError as error:
+            reason = "ArtifactTooLarge" if error.reason == "OutputTooLarge" else "ArchiveFailed"
+            raise GitError(urls.redact(error.message, self._secrets), reason=reason) from None
 
     def prune(self) -> None:
         """Drop objects no longer referenced, so the clone does not grow forever."""
@@ -260,6 +378,38 @@ class GitRemote:
         with contextlib.suppress(GitError):
             self._run("reflog", "expire", "--expire=now", "--all", cwd=bare)
             self._run("gc", "--prune=now", "--quiet", cwd=bare)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill ``process`` and everything it started (it leads its own session)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
+
+
+def _pinned_ssh_url(source: urls.SourceURL, resolution: network.Resolution | None) -> str | None:
+    """For SSH, the URL with the checked address instead of the name.
+
+    The host key is still looked up under the name (:func:`_host_key_alias`).
+    """
+    if source.scheme != "ssh" or resolution is None or resolution.literal:
+        return None
+    return dataclasses.replace(source, host=resolution.addresses[0]).fetch_url
+
+
+def _host_key_alias(source: urls.SourceURL, resolution: network.Resolution | None) -> list[str]:
+    if source.scheme != "ssh" or resolution is None or resolution.literal:
+        return []
+    alias = source.host if source.port == 22 else f"[{source.host}]:{source.port}"
+    return [f"HostKeyAlias={alias}", "CheckHostIP=no"]
+
+
+def _curl_resolve(source: urls.SourceURL, resolution: network.Resolution | None) -> str | None:
+    """``http.curloptResolve`` pinning the host to the checked addresses (DNS rebinding)."""
+    if source.scheme not in ("http", "https") or resolution is None or resolution.literal:
+        return None
+    addresses = ",".join(f"[{a}]" if ":" in a else a for a in resolution.addresses)
+    return f"{source.host}:{source.port}:{addresses}"
 
 
 def _is_sha(text: str) -> bool:
@@ -384,9 +534,9 @@ class Checkout(GitRemote):
         try:
             self._git("push", "--quiet", "--", self.url, f"HEAD:refs/heads/{self.branch}")
         except GitError as error:
-            text = str(error).lower()
+            text = error.detail.lower()  # the message says less for transport failures
             if any(s in text for s in ("rejected", "non-fast-forward", "fetch first")):
-                raise PushRejectedError(str(error), reason="PushRejected") from None
+                raise PushRejectedError(error.detail, reason="PushRejected") from None
             raise
 
     def history(self, path: str, *, limit: int = 100) -> list[Commit]:

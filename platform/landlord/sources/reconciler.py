@@ -17,14 +17,15 @@ from collections.abc import Callable
 from typing import Any
 
 from landlord import api, policy, telemetry
-from landlord.api import conditions, labels
-from landlord.gitops import artifacts, durations
+from landlord.api import conditions, labels, names
+from landlord.gitops import artifacts, budgets, durations
+from landlord.gitops import sandbox as sandbox_mod
 from landlord.gitops.namespaces import NamespaceLabels
 from landlord.gitops.outcome import Outcome
 from landlord.kube import Kube, events
 from landlord.kube import status as kube_status
 from landlord.sources import git as git_mod
-from landlord.sources import refs, urls
+from landlord.sources import network, refs, urls
 from landlord.sources.credentials import Credentials
 
 log = logging.getLogger(__name__)
@@ -88,27 +89,40 @@ class GitRepositoryReconciler:
         limits: artifacts.Limits,
         gate: policy.Gate,
         platform_namespace: str,
+        sandbox: sandbox_mod.Sandbox,
         metrics: telemetry.Metrics | None = None,
         on_revision: Callable[[str, str, str], None] | None = None,
         namespaces: NamespaceLabels | None = None,
         cached: Callable[[str, str], dict[str, Any] | None] | None = None,
+        network_policy: network.NetworkPolicy | None = None,
+        trace_signer: telemetry.TraceSigner | None = None,
+        bounds: durations.Bounds | None = None,
+        budget: budgets.Budgets | None = None,
     ) -> None:
         self.kube = kube
+        # What one tenant may have (LANDLORD_BUDGETS__*): sources, artifact bytes.
+        self.budget = budget or budgets.Budgets()
+        # The platform's bounds on ``interval`` and ``timeout`` (LANDLORD_LIMITS__*).
+        self.bounds = bounds or durations.Bounds()
         self.gate = gate
         self.namespaces = namespaces or NamespaceLabels()
         # The GitRepository as the watch last delivered it: an interval tick reads
         # its spec from there (status writes go out only when they change).
         self.cached = cached
         self.platform_namespace = platform_namespace
+        self.sandbox = sandbox
         self.store = store
         self.workdir = workdir
         self.allowed_schemes = allowed_schemes
+        # Where tenants' sources may connect (None: anywhere; the platform's own
+        # source is never checked).
+        self.network_policy = network_policy
         self.limits = limits
         self.metrics = metrics
         self.on_revision = on_revision
         self._next_check: dict[str, float] = {}
         self._policy_version: dict[str, int] = {}
-        self.origins = telemetry.Origins()
+        self.origins = telemetry.Origins(trace_signer)
 
     def reconcile(self, key: str) -> Outcome | None:
         """Bring ``namespace/name`` up to date; None when the GitRepository is gone."""
@@ -136,20 +150,101 @@ class GitRepositoryReconciler:
             return Outcome(skipped=True, requeue_after=self._next_check[key] - now)
         if spec.get("suspend"):
             return Outcome(skipped=True)
+        try:
+            every = durations.interval(spec, "interval", 60.0, self.bounds)
+            durations.timeout(spec, "timeout", 60.0, self.bounds)
+        except durations.OutOfBoundsError as error:
+            # Refused, not clamped: Stalled until the spec changes; nothing is fetched.
+            self._next_check.pop(key, None)
+            refused = Outcome(False, durations.INVALID_DURATION, str(error), stalled=True)
+            self._write_status(body, refused, status.get("artifact"), requested)
+            return refused
         self._policy_version[key] = self.gate.version
-        traceparent = (body["metadata"].get("annotations") or {}).get(labels.TRACEPARENT)
+        traceparent = self.origins.trusted("GitRepository", body)  # only one Landlord signed
         parent, link = self.origins.parent_and_link(key, traceparent)
         with telemetry.span("source.reconcile", {"landlord.source": key}, parent=parent, link=link):
-            outcome, artifact = self._fetch(namespace, name, spec, status)
+            outcome, artifact = self._fetch_within_budget(body)
         if outcome.ready:
             self.origins.finished(key, traceparent)
-        interval = durations.jittered(durations.parse(spec.get("interval") or "1m"))
+        interval = durations.jittered(every)
         self._next_check[key] = time.monotonic() + interval
         outcome = dataclasses.replace(outcome, requeue_after=None if outcome.stalled else interval)
         self._write_status(body, outcome, artifact, requested)
         return outcome
 
     # -- the pipeline --------------------------------------------------------
+
+    def _fetch_within_budget(self, body: dict[str, Any]) -> tuple[Outcome, dict[str, Any] | None]:
+        """Check the names and the tenant's budgets, then fetch; keep the last artifact if refused.
+
+        A source over its tenant's count budget (the oldest keep working) or
+        behind older sources that use up the byte budget fetches nothing. A new
+        artifact that does not fit in the bytes the older sources leave is not
+        put in status, so no Kustomization ever applies it.
+        """
+        namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+        spec, status = body.get("spec") or {}, body.get("status") or {}
+        previous = status.get("artifact")
+        problems = names.git_repository(spec)
+        if problems:
+            return Outcome(False, names.REASON, names.summary(problems), stalled=True), previous
+        if namespace == self.platform_namespace:
+            return self._fetch(namespace, name, spec, status)
+        tenant, sources = self._tenant_sources(namespace)
+        stored = {
+            f"{ns}/{n}": self.store.stored_bytes(ns, n)
+            for ns, n in ((s["metadata"]["namespace"], s["metadata"]["name"]) for s in sources)
+        }
+        key = f"{namespace}/{name}"
+        why = budgets.over_count(
+            KIND,
+            key,
+            sources,
+            limit=self.budget.git_repositories,
+            budget="git_repositories",
+            tenant=tenant,
+            consequence="nothing was fetched",
+        ) or budgets.over_bytes(
+            key, sources, stored, own=None, limit=self.budget.artifact_bytes, tenant=tenant
+        )
+        if why:
+            return Outcome(False, budgets.REASON, why), previous
+        outcome, artifact = self._fetch(namespace, name, spec, status)
+        if not outcome.ready or artifact is None:
+            return outcome, artifact
+        sha = str(artifact.get("revision") or "").rpartition("sha1:")[2]
+        found = self.store.lookup(namespace, name, artifacts.artifact_key(sha, spec.get("ignore")))
+        why = budgets.over_bytes(
+            key,
+            sources,
+            stored,
+            own=found.size if found else 0,
+            limit=self.budget.artifact_bytes,
+            tenant=tenant,
+        )
+        if why:
+            return Outcome(False, budgets.REASON, why), previous
+        return outcome, artifact
+
+    def _tenant_sources(self, namespace: str) -> tuple[str, list[dict[str, Any]]]:
+        """Whose budget ``namespace`` counts against, and every GitRepository that tenant has."""
+        found = self.namespaces.get(namespace)
+        if found is None:
+            ns = self.kube.get("v1", "Namespace", namespace) or {}
+            found = (ns.get("metadata") or {}).get("labels") or {}
+        tenant = found.get(labels.TENANT)
+        spaces = {namespace}
+        if tenant:
+            listed = self.kube.list_objects(
+                "v1", "Namespace", label_selector=f"{labels.TENANT}={tenant}"
+            )
+            spaces.update(item["metadata"]["name"] for item in listed)
+        sources = [
+            item
+            for ns in sorted(spaces)
+            for item in self.kube.list_objects(api.API_VERSION, KIND, namespace=ns)
+        ]
+        return budgets.tenant_of(namespace, found), sources
 
     def _fetch(
         self, namespace: str, name: str, spec: dict[str, Any], status: dict[str, Any]
@@ -160,18 +255,24 @@ class GitRepositoryReconciler:
         secrets: list[str] = [urls.url_credentials(url)[1] or ""]
         try:
             urls.validate_url(url, self.allowed_schemes)
-            denied = self._denied(namespace, urls.strip_credentials(url), shown)
+            # One spelling for the policy, the fetch and the status (GitRemote
+            # normalises the same way).
+            source = urls.normalise(url)
+            shown = source.url
+            denied = self._denied(namespace, source.url, shown)
             if denied:
                 return Outcome(False, "PolicyDenied", denied, stalled=True), previous
             ref = refs.Ref.from_spec(spec.get("ref"))
             creds = self._credentials(namespace, spec.get("secretRef"))
             if creds is not None:
                 secrets += creds.secret_values()
+            resolution = self._resolve(namespace, source)
             remote = git_mod.GitRemote(
                 url,
                 creds,
                 workdir=self.workdir / namespace / name,
-                timeout=durations.parse(spec.get("timeout") or "60s"),
+                timeout=durations.timeout(spec, "timeout", 60.0, self.bounds),
+                resolution=resolution,
             )
             began = time.monotonic()
             remote_refs = remote.ls_remote()
@@ -185,7 +286,14 @@ class GitRepositoryReconciler:
             return Outcome(
                 False, "InvalidSource", urls.redact(str(error), secrets), stalled=True
             ), previous
+        except network.BlockedAddressError as error:
+            # The tenant sees what an unreachable host shows; the operator's log why.
+            log.warning("source %s/%s: %s", namespace, name, urls.redact(error.detail, secrets))
+            self._failed(namespace, name, error.reason)
+            return Outcome(False, error.reason, error.message), previous
         except (git_mod.GitError, artifacts.ArtifactError) as error:
+            if error.reason == network.UNREACHABLE and isinstance(error, git_mod.GitError):
+                log.warning("source %s/%s: %s", namespace, name, urls.redact(error.detail, secrets))
             self._failed(namespace, name, error.reason)
             return Outcome(False, error.reason, urls.redact(error.message, secrets)), previous
         except ValueError as error:
@@ -205,8 +313,18 @@ class GitRepositoryReconciler:
             True, "Succeeded", f"stored artifact for revision '{target.revision}'"
         ), artifact
 
+    def _resolve(self, namespace: str, source: urls.SourceURL) -> network.Resolution | None:
+        """The addresses a tenant's source may be fetched from (:class:`BlockedAddressError`).
+
+        The platform namespace's source (the platform repository) is exempt: the
+        platform team chose its URL, and it may well live next to the cluster.
+        """
+        if self.network_policy is None or namespace == self.platform_namespace:
+            return None
+        return self.network_policy.check(source.url, source.host, source.port)
+
     def _denied(self, namespace: str, url: str, shown: str) -> str | None:
-        """Why the policy refuses this namespace's source URL (checked before any Git call)."""
+        """Why the policy refuses this namespace's normalised source URL (before any Git call)."""
         if namespace == self.platform_namespace:
             return None  # the platform repository itself
         found = self.namespaces.get(namespace)
@@ -242,9 +360,12 @@ class GitRepositoryReconciler:
                 f"{self.limits.max_total_bytes}",
                 reason="ArtifactTooLarge",
             )
-        stored = self.store.store(
-            namespace, name, key, remote.archive(target.sha), ignore=ignore, limits=self.limits
-        )
+        with remote.open_archive(
+            target.sha, self.sandbox, max_bytes=artifacts.archive_cap(self.limits)
+        ) as archive:
+            stored = self.store.store(
+                namespace, name, key, archive, ignore=ignore, limits=self.limits
+            )
         remote.prune()
         self._count(namespace, name, "fetch", time.monotonic() - began, size)
         return stored

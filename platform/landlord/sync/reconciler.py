@@ -1,8 +1,9 @@
 """Reconcile one Kustomization: the named steps of the sync pipeline, as the tenant.
 
-fetch artifact → check dependencies → build → validate → apply (dry-run of
-everything that changed first, then staged server-side apply) → inventory →
-prune → health → status. Every request about tenant objects uses a client that
+names and cross-namespace references (decided before anything they name is
+read) → budget → fetch artifact → check dependencies → build → validate →
+apply (dry-run of everything that changed first, then staged server-side
+apply) → inventory → prune → health → status. Every request about tenant objects uses a client that
 impersonates the Kustomization's service account; only a Kustomization in the
 platform namespace may run with the operator's own identity.
 """
@@ -20,8 +21,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from landlord import api, errors, policy, telemetry
-from landlord.api import conditions, labels
+from landlord.api import conditions, labels, names
 from landlord.gitops import artifacts, durations
+from landlord.gitops import budgets as budgets_mod
+from landlord.gitops import sandbox as sandbox_mod
 from landlord.gitops.namespaces import NamespaceLabels
 from landlord.gitops.objects import contains
 from landlord.gitops.outcome import Outcome
@@ -29,7 +32,7 @@ from landlord.gitops.ratelimit import TokenBucket
 from landlord.kube import Kube, events
 from landlord.kube import status as kube_status
 from landlord.sync import build as build_mod
-from landlord.sync import health, substitute, validate
+from landlord.sync import health, healthwait, substitute, validate
 from landlord.sync.drift import Drift, DriftTracker
 from landlord.sync.inventory import Entry, Inventory
 from landlord.sync.yamlsafe import YamlError
@@ -70,6 +73,25 @@ class Result:
     pruned: list[Entry] = dataclasses.field(default_factory=list)
     healthy: bool | None = None
     repaired: list[Drift] = dataclasses.field(default_factory=list)
+    # A health wait in progress: its deadline (RFC 3339) and what is not healthy yet.
+    health_deadline: str | None = None
+    unhealthy: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    """A Kustomization's durations, each within the platform's bounds (seconds)."""
+
+    interval: float
+    retry: float
+    timeout: float
+
+    @classmethod
+    def of(cls, spec: dict[str, Any], bounds: durations.Bounds) -> Timing:
+        """The spec's durations; OutOfBoundsError names the first one the platform refuses."""
+        interval = durations.interval(spec, "interval", 600.0, bounds)
+        retry = durations.interval(spec, "retryInterval", min(interval, 30.0), bounds)
+        return cls(interval, retry, durations.timeout(spec, "timeout", 300.0, bounds))
 
 
 def stage_of(manifest: dict[str, Any]) -> int:
@@ -115,6 +137,7 @@ class KustomizationReconciler:
         store: artifacts.ArtifactStore,
         platform_namespace: str,
         kustomize: pathlib.Path | None,
+        sandbox: sandbox_mod.Sandbox,
         gate: policy.Gate,
         cluster: str = "local",
         metrics: telemetry.Metrics | None = None,
@@ -123,12 +146,20 @@ class KustomizationReconciler:
         workers: int = WORKERS,
         write_rate: float = WRITE_RATE,
         write_burst: int = WRITE_BURST,
+        bounds: durations.Bounds | None = None,
+        trace_signer: telemetry.TraceSigner | None = None,
+        budgets: budgets_mod.Budgets | None = None,
     ) -> None:
         self.kube = kube
         self.gate = gate
+        self.budgets = budgets or budgets_mod.Budgets()
+        # key → the policy version under which its names and cross-namespace edges
+        # were last found allowed: the watch-cache fast path trusts nothing else.
+        self._cleared: dict[str, int] = {}
         self.workers = workers
         self.write_rate = write_rate
         self.write_burst = write_burst
+        self.bounds = bounds or durations.Bounds()
         self.namespaces = namespaces or NamespaceLabels()
         self.drift = drift or DriftTracker()
         # The newest Kustomization and GitRepository bodies the watches delivered:
@@ -139,12 +170,13 @@ class KustomizationReconciler:
         self.store = store
         self.platform_namespace = platform_namespace
         self.kustomize = kustomize
+        self.sandbox = sandbox
         self.cluster = cluster
         self.metrics = metrics
         self._next_check: dict[str, float] = {}
         self._failures: dict[str, int] = {}
         self._policy_version: dict[str, int] = {}
-        self.origins = telemetry.Origins()
+        self.origins = telemetry.Origins(trace_signer)
         self._clients: dict[str, Kube] = {}
         # dependency key → keys of Kustomizations in other namespaces waiting on it
         self._remote_dependents: dict[str, set[str]] = {}
@@ -164,6 +196,7 @@ class KustomizationReconciler:
         if body is None:
             self._next_check.pop(key, None)
             self._policy_version.pop(key, None)
+            self._cleared.pop(key, None)
             self.drift.forget(key)
             self.origins.forget(key)
             return None
@@ -174,9 +207,20 @@ class KustomizationReconciler:
         status = body.get("status") or {}
         if spec.get("suspend"):
             return Outcome(skipped=True)
-        source = self._source(body)
-        revision = ((source or {}).get("status") or {}).get("artifact", {}).get("revision")
         requested = (body["metadata"].get("annotations") or {}).get(labels.REQUESTED_AT)
+        try:
+            timing = Timing.of(spec, self.bounds)
+        except durations.OutOfBoundsError as error:
+            return self._refuse_durations(key, body, error, requested)
+        # Names and cross-namespace edges are decided before anything is read with
+        # the operator's identity: a refused sync learns nothing of what it names.
+        refusal = self._refusal(key, body)
+        source = refusal or self._source(body)
+        revision = (
+            None
+            if isinstance(source, SyncError)
+            else ((source or {}).get("status") or {}).get("artifact", {}).get("revision")
+        )
         fresh = (
             status.get("observedGeneration") == body["metadata"].get("generation")
             and requested == status.get("lastHandledReconcileAt")
@@ -187,27 +231,33 @@ class KustomizationReconciler:
         now = time.monotonic()
         if fresh and now < self._next_check.get(key, 0.0):
             return Outcome(skipped=True, requeue_after=self._next_check[key] - now)
-        interval = durations.parse(spec.get("interval") or "10m")
-        retry = (
-            durations.parse(spec.get("retryInterval") or "")
-            if spec.get("retryInterval")
-            else min(interval, 30.0)
-        )
+        # A health wait of this very revision and spec: look at health again, apply nothing.
+        recheck = fresh and bool(status.get(healthwait.DEADLINE))
         result = Result(revision=revision or "")
         self._policy_version[key] = self.gate.version
         drifted = self.drift.take(key)
-        traceparent = (body["metadata"].get("annotations") or {}).get(labels.TRACEPARENT)
+        traceparent = self.origins.trusted("Kustomization", body)  # only one Landlord signed
         parent, link = self.origins.parent_and_link(key, traceparent)
         with telemetry.span(
             "sync.reconcile", {"landlord.kustomization": key}, parent=parent, link=link
         ):
             try:
-                self._run(body, source, result)
+                if recheck:
+                    self._recheck_health(body, result, timing)
+                else:
+                    self._run(body, source, result)
                 outcome = Outcome(
                     True, "ReconciliationSucceeded", f"Applied revision: {result.revision}"
                 )
             except SyncError as error:
                 outcome = Outcome(False, error.reason, error.message, stalled=error.stalled)
+        if outcome.ready and result.health_deadline is not None:
+            outcome = Outcome(
+                False,
+                healthwait.PROGRESSING,
+                f"applied revision {result.revision}; waiting until {result.health_deadline} "
+                f"for health: {healthwait.summary(result.unhealthy)}",
+            )
         if outcome.ready:
             self.origins.finished(key, traceparent)
         if drifted:
@@ -215,11 +265,17 @@ class KustomizationReconciler:
             result.repaired = [d for d in drifted if d.entry.id in restored]
         if outcome.ready:
             self._failures.pop(key, None)
-            delay = interval
+            delay = timing.interval
+        elif result.health_deadline is not None:
+            # Waiting for health holds no worker: look again soon, until the deadline.
+            delay = healthwait.poll_after(result.health_deadline)
         else:
-            # Back off while a dependency or the source is not there yet.
-            failures = self._failures[key] = self._failures.get(key, 0) + 1
-            delay = min(retry * 2 ** (failures - 1), max(interval, retry))
+            # Back off while a dependency or the source is not there yet (the count is
+            # capped, so the delay stays a finite float however long it keeps failing).
+            failures = self._failures[key] = min(
+                self._failures.get(key, 0) + 1, durations.MAX_DOUBLINGS + 1
+            )
+            delay = durations.backoff(timing.retry, failures, max(timing.interval, timing.retry))
         delay = durations.jittered(delay)
         self._next_check[key] = time.monotonic() + delay
         self._write_status(body, outcome, result, requested)
@@ -281,6 +337,8 @@ class KustomizationReconciler:
             source = None if source_key in self._moved else self._sources.get(source_key)
         status = body.get("status") or {}
         metadata = body["metadata"]
+        if self._crosses(key, spec) and self._cleared.get(key) != self.gate.version:
+            return None  # an edge out of the namespace is trusted only as last decided
         if (
             source is None
             or spec.get("suspend")
@@ -306,7 +364,10 @@ class KustomizationReconciler:
             return None  # not run since this operator started: run once
         if now < due:
             return Outcome(skipped=True, requeue_after=due - now)
-        interval = durations.parse(spec.get("interval") or "10m")
+        try:
+            interval = durations.interval(spec, "interval", 600.0, self.bounds)
+        except durations.OutOfBoundsError:
+            return None  # the pipeline refuses it, with a condition
         delay = durations.jittered(interval)
         self._next_check[key] = now + delay
         return Outcome(
@@ -315,9 +376,14 @@ class KustomizationReconciler:
 
     # -- the pipeline --------------------------------------------------------
 
-    def _run(self, body: dict[str, Any], source: dict[str, Any] | None, result: Result) -> None:
+    def _run(
+        self, body: dict[str, Any], source: dict[str, Any] | SyncError | None, result: Result
+    ) -> None:
+        if isinstance(source, SyncError):
+            raise source  # a bad name or a denied edge: nothing of the target was read
         spec = body.get("spec") or {}
         namespace = body["metadata"]["namespace"]
+        self._check_budget(body)
         if spec.get("kubeConfig"):
             target = ((spec["kubeConfig"].get("secretRef") or {}).get("name")) or ""
             self._gate(namespace, "target", target, f"target cluster {target!r}")
@@ -332,6 +398,7 @@ class KustomizationReconciler:
         root = self._artifact(body, source, result)
         self._check_dependencies(body)
         documents = self._build(root, spec)
+        self._check_objects(namespace, len(documents))
         variables = self._variables(tenant, namespace, spec.get("postBuild") or {})
         if variables is not None:
             documents = [
@@ -376,10 +443,9 @@ class KustomizationReconciler:
                 raise SyncError("PruneFailed", "could not delete " + ", ".join(map(str, kept)))
         elif old is not None:
             result.inventory = new
-        checks = self._health_targets(spec, manifests)
+        checks = self._health_targets(spec, namespace, new.entries)
         if checks:
-            self._wait_healthy(tenant, checks, durations.parse(spec.get("timeout") or "5m"))
-            result.healthy = True
+            self._health(body, tenant, checks, result, Timing.of(spec, self.bounds).timeout)
 
     def _cluster_id(self) -> str:
         """The target cluster's identity: the uid of its kube-system namespace."""
@@ -419,9 +485,8 @@ class KustomizationReconciler:
         ref = (body.get("spec") or {}).get("sourceRef") or {}
         own = body["metadata"]["namespace"]
         where = ref.get("namespace") or own
-        if where != own:
+        if where != own:  # allowed: _refusal decided it before the source was read
             source_key = f"{where}/{ref.get('name')}"
-            self._gate(own, "source", source_key, f"sourceRef {source_key}")
             with self._lock:
                 self._remote_users.setdefault(source_key, set()).add(
                     f"{own}/{body['metadata']['name']}"
@@ -445,37 +510,51 @@ class KustomizationReconciler:
         return stored.path
 
     def _check_dependencies(self, body: dict[str, Any]) -> None:
+        """Stalled on a cycle, waiting while a dependency is not Ready.
+
+        Every cross-namespace edge was allowed by :meth:`_refusal` before this
+        runs; only then are the dependencies read, the cycle walk first.
+        """
         own = body["metadata"]["namespace"]
         key = f"{own}/{body['metadata']['name']}"
-        waiting = []
-        for dep in (body.get("spec") or {}).get("dependsOn") or []:
-            namespace = dep.get("namespace") or own
+        deps = [
+            (dep.get("namespace") or own, dep["name"])
+            for dep in (body.get("spec") or {}).get("dependsOn") or []
+        ]
+        for namespace, name in deps:
             if namespace != own:
-                target = f"{namespace}/{dep['name']}"
-                self._gate(own, "depend", target, f"dependsOn {target}")
                 with self._lock:
-                    self._remote_dependents.setdefault(target, set()).add(key)
-            other = self.kube.get(api.API_VERSION, KIND, dep["name"], namespace)
+                    self._remote_dependents.setdefault(f"{namespace}/{name}", set()).add(key)
+        cycle = self._cycle(body)
+        if cycle:
+            raise SyncError(
+                "DependencyCycle", "dependsOn forms a cycle: " + " → ".join(cycle), stalled=True
+            )
+        waiting = []
+        for namespace, name in deps:
+            other = self.kube.get(api.API_VERSION, KIND, name, namespace)
             if other is None:
-                waiting.append(f"{namespace}/{dep['name']} (not found)")
+                waiting.append(f"{namespace}/{name} (not found)")
                 continue
             status = other.get("status") or {}
             if not (
                 conditions.is_true(status.get("conditions") or [], conditions.READY)
                 and status.get("observedGeneration") == other["metadata"].get("generation")
             ):
-                waiting.append(f"{namespace}/{dep['name']}")
-        cycle = self._cycle(body)
-        if cycle:
-            raise SyncError(
-                "DependencyCycle", "dependsOn forms a cycle: " + " → ".join(cycle), stalled=True
-            )
+                waiting.append(f"{namespace}/{name}")
         if waiting:
             raise SyncError(
                 "DependencyNotReady", "waiting for dependencies to be Ready: " + ", ".join(waiting)
             )
 
     def _cycle(self, body: dict[str, Any]) -> list[str] | None:
+        """The dependsOn cycle through this Kustomization, walking only allowed edges.
+
+        An edge leaving a namespace is followed only when the policy lets that
+        namespace's tenant depend on its target: a denied edge is never honoured
+        (its Kustomization is PolicyDenied), so it closes no cycle, and the walk
+        reads nothing behind it.
+        """
         own = body["metadata"]["namespace"]
         start = f"{own}/{body['metadata']['name']}"
         stack: list[tuple[str, list[str]]] = [(start, [start])]
@@ -485,13 +564,108 @@ class KustomizationReconciler:
             namespace, _, name = key.partition("/")
             obj = body if key == start else self.kube.get(api.API_VERSION, KIND, name, namespace)
             for dep in ((obj or {}).get("spec") or {}).get("dependsOn") or []:
+                if not names.is_subdomain(dep.get("name")) or not names.is_label(
+                    dep.get("namespace") or namespace
+                ):
+                    continue  # a name no request path may carry
                 target = f"{dep.get('namespace') or namespace}/{dep['name']}"
+                if key != start and self._decide(namespace, "depend", target) is not None:
+                    continue
                 if target == start:
                     return [_short(k, own) for k in (*path, start)]
                 if target not in visited:
                     visited.add(target)
                     stack.append((target, [*path, target]))
         return None
+
+    # -- refusals before any read: names, edges, budgets -------------------------
+
+    def _refusal(self, key: str, body: dict[str, Any]) -> SyncError | None:
+        """Why this Kustomization is refused before anything it names is read; None if not.
+
+        Decided from its spec, the namespace labels and the policy alone: a bad
+        name (InvalidSpec) or a denied cross-namespace sourceRef or dependsOn
+        (PolicyDenied). The message names only what the tenant wrote, and is the
+        same whether the target exists or not.
+        """
+        spec = body.get("spec") or {}
+        problems = names.kustomization(spec)
+        refusal = (
+            SyncError(names.REASON, names.summary(problems), stalled=True) if problems else None
+        )
+        if refusal is None:
+            try:
+                self._check_edges(body)
+            except SyncError as error:
+                refusal = error
+        with self._lock:
+            if refusal is None:
+                self._cleared[key] = self.gate.version
+            else:
+                self._cleared.pop(key, None)
+        return refusal
+
+    def _check_edges(self, body: dict[str, Any]) -> None:
+        """PolicyDenied for the first cross-namespace sourceRef or dependsOn the policy refuses."""
+        own = body["metadata"]["namespace"]
+        spec = body.get("spec") or {}
+        ref = spec.get("sourceRef") or {}
+        if (ref.get("namespace") or own) != own:
+            target = f"{ref['namespace']}/{ref.get('name')}"
+            self._gate(own, "source", target, f"sourceRef {target}")
+        for dep in spec.get("dependsOn") or []:
+            if (dep.get("namespace") or own) != own:
+                target = f"{dep['namespace']}/{dep.get('name')}"
+                self._gate(own, "depend", target, f"dependsOn {target}")
+
+    @staticmethod
+    def _crosses(key: str, spec: dict[str, Any]) -> bool:
+        """Whether a spec's sourceRef or any dependsOn leaves the namespace of ``key``."""
+        own = key.partition("/")[0]
+        refs = [spec.get("sourceRef") or {}, *(spec.get("dependsOn") or [])]
+        return any((ref.get("namespace") or own) != own for ref in refs)
+
+    def _tenant(self, namespace: str) -> tuple[str, list[str]]:
+        """Whose budget ``namespace`` counts against, and all the namespaces it has."""
+        found = self._namespace_labels(namespace)
+        tenant = budgets_mod.tenant_of(namespace, found)
+        name = found.get(labels.TENANT)
+        if not name:
+            return tenant, [namespace]
+        listed = self.kube.list_objects("v1", "Namespace", label_selector=f"{labels.TENANT}={name}")
+        return tenant, sorted({namespace, *(ns["metadata"]["name"] for ns in listed)})
+
+    def _check_budget(self, body: dict[str, Any]) -> None:
+        """BudgetExceeded when the tenant's older Kustomizations use up its budget."""
+        namespace = body["metadata"]["namespace"]
+        if namespace == self.platform_namespace:
+            return
+        tenant, spaces = self._tenant(namespace)
+        items = [
+            i for ns in spaces for i in self.kube.list_objects(api.API_VERSION, KIND, namespace=ns)
+        ]
+        why = budgets_mod.over_count(
+            KIND,
+            f"{namespace}/{body['metadata']['name']}",
+            items,
+            limit=self.budgets.kustomizations,
+            budget="kustomizations",
+            tenant=tenant,
+            consequence="nothing was read, built or applied",
+        )
+        if why:
+            raise SyncError(budgets_mod.REASON, why)
+
+    def _check_objects(self, namespace: str, count: int) -> None:
+        """BudgetExceeded (Stalled until a new revision) when a revision has too many objects."""
+        if namespace == self.platform_namespace:
+            return
+        tenant = budgets_mod.tenant_of(namespace, self._namespace_labels(namespace))
+        why = budgets_mod.over_objects(
+            count, limit=self.budgets.objects_per_revision, tenant=tenant
+        )
+        if why:
+            raise SyncError(budgets_mod.REASON, why, stalled=True)
 
     # -- policy --------------------------------------------------------------
 
@@ -502,22 +676,28 @@ class KustomizationReconciler:
         ns = self.kube.get("v1", "Namespace", namespace) or {}
         return dict((ns.get("metadata") or {}).get("labels") or {})
 
-    def _gate(self, own: str, point: str, obj: str, what: str) -> None:
-        """Raise PolicyDenied unless the policy lets ``own``'s tenant reach ``obj``.
+    def _decide(self, own: str, point: str, obj: str) -> tuple[str, policy.Decision] | None:
+        """None when ``own``'s tenant may reach ``obj``; else its subject and the denial.
 
         Edges inside one tenant (between its own namespaces) need no policy; the
         platform namespace is not gated (it is how tenants and policies arrive).
         """
         if own == self.platform_namespace:
-            return
+            return None
         own_labels = self._namespace_labels(own)
         if point in ("depend", "source"):
             other = obj.partition("/")[0]
-            if policy.same_tenant(own_labels, self._namespace_labels(other)):
-                return
+            if other == own or policy.same_tenant(own_labels, self._namespace_labels(other)):
+                return None
         subject = policy.subject_for(own, own_labels)
         decision = self.gate.check(point, [subject], obj)
-        if not decision.allowed:
+        return None if decision.allowed else (subject, decision)
+
+    def _gate(self, own: str, point: str, obj: str, what: str) -> None:
+        """Raise PolicyDenied unless the policy lets ``own``'s tenant reach ``obj``."""
+        denied = self._decide(own, point, obj)
+        if denied is not None:
+            subject, decision = denied
             raise SyncError(
                 "PolicyDenied",
                 f"{what} is denied for {subject}: {decision.explain()}; nothing was applied. "
@@ -549,9 +729,11 @@ class KustomizationReconciler:
 
     def _build(self, root: pathlib.Path, spec: dict[str, Any]) -> list[Any]:
         try:
-            return build_mod.build(root, spec.get("path") or "./", kustomize=self.kustomize)
+            return build_mod.build(
+                root, spec.get("path") or "./", kustomize=self.kustomize, sandbox=self.sandbox
+            )
         except YamlError as error:
-            raise SyncError("BuildFailed", error.message) from None
+            raise SyncError(error.reason, error.message) from None
 
     def _variables(
         self, tenant: Kube, namespace: str, post_build: dict[str, Any]
@@ -810,37 +992,78 @@ class KustomizationReconciler:
 
     # -- health --------------------------------------------------------------
 
-    def _health_targets(self, spec: dict[str, Any], manifests: list[dict[str, Any]]) -> list[Entry]:
+    def _health_targets(
+        self, spec: dict[str, Any], namespace: str, applied: Iterable[Entry]
+    ) -> list[Entry]:
+        """``wait``: everything applied; else the ``healthChecks`` (in ``namespace`` unless set)."""
         if spec.get("wait"):
-            return [Entry.of(m) for m in manifests]
+            return list(applied)
         targets = []
         for check in spec.get("healthChecks") or []:
             api_version = check.get("apiVersion") or "apps/v1"
             group, _, version = api_version.rpartition("/")
-            targets.append(
-                Entry(check.get("namespace") or "", check["name"], group, check["kind"], version)
-            )
+            where = check.get("namespace") or namespace
+            targets.append(Entry(where, check["name"], group, check["kind"], version))
         return targets
 
-    def _wait_healthy(self, tenant: Kube, targets: list[Entry], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            unhealthy = []
-            for entry in targets:
+    def _health(
+        self,
+        body: dict[str, Any],
+        tenant: Kube,
+        targets: list[Entry],
+        result: Result,
+        timeout: float,
+    ) -> None:
+        """The health step: one look, never a wait (see :mod:`landlord.sync.healthwait`).
+
+        Healthy: done. Not yet: ``result.health_deadline`` says until when the
+        reconciler looks again (the deadline of this revision's wait, or a new one).
+        Past the deadline: HealthCheckFailed, naming what is not healthy.
+        """
+        unhealthy = self._unhealthy(tenant, targets)
+        if not unhealthy:
+            result.healthy = True
+            return
+        generation = int(body["metadata"].get("generation") or 1)
+        deadline = healthwait.pending(
+            body.get("status") or {}, result.revision, generation
+        ) or healthwait.deadline_after(timeout)
+        if healthwait.remaining(deadline) <= 0:
+            raise SyncError(
+                healthwait.HEALTH_CHECK_FAILED,
+                f"not healthy after {durations.format_seconds(timeout)} (spec.timeout): "
+                + healthwait.summary(unhealthy),
+            )
+        result.healthy = False
+        result.health_deadline = deadline
+        result.unhealthy = unhealthy
+
+    def _recheck_health(self, body: dict[str, Any], result: Result, timing: Timing) -> None:
+        """A later reconcile of a revision waiting for health: look again, apply nothing."""
+        spec = body.get("spec") or {}
+        status = body.get("status") or {}
+        tenant = self._identity(body["metadata"]["namespace"], spec.get("serviceAccountName"))
+        inventory = Inventory.from_status(status.get("inventory"))
+        namespace = body["metadata"]["namespace"]
+        targets = self._health_targets(spec, namespace, inventory.entries if inventory else ())
+        if targets:
+            self._health(body, tenant, targets, result, timing.timeout)
+
+    def _unhealthy(self, tenant: Kube, targets: list[Entry]) -> list[str]:
+        """``<target>: <why>`` for each target that is not healthy, read as the tenant."""
+        unhealthy = []
+        for entry in targets:
+            try:
                 live = tenant.get(
                     entry.api_version, entry.kind, entry.name, entry.namespace or None
                 )
-                healthy, why = health.check(live) if live else (False, "not found")
-                if not healthy:
-                    unhealthy.append(f"{entry}: {why}")
-            if not unhealthy:
-                return
-            if time.monotonic() > deadline:
-                raise SyncError(
-                    "HealthCheckFailed",
-                    f"not healthy after {timeout:.0f}s: " + "; ".join(unhealthy[:5]),
-                )
-            time.sleep(1.0)
+            except errors.ApiError as error:
+                unhealthy.append(f"{entry}: {error.message}")
+                continue
+            healthy, why = health.check(live) if live else (False, "not found")
+            if not healthy:
+                unhealthy.append(f"{entry}: {why}")
+        return unhealthy
 
     # -- finalizer, status ---------------------------------------------------
 
@@ -914,20 +1137,38 @@ class KustomizationReconciler:
     ) -> None:
         existing = body.get("status") or {}
         generation = int(body["metadata"].get("generation") or 1)
+        waiting = result.health_deadline is not None
         wanted = conditions.summary(
             ready=outcome.ready,
             reason=outcome.reason,
             message=outcome.message,
             stalled=outcome.stalled,
-            reconciling=False,
+            reconciling=waiting,
             generation=generation,
             existing=existing.get("conditions") or [],
         )
-        if result.healthy is not None or outcome.reason == "HealthCheckFailed":
+        if waiting:
+            # Flux's shape of a health wait: Ready and Healthy Unknown, Reconciling True.
             healthy = conditions.condition(
-                "Healthy",
+                healthwait.HEALTHY,
+                False,
+                healthwait.PROGRESSING,
+                f"waiting until {result.health_deadline} for: "
+                + healthwait.summary(result.unhealthy),
+                observed_generation=generation,
+            )
+            unknown = [
+                {**c, "status": "Unknown"}
+                if c["type"] in (conditions.READY, healthwait.HEALTHY)
+                else c
+                for c in [*wanted, healthy]
+            ]
+            wanted = conditions.merge(existing.get("conditions") or [], unknown)
+        elif result.healthy is not None or outcome.reason == healthwait.HEALTH_CHECK_FAILED:
+            healthy = conditions.condition(
+                healthwait.HEALTHY,
                 bool(result.healthy),
-                "Succeeded" if result.healthy else "HealthCheckFailed",
+                "Succeeded" if result.healthy else healthwait.HEALTH_CHECK_FAILED,
                 "all health checks passed" if result.healthy else outcome.message,
                 observed_generation=generation,
             )
@@ -936,7 +1177,17 @@ class KustomizationReconciler:
             "observedGeneration": generation,
             "conditions": wanted,
             "lastAttemptedRevision": result.revision,
+            # Set only while a health wait is in progress (None removes it).
+            healthwait.DEADLINE: result.health_deadline,
         }
+        if waiting and not existing.get(healthwait.DEADLINE):
+            events.record(
+                self.kube,
+                body,
+                reason=healthwait.PROGRESSING,
+                message=f"revision {result.revision}: {len(result.changed)} applied, "
+                f"{len(result.pruned)} pruned; waiting until {result.health_deadline} for health",
+            )
         if outcome.ready:
             new["lastAppliedRevision"] = result.revision
         if result.inventory is not None:
@@ -959,16 +1210,33 @@ class KustomizationReconciler:
             or result.pruned
             or existing.get("lastAppliedRevision") != result.revision
         ):
+            waited = existing.get(healthwait.DEADLINE) and not (result.changed or result.pruned)
             events.record(
                 self.kube,
                 body,
                 reason="ReconciliationSucceeded",
-                message=f"revision {result.revision}: {len(result.changed)} applied, "
+                message=f"revision {result.revision}: all health checks passed"
+                if waited
+                else f"revision {result.revision}: {len(result.changed)} applied, "
                 f"{len(result.pruned)} pruned",
             )
-        elif not outcome.ready:
+        elif not outcome.ready and not waiting:
             kube_status.warn_on_change(self.kube, body, outcome.reason, outcome.message)
         kube_status.patch_if_changed(self.kube, body, new)
+
+    def _refuse_durations(
+        self,
+        key: str,
+        body: dict[str, Any],
+        error: durations.OutOfBoundsError,
+        requested: str | None,
+    ) -> Outcome:
+        """A duration out of the platform's bounds: Stalled, nothing fetched or applied."""
+        self._next_check.pop(key, None)
+        outcome = Outcome(False, durations.INVALID_DURATION, str(error), stalled=True)
+        revision = (body.get("status") or {}).get("lastAttemptedRevision") or ""
+        self._write_status(body, outcome, Result(revision=revision), requested)
+        return outcome
 
     def waiting_on(self, key: str) -> list[str]:
         """Keys of the Kustomizations in the same namespace whose dependsOn names ``key``."""

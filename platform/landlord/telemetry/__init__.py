@@ -10,7 +10,9 @@ from __future__ import annotations
 from landlord.telemetry.logs import configure_logging
 from landlord.telemetry.metrics import Metrics
 from landlord.telemetry.tracing import (
+    TRACEPARENT_SIGNATURE,
     Origins,
+    TraceSigner,
     add_event,
     configure_tracing,
     span,
@@ -20,8 +22,10 @@ from landlord.telemetry.tracing import (
 )
 
 __all__ = [
+    "TRACEPARENT_SIGNATURE",
     "Metrics",
     "Origins",
+    "TraceSigner",
     "add_event",
     "configure_logging",
     "configure_tracing",

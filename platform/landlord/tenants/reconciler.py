@@ -50,13 +50,14 @@ class TenantReconciler:
         features: Features,
         platform_namespace: str,
         metrics: telemetry.Metrics | None = None,
+        trace_signer: telemetry.TraceSigner | None = None,
     ) -> None:
         self.kube = kube
         self.features = features
         self.platform_namespace = platform_namespace
         self.metrics = metrics
         self._ready: dict[str, bool] = {}
-        self.origins = telemetry.Origins()
+        self.origins = telemetry.Origins(trace_signer)
         self._lead_times_seen: set[str] = set()
         self._stuck_since: dict[str, float] = {}
 
@@ -71,7 +72,7 @@ class TenantReconciler:
             self.origins.forget(name)
             return None
         annotations = body["metadata"].get("annotations") or {}
-        traceparent = annotations.get(labels.TRACEPARENT)
+        traceparent = self.origins.trusted(TENANT_KIND, body)  # only one the API signed
         parent, link = self.origins.parent_and_link(name, traceparent)
         first = not self._was_ready(body)  # before this reconcile: a change not yet in place
         with telemetry.span(
@@ -139,6 +140,10 @@ class TenantReconciler:
         wanted = desired.desired_objects(
             tenant, self.features, platform_namespace=self.platform_namespace
         )
+        trusted = self.origins.trusted(TENANT_KIND, body)
+        for manifest in wanted:  # the request's trace goes on only if the API signed it
+            if labels.TRACEPARENT in (manifest["metadata"].get("annotations") or {}):
+                self.origins.stamp(manifest["kind"], manifest, trusted)
         live = self._live(tenant.name)
         was_ready = self._was_ready(body)
         try:

@@ -45,6 +45,11 @@ def build_app(
     metrics: telemetry.Metrics,
 ) -> onboarding.App:
     """The onboarding API as an ASGI app."""
+    signer = onboarding.trace_signer(
+        kube_client,
+        platform_namespace=config.platform_namespace,
+        secret_name=config.api.trace_key_secret,
+    )
     service = onboarding.Onboarding(
         kube_client,
         gate,
@@ -53,12 +58,16 @@ def build_app(
         settings=config.api,
         allowed_schemes=config.sources.allowed_schemes,
         metrics=metrics,
+        trace_signer=signer,
     )
     receivers = onboarding.Receivers(
-        kube_client, platform_namespace=config.platform_namespace, metrics=metrics
+        kube_client,
+        platform_namespace=config.platform_namespace,
+        replay_window=config.api.receiver_replay_window,
+        metrics=metrics,
     )
     authenticator = onboarding.Authenticator(
-        kube_client, cache_seconds=config.api.token_cache_seconds
+        kube_client, audiences=config.api.audiences, cache_seconds=config.api.token_cache_seconds
     )
     return onboarding.create_app(
         service,

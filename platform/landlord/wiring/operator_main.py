@@ -15,11 +15,12 @@ from landlord import api, kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
 from landlord.api import labels as api_labels
 from landlord.cluster import binaries
-from landlord.gitops import artifacts
+from landlord.gitops import artifacts, budgets, durations, sandbox
 from landlord.gitops.namespaces import NamespaceLabels
 from landlord.gitops.outcome import Outcome
 from landlord.kube import events
 from landlord.policy import reloader as policy_reloader
+from landlord.sources import network
 from landlord.sources import reconciler as sources_reconciler
 from landlord.sync import reconciler as sync_reconciler
 from landlord.tenants import features as features_mod
@@ -66,11 +67,24 @@ def build_registry(
     """
     registry = kopf.OperatorRegistry()
     features = features_mod.Features.from_flags(config.features)
+    # Every duration a tenant sets is held to these (refused, not clamped, outside them).
+    bounds = durations.Bounds(
+        min_interval=config.limits.min_interval,
+        max_interval=config.limits.max_interval,
+        max_timeout=config.limits.max_timeout,
+    )
+    # Which traceparents are Landlord's (signed by the API, then by the tenant operator).
+    trace_signer = onboarding.trace_signer(
+        kube_client,
+        platform_namespace=config.platform_namespace,
+        secret_name=config.api.trace_key_secret,
+    )
     tenants = reconciler.TenantReconciler(
         kube_client,
         features=features,
         platform_namespace=config.platform_namespace,
         metrics=metrics,
+        trace_signer=trace_signer,
     )
     changed = controller.Changes(full_every=TENANT_FULL_RESYNC)
 
@@ -86,17 +100,25 @@ def build_registry(
     store = artifacts.ArtifactStore(config.sources.storage_dir / "artifacts")
     gate = gate or policy.Gate(metrics=metrics)
     namespaces = NamespaceLabels()
+    # One tenant's keys (all of its namespaces) take at most half of a controller's workers.
+    fairness_group = _fairness_group(namespaces)
+    build_sandbox = _sandbox(config)
+    budget = budgets.Budgets(**config.budgets.model_dump())  # LANDLORD_BUDGETS__*
     syncs = sync_reconciler.KustomizationReconciler(
         kube_client,
         store=store,
         platform_namespace=config.platform_namespace,
         kustomize=_kustomize(config),
+        sandbox=build_sandbox,
         gate=gate,
         metrics=metrics,
         namespaces=namespaces,
         workers=config.sync.workers,
         write_rate=config.sync.write_rate,
         write_burst=config.sync.write_burst,
+        trace_signer=trace_signer,
+        bounds=bounds,
+        budgets=budget,
     )
 
     def wake_on_drift(key: str) -> None:
@@ -116,7 +138,7 @@ def build_registry(
         return outcome
 
     sync_controller = controller.Controller(
-        "sync", reconcile_sync, resync=float("inf"), group_of=_namespace_of
+        "sync", reconcile_sync, resync=float("inf"), group_of=fairness_group
     )
 
     def new_revision(namespace: str, name: str, revision: str) -> None:
@@ -139,14 +161,23 @@ def build_registry(
         ),
         gate=gate,
         platform_namespace=config.platform_namespace,
+        sandbox=build_sandbox,
         metrics=metrics,
         on_revision=new_revision,
         namespaces=namespaces,
         cached=syncs.cached_source,  # one cache of GitRepository bodies, the sync's
+        trace_signer=trace_signer,
+        bounds=bounds,
+        budget=budget,
+        network_policy=network.NetworkPolicy.from_settings(
+            denied=[*config.sources.denied_networks, *config.sources.cluster_networks],
+            allowed=config.sources.allowed_networks,
+            apiserver=kube_client.configuration.host,  # always denied to tenants' sources
+        ),
     )
     # Sources and syncs run on their own intervals (the outcome's requeue): no resync.
     source_controller = controller.Controller(
-        "source", sources.reconcile, resync=float("inf"), group_of=_namespace_of
+        "source", sources.reconcile, resync=float("inf"), group_of=fairness_group
     )
 
     platform = {
@@ -284,9 +315,42 @@ def build_registry(
     return registry
 
 
-def _namespace_of(key: str) -> str:
-    """The fairness group of a ``namespace/name`` key: its namespace (one tenant's)."""
-    return key.partition("/")[0]
+def _fairness_group(namespaces: NamespaceLabels) -> Callable[[str], str]:
+    """The fairness group of a ``namespace/name`` key: its tenant, else its namespace.
+
+    Grouping by namespace alone would give a tenant with two namespaces every
+    worker. The tenant label is the one the tenant operator sets on the
+    namespaces it provisions; a namespace not seen yet counts alone.
+    """
+
+    def group_of(key: str) -> str:
+        namespace = key.partition("/")[0]
+        tenant = (namespaces.get(namespace) or {}).get(api_labels.TENANT)
+        return f"tenant:{tenant}" if tenant else f"namespace:{namespace}"
+
+    return group_of
+
+
+def _sandbox(config: settings_mod.Settings) -> sandbox.Sandbox:
+    """The build sandbox, probed once; says at start whether builds will run confined."""
+    built = sandbox.Sandbox(
+        mode=config.sandbox.mode,
+        bwrap=config.sandbox.bwrap,
+        limits=sandbox.Limits(
+            wall_seconds=config.sandbox.wall_seconds,
+            cpu_seconds=config.sandbox.cpu_seconds,
+            memory_bytes=config.sandbox.memory_bytes,
+            output_bytes=config.sandbox.output_bytes,
+        ),
+    )
+    problem = built.check()
+    if problem is None:
+        log.info("build sandbox: bubblewrap confines every kustomize build and git archive")
+    elif config.sandbox.mode == "unconfined":
+        log.warning("build sandbox: %s", problem)
+    else:
+        log.error("build sandbox: %s", problem)
+    return built
 
 
 def _kustomize(config: settings_mod.Settings) -> pathlib.Path | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 
 import pytest
 
@@ -24,9 +25,94 @@ def test_github_signature() -> None:
     assert not receivers.verify("github", "t0ken", {}, BODY)
 
 
-def test_generic_signature_uses_its_own_header() -> None:
-    assert receivers.verify("generic", "k", {"x-signature": _sign("k", BODY)}, BODY)
+def _generic(token: str, body: bytes, stamp: int) -> dict[str, str]:
+    return {"x-timestamp": str(stamp), "x-signature": _sign(token, f"{stamp}.".encode() + body)}
+
+
+def test_generic_signature_covers_a_fresh_timestamp() -> None:
+    now = int(time.time())
+    assert receivers.verify("generic", "k", _generic("k", BODY, now), BODY)
     assert not receivers.verify("generic", "k", {"x-hub-signature-256": _sign("k", BODY)}, BODY)
+    # The body alone signed (no timestamp under the signature) is not enough.
+    assert not receivers.verify("generic", "k", {"x-signature": _sign("k", BODY)}, BODY)
+    moved = {**_generic("k", BODY, now), "x-timestamp": str(now + 1)}
+    assert not receivers.verify("generic", "k", moved, BODY)
+
+
+def test_a_stale_generic_delivery_is_refused_with_its_age() -> None:
+    headers = _generic("k", BODY, 1_000_000)
+    why = receivers.refusal("generic", "k", headers, BODY, now=1_000_000 + 301, window=300)
+    assert why is not None
+    assert "301s from now" in why
+    assert receivers.refusal("generic", "k", headers, BODY, now=1_000_000 + 299, window=300) is None
+
+
+def test_delivery_ids_name_the_delivery_and_its_signed_content() -> None:
+    github = receivers.delivery_ids("github", {"x-github-delivery": "d-1"}, BODY)
+    assert "id:d-1" in github
+    assert any(key.startswith("body:") for key in github)
+    # A replay under a fresh delivery id still carries the same body.
+    again = receivers.delivery_ids("github", {"x-github-delivery": "d-2"}, BODY)
+    assert set(github) & set(again)
+    gitlab = receivers.delivery_ids("gitlab", {"x-gitlab-event-uuid": "u-1"}, BODY)
+    assert "id:u-1" in gitlab
+    assert receivers.has_delivery_id("github", {"x-github-delivery": "d-1"})
+    assert not receivers.has_delivery_id("github", {})
+    assert not receivers.has_delivery_id("gitlab", {"x-gitlab-event-uuid": "a\nb"})
+    assert receivers.has_delivery_id("generic", {})
+
+
+def test_deliveries_are_remembered_for_the_window_and_bounded() -> None:
+    now = [0.0]
+    seen = receivers.Deliveries(10.0, limit=3, clock=lambda: now[0])
+    assert seen.claim(["a", "b"])
+    assert not seen.claim(["b", "c"])  # one id seen: nothing of it is taken
+    assert seen.claim(["c"])
+    seen.release(["c"])  # acting on it failed: the sender's retry counts
+    assert seen.claim(["c"])
+    now[0] = 10.5
+    assert seen.claim(["a"])  # forgotten after the window
+    for key in ("x", "y", "z", "w"):
+        assert seen.claim([key])
+    assert len(seen._seen) <= 3
+
+
+def test_resources_follow_flux_receiver_shape() -> None:
+    found = receivers.parse_resources(
+        "- kind: GitRepository\n  name: app\n  namespace: team-a\n"
+        "- apiVersion: landlord.dev/v1alpha1\n  kind: GitRepository\n  name: '*'\n"
+        "  matchLabels: {hook: 'yes'}\n",
+        default_namespace="landlord-system",
+    )
+    assert found[0] == receivers.Resource("app", "team-a")
+    assert found[1].namespace == "landlord-system"  # the receiver's own, as in Flux
+    assert found[1].selector == "hook=yes"
+    app = {"metadata": {"name": "app", "namespace": "team-a"}}
+    assert found[0].selects(app)
+    assert not found[0].selects({"metadata": {"name": "app", "namespace": "team-b"}})
+    assert not found[1].selects({"metadata": {"name": "x", "namespace": "landlord-system"}})
+    assert found[1].selects(
+        {"metadata": {"name": "x", "namespace": "landlord-system", "labels": {"hook": "yes"}}}
+    )
+    assert receivers.parse_resources("", default_namespace="x") == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("- {kind: Kustomization, name: a}", "kind must be GitRepository"),
+        ("- {kind: GitRepository, name: '*'}", "needs matchLabels"),
+        ("- {kind: GitRepository, name: 'A_B'}", "DNS-1123"),
+        ("- {kind: GitRepository, name: a, namespace: '../x'}", "DNS-1123"),
+        ("- {kind: GitRepository, name: a, selector: {}}", "unknown fields"),
+        ("- {kind: GitRepository, name: a, apiVersion: source.toolkit.fluxcd.io/v1}", "apiVersion"),
+        ("kind: GitRepository", "must be a list"),
+        ("[", "not YAML"),
+    ],
+)
+def test_resources_that_do_not_say_what_they_mean_are_refused(raw: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        receivers.parse_resources(raw, default_namespace="landlord-system")
 
 
 def test_gitlab_token() -> None:

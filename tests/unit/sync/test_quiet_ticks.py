@@ -8,7 +8,7 @@ from typing import Any
 
 from landlord import api, policy
 from landlord.api import labels
-from landlord.gitops import artifacts
+from landlord.gitops import artifacts, sandbox
 from landlord.sync.reconciler import KustomizationReconciler
 
 KEY = "team-a/app"
@@ -49,6 +49,7 @@ def _reconciler(tmp_path: pathlib.Path) -> KustomizationReconciler:
         store=artifacts.ArtifactStore(tmp_path),
         platform_namespace="landlord-system",
         kustomize=None,
+        sandbox=sandbox.Sandbox(),
         gate=policy.Gate(),
     )
     syncs.remember(_kustomization("main@sha1:1"))

@@ -1,0 +1,505 @@
+"""The onboarding API and its webhooks, attacked the way a hostile caller or tenant would.
+
+Landlord (operator and API) runs in this process over its own platform
+repository, as in ``tests/onboarding`` (an in-memory exporter sees every span).
+Each case makes the real request — a real token from the apiserver, a real
+commit on the loopback Git server, a real delivery over HTTP — and asserts that
+nothing was committed, triggered or joined, and that the refusal says why.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import pathlib
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from landlord import api, kube, onboarding
+from landlord.api import conditions, labels
+from landlord.api.tenant import TenantSpec
+from landlord.gitserver import GitServer
+from landlord.settings import PLATFORM_NAMESPACE
+from landlord.wiring import api_main
+from tests.fixtures.operator import OperatorProcess
+from tests.helpers import eventually
+from tests.onboarding.conftest import (
+    ADMINS,
+    USERS,
+    Api,
+    owner_of,
+    running_api,
+    spans,
+    token_for,
+)
+
+__all__ = ["spans"]  # the session's span exporter, shared with tests/onboarding
+
+ADMIN_USER = f"system:serviceaccount:{ADMINS}:admin"
+FORGED = "mallory\nLandlord-Approved-By: root"
+HOOK_TOKEN = "security-webhook-secret-0123456789"
+CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "hostile"}}
+
+
+@pytest.fixture(scope="module")
+def api_under_attack(
+    control_plane: pathlib.Path,
+    admin: kube.Kube,
+    installed: None,
+    operator_process: OperatorProcess,
+    git_server: GitServer,
+    spans: InMemorySpanExporter,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Api]:
+    """The API and operator in this process, for this module only (then the next one's)."""
+    operator_process.stop()  # the `operator` fixture starts it again for the next modules
+    with running_api(
+        control_plane,
+        admin,
+        git_server,
+        tmp_path_factory.mktemp("security-api"),
+        repo="security-platform",
+    ) as running:
+        yield running
+
+
+# -- tokens: only one issued for Landlord is a credential ---------------------
+
+
+def test_an_ordinary_service_account_token_is_not_an_api_credential(
+    api_under_attack: Api,
+) -> None:
+    """A pod's mounted token (audience: the apiserver) of a platform admin commits nothing."""
+    caller = api_under_attack
+    name = caller.name("plain-token")
+    head = caller.head()
+    ordinary = caller.kube.service_account_token(ADMINS, "admin", seconds=600)
+    other = token_for(caller.kube, ADMINS, "admin", audiences=("vault",))
+
+    for token in (ordinary, other):
+        status, body, headers = caller.call(
+            "POST", "/v1/tenants", token, {"name": name, "spec": {}}
+        )
+        assert status == 401, body
+        assert "audience" in body["error"]
+        assert "--audience landlord" in body["error"]
+        assert headers["www-authenticate"].startswith("Bearer")
+    assert caller.head() == head
+    assert caller.file(name) is None
+
+
+def test_a_token_requested_for_landlord_is_an_api_credential(api_under_attack: Api) -> None:
+    """`kubectl create token admin --audience landlord`: the same account, accepted."""
+    caller = api_under_attack
+    name = caller.name("bound-token")
+    token = token_for(caller.kube, ADMINS, "admin", audiences=("landlord",))
+
+    status, body, _ = caller.call("POST", "/v1/tenants", token, {"name": name, "spec": {}})
+
+    assert status == 201, body
+    commit = caller.commit_of(body["commit"])
+    assert commit["trailers"]["Landlord-Requested-By"] == ADMIN_USER
+    assert commit["author"] == ADMIN_USER
+
+
+# -- names in Git: no trailer forging -----------------------------------------
+
+
+def test_a_user_name_cannot_forge_a_commit_trailer(api_under_attack: Api) -> None:
+    """A name with a newline (an OIDC or webhook authenticator could return one) stays one line.
+
+    No authenticator of the test control plane names a user with a newline (a
+    service account's name is a DNS name; there is no static token file, OIDC
+    or webhook), so the request enters the API one step after TokenReview: the
+    onboarding service itself, committing through the real Git adapter to the
+    real platform repository the running API uses.
+    """
+    caller = api_under_attack
+    name = caller.name("forged")
+    config = caller.config.model_copy(deep=True)
+    config.api.workdir = caller.config.api.workdir.parent / "forger"
+    service = onboarding.Onboarding(
+        caller.kube,
+        caller.landlord.gate,
+        api_main.workspace_factory(config),
+        platform_namespace=PLATFORM_NAMESPACE,
+        settings=config.api,
+        allowed_schemes=config.sources.allowed_schemes,
+    )
+    who = onboarding.Caller(FORGED, (f"system:serviceaccounts:{ADMINS}", "\u202eevil\r\n"))
+
+    accepted = service.create(
+        who,
+        onboarding.TenantRequest(name=name, spec=TenantSpec()),
+        onboarding.RequestContext.now("forge-1"),
+        wait=None,
+    )
+
+    assert accepted.commit is not None
+    trailers = caller.trailer_lines(accepted.commit)
+    assert [line.partition(": ")[0] for line in trailers] == [
+        "Landlord-Operation",
+        "Landlord-Requested-By",
+        "Landlord-Request-Id",
+    ]
+    commit = caller.commit_of(accepted.commit)
+    assert commit["trailers"]["Landlord-Requested-By"] == "mallory\\nLandlord-Approved-By: root"
+    assert "Landlord-Approved-By" not in commit["trailers"]
+    assert commit["author"] == "mallory\\nLandlord-Approved-By: root"
+    assert commit["email"].endswith("@users.landlord.invalid")
+    committed = caller.file(name) or {}
+    shown = committed["metadata"]["annotations"][labels.REQUESTED_BY]
+    assert shown == "mallory\\nLandlord-Approved-By: root"
+
+
+def test_the_most_hostile_service_account_name_reaches_git_whole(api_under_attack: Api) -> None:
+    """The longest, most trailer-like name the apiserver accepts: one line, not cut, not bent."""
+    caller = api_under_attack
+    account = ("landlord-approved-by.root." + "a" * 253)[:253].rstrip(".-")
+    token = token_for(caller.kube, ADMINS, account)
+    user = f"system:serviceaccount:{ADMINS}:{account}"
+    name = caller.name("long-name")
+
+    status, body, _ = caller.call("POST", "/v1/tenants", token, {"name": name, "spec": {}})
+
+    assert status == 201, body
+    commit = caller.commit_of(body["commit"])
+    assert commit["trailers"]["Landlord-Requested-By"] == user
+    assert commit["author"] == user
+    assert set(commit["trailers"]) == {
+        "Landlord-Operation",
+        "Landlord-Requested-By",
+        "Landlord-Request-Id",
+        "Landlord-Trace-Id",
+    }
+
+
+# -- traces: a tenant cannot join another request's ---------------------------
+
+
+def test_a_tenant_written_traceparent_does_not_join_another_request_trace(
+    api_under_attack: Api, spans: InMemorySpanExporter
+) -> None:
+    """Tenant B copies tenant A's traceparent (and its signature) onto its own sync.
+
+    The platform lets B's owner manage GitRepositories and Kustomizations in
+    B's namespace (Flux-style self-service). B's objects are reconciled, but
+    none of their spans lands in the trace of A's onboarding request.
+    """
+    caller = api_under_attack
+    victim, hostile_tenant = caller.name("victim"), caller.name("hostile")
+    caller.git.create(victim, public=True)
+    caller.git.commit(victim, {"deploy/configmap.yaml": yaml.safe_dump(CONFIG_MAP)})
+    spec = {
+        "source": {"url": caller.git.url(victim), "interval": "1m"},
+        "sync": {"path": "./deploy", "interval": "1m"},
+    }
+    status, body, _ = caller.call(
+        "POST", "/v1/tenants", caller.admin_token, {"name": victim, "spec": spec}, wait=True
+    )
+    assert status == 201, body
+    victim_trace = int(body["traceId"], 16)
+    status, body, _ = caller.call(
+        "POST",
+        "/v1/tenants",
+        caller.admin_token,
+        {"name": hostile_tenant, "spec": {"owners": [owner_of(USERS, "owner")]}},
+        wait=True,
+    )
+    assert status == 201, body
+    _let_owner_manage_syncs(caller.kube, hostile_tenant)
+    stolen = eventually(
+        lambda: _trace_annotations(
+            caller.kube.get(api.API_VERSION, "Kustomization", victim, victim) or {}
+        ),
+        timeout=60,
+        what="the victim's Kustomization carrying its request's traceparent",
+    )
+    owner = caller.kube.as_service_account(USERS, "owner")
+    metadata = {"name": "hostile", "namespace": hostile_tenant, "annotations": stolen}
+    owner.create(
+        {
+            "apiVersion": api.API_VERSION,
+            "kind": "GitRepository",
+            "metadata": metadata,
+            "spec": {"url": caller.git.url(victim), "interval": "1h"},
+        }
+    )
+    owner.create(
+        {
+            "apiVersion": api.API_VERSION,
+            "kind": "Kustomization",
+            "metadata": metadata,
+            "spec": {
+                "sourceRef": {"kind": "GitRepository", "name": "hostile"},
+                "path": "./deploy",
+                "interval": "1h",
+                "prune": True,
+            },
+        }
+    )
+    for kind in ("GitRepository", "Kustomization"):
+        eventually(
+            lambda kind=kind: _reconciled(caller.kube, kind, hostile_tenant, "hostile"),
+            timeout=60,
+            what=f"the hostile {kind} reconciled",
+        )
+
+    key = f"{hostile_tenant}/hostile"
+    theirs = [
+        span
+        for span in spans.get_finished_spans()
+        if (span.attributes or {}).get("landlord.source") == key
+        or (span.attributes or {}).get("landlord.kustomization") == key
+    ]
+    assert {span.name for span in theirs} >= {"source.reconcile", "sync.reconcile"}
+    joined = [span.name for span in theirs if _trace_of(span) == victim_trace]
+    assert joined == [], f"{joined} joined the victim's request trace"
+    roots = [span for span in theirs if span.name in ("source.reconcile", "sync.reconcile")]
+    assert all(span.parent is None for span in roots), "a tenant-chosen parent was used"
+
+
+def _let_owner_manage_syncs(admin: kube.Kube, namespace: str) -> None:
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": "self-service-syncs", "namespace": namespace},
+        "rules": [
+            {
+                "apiGroups": [api.GROUP],
+                "resources": ["gitrepositories", "kustomizations"],
+                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+            }
+        ],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "self-service-syncs", "namespace": namespace},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": role["metadata"]["name"],
+        },
+        "subjects": [{"kind": "ServiceAccount", "name": "owner", "namespace": USERS}],
+    }
+    admin.apply(role, field_manager="tests")
+    admin.apply(binding, field_manager="tests")
+
+
+def _trace_annotations(body: dict[str, Any]) -> dict[str, str] | None:
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    found = {k: v for k, v in annotations.items() if k.startswith(labels.TRACEPARENT)}
+    return found or None
+
+
+def _reconciled(admin: kube.Kube, kind: str, namespace: str, name: str) -> bool:
+    body = admin.get(api.API_VERSION, kind, name, namespace) or {}
+    ready = conditions.get((body.get("status") or {}).get("conditions") or [], conditions.READY)
+    return bool(ready) and ready.get("observedGeneration") == body["metadata"].get("generation")
+
+
+def _trace_of(span: ReadableSpan) -> int | None:
+    return span.context.trace_id if span.context is not None else None
+
+
+# -- receivers: only what they name, and each delivery once --------------------
+
+
+def _receiver(
+    admin: kube.Kube, name: str, kind: str, resources: list[dict[str, Any]] | None
+) -> str:
+    data = {
+        "token": base64.b64encode(HOOK_TOKEN.encode()).decode(),
+        "type": base64.b64encode(kind.encode()).decode(),
+    }
+    if resources is not None:
+        data["resources"] = base64.b64encode(yaml.safe_dump(resources).encode()).decode()
+    admin.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": name,
+                "namespace": PLATFORM_NAMESPACE,
+                "labels": {labels.RECEIVER: "true"},
+            },
+            "data": data,
+        },
+        field_manager="tests",
+    )
+    return name
+
+
+def _source(caller: Api, namespace: str, repo: str) -> None:
+    caller.kube.apply(
+        {
+            "apiVersion": api.API_VERSION,
+            "kind": "GitRepository",
+            "metadata": {"name": "app", "namespace": namespace},
+            "spec": {"url": caller.git.url(repo), "interval": "1h"},
+        },
+        field_manager="tests",
+    )
+
+
+def _requested(caller: Api, namespace: str) -> str | None:
+    body = caller.kube.get(api.API_VERSION, "GitRepository", "app", namespace) or {}
+    return ((body.get("metadata") or {}).get("annotations") or {}).get(labels.REQUESTED_AT)
+
+
+def _push(
+    caller: Api, receiver: str, payload: dict[str, Any], delivery: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    raw = json.dumps(payload).encode()
+    digest = hmac.new(HOOK_TOKEN.encode(), raw, hashlib.sha256).hexdigest()
+    status, body, _ = caller.call(
+        "POST",
+        f"/v1/receivers/{receiver}",
+        None,
+        raw=raw,
+        headers={
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "X-Hub-Signature-256": f"sha256={digest}",
+        },
+    )
+    return status, body
+
+
+@pytest.fixture
+def other_namespace(admin: kube.Kube) -> Iterator[str]:
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    admin.core.create_namespace({"metadata": {"name": name, "labels": {"landlord.dev/test": "1"}}})
+    yield name
+    admin.core.delete_namespace(name)
+
+
+def test_a_delivery_does_not_trigger_a_source_its_receiver_does_not_name(
+    api_under_attack: Api, namespace: str, other_namespace: str
+) -> None:
+    """Another team's GitRepository of the same URL is not asked to fetch; nor is anything
+    by a receiver that names no resources."""
+    caller = api_under_attack
+    repo = f"named-{namespace}"
+    caller.git.create(repo, public=True)
+    caller.git.commit(repo, {"deploy/a.yaml": "kind: ConfigMap\n"})
+    _source(caller, namespace, repo)
+    _source(caller, other_namespace, repo)
+    named = _receiver(
+        caller.kube,
+        f"named-{namespace}",
+        "github",
+        [{"kind": "GitRepository", "name": "app", "namespace": namespace}],
+    )
+    everything = _receiver(caller.kube, f"unscoped-{namespace}", "github", None)
+    payload = {"ref": "refs/heads/main", "repository": {"clone_url": caller.git.url(repo)}}
+
+    status, body, _ = caller.call(
+        "POST",
+        f"/v1/receivers/{everything}",
+        None,
+        raw=json.dumps(payload).encode(),
+        headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=" + "0" * 64},
+    )
+    assert status == 401, body  # without the token, nothing about the receiver is told
+    status, body = _push(caller, everything, payload)
+    assert status == 404, body
+    assert "names no 'resources'" in body["error"]
+    assert _requested(caller, namespace) is None
+    assert _requested(caller, other_namespace) is None
+
+    status, body = _push(caller, named, payload)
+    assert status == 200, body
+    assert body["matched"] == [f"{namespace}/app"]
+    assert _requested(caller, namespace) is not None
+    assert _requested(caller, other_namespace) is None
+
+
+def test_a_replayed_delivery_is_ignored(api_under_attack: Api, namespace: str) -> None:
+    """The same delivery again — as captured, or under a fresh delivery id — asks nothing."""
+    caller = api_under_attack
+    repo = f"replayed-{namespace}"
+    caller.git.create(repo, public=True)
+    caller.git.commit(repo, {"deploy/a.yaml": "kind: ConfigMap\n"})
+    _source(caller, namespace, repo)
+    receiver = _receiver(
+        caller.kube,
+        f"replay-{namespace}",
+        "github",
+        [{"kind": "GitRepository", "name": "app", "namespace": namespace}],
+    )
+    payload = {"after": "1" * 40, "repository": {"clone_url": caller.git.url(repo)}}
+    delivery = str(uuid.uuid4())
+
+    status, body = _push(caller, receiver, payload, delivery)
+    assert status == 200, body
+    assert body["matched"] == [f"{namespace}/app"]
+    first = _requested(caller, namespace)
+    assert first is not None
+
+    for again in (delivery, str(uuid.uuid4())):
+        status, body = _push(caller, receiver, payload, again)
+        assert status == 200, body
+        assert body.get("replayed") is True, body
+        assert body["matched"] == []
+        assert _requested(caller, namespace) == first
+
+    status, body = _push(caller, receiver, {**payload, "after": "2" * 40})
+    assert status == 200, body  # a new push is a new delivery
+    assert body["matched"] == [f"{namespace}/app"]
+    exposition = caller.landlord.metrics.exposition().decode()
+    assert f'receiver="{receiver}",result="replayed"' in exposition
+
+
+def test_a_generic_delivery_needs_a_fresh_signed_timestamp(
+    api_under_attack: Api, namespace: str
+) -> None:
+    """A captured generic delivery (old-style, body-only signature, or an old timestamp) fails."""
+    caller = api_under_attack
+    repo = f"generic-{namespace}"
+    caller.git.create(repo, public=True)
+    _source(caller, namespace, repo)
+    receiver = _receiver(
+        caller.kube,
+        f"generic-{namespace}",
+        "generic",
+        [{"kind": "GitRepository", "name": "app", "namespace": namespace}],
+    )
+    raw = json.dumps({"url": caller.git.url(repo)}).encode()
+
+    def send(headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        status, body, _ = caller.call(
+            "POST", f"/v1/receivers/{receiver}", None, raw=raw, headers=headers
+        )
+        return status, body
+
+    body_only = hmac.new(HOOK_TOKEN.encode(), raw, hashlib.sha256).hexdigest()
+    status, body = send({"X-Signature": f"sha256={body_only}"})
+    assert status == 401, body
+    assert "X-Timestamp" in body["error"]
+    stale = str(int(time.time()) - 3600)
+    signed = hmac.new(HOOK_TOKEN.encode(), stale.encode() + b"." + raw, hashlib.sha256)
+    status, body = send({"X-Timestamp": stale, "X-Signature": f"sha256={signed.hexdigest()}"})
+    assert status == 401, body
+    assert "from now" in body["error"]
+    assert _requested(caller, namespace) is None
+
+    fresh = str(int(time.time()))
+    signed = hmac.new(HOOK_TOKEN.encode(), fresh.encode() + b"." + raw, hashlib.sha256)
+    headers = {"X-Timestamp": fresh, "X-Signature": f"sha256={signed.hexdigest()}"}
+    status, body = send(headers)
+    assert status == 200, body
+    assert body["matched"] == [f"{namespace}/app"]
+    status, body = send(headers)
+    assert status == 200, body
+    assert body.get("replayed") is True, body
