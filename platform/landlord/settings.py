@@ -62,6 +62,8 @@ class SourcesSettings(BaseModel):
         "::/128",
         "169.254.0.0/16",
         "fe80::/10",
+        "100.64.0.0/10",  # shared address space: some clouds' metadata services live here
+        "fd00:ec2::254/128",  # a cloud's IPv6 metadata address
     ]
     # The local control plane's Service range (its kwok Pods live inside it),
     # and kubeadm's default Service and Pod ranges.

@@ -4,8 +4,8 @@ Every process that reads what a tenant committed (``kustomize build``,
 ``git archive``) runs through :class:`Sandbox`. With bubblewrap (``bwrap``)
 the process gets new user, mount, PID, network, IPC, UTS and cgroup
 namespaces: its whole filesystem is the read-only folders it is handed (the
-artifact, the tool), an empty ``/tmp``, a minimal ``/dev`` and its own
-``/proc``; it has no network (only a loopback of its own), no capabilities,
+artifact, the tool), an empty ``/tmp`` and a minimal ``/dev`` — no ``/proc``
+at all; it has no network (only a loopback of its own), no capabilities,
 no environment but what is passed, and user id 65534 inside. rlimits from
 ``prlimit`` bound its address space, CPU time, file size and open files; a
 watchdog bounds its wall time; its output is read in chunks and cut off at a
@@ -174,7 +174,9 @@ class Sandbox:
         ]
 
     def _mounts(self) -> list[str]:
-        return ["--dev", "/dev", "--proc", "/proc", "--tmpfs", TMP]
+        # No /proc at all: neither kustomize nor git needs it, and even a /proc
+        # of the sandbox's own shows host facts (the bind sources in mountinfo).
+        return ["--dev", "/dev", "--tmpfs", TMP]
 
     def _rlimits(self, limits: Limits) -> list[str]:
         prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"
@@ -212,7 +214,7 @@ class Sandbox:
         """(prefix, sandbox arguments, environment, working directory) for one run.
 
         The sandbox arguments are handed to bwrap through a pipe (``--args``),
-        not on its command line, so the sandbox's own ``/proc`` shows no host path.
+        not on its command line: host paths stay out of the process table.
         """
         why = self.unavailable()
         if why is None:
@@ -358,6 +360,55 @@ class Sandbox:
             return out.read()
 
 
+@dataclasses.dataclass(frozen=True)
+class Collected:
+    """What :func:`collect` read of a child: capped stdout, the tail of stderr, why it stopped."""
+
+    returncode: int
+    stdout: bytes
+    stderr: str
+    timed_out: bool
+    over: bool
+
+
+def collect(process: subprocess.Popen[bytes], *, timeout: float, stdout_cap: int) -> Collected:
+    """Read a started child to its end, bounded: what ``communicate`` does, without trust.
+
+    stdout is kept up to ``stdout_cap`` bytes, stderr only as its last 16 KiB;
+    the child's process group is killed when it runs past ``timeout`` or writes
+    past the cap. For processes that talk to a server a tenant controls.
+    """
+    assert process.stdout is not None
+    assert process.stderr is not None
+    tail = _Tail(process.stderr)
+    tail.start()
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        timed_out.set()
+        _kill(process)
+
+    watchdog = threading.Timer(timeout, expire)
+    watchdog.daemon = True
+    watchdog.start()
+    reader = CappedReader(process.stdout, stdout_cap)
+    try:
+        stdout = reader.read()
+        if reader.over:
+            _kill(process)
+        process.wait()
+    except BaseException:
+        _kill(process)
+        process.wait()
+        raise
+    finally:
+        watchdog.cancel()
+        tail.join(timeout=5)
+        process.stdout.close()
+        process.stderr.close()
+    return Collected(process.returncode, stdout, tail.text(), timed_out.is_set(), reader.over)
+
+
 class CappedReader:
     """A file-like view of a child's stdout that stops at ``cap`` bytes."""
 
@@ -416,6 +467,9 @@ class _Tail(threading.Thread):
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill the process group, unless its leader was already reaped (its id may be reused)."""
+    if process.poll() is not None:
+        return  # an unreaped leader keeps its group id ours; a reaped one does not
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, 9)
 

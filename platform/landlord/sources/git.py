@@ -25,6 +25,7 @@ import os
 import pathlib
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -51,6 +52,9 @@ HARDENING = (
 
 # Commands that talk to the remote: their transport failures read the same.
 NETWORK_COMMANDS = frozenset({"ls-remote", "fetch", "push"})
+# The most a Git command may print (a ref list of ~100,000 refs); more is refused.
+MAX_OUTPUT_BYTES = 8 * 1024 * 1024
+_PRLIMIT = shutil.which("prlimit") or "/usr/bin/prlimit"
 
 # Every SSH connection: no config file, no keys, agent, known hosts or
 # multiplexed connection of the operator, no prompts, no forwarding.
@@ -228,13 +232,18 @@ class GitRemote:
                 env[f"GIT_CONFIG_VALUE_{index}"] = value
             yield env
 
-    def _run(self, *args: str, cwd: pathlib.Path | None = None) -> bytes:
+    def _run(
+        self, *args: str, cwd: pathlib.Path | None = None, max_file_bytes: int | None = None
+    ) -> bytes:
         # Not GitPython's execute: it starts from a copy of os.environ, and the
         # operator's environment must not reach Git. A session of its own lets
-        # a timeout kill git's helpers (git-remote-http, ssh) too.
+        # a timeout kill git's helpers (git-remote-http, ssh) too. What the
+        # server sends back (a ref list, ``remote:`` messages) is read with caps,
+        # never whole; ``max_file_bytes`` bounds every file git writes (the pack).
+        prefix = [] if max_file_bytes is None else [_PRLIMIT, f"--fsize={max_file_bytes}", "--"]
         with self._environment() as env:
             process = subprocess.Popen(
-                ["git", *args],
+                [*prefix, "git", *args],
                 cwd=cwd or self.workdir,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -242,20 +251,24 @@ class GitRemote:
                 stderr=subprocess.PIPE,
                 start_new_session=True,
             )
-            try:
-                stdout, stderr = process.communicate(timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                _kill(process)
-                raise self._failure(
-                    args[0], f"timed out after {self.timeout:.0f}s", "FetchTimeout"
-                ) from None
-            except BaseException:
-                _kill(process)
-                raise
-        if process.returncode != 0:
-            raw = stderr.decode(errors="replace")
-            raise self._failure(args[0], raw, _classify(raw))
-        return stdout
+            done = sandbox_mod.collect(process, timeout=self.timeout, stdout_cap=MAX_OUTPUT_BYTES)
+        if done.timed_out:
+            raise self._failure(args[0], f"timed out after {self.timeout:.0f}s", "FetchTimeout")
+        if done.over:
+            raise GitError(
+                f"git {args[0]} {self.shown}: the server's answer exceeds {MAX_OUTPUT_BYTES} "
+                "bytes (too many refs?)",
+                reason="ArtifactTooLarge",
+            )
+        xfsz = int(signal.SIGXFSZ)  # a child (index-pack) that wrote past the file-size limit
+        if done.returncode in (-xfsz, 128 + xfsz) or f"died of signal {xfsz}" in done.stderr:
+            raise GitError(
+                f"git {args[0]} {self.shown}: the repository's pack exceeds {max_file_bytes} bytes",
+                reason="ArtifactTooLarge",
+            )
+        if done.returncode != 0:
+            raise self._failure(args[0], done.stderr, _classify(done.stderr))
+        return done.stdout
 
     def _failure(self, command: str, raw: str, reason: str) -> GitError:
         """The error for a failed command: transport failures all read the same to a tenant.
@@ -295,8 +308,12 @@ class GitRemote:
             self._run("init", "--bare", "--quiet", str(bare))
         return bare
 
-    def fetch(self, want: str, sha: str | None = None) -> str:
-        """Fetch one ref (or commit) shallowly into the local clone; return its commit."""
+    def fetch(self, want: str, sha: str | None = None, *, max_pack_bytes: int | None = None) -> str:
+        """Fetch one ref (or commit) shallowly into the local clone; return its commit.
+
+        With ``max_pack_bytes``, git is stopped as soon as a file it writes (the
+        received pack) grows past it: a server cannot fill the disk until the timeout.
+        """
         bare = self._bare()
         self._run(
             "fetch",
@@ -308,6 +325,7 @@ class GitRemote:
             self.url,
             f"+{want}:refs/landlord/fetched" if not _is_sha(want) else want,
             cwd=bare,
+            max_file_bytes=max_pack_bytes,
         )
         resolved = (
             self._run("rev-parse", "--verify", "--quiet", "FETCH_HEAD^{commit}", cwd=bare)
@@ -378,13 +396,6 @@ class GitRemote:
         with contextlib.suppress(GitError):
             self._run("reflog", "expire", "--expire=now", "--all", cwd=bare)
             self._run("gc", "--prune=now", "--quiet", cwd=bare)
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    """Kill ``process`` and everything it started (it leads its own session)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.communicate()
 
 
 def _pinned_ssh_url(source: urls.SourceURL, resolution: network.Resolution | None) -> str | None:

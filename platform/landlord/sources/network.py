@@ -95,11 +95,30 @@ class Entry:
         return cls(parsed, int(port) if port is not None else None)
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits and can reach
+# it: NAT64 (RFC 6052) and IPv4-compatible addresses (deprecated, still routed
+# by some stacks). 6to4 (2002::/16) carries it in bits 16-48.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
 def canonical(address: str) -> IPAddress:
-    """``address`` as the address a connection really reaches (IPv4-mapped IPv6 → IPv4)."""
+    """``address`` as the address a connection really reaches.
+
+    IPv4-mapped (``::ffff:a.b.c.d``), NAT64 (``64:ff9b::a.b.c.d``),
+    IPv4-compatible (``::a.b.c.d``) and 6to4 (``2002:aabb:ccdd::``) spellings
+    become the IPv4 address inside them, so a deny line for ``169.254.0.0/16``
+    or ``127.0.0.0/8`` cannot be dodged by writing it in IPv6.
+    """
     parsed = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+    if not isinstance(parsed, ipaddress.IPv6Address):
+        return parsed
+    if parsed.ipv4_mapped is not None:
         return parsed.ipv4_mapped
+    if parsed.sixtofour is not None:
+        return parsed.sixtofour
+    if parsed in _NAT64 or (parsed in _IPV4_COMPATIBLE and int(parsed) > 1):  # not :: or ::1
+        return ipaddress.IPv4Address(int(parsed) & 0xFFFFFFFF)
     return parsed
 
 

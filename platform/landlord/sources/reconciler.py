@@ -351,7 +351,11 @@ class GitRepositoryReconciler:
         ignore: str | None,
     ) -> artifacts.Artifact:
         began = time.monotonic()
-        remote.fetch(target.want, None if target.want == target.sha else target.sha)
+        remote.fetch(
+            target.want,
+            None if target.want == target.sha else target.sha,
+            max_pack_bytes=self.limits.max_total_bytes + (1 << 20),
+        )
         size = remote.pack_size()
         if size > self.limits.max_total_bytes:
             remote.prune()

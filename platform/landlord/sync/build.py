@@ -8,6 +8,7 @@ kustomization check (``sync/kustomization.py``) runs first as a second line.
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 
 from landlord.gitops import sandbox as sandbox_mod
@@ -52,6 +53,7 @@ def build(
 
 def _plain(root: pathlib.Path, directory: pathlib.Path) -> list[Document]:
     documents: list[Document] = []
+    budget = yamlsafe.NodeBudget()
     for file in sorted(directory.rglob("*"), key=lambda p: p.relative_to(directory).as_posix()):
         relative = file.relative_to(root).as_posix()
         if file.suffix not in MANIFEST_SUFFIXES or any(
@@ -63,7 +65,10 @@ def _plain(root: pathlib.Path, directory: pathlib.Path) -> list[Document]:
         except UnsafePathError as error:
             raise BuildError(f"{relative}: {error.message}") from None
         if resolved.is_file():
-            documents.extend(yamlsafe.load_all(resolved.read_text(errors="replace"), relative))
+            if resolved.stat().st_size > yamlsafe.MAX_DOCUMENT_BYTES:
+                raise BuildError(f"{relative}: larger than {yamlsafe.MAX_DOCUMENT_BYTES} bytes")
+            text = resolved.read_text(errors="replace")
+            documents.extend(yamlsafe.load_all(text, relative, budget))
     return documents
 
 
@@ -85,6 +90,11 @@ def _kustomize(
                 sandbox_mod.Bind(kustomize.resolve(), SANDBOX_KUSTOMIZE),
             ],
             cwd=SANDBOX_ROOT,
+            # More than one text may hold is refused by the parser anyway: stop reading there.
+            limits=dataclasses.replace(
+                sandbox.limits,
+                output_bytes=min(sandbox.limits.output_bytes, yamlsafe.MAX_DOCUMENT_BYTES),
+            ),
             env={
                 "HOME": sandbox_mod.TMP,
                 "PATH": "/nonexistent",

@@ -118,6 +118,7 @@ def parse(text: str, relative: str) -> dict[str, Any]:
     documents = yamlsafe.load_all_raw(text, relative)
     if len(documents) != 1:
         raise KustomizationError(f"{relative}: a kustomization is exactly one YAML document")
+    _check_keys(documents[0], relative, "")
     folded: dict[str, Any] = {}
     for key, value in documents[0].items():
         if not isinstance(key, str):
@@ -140,6 +141,38 @@ def parse(text: str, relative: str) -> dict[str, Any]:
     if kind is not None and kind not in KINDS:
         raise KustomizationError(f"{relative}: kind {_shown(kind)} is not a kustomization")
     return folded
+
+
+def _check_keys(value: Any, relative: str, where: str) -> None:
+    """Refuse keys Go would read otherwise than we do, at every level of the document.
+
+    Go's ``encoding/json`` folds case (and folds some non-ASCII letters, such as
+    U+017F ``ſ``, into ASCII ones), and of two keys that fold alike it keeps the
+    one that sorts last — not the one written last, as a Python dict does. So
+    any non-ASCII key, and any two keys of one mapping that fold alike, are
+    refused: what remains means the same to both readers.
+    """
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_keys(item, relative, f"{where}[{index}]")
+        return
+    if not isinstance(value, dict):
+        return
+    seen: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.isascii():
+            raise KustomizationError(
+                f"{relative}: field {_shown(key)} at {where or 'the top'} is not a plain ASCII name"
+            )
+        folded = key.lower()
+        if folded in seen:
+            raise KustomizationError(
+                f"{relative}: field {_shown(key)} at {where or 'the top'} is given twice "
+                f"(as {_shown(seen[folded])} too; kustomize matches field names without "
+                "regard to case)"
+            )
+        seen[folded] = key
+        _check_keys(item, relative, f"{where}.{key}" if where else key)
 
 
 def local_paths(body: dict[str, Any], relative: str) -> Iterator[str]:

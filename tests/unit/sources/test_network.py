@@ -78,6 +78,11 @@ def test_bad_entries_are_refused_at_start(text: str) -> None:
         ("10.244.1.5", 80),  # kubeadm's Pods
         ("::ffff:127.0.0.1", 80),  # IPv4-mapped: reaches 127.0.0.1
         ("::ffff:169.254.169.254", 80),
+        ("64:ff9b::a9fe:a9fe", 80),  # NAT64: reaches 169.254.169.254
+        ("::7f00:1", 80),  # IPv4-compatible: reaches 127.0.0.1
+        ("2002:a9fe:a9fe::1", 80),  # 6to4: reaches 169.254.169.254
+        ("100.100.100.200", 80),  # a metadata service in the shared address space
+        ("fd00:ec2::254", 80),  # an IPv6 metadata address
     ],
 )
 def test_the_defaults_refuse(address: str, port: int) -> None:
