@@ -18,6 +18,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import hashlib
+import hmac
 import json
 import pathlib
 import shutil
@@ -82,6 +84,31 @@ class Api:
         name = f"{prefix}-{uuid.uuid4().hex[:6]}"
         self.created.append(name)
         return name
+
+    def deliver(
+        self,
+        receiver: str,
+        payload: dict[str, Any],
+        secret: str,
+        *,
+        delivery: str | None = None,
+        signature: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """POST a GitHub push delivery to a receiver, signed with ``secret`` (or ``signature``)."""
+        raw = json.dumps(payload).encode()
+        digest = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        status, body, _ = self.call(
+            "POST",
+            f"/v1/receivers/{receiver}",
+            None,
+            raw=raw,
+            headers={
+                "X-GitHub-Event": "push",
+                "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+                "X-Hub-Signature-256": f"sha256={digest}" if signature is None else signature,
+            },
+        )
+        return status, body
 
     def call(
         self,

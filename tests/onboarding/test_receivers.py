@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
-import json
 import time
-import uuid
-from typing import Any
 
 import pytest
 
@@ -51,25 +46,6 @@ def _revision(onboarding_api: Api, namespace: str) -> str:
     return str(((body.get("status") or {}).get("artifact") or {}).get("revision") or "")
 
 
-def _deliver(
-    onboarding_api: Api, receiver: str, payload: dict[str, Any], signature: str | None = None
-) -> tuple[int, dict[str, Any]]:
-    raw = json.dumps(payload).encode()
-    digest = hmac.new(TOKEN.encode(), raw, hashlib.sha256).hexdigest()
-    status, body, _ = onboarding_api.call(
-        "POST",
-        f"/v1/receivers/{receiver}",
-        None,
-        raw=raw,
-        headers={
-            "X-GitHub-Event": "push",
-            "X-GitHub-Delivery": str(uuid.uuid4()),
-            "X-Hub-Signature-256": f"sha256={digest}" if signature is None else signature,
-        },
-    )
-    return status, body
-
-
 def test_a_signed_push_webhook_fetches_the_repository_at_once(
     onboarding_api: Api, receiver: str, namespace: str
 ) -> None:
@@ -91,7 +67,7 @@ def test_a_signed_push_webhook_fetches_the_repository_at_once(
     payload = {"ref": "refs/heads/main", "repository": {"clone_url": onboarding_api.git.url(repo)}}
 
     sent = time.monotonic()
-    status, body = _deliver(onboarding_api, receiver, payload)
+    status, body = onboarding_api.deliver(receiver, payload, TOKEN)
     assert status == 200, body
     assert body["matched"] == [f"{namespace}/app"]
     eventually(
@@ -110,12 +86,12 @@ def test_a_bad_signature_is_401_and_fetches_nothing(
 ) -> None:
     payload = {"repository": {"clone_url": "https://git.example.com/nobody.git"}}
 
-    status, body = _deliver(onboarding_api, receiver, payload, signature="sha256=" + "0" * 64)
+    status, body = onboarding_api.deliver(receiver, payload, TOKEN, signature="sha256=" + "0" * 64)
     assert status == 401, body
     assert "signature" in body["error"]
-    status, body = _deliver(onboarding_api, receiver, payload, signature="")
+    status, body = onboarding_api.deliver(receiver, payload, TOKEN, signature="")
     assert status == 401, body
-    status, body = _deliver(onboarding_api, "no-such-receiver", payload)
+    status, body = onboarding_api.deliver("no-such-receiver", payload, TOKEN)
     assert status == 404, body
     exposition = onboarding_api.landlord.metrics.exposition().decode()
     assert f'landlord_receiver_events_total{{receiver="{receiver}",result="unauthorized"}}' in (

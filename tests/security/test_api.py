@@ -357,25 +357,6 @@ def _requested(caller: Api, namespace: str) -> str | None:
     return ((body.get("metadata") or {}).get("annotations") or {}).get(labels.REQUESTED_AT)
 
 
-def _push(
-    caller: Api, receiver: str, payload: dict[str, Any], delivery: str | None = None
-) -> tuple[int, dict[str, Any]]:
-    raw = json.dumps(payload).encode()
-    digest = hmac.new(HOOK_TOKEN.encode(), raw, hashlib.sha256).hexdigest()
-    status, body, _ = caller.call(
-        "POST",
-        f"/v1/receivers/{receiver}",
-        None,
-        raw=raw,
-        headers={
-            "X-GitHub-Event": "push",
-            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-            "X-Hub-Signature-256": f"sha256={digest}",
-        },
-    )
-    return status, body
-
-
 @pytest.fixture
 def other_namespace(admin: kube.Kube) -> Iterator[str]:
     name = f"t-{uuid.uuid4().hex[:10]}"
@@ -412,13 +393,13 @@ def test_a_delivery_does_not_trigger_a_source_its_receiver_does_not_name(
         headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=" + "0" * 64},
     )
     assert status == 401, body  # without the token, nothing about the receiver is told
-    status, body = _push(caller, everything, payload)
+    status, body = caller.deliver(everything, payload, HOOK_TOKEN)
     assert status == 404, body
     assert "names no 'resources'" in body["error"]
     assert _requested(caller, namespace) is None
     assert _requested(caller, other_namespace) is None
 
-    status, body = _push(caller, named, payload)
+    status, body = caller.deliver(named, payload, HOOK_TOKEN)
     assert status == 200, body
     assert body["matched"] == [f"{namespace}/app"]
     assert _requested(caller, namespace) is not None
@@ -441,20 +422,20 @@ def test_a_replayed_delivery_is_ignored(api_under_attack: Api, namespace: str) -
     payload = {"after": "1" * 40, "repository": {"clone_url": caller.git.url(repo)}}
     delivery = str(uuid.uuid4())
 
-    status, body = _push(caller, receiver, payload, delivery)
+    status, body = caller.deliver(receiver, payload, HOOK_TOKEN, delivery=delivery)
     assert status == 200, body
     assert body["matched"] == [f"{namespace}/app"]
     first = _requested(caller, namespace)
     assert first is not None
 
     for again in (delivery, str(uuid.uuid4())):
-        status, body = _push(caller, receiver, payload, again)
+        status, body = caller.deliver(receiver, payload, HOOK_TOKEN, delivery=again)
         assert status == 200, body
         assert body.get("replayed") is True, body
         assert body["matched"] == []
         assert _requested(caller, namespace) == first
 
-    status, body = _push(caller, receiver, {**payload, "after": "2" * 40})
+    status, body = caller.deliver(receiver, {**payload, "after": "2" * 40}, HOOK_TOKEN)
     assert status == 200, body  # a new push is a new delivery
     assert body["matched"] == [f"{namespace}/app"]
     exposition = caller.landlord.metrics.exposition().decode()
