@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from landlord import settings
+
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -35,6 +37,15 @@ class Bounds:
     min_interval: float = 10.0
     max_interval: float = 24 * 3600.0
     max_timeout: float = 600.0
+
+
+def bounds_of(limits: settings.LimitsSettings) -> Bounds:
+    """The platform's bounds, from its ``LANDLORD_LIMITS__*`` settings."""
+    return Bounds(
+        min_interval=limits.min_interval,
+        max_interval=limits.max_interval,
+        max_timeout=limits.max_timeout,
+    )
 
 
 class OutOfBoundsError(ValueError):

@@ -21,6 +21,7 @@ import pydantic
 from landlord import api, errors, kube, policy, telemetry
 from landlord.api import conditions, labels
 from landlord.api.tenant import TenantSpec
+from landlord.gitops import durations
 from landlord.onboarding import documents, repository, text, validation
 from landlord.onboarding.identity import Caller
 from landlord.onboarding.models import (
@@ -85,6 +86,7 @@ class Onboarding:
         platform_namespace: str,
         settings: ApiSettings,
         allowed_schemes: list[str],
+        bounds: durations.Bounds | None = None,
         metrics: telemetry.Metrics | None = None,
         trace_signer: telemetry.TraceSigner | None = None,
     ) -> None:
@@ -95,6 +97,7 @@ class Onboarding:
         self.platform_namespace = platform_namespace
         self.settings = settings
         self.allowed_schemes = allowed_schemes
+        self.bounds = bounds or durations.Bounds()
         self.metrics = metrics
         self._lock = threading.Lock()
         self._open: tuple[repository.Location, repository.Workspace] | None = None
@@ -288,6 +291,7 @@ class Onboarding:
             max_quota=self.settings.max_quota,
             max_count=self.settings.max_count,
             allowed_schemes=self.allowed_schemes,
+            bounds=self.bounds,
         )
         if spec.source is not None and "spec.source.url" not in problems:
             decision = self.gate.check("source", [f"tenant:{name}"], spec.source.url)

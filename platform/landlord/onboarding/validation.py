@@ -10,6 +10,7 @@ import urllib.parse
 from collections.abc import Mapping
 
 from landlord.api.tenant import TenantSpec, reserved_namespaces
+from landlord.gitops import durations
 from landlord.onboarding import quantities
 
 # Resource names a ResourceQuota's ``hard`` accepts without a ``count/`` prefix.
@@ -46,8 +47,9 @@ def check_spec(
     max_quota: Mapping[str, str],
     max_count: int,
     allowed_schemes: list[str],
+    bounds: durations.Bounds,
 ) -> dict[str, str]:
-    """Namespaces, quota and source of a tenant's spec."""
+    """Namespaces, quota, source and intervals of a tenant's spec."""
     problems: dict[str, str] = {}
     bad = reserved_namespaces(spec.namespaces, platform_namespace)
     if bad:
@@ -62,6 +64,14 @@ def check_spec(
         problem = _url_problem(spec.source.url, allowed_schemes)
         if problem:
             problems["spec.source.url"] = problem
+    # The operator would refuse them (InvalidDuration) after the commit: say so now.
+    for part, value in (("source", spec.source), ("sync", spec.sync)):
+        if value is None:
+            continue
+        try:
+            durations.interval({"interval": value.interval}, "interval", 0.0, bounds)
+        except durations.OutOfBoundsError as error:
+            problems[f"spec.{part}.interval"] = f"must be a duration {error.allowed}"
     return problems
 
 

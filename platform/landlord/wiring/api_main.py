@@ -7,7 +7,7 @@ import logging
 
 from landlord import kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
-from landlord.gitops import artifacts
+from landlord.gitops import artifacts, durations
 from landlord.policy import reloader as policy_reloader
 from landlord.sources import git
 from landlord.sources.credentials import Credentials
@@ -57,6 +57,7 @@ def build_app(
         platform_namespace=config.platform_namespace,
         settings=config.api,
         allowed_schemes=config.sources.allowed_schemes,
+        bounds=durations.bounds_of(config.limits),
         metrics=metrics,
         trace_signer=signer,
     )

@@ -68,11 +68,7 @@ def build_registry(
     registry = kopf.OperatorRegistry()
     features = features_mod.Features.from_flags(config.features)
     # Every duration a tenant sets is held to these (refused, not clamped, outside them).
-    bounds = durations.Bounds(
-        min_interval=config.limits.min_interval,
-        max_interval=config.limits.max_interval,
-        max_timeout=config.limits.max_timeout,
-    )
+    bounds = durations.bounds_of(config.limits)
     # Which traceparents are Landlord's (signed by the API, then by the tenant operator).
     trace_signer = onboarding.trace_signer(
         kube_client,

@@ -7,6 +7,7 @@ import decimal
 import pytest
 
 from landlord.api.tenant import TenantSpec
+from landlord.gitops import durations
 from landlord.onboarding import quantities, validation
 
 BOUNDS = {"pods": "100", "requests.cpu": "8", "limits.memory": "16Gi"}
@@ -19,6 +20,7 @@ def _check(spec: dict[str, object]) -> dict[str, str]:
         max_quota=BOUNDS,
         max_count=50,
         allowed_schemes=["https", "ssh"],
+        bounds=durations.Bounds(),
     )
 
 
@@ -89,3 +91,25 @@ def test_source_urls(url: str, problem: str) -> None:
 def test_reserved_namespaces_are_refused() -> None:
     problems = _check({"namespaces": ["team", "kube-team", "landlord-system"]})
     assert "kube-team, landlord-system" in problems["spec.namespaces"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"source": {"url": "https://git.example.com/a.git", "interval": "1ms"}}, "source"),
+        (
+            {
+                "source": {"url": "https://git.example.com/a.git"},
+                "sync": {"path": "./", "interval": "10000h"},
+            },
+            "sync",
+        ),
+    ],
+)
+def test_intervals_outside_the_platforms_bounds_are_refused_before_the_commit(
+    spec: dict[str, object], field: str
+) -> None:
+    problems = _check(spec)
+
+    assert f"spec.{field}.interval" in problems
+    assert "between 10s and 24h" in problems[f"spec.{field}.interval"]
