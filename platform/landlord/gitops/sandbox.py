@@ -290,47 +290,26 @@ class Sandbox:
         finally:
             for fd in pass_fds:
                 os.close(fd)
-        assert process.stdout is not None
-        assert process.stderr is not None
-        stderr = _Tail(process.stderr)
-        stderr.start()
-        timed_out = threading.Event()
-
-        def expire() -> None:
-            timed_out.set()
-            _kill(process)
-
-        watchdog = threading.Timer(limits.wall_seconds, expire)
-        watchdog.daemon = True
-        watchdog.start()
-        reader = CappedReader(process.stdout, limits.output_bytes)
+        watch = _Supervised(process, limits.wall_seconds, limits.output_bytes)
         began = time.monotonic()
         failed = False
         try:
-            yield reader
+            yield watch.reader
         except Exception:
             failed = True
             # A reader that ran into the cap or the timeout sees a cut stream:
             # say why it was cut rather than how the reader choked on it.
-            if not (reader.over or timed_out.is_set()):
+            if not (watch.reader.over or watch.timed_out.is_set()):
                 raise
         finally:
-            if reader.over or failed:
-                _kill(process)
-            else:
-                reader.drain()
-            process.wait()
-            watchdog.cancel()
-            stderr.join(timeout=5)
-            process.stdout.close()
-            process.stderr.close()
+            watch.finish(kill=failed)
         elapsed = time.monotonic() - began
-        if timed_out.is_set():
+        if watch.timed_out.is_set():
             raise SandboxError(
                 f"{what} took longer than {limits.wall_seconds:.0f}s and was stopped",
                 reason="Timeout",
             )
-        if reader.over:
+        if watch.reader.over:
             raise SandboxError(
                 f"{what} wrote more than {limits.output_bytes} bytes and was stopped",
                 reason="OutputTooLarge",
@@ -338,7 +317,7 @@ class Sandbox:
         if process.returncode != 0:
             raise SandboxError(
                 f"{what} failed{_signal_hint(process.returncode, elapsed, limits)}: "
-                f"{excerpt(stderr.text())}",
+                f"{excerpt(watch.tail.text())}",
                 reason="Failed",
             )
 
@@ -378,35 +357,48 @@ def collect(process: subprocess.Popen[bytes], *, timeout: float, stdout_cap: int
     the child's process group is killed when it runs past ``timeout`` or writes
     past the cap. For processes that talk to a server a tenant controls.
     """
-    assert process.stdout is not None
-    assert process.stderr is not None
-    tail = _Tail(process.stderr)
-    tail.start()
-    timed_out = threading.Event()
-
-    def expire() -> None:
-        timed_out.set()
-        _kill(process)
-
-    watchdog = threading.Timer(timeout, expire)
-    watchdog.daemon = True
-    watchdog.start()
-    reader = CappedReader(process.stdout, stdout_cap)
+    watch = _Supervised(process, timeout, stdout_cap)
     try:
-        stdout = reader.read()
-        if reader.over:
-            _kill(process)
-        process.wait()
+        stdout = watch.reader.read()
     except BaseException:
-        _kill(process)
-        process.wait()
+        watch.finish(kill=True)
         raise
-    finally:
-        watchdog.cancel()
-        tail.join(timeout=5)
-        process.stdout.close()
-        process.stderr.close()
-    return Collected(process.returncode, stdout, tail.text(), timed_out.is_set(), reader.over)
+    watch.finish(kill=False)
+    return Collected(
+        process.returncode, stdout, watch.tail.text(), watch.timed_out.is_set(), watch.reader.over
+    )
+
+
+class _Supervised:
+    """A started child under watch: a capped stdout, a stderr tail, a wall-time watchdog."""
+
+    def __init__(self, process: subprocess.Popen[bytes], seconds: float, stdout_cap: int) -> None:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        self.process = process
+        self.reader = CappedReader(process.stdout, stdout_cap)
+        self.tail = _Tail(process.stderr)
+        self.tail.start()
+        self.timed_out = threading.Event()
+        self.watchdog = threading.Timer(seconds, self._expire)
+        self.watchdog.daemon = True
+        self.watchdog.start()
+
+    def _expire(self) -> None:
+        self.timed_out.set()
+        _kill(self.process)
+
+    def finish(self, *, kill: bool) -> None:
+        """Kill the child (or let it finish writing, within the cap), reap it, close its pipes."""
+        if kill or self.reader.over:
+            _kill(self.process)
+        else:
+            self.reader.drain()
+        self.process.wait()
+        self.watchdog.cancel()
+        self.tail.join(timeout=5)
+        self.reader.raw.close()
+        self.tail.raw.close()
 
 
 class CappedReader:
