@@ -85,6 +85,18 @@ class Api:
         self.created.append(name)
         return name
 
+    def source(self, namespace: str, repo: str) -> None:
+        """A GitRepository ``app`` in ``namespace`` for ``repo`` of the test Git server."""
+        self.kube.apply(
+            {
+                "apiVersion": api.API_VERSION,
+                "kind": "GitRepository",
+                "metadata": {"name": "app", "namespace": namespace},
+                "spec": {"url": self.git.url(repo), "interval": "1h"},
+            },
+            field_manager="tests",
+        )
+
     def deliver(
         self,
         receiver: str,

@@ -52,15 +52,7 @@ def test_a_signed_push_webhook_fetches_the_repository_at_once(
     repo = f"hooked-{namespace}"
     onboarding_api.git.create(repo, public=True)
     onboarding_api.git.commit(repo, {"deploy/a.yaml": "kind: ConfigMap\n"})
-    onboarding_api.kube.apply(
-        {
-            "apiVersion": api.API_VERSION,
-            "kind": "GitRepository",
-            "metadata": {"name": "app", "namespace": namespace},
-            "spec": {"url": onboarding_api.git.url(repo), "interval": "1h"},
-        },
-        field_manager="tests",
-    )
+    onboarding_api.source(namespace, repo)
     eventually(lambda: _revision(onboarding_api, namespace), timeout=30, what="the first fetch")
     fetches = onboarding_api.git.requests(repo, "fetch")
     sha = onboarding_api.git.commit(repo, {"deploy/b.yaml": "kind: ConfigMap\n"})

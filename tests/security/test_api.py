@@ -340,18 +340,6 @@ def _receiver(
     return name
 
 
-def _source(caller: Api, namespace: str, repo: str) -> None:
-    caller.kube.apply(
-        {
-            "apiVersion": api.API_VERSION,
-            "kind": "GitRepository",
-            "metadata": {"name": "app", "namespace": namespace},
-            "spec": {"url": caller.git.url(repo), "interval": "1h"},
-        },
-        field_manager="tests",
-    )
-
-
 def _requested(caller: Api, namespace: str) -> str | None:
     body = caller.kube.get(api.API_VERSION, "GitRepository", "app", namespace) or {}
     return ((body.get("metadata") or {}).get("annotations") or {}).get(labels.REQUESTED_AT)
@@ -374,8 +362,8 @@ def test_a_delivery_does_not_trigger_a_source_its_receiver_does_not_name(
     repo = f"named-{namespace}"
     caller.git.create(repo, public=True)
     caller.git.commit(repo, {"deploy/a.yaml": "kind: ConfigMap\n"})
-    _source(caller, namespace, repo)
-    _source(caller, other_namespace, repo)
+    caller.source(namespace, repo)
+    caller.source(other_namespace, repo)
     named = _receiver(
         caller.kube,
         f"named-{namespace}",
@@ -412,7 +400,7 @@ def test_a_replayed_delivery_is_ignored(api_under_attack: Api, namespace: str) -
     repo = f"replayed-{namespace}"
     caller.git.create(repo, public=True)
     caller.git.commit(repo, {"deploy/a.yaml": "kind: ConfigMap\n"})
-    _source(caller, namespace, repo)
+    caller.source(namespace, repo)
     receiver = _receiver(
         caller.kube,
         f"replay-{namespace}",
@@ -449,7 +437,7 @@ def test_a_generic_delivery_needs_a_fresh_signed_timestamp(
     caller = api_under_attack
     repo = f"generic-{namespace}"
     caller.git.create(repo, public=True)
-    _source(caller, namespace, repo)
+    caller.source(namespace, repo)
     receiver = _receiver(
         caller.kube,
         f"generic-{namespace}",

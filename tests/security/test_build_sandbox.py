@@ -22,7 +22,7 @@ from landlord.cluster import binaries
 from landlord.gitops import sandbox
 from landlord.gitserver import GitServer
 from landlord.settings import load
-from landlord.sync import build, kustomization
+from landlord.sync import build, kustomization, yamlsafe
 from landlord.sync.yamlsafe import YamlError
 from tests.fixtures.operator import OperatorProcess
 from tests.helpers import eventually
@@ -161,6 +161,16 @@ def test_a_remote_base_at_the_apiserver_is_refused(
         },
     )
     assert "remote base" in message
+
+
+def test_a_yaml_file_too_big_to_parse_cheaply_is_refused(tenant_repo: TenantRepo) -> None:
+    """Parsing is Python work every tenant's workers share: its size is counted first."""
+    flat = ",".join(["0"] * (yamlsafe.MAX_NODES + 10))
+    message = _refused(
+        tenant_repo,
+        {"deploy/cm.yaml": CM, "deploy/big.yaml": f"{CM}  k: [{flat}]\n"},
+    )
+    assert "YAML nodes" in message
 
 
 def test_a_symlink_chain_that_leaves_the_artifact_fails_the_source(
