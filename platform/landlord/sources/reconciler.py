@@ -20,10 +20,10 @@ from landlord import api, policy, telemetry
 from landlord.api import conditions, labels, names
 from landlord.gitops import artifacts, budgets, durations
 from landlord.gitops import sandbox as sandbox_mod
-from landlord.gitops.namespaces import NamespaceLabels
-from landlord.gitops.outcome import Outcome
 from landlord.kube import Kube, events
 from landlord.kube import status as kube_status
+from landlord.runtime.namespaces import NamespaceLabels
+from landlord.runtime.outcome import Outcome
 from landlord.sources import git as git_mod
 from landlord.sources import network, refs, urls
 from landlord.sources.credentials import Credentials

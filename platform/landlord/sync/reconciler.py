@@ -25,12 +25,12 @@ from landlord.api import conditions, labels, names
 from landlord.gitops import artifacts, durations
 from landlord.gitops import budgets as budgets_mod
 from landlord.gitops import sandbox as sandbox_mod
-from landlord.gitops.namespaces import NamespaceLabels
 from landlord.gitops.objects import contains
-from landlord.gitops.outcome import Outcome
-from landlord.gitops.ratelimit import TokenBucket
 from landlord.kube import Kube, events
 from landlord.kube import status as kube_status
+from landlord.runtime.namespaces import NamespaceLabels
+from landlord.runtime.outcome import Outcome
+from landlord.runtime.ratelimit import TokenBucket
 from landlord.sync import build as build_mod
 from landlord.sync import health, healthwait, substitute, validate
 from landlord.sync.drift import Drift, DriftTracker

@@ -16,16 +16,17 @@ from landlord import settings as settings_mod
 from landlord.api import labels as api_labels
 from landlord.cluster import binaries
 from landlord.gitops import artifacts, budgets, durations, sandbox
-from landlord.gitops.namespaces import NamespaceLabels
-from landlord.gitops.outcome import Outcome
 from landlord.kube import events
 from landlord.policy import reloader as policy_reloader
+from landlord.runtime import controller
+from landlord.runtime.namespaces import NamespaceLabels
+from landlord.runtime.outcome import Outcome
 from landlord.sources import network
 from landlord.sources import reconciler as sources_reconciler
 from landlord.sync import reconciler as sync_reconciler
 from landlord.tenants import features as features_mod
 from landlord.tenants import reconciler
-from landlord.wiring import api_main, controller, drift_watches, policy_sources
+from landlord.wiring import api_main, drift_watches, policy_sources
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from landlord.gitops import durations, workqueue
+from landlord.gitops import durations
+from landlord.runtime import workqueue
 
 BOUNDS = durations.Bounds(min_interval=10.0, max_interval=24 * 3600.0, max_timeout=600.0)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from landlord.api import labels
-from landlord.gitops.namespaces import NamespaceLabels
+from landlord.runtime.namespaces import NamespaceLabels
 from landlord.wiring import operator_main
 
 

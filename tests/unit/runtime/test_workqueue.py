@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from landlord.gitops.workqueue import ShutDownError, WorkQueue
+from landlord.runtime.workqueue import ShutDownError, WorkQueue
 
 
 def _run(coroutine: object) -> object:

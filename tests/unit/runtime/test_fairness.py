@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 
-from landlord.wiring.controller import Changes, Controller
+from landlord.runtime.controller import Changes, Controller
 
 
 def test_a_slow_namespace_gets_at_most_its_share_of_workers() -> None:

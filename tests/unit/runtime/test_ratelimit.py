@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from landlord.gitops.ratelimit import TokenBucket
+from landlord.runtime.ratelimit import TokenBucket
 
 
 def test_burst_then_rate() -> None:

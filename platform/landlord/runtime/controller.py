@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from landlord.gitops import workqueue
+from landlord.runtime import workqueue
 
 log = logging.getLogger(__name__)
 
