@@ -1,22 +1,45 @@
 # Landlord's two set-up commands: `make demo` and `make test`.
 # Everything they need is installed from here: a virtualenv with the package and
-# its dev tools (PyPI), and the control-plane binaries built once from Go modules
-# into ~/.cache/landlord (needs the Go toolchain on PATH).
+# its dev tools at the versions pinned (with hashes) in requirements/lock.txt,
+# and the control-plane binaries built once from Go modules into ~/.cache/landlord
+# (needs the Go toolchain on PATH). `make lock` refreshes the lock.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LOCK := requirements/lock.txt
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+# The lock tool, pinned, in a virtualenv of its own (it is not one of Landlord's dependencies).
+UV_VERSION := 0.13.8
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
 
-.PHONY: venv host-tools binaries demo test lint unit bench clean
+.PHONY: venv lock host-tools binaries demo test lint unit bench clean
 
-$(STAMP): pyproject.toml
+# Exactly the locked set (every file checked against its hash), then Landlord
+# itself without resolving anything again; no build isolation, so building it
+# uses the locked setuptools instead of fetching the newest.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) install --require-hashes --only-binary :all: -r $(LOCK)
+	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
 
 venv: $(STAMP)
+
+$(UV_VENV)/uv-$(UV_VERSION):
+	$(PYTHON) -m venv --clear $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
+
+# Re-resolve pyproject.toml's dependencies (and the dev extra) into the lock.
+# Versions already in the lock are kept while they still fit; `make lock
+# UPGRADE=1` moves every package to its newest release.
+lock: $(UV_VENV)/uv-$(UV_VERSION)
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+		--extra dev --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) \
+		pyproject.toml requirements/build.in -o $(LOCK)
 
 # Debian packages the operator runs: bubblewrap confines every tenant build
 # (docs/security.md). Installed once, only when missing (needs root or sudo).
@@ -47,4 +70,4 @@ bench: binaries
 	$(BIN)/python -m tests.bench
 
 clean:
-	rm -rf $(VENV) .landlord .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(UV_VENV) .landlord .pytest_cache .mypy_cache .ruff_cache

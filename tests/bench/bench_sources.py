@@ -12,10 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from landlord.demo import GitServer
+from landlord.git import GitRemote
+from landlord.git.credentials import Credentials
 from landlord.gitops import artifacts, sandbox
-from landlord.gitserver import GitServer
-from landlord.sources.credentials import Credentials
-from landlord.sources.git import GitRemote
 
 ROUNDS = 5
 CREDS = Credentials(username="bench", password="bench-password")

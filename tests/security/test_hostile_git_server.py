@@ -11,10 +11,10 @@ import pathlib
 
 import pytest
 
-from landlord.gitserver import GitServer
-from landlord.sources import git as git_mod
-from landlord.sources.credentials import Credentials
-from landlord.sources.git import GitError, GitRemote
+from landlord.demo import GitServer
+from landlord.git import GitError, GitRemote
+from landlord.git import command as git_command
+from landlord.git.credentials import Credentials
 from tests.fixtures.git import PASSWORD, USER
 
 BASIC = Credentials(username=USER, password=PASSWORD)
@@ -26,7 +26,7 @@ def test_a_ref_list_of_a_million_lines_is_refused_not_buffered(
     sha = git_server.commit(repo, {"a.yaml": "a"})
     refs = "".join(f"{sha} refs/tags/t{i:07d}\n" for i in range(200_000))
     (git_server.root / f"{repo}.git" / "packed-refs").write_text(refs)
-    monkeypatch.setattr(git_mod, "MAX_OUTPUT_BYTES", 1 << 20)
+    monkeypatch.setattr(git_command, "MAX_OUTPUT_BYTES", 1 << 20)
     remote = GitRemote(git_server.url(repo), BASIC, workdir=workdir, timeout=60)
 
     with pytest.raises(GitError) as raised:

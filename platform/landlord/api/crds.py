@@ -1,4 +1,4 @@
-"""The CRDs, read from ``crds/`` (shipped inside the package as ``landlord/api/crds``)."""
+"""The CRDs ``landlord install`` applies: package data in ``api/crds`` (``crds/`` links here)."""
 
 from __future__ import annotations
 

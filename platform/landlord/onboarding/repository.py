@@ -12,7 +12,7 @@ PLATFORM = "platform"  # the GitRepository and Kustomization `landlord bootstrap
 
 
 class Workspace(Protocol):
-    """A working clone of the platform branch (the Git adapter's ``Checkout``)."""
+    """A working clone of the platform branch (:class:`landlord.git.workspace.Checkout`)."""
 
     def sync(self) -> str | None:
         """Reset to the remote branch's tip; its sha (None: the branch has no commit)."""
@@ -41,7 +41,7 @@ class Workspace(Protocol):
 
 
 class CommitLike(Protocol):
-    """One commit of a file's history (the Git adapter's ``Commit``)."""
+    """One commit of a file's history (:class:`landlord.git.workspace.Commit`)."""
 
     @property
     def sha(self) -> str: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 
-from landlord.sources.urls import InvalidSourceError
+from landlord.git.urls import InvalidSourceError
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

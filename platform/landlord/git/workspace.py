@@ -1,0 +1,179 @@
+"""A working clone of one branch, for writing commits to it: checkout, commit, push.
+
+Used by the onboarding API for the platform repository. The same hardened
+environment and credentials as every other git command
+(:class:`landlord.git.command.Runner`); the committer is Landlord, the author
+is whoever asked for the change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+from landlord import errors
+from landlord.git.command import GitError, Runner
+from landlord.git.credentials import Credentials
+
+
+@dataclasses.dataclass(frozen=True)
+class Commit:
+    """One commit of a file's history: who, when, what, and its trailers."""
+
+    sha: str
+    author_name: str
+    author_email: str
+    time: str  # ISO 8601, the author date
+    subject: str
+    trailers: dict[str, str]
+
+
+class PushRejectedError(GitError, errors.ConcurrentUpdateError):
+    """The remote moved on while we committed (a non-fast-forward push)."""
+
+    reason = "PushRejected"
+
+
+_FIELD = "\x1f"
+_RECORD = "\x1e"
+
+
+class Checkout(Runner):
+    """A working clone of one branch of a remote, for writing commits to it.
+
+    It satisfies :class:`landlord.onboarding.repository.Workspace`.
+    """
+
+    committer = ("Landlord", "landlord@landlord.invalid")
+
+    def __init__(
+        self,
+        url: str,
+        credentials: Credentials | None,
+        *,
+        workdir: pathlib.Path,
+        branch: str,
+        timeout: float,
+    ) -> None:
+        super().__init__(url, credentials, workdir=workdir, timeout=timeout)
+        self.branch = branch
+        self.tree = workdir / "tree"
+
+    def _git(self, *args: str) -> str:
+        return self._run(*args, cwd=self.tree).decode()
+
+    def sync(self) -> str | None:
+        """Make the work tree the remote branch's head; its sha, or None for an empty branch."""
+        if not (self.tree / ".git").exists():
+            self.tree.mkdir(parents=True, exist_ok=True)
+            self._git("init", "--quiet", f"--initial-branch={self.branch}")
+        try:
+            self._git("fetch", "--quiet", "--no-tags", "--", self.url, f"+refs/heads/{self.branch}")
+        except GitError as error:
+            if error.reason == "RefNotFound":
+                return None  # an empty repository, or no such branch yet
+            raise
+        self._git("reset", "--quiet", "--hard", "FETCH_HEAD")
+        self._git("clean", "--quiet", "-fdx")
+        return self._git("rev-parse", "HEAD").strip()
+
+    def read(self, path: str) -> bytes | None:
+        """A file of the work tree, or None."""
+        target = self._inside(path)
+        return target.read_bytes() if target.is_file() else None
+
+    def files(self, folder: str) -> list[str]:
+        """Paths (from the work tree's root) of the YAML files in ``folder``, recursively."""
+        base = self._inside(folder)
+        if not base.is_dir():
+            return []
+        root = self.tree.resolve()
+        return sorted(
+            str(path.relative_to(root))
+            for path in base.rglob("*")
+            if path.suffix in (".yaml", ".yml") and path.is_file() and ".git" not in path.parts
+        )
+
+    def commit(
+        self,
+        changes: dict[str, bytes | None],
+        *,
+        message: str,
+        author: tuple[str, str],
+        trailers: dict[str, str],
+    ) -> str:
+        """Write ``changes`` (path → content, None deletes), commit them; return the sha."""
+        for path, content in changes.items():
+            target = self._inside(path)
+            if content is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+        self._git("add", "--all", "--", *changes)
+        text = message.rstrip() + "\n\n" + "".join(f"{k}: {v}\n" for k, v in trailers.items())
+        name, email = author
+        self._git(
+            "-c",
+            f"user.name={self.committer[0]}",
+            "-c",
+            f"user.email={self.committer[1]}",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            f"--author={_safe(name)} <{_safe(email)}>",
+            "-m",
+            text,
+        )
+        return self._git("rev-parse", "HEAD").strip()
+
+    def push(self) -> None:
+        """Push the work tree's head to the branch; :class:`PushRejectedError` if it moved."""
+        try:
+            self._git("push", "--quiet", "--", self.url, f"HEAD:refs/heads/{self.branch}")
+        except GitError as error:
+            text = error.detail.lower()  # the message says less for transport failures
+            if any(s in text for s in ("rejected", "non-fast-forward", "fetch first")):
+                raise PushRejectedError(error.detail, reason="PushRejected") from None
+            raise
+
+    def history(self, path: str, *, limit: int = 100) -> list[Commit]:
+        """Commits touching ``path`` on the synced branch, newest first (follows no renames)."""
+        if not (self.tree / ".git").exists():
+            return []
+        try:
+            out = self._git(
+                "log",
+                f"--max-count={limit}",
+                f"--format=%H{_FIELD}%an{_FIELD}%ae{_FIELD}%aI{_FIELD}%s{_FIELD}"
+                f"%(trailers:only,unfold){_RECORD}",
+                "--",
+                path,
+            )
+        except GitError:
+            return []  # an empty branch has no history yet
+        commits = []
+        for record in out.split(_RECORD):
+            parts = record.strip("\n").split(_FIELD)
+            if len(parts) != 6:
+                continue
+            sha, name, email, when, subject, raw = parts
+            trailers = {}
+            for line in raw.splitlines():
+                key, sep, value = line.partition(": ")
+                if sep:
+                    trailers[key.strip()] = value.strip()
+            commits.append(Commit(sha, name, email, when, subject, trailers))
+        return commits
+
+    def _inside(self, path: str) -> pathlib.Path:
+        target = (self.tree / path).resolve()
+        root = self.tree.resolve()
+        if target != root and root not in target.parents:
+            raise GitError(f"path {path!r} leaves the work tree", reason="InvalidPath")
+        return target
+
+
+def _safe(text: str) -> str:
+    """An author name or e-mail without the characters that would break ``Name <email>``."""
+    return "".join(c for c in text if c not in "<>\n\r\0").strip() or "unknown"
