@@ -7,6 +7,11 @@ try again after ``delay`` seconds.
 
 Every error carries a machine-readable ``reason`` (CamelCase, as in Kubernetes
 condition reasons) and, where we know one, a ``hint`` telling the user what to do.
+
+A :class:`RequestError` refuses a request as asked (not found, conflicting,
+invalid, forbidden…), with ``fields`` naming the parts at fault; the layers
+that raise one know nothing of HTTP, and the onboarding API alone turns each
+kind into a status code.
 """
 
 from __future__ import annotations
@@ -33,11 +38,17 @@ class TerminalError(LandlordError):
 
 
 class RetryableError(LandlordError):
-    """A transient failure; the same call may succeed after ``delay`` seconds."""
+    """A transient failure; the same call may succeed after ``delay`` seconds.
+
+    ``delay`` None (the default) leaves the wait to the caller's backoff (a
+    controller's exponential one); a number is a wait the error knows it needs.
+    """
 
     reason = "Retrying"
 
-    def __init__(self, message: str, *, hint: str | None = None, delay: float = 5.0) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, delay: float | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.delay = delay
 
@@ -121,3 +132,66 @@ class ApiError(RetryableError):
 
 class ConcurrentUpdateError(RetryableError):
     """Someone else changed the same thing first (a rejected Git push): read again, retry."""
+
+
+# -- refusals of a request (the onboarding API maps each to an HTTP status) ------
+
+
+class RequestError(TerminalError):
+    """A request Landlord refuses as asked; ``fields`` names the parts at fault."""
+
+    reason = "Refused"
+
+    def __init__(
+        self, message: str, *, fields: dict[str, str] | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.fields = dict(fields or {})
+
+
+class MalformedError(RequestError):
+    """The request cannot be read at all (not JSON, a header missing)."""
+
+    reason = "Malformed"
+
+
+class UnauthenticatedError(RequestError):
+    """The caller did not prove who they are."""
+
+    reason = "Unauthenticated"
+
+
+class ForbiddenError(RequestError):
+    """The caller is known, and the policy does not let them do this."""
+
+    reason = "Forbidden"
+
+
+class NotFoundError(RequestError):
+    """What the request names does not exist."""
+
+    reason = "NotFound"
+
+
+class ConflictError(RequestError):
+    """The request contradicts what exists (a name or namespace taken, a shared file)."""
+
+    reason = "Conflict"
+
+
+class InvalidError(RequestError):
+    """The request reads fine and asks for something Landlord will not do."""
+
+    reason = "Invalid"
+
+
+class TooLargeError(RequestError):
+    """The request is larger than Landlord reads."""
+
+    reason = "TooLarge"
+
+
+class UnavailableError(RetryableError):
+    """Something the request needs is not there yet or not answering; try again later."""
+
+    reason = "Unavailable"

@@ -41,7 +41,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from landlord import api, kube
 from landlord import settings as settings_mod
 from landlord.cluster import ports
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from landlord.installer import bootstrap
 from landlord.settings import PLATFORM_NAMESPACE
 from landlord.wiring import operator_main

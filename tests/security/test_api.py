@@ -10,6 +10,7 @@ nothing was committed, triggered or joined, and that the refusal says why.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -24,10 +25,10 @@ import yaml
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from landlord import api, kube, onboarding
+from landlord import api, errors, kube, onboarding, policy
 from landlord.api import conditions, labels
-from landlord.api.tenant import TenantSpec
-from landlord.gitserver import GitServer
+from landlord.api.tenant import Source, TenantSpec
+from landlord.demo import GitServer
 from landlord.settings import PLATFORM_NAMESPACE
 from landlord.wiring import api_main
 from tests.fixtures.operator import OperatorProcess
@@ -159,6 +160,67 @@ def test_a_user_name_cannot_forge_a_commit_trailer(api_under_attack: Api) -> Non
     committed = caller.file(name) or {}
     shown = committed["metadata"]["annotations"][labels.REQUESTED_BY]
     assert shown == "mallory\\nLandlord-Approved-By: root"
+
+
+# -- source URLs: the policy judges the spelling the operator fetches ----------------
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "HTTPS://EVIL.Example/exfil.git",  # case in the scheme and host
+        "https://evil.example:443/exfil.git",  # the scheme's default port
+        "https://evil.example./exfil.git",  # the host's trailing dot
+        "https://%65vil.example/exfil.git",  # an escaped character in the host
+        "HTTPS://EVIL.example.:443/team/../exfil.git",  # all of them, and a dot segment
+    ],
+)
+def test_a_respelled_url_is_judged_as_the_url_it_fetches(
+    api_under_attack: Api, spelling: str
+) -> None:
+    """A deny line for ``https://evil.example/**`` also refuses every other spelling of it.
+
+    The sources reconciler decides on the normalised URL; the API used to ask
+    the policy about the URL as written, so a tenant's owner could commit a
+    denied remote that the policy only caught later, in the cluster.
+    """
+    caller = api_under_attack
+    name = caller.name("spelling")
+    in_force = caller.landlord.gate.policy
+    assert in_force is not None
+    denied = policy.Policy(
+        dataclasses.replace(
+            in_force.snapshot,
+            policy=in_force.snapshot.policy
+            + f"\np, tenant:{name}, source, https://evil.example/**, deny\n",
+        )
+    )
+    config = caller.config.model_copy(deep=True)
+    config.api.workdir = caller.config.api.workdir.parent / f"respelled-{name}"
+    service = onboarding.Onboarding(
+        caller.kube,
+        policy.Gate(denied),
+        api_main.workspace_factory(config),
+        platform_namespace=PLATFORM_NAMESPACE,
+        settings=config.api,
+        allowed_schemes=config.sources.allowed_schemes,
+    )
+    admin = onboarding.Caller(ADMIN_USER, (f"system:serviceaccounts:{ADMINS}",))
+    before = caller.commits()
+
+    with pytest.raises(errors.InvalidError) as refused:
+        service.create(
+            admin,
+            onboarding.TenantRequest(name=name, spec=TenantSpec(source=Source(url=spelling))),
+            onboarding.RequestContext.now(f"respelled-{name}"),
+            wait=None,
+        )
+
+    problem = refused.value.fields["spec.source.url"]
+    assert problem.startswith("not allowed by policy: denied by"), problem
+    assert "https://evil.example/**" in problem
+    assert caller.commits() == before
+    assert caller.file(name) is None
 
 
 def test_the_most_hostile_service_account_name_reaches_git_whole(api_under_attack: Api) -> None:

@@ -21,6 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from landlord import __version__, errors, telemetry
+from landlord.onboarding import http_errors
+from landlord.onboarding.context import RequestContext
 from landlord.onboarding.identity import Authenticator, Caller
 from landlord.onboarding.models import (
     NAME_PATTERN,
@@ -34,8 +36,7 @@ from landlord.onboarding.models import (
     TenantView,
 )
 from landlord.onboarding.receivers import Receivers
-from landlord.onboarding.repository import NoPlatformRepositoryError
-from landlord.onboarding.service import Onboarding, Problem, RequestContext
+from landlord.onboarding.service import Onboarding
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +97,9 @@ class _BodyLimit:
 
 
 def _too_large(limit: int) -> JSONResponse:
-    return _problem_response(Problem(413, f"the request body is larger than {limit} bytes"))
-
-
-def _problem_response(problem: Problem, request_id: str | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer realm="landlord"'} if problem.status == 401 else {}
-    if request_id:
-        headers["X-Request-Id"] = request_id
-    body = ErrorBody(error=str(problem), fields=problem.fields)
-    return JSONResponse(body.model_dump(), status_code=problem.status, headers=headers)
+    return http_errors.response(
+        errors.TooLargeError(f"the request body is larger than {limit} bytes")
+    )
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -168,10 +163,6 @@ def create_app(
             metrics.api_request_seconds.labels(route=route).observe(time.monotonic() - began)
         return response
 
-    @app.exception_handler(Problem)
-    async def problem(request: Request, error: Problem) -> JSONResponse:
-        return _problem_response(error, getattr(request.state, "request_id", None))
-
     @app.exception_handler(_BodyTooLargeError)
     async def too_large(request: Request, error: _BodyTooLargeError) -> JSONResponse:
         return _too_large(max_body_bytes)
@@ -181,34 +172,32 @@ def create_app(
         fields: dict[str, str] = {}
         for item in error.errors():
             fields.setdefault(_field(tuple(item.get("loc", ()))), str(item.get("msg", "invalid")))
-        problem = Problem(422, "the request is not valid: nothing was committed", fields)
-        return _problem_response(problem, getattr(request.state, "request_id", None))
+        problem = errors.InvalidError(
+            "the request is not valid: nothing was committed", fields=fields
+        )
+        return http_errors.response(problem, getattr(request.state, "request_id", None))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return _problem_response(Problem(error.status_code, str(error.detail)))
-
-    @app.exception_handler(NoPlatformRepositoryError)
-    async def no_platform(request: Request, error: NoPlatformRepositoryError) -> JSONResponse:
-        return _problem_response(Problem(503, str(error)))
+        return http_errors.refusal(error.status_code, str(error.detail))
 
     @app.exception_handler(errors.LandlordError)
-    async def upstream(request: Request, error: errors.LandlordError) -> JSONResponse:
-        log.error("request failed", extra={"error": str(error)})
-        return _problem_response(
-            Problem(502, f"the platform repository or the apiserver failed: {error}")
-        )
+    async def refused(request: Request, error: errors.LandlordError) -> JSONResponse:
+        if http_errors.status_of(error) == http_errors.UPSTREAM:
+            log.error("request failed", extra={"error": str(error)})
+        return http_errors.response(error, getattr(request.state, "request_id", None))
 
     def caller(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise Problem(401, "a bearer token is required: Authorization: Bearer <token>")
+            raise errors.UnauthenticatedError(
+                "a bearer token is required: Authorization: Bearer <token>"
+            )
         found = authenticator.authenticate(credentials.credentials)
         if found is None:
             audiences = ", ".join(authenticator.audiences)
-            raise Problem(
-                401,
+            raise errors.UnauthenticatedError(
                 f"the apiserver did not accept the bearer token for this API's audience "
                 f"({audiences}): a token made for the apiserver itself, such as a pod's "
                 f"service-account token, is not an API credential; request one with "

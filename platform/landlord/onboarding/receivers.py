@@ -39,17 +39,11 @@ generic delivery is refused once the window has passed.
 from __future__ import annotations
 
 import base64
-import collections
 import dataclasses
 import datetime
-import hashlib
-import hmac
 import json
 import re
-import threading
-import time
-import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -57,132 +51,22 @@ import yaml
 from landlord import api, errors, kube, telemetry
 from landlord.api import labels
 from landlord.onboarding.models import ReceiverResult
-from landlord.onboarding.service import Problem
+from landlord.onboarding.webhooks import (
+    DEFAULT_WINDOW,
+    DELIVERY_HEADERS,
+    TYPES,
+    Deliveries,
+    delivery_ids,
+    event_of,
+    has_delivery_id,
+    is_push,
+    normalize,
+    refusal,
+    repository_urls,
+)
 
-TYPES = ("github", "gitlab", "generic")
-DEFAULT_WINDOW = 300.0
-MAX_REMEMBERED = 100_000
-_SCP = re.compile(r"^(?:[^@/]+@)?([^:/]+):(?!//)(.+)$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-_DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_DELIVERY_HEADERS = {
-    "github": ("x-github-delivery",),
-    "gitlab": ("x-gitlab-event-uuid", "idempotency-key"),
-    "generic": (),
-}
 _RESOURCE_FIELDS = {"apiVersion", "kind", "name", "namespace", "matchLabels"}
-
-
-def normalize(url: str) -> str:
-    """A repository URL as ``host/path``: no scheme, user, port, ``.git`` or case in the host."""
-    text = url.strip()
-    if "://" not in text:
-        scp = _SCP.match(text)
-        if scp:
-            return f"{scp.group(1).lower()}/{scp.group(2).strip('/').removesuffix('.git')}"
-        return text.lower()
-    parts = urllib.parse.urlsplit(text)
-    host = (parts.hostname or "").lower()
-    return f"{host}/{parts.path.strip('/').removesuffix('.git')}"
-
-
-def refusal(
-    kind: str,
-    token: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    now: float | None = None,
-    window: float = DEFAULT_WINDOW,
-) -> str | None:
-    """Why the delivery is not the receiver's own (None: it is). Constant-time compares."""
-    if kind == "gitlab":
-        given = headers.get("x-gitlab-token", "")
-        if given and hmac.compare_digest(given.encode(), token.encode()):
-            return None
-        return "the delivery's X-Gitlab-Token does not match the receiver's token"
-    header = "x-hub-signature-256" if kind == "github" else "x-signature"
-    given = headers.get(header, "")
-    signed = body
-    stamp = headers.get("x-timestamp", "").strip()
-    if kind == "generic":
-        if not stamp.isdigit() or len(stamp) > 12:
-            return "a generic delivery needs X-Timestamp (unix seconds) under its signature"
-        signed = stamp.encode() + b"." + body
-    expected = hmac.new(token.encode(), signed, hashlib.sha256).hexdigest()
-    if not given.startswith("sha256=") or not hmac.compare_digest(
-        given.removeprefix("sha256=").strip().lower().encode(), expected.encode()
-    ):
-        return "the delivery's signature does not match the receiver's token"
-    if kind == "generic":
-        skew = abs((time.time() if now is None else now) - int(stamp))
-        if skew > window:
-            return f"the delivery's X-Timestamp is {skew:.0f}s from now (at most {window:.0f}s)"
-    return None
-
-
-def verify(kind: str, token: str, headers: Mapping[str, str], body: bytes) -> bool:
-    """Whether the delivery carries the receiver's signature (and, generic, a fresh timestamp)."""
-    return refusal(kind, token, headers, body) is None
-
-
-def delivery_ids(kind: str, headers: Mapping[str, str], body: bytes) -> list[str]:
-    """What identifies this delivery for replay detection: its id header and signed content.
-
-    GitHub and GitLab sign nothing but the body (GitLab not even that), so the
-    id header alone would let a replay through with a fresh id: the body's
-    digest is remembered too. A generic delivery's signature covers its
-    timestamp, so the signature identifies it.
-    """
-    if kind == "generic":
-        return ["signature:" + headers.get("x-signature", "").strip().lower()]
-    found = ["body:" + hashlib.sha256(body).hexdigest()]
-    for header in _DELIVERY_HEADERS[kind]:
-        value = headers.get(header, "").strip()
-        if value:
-            found.append("id:" + value)
-            break
-    return found
-
-
-def has_delivery_id(kind: str, headers: Mapping[str, str]) -> bool:
-    """Whether a GitHub/GitLab delivery carries its id (generic ones use their timestamp)."""
-    names = _DELIVERY_HEADERS[kind]
-    return not names or any(_DELIVERY_ID.match(headers.get(name, "")) for name in names)
-
-
-def event_of(kind: str, headers: Mapping[str, str]) -> str:
-    """The delivery's event name (``push`` for the generic format)."""
-    if kind == "github":
-        return headers.get("x-github-event", "")
-    if kind == "gitlab":
-        return headers.get("x-gitlab-event", "")
-    return "push"
-
-
-def is_push(kind: str, event: str) -> bool:
-    if kind == "github":
-        return event == "push"
-    if kind == "gitlab":
-        return event in ("Push Hook", "Tag Push Hook")
-    return True
-
-
-def repository_urls(kind: str, payload: Mapping[str, Any]) -> set[str]:
-    """The pushed repository's URLs, normalized."""
-    keys: tuple[str, ...]
-    if kind == "github":
-        repo = payload.get("repository") or {}
-        keys = ("clone_url", "git_url", "ssh_url", "html_url", "url")
-    elif kind == "gitlab":
-        repo = payload.get("project") or payload.get("repository") or {}
-        keys = ("git_http_url", "git_ssh_url", "web_url", "http_url", "url")
-    else:
-        repo = payload.get("repository") or payload
-        keys = ("url",)
-    if not isinstance(repo, Mapping):
-        return set()
-    return {normalize(str(repo[key])) for key in keys if isinstance(repo.get(key), str)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -250,48 +134,6 @@ def parse_resources(raw: str, *, default_namespace: str) -> list[Resource]:
     return found
 
 
-class Deliveries:
-    """Delivery ids seen in the last ``window`` seconds (at most ``limit`` of them).
-
-    :meth:`claim` marks an id as taken before the delivery is acted on and
-    :meth:`release` frees it if acting failed, so a sender's retry of a
-    delivery that failed still counts, while a replay of one that worked does
-    not. Kept in memory: per process, and forgotten on restart.
-    """
-
-    def __init__(
-        self,
-        window: float,
-        *,
-        limit: int = MAX_REMEMBERED,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.window = window
-        self.limit = limit
-        self.clock = clock
-        self._seen: collections.OrderedDict[str, float] = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def claim(self, ids: list[str]) -> bool:
-        """Take every id; False (and nothing taken) when one of them was seen."""
-        now = self.clock()
-        with self._lock:
-            while self._seen and next(iter(self._seen.values())) <= now:
-                self._seen.popitem(last=False)
-            if any(key in self._seen for key in ids):
-                return False
-            for key in ids:
-                self._seen[key] = now + self.window
-            while len(self._seen) > self.limit:
-                self._seen.popitem(last=False)
-            return True
-
-    def release(self, ids: list[str]) -> None:
-        with self._lock:
-            for key in ids:
-                self._seen.pop(key, None)
-
-
 @dataclasses.dataclass(frozen=True)
 class _Receiver:
     kind: str
@@ -318,36 +160,38 @@ class Receivers:
         self.deliveries = Deliveries(replay_window)
 
     def deliver(self, name: str, headers: Mapping[str, str], body: bytes) -> ReceiverResult:
-        """Verify and act on one delivery; :class:`Problem` 404/401/400 otherwise."""
+        """Verify and act on one delivery; NotFound, Unauthenticated or Malformed otherwise."""
         receiver = self._receiver(name)
         why = refusal(receiver.kind, receiver.token, headers, body, window=self.replay_window)
         if why is not None:
             self._count(name, "unauthorized")
-            raise Problem(401, f"{why} (receiver {name})")
+            raise errors.UnauthenticatedError(f"{why} (receiver {name})")
         if receiver.unusable is not None:
             self._count(name, "invalid")
-            raise Problem(404, f"receiver {name} is not usable: {receiver.unusable}")
+            raise errors.NotFoundError(f"receiver {name} is not usable: {receiver.unusable}")
         event = event_of(receiver.kind, headers)
         if not is_push(receiver.kind, event):
             self._count(name, "ignored")
             return ReceiverResult(receiver=name, event=event, matched=[])
         if not has_delivery_id(receiver.kind, headers):
             self._count(name, "invalid")
-            names = " or ".join(h.title() for h in _DELIVERY_HEADERS[receiver.kind])
-            raise Problem(400, f"the delivery has no id ({names}): replays could not be told")
+            names = " or ".join(h.title() for h in DELIVERY_HEADERS[receiver.kind])
+            raise errors.MalformedError(
+                f"the delivery has no id ({names}): replays could not be told"
+            )
         try:
             payload = json.loads(body or b"{}")
         except ValueError:
             self._count(name, "invalid")
-            raise Problem(400, "the delivery's body is not JSON") from None
+            raise errors.MalformedError("the delivery's body is not JSON") from None
         if not isinstance(payload, dict):
             self._count(name, "invalid")
-            raise Problem(400, "the delivery's body is not a JSON object")
+            raise errors.MalformedError("the delivery's body is not a JSON object")
         wanted = repository_urls(receiver.kind, payload)
         if not wanted and receiver.kind != "generic":
             self._count(name, "invalid")
-            raise Problem(
-                400, "the delivery names no repository URL", {"repository.url": "missing"}
+            raise errors.MalformedError(
+                "the delivery names no repository URL", fields={"repository.url": "missing"}
             )
         ids = [f"{name}/{key}" for key in delivery_ids(receiver.kind, headers, body)]
         if not self.deliveries.claim(ids):
@@ -370,7 +214,7 @@ class Receivers:
             or (secret["metadata"].get("labels") or {}).get(labels.RECEIVER) != "true"
         ):
             self._count(name, "unknown")
-            raise Problem(404, f"there is no receiver {name}")
+            raise errors.NotFoundError(f"there is no receiver {name}")
         data = secret.get("data") or {}
 
         def text(key: str) -> str:
@@ -378,8 +222,7 @@ class Receivers:
 
         token, kind = text("token"), text("type") or "generic"
         if not token or kind not in TYPES:
-            raise Problem(
-                404,
+            raise errors.NotFoundError(
                 f"receiver {name} is not usable: its Secret needs a 'token' and a 'type' "
                 f"({', '.join(TYPES)})",
             )

@@ -1,7 +1,9 @@
 """What a request may ask for, beyond the schema: names, namespaces, quota, source.
 
 Each check returns field-level problems (``{"spec.quota.pods": "…"}``); an empty
-dict means the request may go on. Pure functions: no cluster, no Git.
+dict means the request may go on. Pure functions: no cluster, no Git. A source
+URL is checked, and spelled for the policy, exactly as the sources reconciler
+will (:mod:`landlord.git.urls`), so what the API admits the operator fetches.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import urllib.parse
 from collections.abc import Mapping
 
 from landlord.api.tenant import TenantSpec, reserved_namespaces
+from landlord.git import urls
 from landlord.gitops import durations
 from landlord.onboarding import quantities
 
@@ -115,4 +118,17 @@ def _url_problem(url: str, allowed_schemes: list[str]) -> str | None:
         return f"scheme {scheme!r} is not allowed (allowed: {', '.join(allowed_schemes)})"
     if parts.username or parts.password:
         return "credentials do not belong in the URL: use spec.source.secretRef"
+    try:
+        urls.validate_url(url, allowed_schemes)
+        urls.normalise(url)
+    except urls.InvalidSourceError as error:
+        return error.message
     return None
+
+
+def canonical_url(url: str) -> str:
+    """``url`` as the policy and the operator see it: its one spelling (:func:`urls.normalise`).
+
+    Only for a URL :func:`check_spec` found no problem with.
+    """
+    return urls.normalise(url).url

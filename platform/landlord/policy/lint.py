@@ -16,79 +16,28 @@ a case; it never warns about a line that works):
 - :data:`DUPLICATE` — a line another line of the same subject and effect
   already covers (actions and objects).
 
-Objects are known by their shape (``SHAPES``, written in the policy's own glob
-language), and patterns are compared exactly as the engine matches them: each
-glob becomes an automaton over the very character steps of
-:func:`patterns.tokens`, and "can this pattern match an object?" or "does this
-pattern match everything that one matches?" is a search of their product, which
-also yields an example object. Only Landlord's own model is checked; with any
-other ``model.conf`` the matcher may mean something else, and nothing is said.
+Objects are known by their shape (:data:`.shapes.SHAPES`, written in the
+policy's own glob language), and patterns are compared exactly as the engine
+matches them, by an automaton search (:mod:`.automata`) that also yields an
+example object. Only Landlord's own model is checked; with any other
+``model.conf`` the matcher may mean something else, and nothing is said.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 
 from landlord.policy import patterns
+from landlord.policy.automata import TooLargeError, example
 from landlord.policy.engine import Policy
-from landlord.policy.rules import ACTIONS, Rule
+from landlord.policy.rules import Rule
+from landlord.policy.shapes import EVERYTHING, EXAMPLES, actions_of, covers, object_example
 
 NEVER_MATCHES = "NeverMatches"
 SHADOWED = "ShadowedByDeny"
 DUPLICATE = "Duplicate"
-
-_Spec = tuple[patterns.Token, ...]
-
-
-def _literal_steps(text: str) -> _Spec:
-    return tuple((re.escape(c), False) for c in text)
-
-
-def _some(one: str) -> _Spec:
-    return ((one, False), (one, True))
-
-
-# The objects each action is asked about, as the steps of a glob. These are the
-# objects that can exist (Kubernetes names, group/Kind, URLs with a scheme);
-# otherwise loose on purpose (a URL's host and path may be anything): a looser
-# shape can only make the checker say less, never something wrong.
-_NAME = _some("[a-z0-9.-]")
-_REF = _NAME + _literal_steps("/") + _NAME
-_URL = (("[a-zA-Z]", False), ("[a-zA-Z0-9+.-]", True), *_literal_steps("://"), (".", True))
-_KIND = _some("[a-z0-9.-]") + _literal_steps("/") + _some("[A-Za-z0-9]")
-SHAPES: dict[str, tuple[_Spec, ...]] = {
-    "depend": (_REF,),
-    "source": (_URL, _REF),
-    "apply": (_KIND,),
-    "target": (_NAME,),
-    **{
-        action: (_literal_steps("tenants/") + _NAME,)
-        for action in ACTIONS
-        if action.startswith("api:")
-    },
-    "api:list": (_literal_steps("tenants"),),
-}
-EXAMPLES: dict[str, str] = {
-    "depend": "a namespace/name such as team-b/shared-db",
-    "source": "a Git URL such as https://git.example.com/team-a/app.git, "
-    "or a namespace/name such as team-b/charts",
-    "apply": "a group/Kind such as apps/Deployment or core/ConfigMap",
-    "target": "a target cluster's name such as staging",
-    "api": "tenants/<name> (tenants for api:list)",
-}
-# The pattern that matches every object of an enforcement point.
-EVERYTHING: dict[str, str] = {
-    "depend": "*/*",
-    "source": "**",
-    "apply": "*/*",
-    "target": "*",
-    "api": "tenants/*",
-}
-# Automata bigger than this are not searched (the claim would be a guess).
-MAX_STATES = 20_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,216 +58,6 @@ class Finding:
         if self.suggestion:
             text += f"; {self.suggestion}"
         return text
-
-
-# -- globs as automata ------------------------------------------------------------
-
-_Step = tuple[Callable[[str], bool], bool]
-
-
-@functools.lru_cache(maxsize=4096)
-def _steps(tokens: _Spec) -> tuple[_Step, ...]:
-    steps = []
-    for one, repeats in tokens:
-        compiled = re.compile(one, re.DOTALL)
-        steps.append((functools.partial(_fullmatch, compiled), repeats))
-    return tuple(steps)
-
-
-def _literal(one: str) -> str | None:
-    unescaped = re.sub(r"\\(.)", r"\1", one, flags=re.DOTALL)
-    return unescaped if len(unescaped) == 1 and re.escape(unescaped) == one else None
-
-
-def _fullmatch(compiled: re.Pattern[str], char: str) -> bool:
-    return compiled.fullmatch(char) is not None
-
-
-def _tokens(glob: str | _Spec) -> _Spec:
-    return patterns.tokens(glob) if isinstance(glob, str) else glob
-
-
-class _Glob:
-    """A glob as a deterministic automaton whose states are sets of step positions."""
-
-    def __init__(self, glob: str | _Spec) -> None:
-        self.steps = _steps(_tokens(glob))
-        self.start = self._closure({0})
-        # The one character a plain literal step takes (a search tries only it).
-        self.literal = [None if repeats else _literal(one) for one, repeats in _tokens(glob)]
-
-    def only(self, state: frozenset[int]) -> set[str] | None:
-        """The only characters that lead anywhere from ``state``, when few are."""
-        chars = set()
-        for i in state:
-            if i == len(self.steps):
-                continue
-            char = self.literal[i]
-            if char is None:
-                return None
-            chars.add(char)
-        return chars
-
-    def _closure(self, positions: Iterable[int]) -> frozenset[int]:
-        out = set(positions)
-        frontier = list(out)
-        while frontier:
-            i = frontier.pop()
-            if i < len(self.steps) and self.steps[i][1] and i + 1 not in out:
-                out.add(i + 1)
-                frontier.append(i + 1)
-        return frozenset(out)
-
-    def step(self, state: frozenset[int], char: str) -> frozenset[int]:
-        nxt = set()
-        for i in state:
-            if i < len(self.steps):
-                matches, repeats = self.steps[i]
-                if matches(char):
-                    nxt.add(i if repeats else i + 1)
-        return self._closure(nxt)
-
-    def accepts(self, state: frozenset[int]) -> bool:
-        return len(self.steps) in state
-
-
-@functools.lru_cache(maxsize=4096)
-def _glob(glob: str | _Spec) -> _Glob:
-    return _Glob(glob)
-
-
-_PREFERRED = "abcdefghijklmnopqrstuvwxyz0123456789/:.-_@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def _alphabet(globs: Sequence[str | _Spec]) -> list[str]:
-    """One character of each class no step of ``globs`` tells apart.
-
-    Every step is a literal, ``[^/]``, ``.`` or a bracket class whose ranges
-    end in characters written in the pattern; so each character written, its
-    neighbours, all of ASCII and one character written nowhere represent every
-    character there is.
-    """
-    chars = {chr(code) for code in range(128)}
-    for glob in globs:
-        for one, _ in _tokens(glob):
-            for c in one:
-                code = ord(c)
-                chars.update(chr(n) for n in (code - 1, code, code + 1) if 0 <= n <= 0x10FFFF)
-    fresh = 0xE000
-    while chr(fresh) in chars:
-        fresh += 1
-    chars.add(chr(fresh))
-    preferred = [c for c in _PREFERRED if c in chars]
-    return preferred + sorted(chars - set(preferred))
-
-
-class TooLargeError(Exception):
-    """The search would visit more than :data:`MAX_STATES` states: no claim is made."""
-
-
-@functools.lru_cache(maxsize=65_536)
-def example(
-    include: tuple[str | _Spec, ...],
-    exclude: tuple[str | _Spec, ...] = (),
-) -> str | None:
-    """The shortest string every glob of ``include`` matches and none of ``exclude``.
-
-    None when there is none. Raises :class:`TooLargeError` rather than guess.
-    """
-    globs = [_glob(p) for p in include]
-    others = [_glob(p) for p in exclude]
-    alphabet = _alphabet([*include, *exclude])
-    start = (tuple(g.start for g in globs), tuple(g.start for g in others))
-    parents: dict[object, tuple[object, str] | None] = {start: None}
-    queue = [start]
-    for state in queue:
-        ins, outs = state
-        if all(g.accepts(s) for g, s in zip(globs, ins, strict=True)) and not any(
-            g.accepts(s) for g, s in zip(others, outs, strict=True)
-        ):
-            word = []
-            at: object = state
-            while (parent := parents[at]) is not None:
-                at, char = parent
-                word.append(char)
-            return "".join(reversed(word))
-        chars: Iterable[str] = alphabet
-        for glob, at in zip(globs, ins, strict=True):
-            only = glob.only(at)
-            if only is not None:
-                chars = [c for c in alphabet if c in only]
-                break
-        for char in chars:
-            nxt_in = tuple(g.step(s, char) for g, s in zip(globs, ins, strict=True))
-            if not all(nxt_in):
-                continue
-            nxt = (nxt_in, tuple(g.step(s, char) for g, s in zip(others, outs, strict=True)))
-            if nxt not in parents:
-                if len(parents) >= MAX_STATES:
-                    raise TooLargeError(f"{include} minus {exclude}")
-                parents[nxt] = (state, char)
-                queue.append(nxt)
-    return None
-
-
-def object_example(pattern: str, action: str) -> str | None:
-    """An object ``action`` is asked about that ``pattern`` matches, or None if none is."""
-    if not patterns.is_pattern(pattern):
-        return pattern if fits(pattern, action) else None
-    for shape in SHAPES[action]:
-        found = example((pattern, shape))
-        if found is not None:
-            return found
-    return None
-
-
-def fits(obj: str, action: str) -> bool:
-    """Whether ``obj`` has the shape of an object ``action`` is asked about."""
-    return any(_regex(shape).fullmatch(obj) is not None for shape in SHAPES[action])
-
-
-@functools.lru_cache(maxsize=64)
-def _regex(spec: _Spec) -> re.Pattern[str]:
-    return re.compile("".join(f"{one}*" if repeats else one for one, repeats in spec), re.DOTALL)
-
-
-def covers(wide: str, narrow: str, action: str) -> bool:
-    """Whether ``wide`` matches every object of ``action`` that ``narrow`` matches.
-
-    False may also mean "not worth proving" (a claim is only made when sure).
-    """
-    if wide == narrow or wide == "**":
-        return True
-    if not patterns.is_pattern(narrow):
-        return not fits(narrow, action) or patterns.matches(narrow, wide)
-    if not patterns.is_pattern(wide):
-        # A literal covers only itself; a pattern that matches just that one
-        # object is too rare to be worth a search.
-        return False
-    wide_prefix, narrow_prefix = _prefix(wide), _prefix(narrow)
-    if not (wide_prefix.startswith(narrow_prefix) or narrow_prefix.startswith(wide_prefix)):
-        return False  # they start differently: no common object, or none at all
-    return all(example((narrow, shape), (wide,)) is None for shape in SHAPES[action])
-
-
-def _prefix(pattern: str) -> str:
-    """The literal characters ``pattern`` starts with."""
-    out = []
-    for one, repeats in patterns.tokens(pattern):
-        char = None if repeats else _literal(one)
-        if char is None:
-            break
-        out.append(char)
-    return "".join(out)
-
-
-# -- the checks ---------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=256)
-def actions_of(action: str) -> tuple[str, ...]:
-    """The actions an action pattern of a line matches."""
-    return tuple(a for a in ACTIONS if patterns.matches(a, action))
 
 
 def _point(action: str) -> str:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from landlord.onboarding import receivers
+from landlord.onboarding import receivers, webhooks
 
 BODY = b'{"repository": {"clone_url": "https://GitHub.com/team/app.git"}}'
 
@@ -19,10 +19,10 @@ def _sign(token: str, body: bytes) -> str:
 
 def test_github_signature() -> None:
     headers = {"x-hub-signature-256": _sign("t0ken", BODY)}
-    assert receivers.verify("github", "t0ken", headers, BODY)
-    assert not receivers.verify("github", "other", headers, BODY)
-    assert not receivers.verify("github", "t0ken", headers, BODY + b" ")
-    assert not receivers.verify("github", "t0ken", {}, BODY)
+    assert webhooks.verify("github", "t0ken", headers, BODY)
+    assert not webhooks.verify("github", "other", headers, BODY)
+    assert not webhooks.verify("github", "t0ken", headers, BODY + b" ")
+    assert not webhooks.verify("github", "t0ken", {}, BODY)
 
 
 def _generic(token: str, body: bytes, stamp: int) -> dict[str, str]:
@@ -31,40 +31,40 @@ def _generic(token: str, body: bytes, stamp: int) -> dict[str, str]:
 
 def test_generic_signature_covers_a_fresh_timestamp() -> None:
     now = int(time.time())
-    assert receivers.verify("generic", "k", _generic("k", BODY, now), BODY)
-    assert not receivers.verify("generic", "k", {"x-hub-signature-256": _sign("k", BODY)}, BODY)
+    assert webhooks.verify("generic", "k", _generic("k", BODY, now), BODY)
+    assert not webhooks.verify("generic", "k", {"x-hub-signature-256": _sign("k", BODY)}, BODY)
     # The body alone signed (no timestamp under the signature) is not enough.
-    assert not receivers.verify("generic", "k", {"x-signature": _sign("k", BODY)}, BODY)
+    assert not webhooks.verify("generic", "k", {"x-signature": _sign("k", BODY)}, BODY)
     moved = {**_generic("k", BODY, now), "x-timestamp": str(now + 1)}
-    assert not receivers.verify("generic", "k", moved, BODY)
+    assert not webhooks.verify("generic", "k", moved, BODY)
 
 
 def test_a_stale_generic_delivery_is_refused_with_its_age() -> None:
     headers = _generic("k", BODY, 1_000_000)
-    why = receivers.refusal("generic", "k", headers, BODY, now=1_000_000 + 301, window=300)
+    why = webhooks.refusal("generic", "k", headers, BODY, now=1_000_000 + 301, window=300)
     assert why is not None
     assert "301s from now" in why
-    assert receivers.refusal("generic", "k", headers, BODY, now=1_000_000 + 299, window=300) is None
+    assert webhooks.refusal("generic", "k", headers, BODY, now=1_000_000 + 299, window=300) is None
 
 
 def test_delivery_ids_name_the_delivery_and_its_signed_content() -> None:
-    github = receivers.delivery_ids("github", {"x-github-delivery": "d-1"}, BODY)
+    github = webhooks.delivery_ids("github", {"x-github-delivery": "d-1"}, BODY)
     assert "id:d-1" in github
     assert any(key.startswith("body:") for key in github)
     # A replay under a fresh delivery id still carries the same body.
-    again = receivers.delivery_ids("github", {"x-github-delivery": "d-2"}, BODY)
+    again = webhooks.delivery_ids("github", {"x-github-delivery": "d-2"}, BODY)
     assert set(github) & set(again)
-    gitlab = receivers.delivery_ids("gitlab", {"x-gitlab-event-uuid": "u-1"}, BODY)
+    gitlab = webhooks.delivery_ids("gitlab", {"x-gitlab-event-uuid": "u-1"}, BODY)
     assert "id:u-1" in gitlab
-    assert receivers.has_delivery_id("github", {"x-github-delivery": "d-1"})
-    assert not receivers.has_delivery_id("github", {})
-    assert not receivers.has_delivery_id("gitlab", {"x-gitlab-event-uuid": "a\nb"})
-    assert receivers.has_delivery_id("generic", {})
+    assert webhooks.has_delivery_id("github", {"x-github-delivery": "d-1"})
+    assert not webhooks.has_delivery_id("github", {})
+    assert not webhooks.has_delivery_id("gitlab", {"x-gitlab-event-uuid": "a\nb"})
+    assert webhooks.has_delivery_id("generic", {})
 
 
 def test_deliveries_are_remembered_for_the_window_and_bounded() -> None:
     now = [0.0]
-    seen = receivers.Deliveries(10.0, limit=3, clock=lambda: now[0])
+    seen = webhooks.Deliveries(10.0, limit=3, clock=lambda: now[0])
     assert seen.claim(["a", "b"])
     assert not seen.claim(["b", "c"])  # one id seen: nothing of it is taken
     assert seen.claim(["c"])
@@ -116,9 +116,9 @@ def test_resources_that_do_not_say_what_they_mean_are_refused(raw: str, problem:
 
 
 def test_gitlab_token() -> None:
-    assert receivers.verify("gitlab", "k", {"x-gitlab-token": "k"}, BODY)
-    assert not receivers.verify("gitlab", "k", {"x-gitlab-token": "K"}, BODY)
-    assert not receivers.verify("gitlab", "k", {}, BODY)
+    assert webhooks.verify("gitlab", "k", {"x-gitlab-token": "k"}, BODY)
+    assert not webhooks.verify("gitlab", "k", {"x-gitlab-token": "K"}, BODY)
+    assert not webhooks.verify("gitlab", "k", {}, BODY)
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,20 @@ def test_gitlab_token() -> None:
     ],
 )
 def test_urls_of_one_repository_normalize_alike(url: str) -> None:
-    assert receivers.normalize(url) == "github.com/team/app"
+    assert webhooks.normalize(url) == "github.com/team/app"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com.:443/team/app.git",  # trailing dot, default port
+        "https://github.com/team/./docs/../app",  # dot segments
+        "https://github.com/team/%61pp.git",  # an escaped unreserved character
+    ],
+)
+def test_urls_are_spelled_as_the_sources_reconciler_spells_them(url: str) -> None:
+    """A GitRepository and a delivery agree on a repository however either writes it."""
+    assert webhooks.normalize(url) == "github.com/team/app"
 
 
 def test_repository_urls_by_format() -> None:
@@ -144,14 +157,14 @@ def test_repository_urls_by_format() -> None:
     }
     gitlab = {"project": {"git_http_url": "https://gitlab.com/a/c.git"}}
     generic = {"url": "https://git.example.com/a/d"}
-    assert receivers.repository_urls("github", github) == {"github.com/a/b"}
-    assert receivers.repository_urls("gitlab", gitlab) == {"gitlab.com/a/c"}
-    assert receivers.repository_urls("generic", generic) == {"git.example.com/a/d"}
-    assert receivers.repository_urls("github", {"repository": "nope"}) == set()
+    assert webhooks.repository_urls("github", github) == {"github.com/a/b"}
+    assert webhooks.repository_urls("gitlab", gitlab) == {"gitlab.com/a/c"}
+    assert webhooks.repository_urls("generic", generic) == {"git.example.com/a/d"}
+    assert webhooks.repository_urls("github", {"repository": "nope"}) == set()
 
 
 def test_only_pushes_act() -> None:
-    assert receivers.is_push("github", "push")
-    assert not receivers.is_push("github", "ping")
-    assert receivers.is_push("gitlab", "Tag Push Hook")
-    assert not receivers.is_push("gitlab", "Merge Request Hook")
+    assert webhooks.is_push("github", "push")
+    assert not webhooks.is_push("github", "ping")
+    assert webhooks.is_push("gitlab", "Tag Push Hook")
+    assert not webhooks.is_push("gitlab", "Merge Request Hook")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from landlord.onboarding import text
+from landlord.onboarding.context import RequestContext
+from landlord.onboarding.context import trailers as _trailers
 from landlord.onboarding.identity import Caller
-from landlord.onboarding.service import RequestContext, _trailers
 
 FORGED = "alice\nLandlord-Approved-By: root"
 

@@ -88,6 +88,27 @@ def test_source_urls(url: str, problem: str) -> None:
     assert problem in _check({"source": {"url": url}})["spec.source.url"]
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://git.example.com/a.git?ref=main", "no query or fragment"),
+        ("https://git.example.com/a\\b.git", "backslash"),
+        ("https://git.example.com/a%2Fb.git", "escaped"),
+    ],
+)
+def test_source_urls_the_operator_could_not_fetch_are_refused_before_the_commit(
+    url: str, problem: str
+) -> None:
+    """What the sources reconciler would refuse (InvalidSource) is refused by the API first."""
+    assert problem in _check({"source": {"url": url}})["spec.source.url"]
+
+
+def test_the_policy_sees_one_spelling_of_a_url() -> None:
+    assert validation.canonical_url("HTTPS://Git.Example.com.:443/team/../a.git") == (
+        "https://git.example.com/a.git"
+    )
+
+
 def test_reserved_namespaces_are_refused() -> None:
     problems = _check({"namespaces": ["team", "kube-team", "landlord-system"]})
     assert "kube-team, landlord-system" in problems["spec.namespaces"]

@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from landlord.policy import lint
+from landlord.policy import lint, shapes
 from landlord.policy.engine import DEFAULTS, Policy, PolicyError, Snapshot
 
 MODEL = (DEFAULTS / "model.conf").read_text()
@@ -217,7 +217,7 @@ def test_the_deny_all_rules_in_the_docs_deny_everything_and_raise_no_warning() -
     assert lint.check_policy(policy) == []
     for action, objects in SAMPLES.items():
         who = ["group:contractors"] if action.startswith("api:") else ["tenant:sandbox"]
-        assert all(lint.fits(obj, action) for obj in objects)
+        assert all(shapes.fits(obj, action) for obj in objects)
         for obj in objects:
             assert not policy.decide(who, action, obj).allowed, (action, obj)
     (finding,) = _findings(broken.split("#", 1)[0])

@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from landlord.policy import lint, patterns
+from landlord.policy import lint, patterns, shapes
 from landlord.policy.engine import DEFAULTS, Policy, Snapshot
 from landlord.policy.rules import ACTIONS
 
@@ -65,7 +65,7 @@ def _samples(rng: random.Random, action: str, found: list[str]) -> list[str]:
     else:
         out = ["tenants"] if action == "api:list" else [f"tenants/{name()}" for _ in range(10)]
     out += found
-    assert all(lint.fits(obj, action) for obj in out), out
+    assert all(shapes.fits(obj, action) for obj in out), out
     return sorted(set(out))
 
 
@@ -93,16 +93,16 @@ def test_the_checker_agrees_with_the_engine(seed: int) -> None:
     p_lines = [rule for rule in policy.rules if rule.ptype == "p"]
     for rule in p_lines:
         for action in ACTIONS:
-            found = lint.object_example(rule.fields[2], action)
+            found = shapes.object_example(rule.fields[2], action)
             if found is not None:
-                assert lint.fits(found, action)
+                assert shapes.fits(found, action)
                 alone = Policy(Snapshot(MODEL, f"p, user:u, {action}, {rule.fields[2]}, allow", ""))
                 assert alone.decide(["user:u"], action, found).allowed, (rule, action, found)
                 objects_of[action].append(found)
     samples = {action: _samples(rng, action, objects_of[action]) for action in ACTIONS}
     for rule in p_lines:
         for action in ACTIONS:
-            if lint.object_example(rule.fields[2], action) is None:
+            if shapes.object_example(rule.fields[2], action) is None:
                 matched = [o for o in samples[action] if patterns.matches(o, rule.fields[2])]
                 assert matched == [], (rule, action)
 
