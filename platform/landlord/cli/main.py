@@ -7,7 +7,18 @@ import sys
 import click
 
 from landlord import __version__, errors, settings
-from landlord.cli import audit, cluster, console, demo, get, operate, operations, policy, tenant
+from landlord.cli import (
+    audit,
+    check,
+    cluster,
+    console,
+    demo,
+    get,
+    operate,
+    operations,
+    policy,
+    tenant,
+)
 
 
 @click.group()
@@ -31,6 +42,7 @@ cli.add_command(operations.resume_command)
 cli.add_command(policy.policy_group)
 cli.add_command(tenant.tenant_group)
 cli.add_command(audit.audit_group)
+cli.add_command(check.check_command)
 
 
 def main() -> None:

@@ -2,84 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
 import click
 import yaml
 from rich.table import Table
 
-from landlord import errors, kube
 from landlord.cli import console
-from landlord.settings import API_AUDIENCE, Settings
-
-
-class ApiCallError(errors.TerminalError):
-    """The onboarding API refused a request (its error and field problems)."""
-
-
-class Client:
-    """A small JSON client for the onboarding API."""
-
-    def __init__(self, url: str, token: str, timeout: float, audience: str = API_AUDIENCE) -> None:
-        self.url = url.rstrip("/")
-        self.token = token
-        self.timeout = timeout
-        self.audience = audience  # named in the hint when the API refuses the token
-
-    def call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, **query: Any
-    ) -> tuple[int, dict[str, Any]]:
-        params = {k: str(v).lower() if isinstance(v, bool) else v for k, v in query.items() if v}
-        target = self.url + path + (f"?{urllib.parse.urlencode(params)}" if params else "")
-        if not target.startswith(("http://", "https://")):
-            raise ApiCallError(f"the API URL {self.url!r} must start with http:// or https://")
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-            target,
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                return response.status, json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            try:
-                problem = json.loads(error.read() or b"{}")
-            except ValueError:
-                problem = {}
-            fields = problem.get("fields") or {}
-            message = problem.get("error") or f"HTTP {error.code}"
-            if fields:
-                message += "\n" + "\n".join(f"  {field}: {why}" for field, why in fields.items())
-            hint = (
-                "the API accepts only tokens issued for its audience: "
-                f"`kubectl create token <service-account> --audience {self.audience}`"
-                if error.code == 401
-                else None
-            )
-            raise ApiCallError(f"{error.code}: {message}", hint=hint) from None
-        except urllib.error.URLError as error:
-            raise ApiCallError(
-                f"cannot reach the onboarding API at {self.url}: {error.reason}",
-                hint="is `landlord run --api` (or `landlord api`) running? see --api-url",
-            ) from None
-
-
-def _client(settings: Settings, api_url: str | None, token: str | None, timeout: float) -> Client:
-    found = token or os.environ.get("LANDLORD_TOKEN") or kube.bearer_token()
-    if not found:
-        raise ApiCallError(
-            "no bearer token: the kubeconfig's user has none",
-            hint="pass --token (or set LANDLORD_TOKEN), e.g. "
-            f"`kubectl create token <service-account> --audience {settings.api.audiences[0]}`",
-        )
-    return Client(api_url or settings.api.url, found, timeout, settings.api.audiences[0])
+from landlord.client import ApiCallError, connect
+from landlord.settings import Settings
 
 
 def _spec_from(
@@ -210,7 +142,7 @@ def create_command(
 ) -> None:
     """Onboard tenant NAME."""
     spec = _spec_from(**spec_options)
-    client = _client(settings, api_url, token, timeout)
+    client = connect(settings, api_url, token, timeout)
     _report(*client.call("POST", "/v1/tenants", {"name": name, "spec": spec}, wait=wait))
 
 
@@ -234,7 +166,7 @@ def update_command(
     patch = _spec_from(**spec_options)
     if not patch:
         raise click.UsageError("nothing to change: give --owner, --quota, --namespace, … or -f")
-    client = _client(settings, api_url, token, timeout)
+    client = connect(settings, api_url, token, timeout)
     _report(*client.call("PATCH", f"/v1/tenants/{name}", patch, wait=wait))
 
 
@@ -252,7 +184,7 @@ def delete_command(
     timeout: float,
 ) -> None:
     """Offboard tenant NAME (its file is removed; the platform sync prunes it)."""
-    client = _client(settings, api_url, token, timeout)
+    client = connect(settings, api_url, token, timeout)
     _report(*client.call("DELETE", f"/v1/tenants/{name}", wait=wait))
 
 
@@ -263,7 +195,7 @@ def list_command(
     settings: Settings, api_url: str | None, token: str | None, timeout: float
 ) -> None:
     """The tenants you may see, from the platform repository, with their readiness."""
-    _, result = _client(settings, api_url, token, timeout).call("GET", "/v1/tenants")
+    _, result = connect(settings, api_url, token, timeout).call("GET", "/v1/tenants")
     table = Table("NAME", "READY", "NAMESPACES", "FILE", box=None, pad_edge=False)
     for item in result.get("items", []):
         spec = item.get("spec") or {}
@@ -285,5 +217,5 @@ def get_command(
     settings: Settings, name: str, api_url: str | None, token: str | None, timeout: float
 ) -> None:
     """Tenant NAME: its spec from Git and its status from the cluster, as YAML."""
-    _, result = _client(settings, api_url, token, timeout).call("GET", f"/v1/tenants/{name}")
+    _, result = connect(settings, api_url, token, timeout).call("GET", f"/v1/tenants/{name}")
     console.out.print(yaml.safe_dump(result, sort_keys=False), end="")

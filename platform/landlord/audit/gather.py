@@ -1,0 +1,72 @@
+"""``tenant_trail``: commits, Tenant, sync objects and Events of one tenant, as a timeline."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import tempfile
+from typing import Any
+
+from landlord import api, errors, kube
+from landlord.onboarding import audit, documents, repository
+from landlord.settings import Settings
+from landlord.wiring import api_main
+
+SYNC_KINDS = ("GitRepository", "Kustomization")
+
+
+@dataclasses.dataclass(frozen=True)
+class Trail:
+    """A tenant's timeline and where its file lives."""
+
+    name: str
+    path: str  # the tenant's file in the platform repository
+    location: repository.Location
+    entries: list[audit.Entry]
+
+
+def tenant_trail(client: kube.Kube, settings: Settings, name: str, *, limit: int) -> Trail:
+    """Read at most ``limit`` commits of tenant ``name``'s file and what the cluster says."""
+    location = repository.locate(client, settings.platform_namespace)
+    with tempfile.TemporaryDirectory(prefix="landlord-audit-") as work:
+        config = settings.model_copy(deep=True)
+        config.api.workdir = pathlib.Path(work)
+        workspace = api_main.workspace_factory(config)(location)
+        workspace.sync()
+        index = documents.index(
+            documents.parse(path, workspace.read(path) or b"")
+            for path in workspace.files(location.folder)
+        )
+        path = index[name].path if name in index else f"{location.folder}/{name}.yaml"
+        commits = workspace.history(path, limit=limit)
+    tenant = client.get(api.API_VERSION, "Tenant", name)
+    home = (((tenant or {}).get("status") or {}).get("namespaces") or [name])[0]
+    syncs = [item for kind in SYNC_KINDS if (item := _get(client, kind, name, home)) is not None]
+    events = [
+        event
+        for namespace in ("default", home)
+        for event in _events(client, namespace)
+        if (event.get("involvedObject") or {}).get("name") == name
+        and (event.get("involvedObject") or {}).get("kind") in ("Tenant", *SYNC_KINDS)
+    ]
+    entries = audit.timeline(commits=commits, tenant=tenant, syncs=syncs, events=events)
+    if not entries:
+        raise errors.TerminalError(
+            f"nothing is known about tenant {name}: no commit touches {path}, "
+            "and there is no Tenant or Event"
+        )
+    return Trail(name=name, path=path, location=location, entries=entries)
+
+
+def _get(client: kube.Kube, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
+    try:
+        return client.get(api.API_VERSION, kind, name, namespace)
+    except errors.ApiError:
+        return None
+
+
+def _events(client: kube.Kube, namespace: str) -> list[dict[str, Any]]:
+    try:
+        return client.list_objects("v1", "Event", namespace=namespace)
+    except errors.ApiError:
+        return []

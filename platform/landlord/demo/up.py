@@ -1,0 +1,263 @@
+"""``landlord up``'s steps, on a control plane the command line has brought up.
+
+Brings up a Git server on loopback, installs Landlord, starts the operator,
+pushes a platform repository built from ``tenants/`` and ``policies/`` (a
+tenant with a source gets a demo repository) and bootstraps it — the operator
+then reads its policy from that repository —, and onboards one more tenant
+through the onboarding API (a commit to that repository). Progress goes to a
+``step(name, message)`` callback; the caller prints tables and waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import pathlib
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+
+import yaml
+
+from landlord import api, installer, kube
+from landlord.api import conditions
+from landlord.client import ApiCallError, Client
+from landlord.cluster import controlplane, ports, processes
+from landlord.demo.gitserver import GitServer
+from landlord.installer import bootstrap
+from landlord.settings import Settings
+
+StepFn = controlplane.StepFn
+
+DEMO_ADMIN = "demo-admin"  # a service account in the platform namespace
+DEMO_API_TENANT = "self-service"
+DEMO_ADMIN_POLICY = f"""
+# Added by `landlord up`: the demo's admin service account may use the onboarding API.
+g, user:system:serviceaccount:landlord-system:{DEMO_ADMIN}, role:platform-admin
+"""
+READY_TIMEOUT = 90.0
+SYNC_KINDS = ("Tenant", "GitRepository", "Kustomization")
+
+DEMO_MANIFEST = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: welcome
+data:
+  message: pushed to the demo Git server, fetched by Landlord
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Demo:
+    """A running demo: how to reach the cluster and the API."""
+
+    client: kube.Kube
+    api_url: str
+    admin: str  # the service account allowed to use the API
+
+
+def clear_leftovers(state_dir: pathlib.Path, step: StepFn) -> None:
+    """The demo owns its state dir: a leftover from a killed run is cleared."""
+    if controlplane.ControlPlane.load(state_dir.resolve()) is not None:
+        step("demo", f"clearing leftover state in {state_dir}")
+        controlplane.down(state_dir, step=step)
+
+
+@contextlib.contextmanager
+def running(
+    settings: Settings,
+    plane: controlplane.ControlPlane,
+    *,
+    tenants_dir: pathlib.Path,
+    policies_dir: pathlib.Path,
+    stop: threading.Event,
+    step: StepFn,
+) -> Iterator[Demo]:
+    """Install, run the operator and the Git server, onboard; stop both on exit."""
+    operator: processes.Record | None = None
+    git = GitServer(plane.state_dir / "git").start()
+    try:
+        client = kube.connect(plane.kubeconfig)
+        installer.install(client, platform_namespace=settings.platform_namespace)
+        step("landlord", "CRDs and operator RBAC installed")
+        api_bind = _api_bind(settings)
+        operator = _start_operator(plane, api_bind, git.base_url)
+        step("operator", f"running with the onboarding API on {api_bind} (log: {operator.log})")
+        step("git", f"serving demo repositories at {git.base_url}")
+        names = platform_repo(tenants_dir, git, policies_dir) if tenants_dir.is_dir() else []
+        bootstrap.bootstrap(
+            client,
+            url=git.url("platform"),
+            branch="main",
+            path="tenants",
+            platform_namespace=settings.platform_namespace,
+        )
+        step(
+            "platform",
+            f"bootstrapped {git.url('platform')} ({len(names)} tenants from {tenants_dir}/)",
+        )
+        if names and not _wait_ready(client, names, stop):
+            step("tenants", "not all Ready yet; see the table")
+        loaded = _policy_in_force(client, settings.platform_namespace)
+        if loaded:
+            step("policy", loaded)
+        api_url = f"http://{api_bind}"
+        _onboard_through_the_api(
+            client, settings.platform_namespace, api_url, settings.api.audiences[0], step
+        )
+        yield Demo(client=client, api_url=api_url, admin=DEMO_ADMIN)
+    finally:
+        if operator is not None:
+            processes.stop(operator)
+        git.stop()
+
+
+def platform_repo(
+    folder: pathlib.Path, git: GitServer, policies: pathlib.Path | None = None
+) -> list[str]:
+    """Push a platform repository built from ``folder`` (``tenants/``) and ``policies``.
+
+    Tenants with a source get a demo repository of their own, and their
+    ``spec.source.url`` points at it instead of the example host.
+    """
+    names: list[str] = []
+    files: dict[str, str | bytes | None] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        documents = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        for document in documents:
+            if document.get("kind") != "Tenant":
+                continue
+            name = document["metadata"]["name"]
+            names.append(name)
+            source = (document.get("spec") or {}).get("source")
+            if source is not None:
+                sync_path = ((document["spec"].get("sync") or {}).get("path") or ".").strip("/")
+                target = f"{sync_path.removeprefix('.').strip('/')}/welcome.yaml".lstrip("/")
+                git.create(name)
+                git.commit(name, {target: DEMO_MANIFEST}, message="demo: first commit")
+                source["url"] = git.url(name)
+        files[f"tenants/{path.name}"] = yaml.safe_dump_all(documents, sort_keys=False)
+    if policies is not None and policies.is_dir():
+        for path in sorted(p for p in policies.rglob("*") if p.is_file()):
+            files[f"policies/{path.relative_to(policies).as_posix()}"] = path.read_text()
+        if "policies/policy.csv" in files:
+            files["policies/policy.csv"] = str(files["policies/policy.csv"]) + DEMO_ADMIN_POLICY
+    git.create("platform", pushable=True)  # the onboarding API commits to it
+    git.commit("platform", files, message="platform: tenants from the Landlord checkout")
+    return names
+
+
+def _onboard_through_the_api(
+    client: kube.Kube, platform_namespace: str, api_url: str, audience: str, step: StepFn
+) -> None:
+    """Onboard one more tenant the self-service way: a call that commits to Git."""
+    client.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": DEMO_ADMIN, "namespace": platform_namespace},
+        },
+        field_manager="landlord-demo",
+    )
+    # A token issued for the API's audience: the service account's ordinary one is refused.
+    token = client.service_account_token(
+        platform_namespace, DEMO_ADMIN, seconds=3600, audiences=[audience]
+    )
+    caller = Client(api_url, token, timeout=READY_TIMEOUT + 30, audience=audience)
+    for _ in range(50):  # the API starts with the operator: give it a moment
+        try:
+            caller.call("GET", "/v1/tenants")
+            break
+        except ApiCallError:
+            time.sleep(0.2)
+    body = {"name": DEMO_API_TENANT, "spec": {"quota": {"pods": "10"}}}
+    try:
+        _, result = caller.call("POST", "/v1/tenants", body, wait=True, timeout=READY_TIMEOUT)
+    except ApiCallError as error:
+        step("api", f"onboarding {DEMO_API_TENANT} failed: {error}")
+        return
+    state = "Ready" if result.get("ready") else f"not Ready yet ({result.get('message')})"
+    step(
+        "api",
+        f"onboarded {DEMO_API_TENANT} through {api_url}: commit {str(result.get('commit'))[:12]} "
+        f"by system:serviceaccount:{platform_namespace}:{DEMO_ADMIN}, {state}",
+    )
+
+
+def _all_ready(client: kube.Kube, kind: str, names: list[str] | None = None) -> bool:
+    items = client.list_objects(api.API_VERSION, kind)
+    if names is not None:
+        items = [item for item in items if item["metadata"]["name"] in names]
+        if len(items) < len(names):
+            return False
+    return all(
+        conditions.is_true((item.get("status") or {}).get("conditions") or [], conditions.READY)
+        for item in items
+    )
+
+
+def _wait_ready(client: kube.Kube, names: list[str], stop: threading.Event) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline and not stop.is_set():
+        if all(
+            _all_ready(client, kind, names if kind == "Tenant" else None) for kind in SYNC_KINDS
+        ):
+            return True
+        stop.wait(0.5)
+    return False
+
+
+def _policy_in_force(client: kube.Kube, platform_namespace: str) -> str | None:
+    """What the operator's newest PolicyLoaded Event says (which rules, from where)."""
+    loaded = [
+        event
+        for event in client.list_objects("v1", "Event", namespace="default")
+        if event.get("reason") == "PolicyLoaded"
+        and (event.get("involvedObject") or {}).get("name") == platform_namespace
+    ]
+    if not loaded:
+        return None
+    newest = max(loaded, key=lambda e: int(e["metadata"].get("resourceVersion") or 0))
+    return str(newest.get("message") or "")
+
+
+def _api_bind(settings: Settings) -> str:
+    """The configured API address, or a free loopback port when it is taken."""
+    host, _, port = settings.api.bind.rpartition(":")
+    with socket.socket() as probe:
+        try:
+            probe.bind((host or "127.0.0.1", int(port)))
+        except OSError:
+            return f"127.0.0.1:{ports.free_ports(1)[0]}"
+    return settings.api.bind
+
+
+def _start_operator(
+    plane: controlplane.ControlPlane, api_bind: str, git_url: str
+) -> processes.Record:
+    git = urllib.parse.urlsplit(git_url)
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(plane.kubeconfig),
+        "LANDLORD_TELEMETRY__LOG_FORMAT": "json",
+        # The demo's Git server speaks plain HTTP on loopback.
+        "LANDLORD_SOURCES__ALLOWED_SCHEMES": "https,ssh,http",
+        # ... which the default deny list (loopback) refuses: that one port only.
+        "LANDLORD_SOURCES__ALLOWED_NETWORKS": f"{git.hostname}:{git.port}",
+        "LANDLORD_SOURCES__STORAGE_DIR": str(plane.state_dir / "sources"),
+        # Deliberately below the shipped 10 s minimum interval: a demo tenant may poll
+        # the loopback Git server every second, so a push shows at once.
+        "LANDLORD_LIMITS__MIN_INTERVAL": "1s",
+        "LANDLORD_API__BIND": api_bind,
+        "LANDLORD_API__WORKDIR": str(plane.state_dir / "api"),
+    }
+    return processes.start(
+        "operator",
+        [sys.executable, "-m", "landlord", "run", "--api"],
+        plane.state_dir / "logs" / "operator.log",
+        env=env,
+    )
