@@ -12,11 +12,11 @@ import urllib.parse
 
 import pytest
 
+from landlord.demo import GitServer
+from landlord.git import GitError, GitRemote
+from landlord.git.credentials import Credentials
+from landlord.git.network import Resolution
 from landlord.gitops import sandbox
-from landlord.gitserver import GitServer
-from landlord.sources.credentials import Credentials
-from landlord.sources.git import GitError, GitRemote
-from landlord.sources.network import Resolution
 from tests.sources.conftest import PASSWORD, TOKEN, USER
 
 BASIC = Credentials(username=USER, password=PASSWORD)

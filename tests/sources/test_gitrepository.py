@@ -12,7 +12,7 @@ import pytest
 
 from landlord import api, kube
 from landlord.api import conditions, labels
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from landlord.kube import events
 from tests.fixtures.operator import OperatorProcess
 from tests.helpers import eventually

@@ -1,13 +1,19 @@
-"""The Tenant spec, as typed models with the defaults DESIGN.md gives."""
+"""The Tenant spec, as typed models with the defaults DESIGN.md gives.
+
+A Tenant's source and sync become its GitRepository and Kustomization, so their
+defaults are those kinds' (``api.gitrepository``, ``api.kustomization``).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from landlord.api import labels, names
+from landlord.api import gitrepository, kustomization, labels, names
+from landlord.api.gitrepository import GitRef
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
@@ -30,6 +36,14 @@ def check_duration(value: str) -> str:
     return value
 
 
+KIND = "Tenant"
+
+# ``spec.deletionPolicy``: Delete removes everything; Orphan keeps the namespaces
+# and what the tenant's sync applied, and removes only the tenant's access.
+DeletionPolicy = Literal["Delete", "Orphan"]
+DELETE: DeletionPolicy = "Delete"
+ORPHAN: DeletionPolicy = "Orphan"
+
 RESERVED_PREFIXES = ("kube-",)
 RESERVED_NAMES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
@@ -43,6 +57,26 @@ def reserved_namespaces(names: tuple[str, ...], platform_namespace: str) -> list
     ]
 
 
+def taken_namespaces(
+    tenant: str, wanted: Iterable[str], owners: Mapping[str, str | None]
+) -> dict[str, str]:
+    """The namespaces of ``wanted`` that exist and are not ``tenant``'s, each with why.
+
+    ``owners`` maps each existing namespace to its ``landlord.dev/tenant`` label
+    (None when unlabelled, i.e. not made by Landlord); a namespace missing from
+    it does not exist and is free.
+    """
+    taken: dict[str, str] = {}
+    for ns in wanted:
+        if ns not in owners or owners[ns] == tenant:
+            continue
+        owner = owners[ns]
+        taken[ns] = (
+            f"belongs to tenant {owner}" if owner else "exists and was not created by Landlord"
+        )
+    return taken
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
 
@@ -53,15 +87,6 @@ class Owner(_Model):
     kind: Literal["User", "Group", "ServiceAccount"]
     name: str = Field(min_length=1)
     namespace: str | None = None
-
-
-class GitRef(_Model):
-    """Which revision of the repository to follow (one of them)."""
-
-    branch: str | None = None
-    tag: str | None = None
-    semver: str | None = None
-    commit: str | None = None
 
 
 def check_subdomain(value: str, what: str = "name") -> str:
@@ -88,7 +113,7 @@ class Source(_Model):
     url: str = Field(min_length=1)
     ref: GitRef | None = None
     secret_ref: SecretRef | None = Field(default=None, alias="secretRef")
-    interval: str = "1m"
+    interval: str = gitrepository.DEFAULT_INTERVAL
 
     _duration = field_validator("interval")(check_duration)
 
@@ -110,8 +135,8 @@ class DependsOn(_Model):
 class Sync(_Model):
     """How the tenant's repository is applied."""
 
-    path: str = "./"
-    interval: str = "10m"
+    path: str = kustomization.DEFAULT_PATH
+    interval: str = kustomization.DEFAULT_INTERVAL
     prune: bool = True
     depends_on: tuple[DependsOn, ...] = Field(default=(), alias="dependsOn")
 
@@ -134,7 +159,7 @@ class TenantSpec(_Model):
     source: Source | None = None
     sync: Sync | None = None
     suspend: bool = False
-    deletion_policy: Literal["Delete", "Orphan"] = Field(default="Delete", alias="deletionPolicy")
+    deletion_policy: DeletionPolicy = Field(default=DELETE, alias="deletionPolicy")
 
     @field_validator("namespaces")
     @classmethod

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from landlord.sources.urls import InvalidSourceError
+from landlord.api import gitrepository
+from landlord.git.urls import InvalidSourceError
 
 _BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -42,13 +43,13 @@ class Ref:
 
     @classmethod
     def from_spec(cls, spec: dict[str, str] | None) -> Ref:
-        """Validate ``spec.ref``; no ref at all means branch ``main``."""
+        """Validate ``spec.ref``; no ref at all means the default branch (``main``)."""
         spec = {key: value for key, value in (spec or {}).items() if value}
         unknown = set(spec) - {"branch", "tag", "semver", "commit"}
         if unknown:
             raise InvalidSourceError(f"unknown ref field(s): {', '.join(sorted(unknown))}")
         if not spec:
-            return cls(branch="main")
+            return cls(branch=gitrepository.DEFAULT_BRANCH)
         # Flux's precedence when several are set: commit > semver > tag > branch.
         if "commit" in spec:
             commit = spec["commit"].lower()

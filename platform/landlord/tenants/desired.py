@@ -10,7 +10,8 @@ import dataclasses
 from typing import Any
 
 from landlord import api
-from landlord.api import labels
+from landlord.api import gitrepository, kustomization, labels
+from landlord.api import tenant as tenant_api
 from landlord.api.tenant import Tenant
 from landlord.tenants.features import Features
 
@@ -53,9 +54,17 @@ MANAGED_KINDS: tuple[tuple[str, str], ...] = (
     ("v1", "ResourceQuota"),
     ("v1", "LimitRange"),
     ("networking.k8s.io/v1", "NetworkPolicy"),
-    (api.API_VERSION, "GitRepository"),
-    (api.API_VERSION, "Kustomization"),
+    (api.API_VERSION, gitrepository.KIND),
+    (api.API_VERSION, kustomization.KIND),
 )
+_ORDER = {kind: index for index, (_, kind) in enumerate(MANAGED_KINDS)}
+# The tenant's sync: its CRDs may be missing, and offboarding lets it finish first.
+SYNC_KINDS = frozenset({gitrepository.KIND, kustomization.KIND})
+
+
+def apply_order(manifest: Manifest) -> int:
+    """Where a manifest's kind comes in :data:`MANAGED_KINDS` (teardown sorts by its negative)."""
+    return _ORDER[manifest["kind"]]
 
 
 def _metadata(
@@ -161,6 +170,18 @@ def isolation_policy(tenant: Tenant, ns: str, platform_namespace: str) -> Manife
     }
 
 
+def _sync_object(tenant: Tenant, kind: str, spec: dict[str, Any]) -> Manifest:
+    """The tenant's GitRepository or Kustomization: in its home namespace, named after it."""
+    if tenant.spec.suspend:
+        spec["suspend"] = True
+    return {
+        "apiVersion": api.API_VERSION,
+        "kind": kind,
+        "metadata": _traced(tenant, _metadata(tenant, tenant.name, tenant.home_namespace)),
+        "spec": spec,
+    }
+
+
 def git_repository(tenant: Tenant) -> Manifest | None:
     """The tenant's GitRepository, from ``spec.source``."""
     source = tenant.spec.source
@@ -171,38 +192,30 @@ def git_repository(tenant: Tenant) -> Manifest | None:
         spec["ref"] = source.ref.model_dump(exclude_none=True)
     if source.secret_ref is not None:
         spec["secretRef"] = {"name": source.secret_ref.name}
-    if tenant.spec.suspend:
-        spec["suspend"] = True
-    return {
-        "apiVersion": api.API_VERSION,
-        "kind": "GitRepository",
-        "metadata": _traced(tenant, _metadata(tenant, tenant.name, tenant.home_namespace)),
-        "spec": spec,
-    }
+    return _sync_object(tenant, gitrepository.KIND, spec)
 
 
-def kustomization(tenant: Tenant) -> Manifest | None:
-    """The tenant's Kustomization, from ``spec.sync`` (it runs as the reconciler account)."""
-    sync = tenant.spec.sync
-    if sync is None or tenant.spec.source is None:
+def sync(tenant: Tenant) -> Manifest | None:
+    """The tenant's Kustomization, from ``spec.sync`` (it runs as the reconciler account).
+
+    Its ``deletionPolicy`` carries the Tenant's promise: an Orphan tenant's
+    Kustomization is Orphan too, so deleting it (offboarding, or ``spec.sync``
+    removed) never prunes what it applied; otherwise MirrorPrune (``prune`` decides).
+    """
+    wanted = tenant.spec.sync
+    if wanted is None or tenant.spec.source is None:
         return None
     spec: dict[str, Any] = {
-        "sourceRef": {"kind": "GitRepository", "name": tenant.name},
-        "path": sync.path,
-        "interval": sync.interval,
-        "prune": sync.prune,
+        "sourceRef": {"kind": gitrepository.KIND, "name": tenant.name},
+        "path": wanted.path,
+        "interval": wanted.interval,
+        "prune": wanted.prune,
         "serviceAccountName": labels.RECONCILER_SERVICE_ACCOUNT,
+        "deletionPolicy": deletion_policy(tenant),
     }
-    if sync.depends_on:
-        spec["dependsOn"] = [dep.model_dump(exclude_none=True) for dep in sync.depends_on]
-    if tenant.spec.suspend:
-        spec["suspend"] = True
-    return {
-        "apiVersion": api.API_VERSION,
-        "kind": "Kustomization",
-        "metadata": _traced(tenant, _metadata(tenant, tenant.name, tenant.home_namespace)),
-        "spec": spec,
-    }
+    if wanted.depends_on:
+        spec["dependsOn"] = [dep.model_dump(exclude_none=True) for dep in wanted.depends_on]
+    return _sync_object(tenant, kustomization.KIND, spec)
 
 
 def desired_objects(
@@ -259,8 +272,14 @@ def desired_objects(
             )
         if features.network_isolation and tenant.spec.network_isolation:
             objects.append(isolation_policy(tenant, ns, platform_namespace))
-    for extra in (git_repository(tenant), kustomization(tenant)):
+    for extra in (git_repository(tenant), sync(tenant)):
         if extra is not None:
             objects.append(extra)
-    order = [kind for _, kind in MANAGED_KINDS]
-    return sorted(objects, key=lambda obj: order.index(obj["kind"]))
+    return sorted(objects, key=apply_order)
+
+
+def deletion_policy(tenant: Tenant) -> kustomization.DeletionPolicy:
+    """The ``deletionPolicy`` of the tenant's Kustomization (see :func:`sync`)."""
+    if tenant.spec.deletion_policy == tenant_api.ORPHAN:
+        return kustomization.ORPHAN
+    return kustomization.MIRROR_PRUNE

@@ -7,45 +7,37 @@ from typing import Any
 
 from landlord.api import conditions
 from landlord.api.labels import RECONCILER_SERVICE_ACCOUNT
+from landlord.runtime.outcome import Outcome
 
 
 @dataclasses.dataclass(frozen=True)
-class Outcome:
-    """What one reconcile found: Ready or not, why, and when to look again."""
+class Result:
+    """A provisioning's outcome and the namespaces it provisioned (``status.namespaces``)."""
 
-    ready: bool
-    reason: str
-    message: str
-    stalled: bool = False
-    reconciling: bool = False
-    requeue_after: float | None = None
+    outcome: Outcome
     namespaces: tuple[str, ...] = ()
 
 
 def render(
-    outcome: Outcome, *, generation: int, existing: dict[str, Any], home_namespace: str | None
+    outcome: Outcome,
+    *,
+    namespaces: tuple[str, ...],
+    generation: int,
+    existing: dict[str, Any],
 ) -> dict[str, Any]:
-    """The ``status`` to write for ``outcome`` (transition times kept where unchanged)."""
+    """The ``status`` to write for ``outcome`` (transition times kept where unchanged).
+
+    ``namespaces``: the tenant's, as provisioned (none when it was not).
+    """
     status: dict[str, Any] = {
         "observedGeneration": generation,
-        "conditions": conditions.summary(
-            ready=outcome.ready,
-            reason=outcome.reason,
-            message=outcome.message,
-            stalled=outcome.stalled,
-            reconciling=outcome.reconciling,
-            generation=generation,
-            existing=existing.get("conditions") or [],
+        "conditions": conditions.of(
+            outcome, generation=generation, existing=existing.get("conditions") or []
         ),
-        "namespaces": list(outcome.namespaces),
+        "namespaces": list(namespaces),
     }
-    if home_namespace and outcome.ready:
+    if namespaces and outcome.ready:
         status["serviceAccount"] = (
-            f"system:serviceaccount:{home_namespace}:{RECONCILER_SERVICE_ACCOUNT}"
+            f"system:serviceaccount:{namespaces[0]}:{RECONCILER_SERVICE_ACCOUNT}"
         )
     return status
-
-
-def differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """Whether writing ``new`` over ``old`` would change anything we own."""
-    return any(old.get(key) != value for key, value in new.items())

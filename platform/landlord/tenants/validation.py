@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from landlord.api.tenant import Tenant, reserved_namespaces
+from landlord.api import reasons
+from landlord.api.tenant import Tenant, reserved_namespaces, taken_namespaces
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +28,7 @@ def reserved(tenant: Tenant, platform_namespace: str) -> Refusal | None:
     if not bad:
         return None
     return Refusal(
-        "ReservedNamespace",
+        reasons.RESERVED_NAMESPACE,
         f"namespace(s) {', '.join(bad)} are reserved for the platform "
         f"(kube-*, default, {platform_namespace}); choose other names in spec.namespaces",
     )
@@ -39,20 +40,12 @@ def conflicts(tenant: Tenant, owners: Mapping[str, str | None]) -> Refusal | Non
     ``owners`` maps each existing namespace to its ``landlord.dev/tenant`` label
     (None when unlabelled, i.e. not made by Landlord).
     """
-    taken = []
-    for ns in tenant.namespaces:
-        if ns not in owners or owners[ns] == tenant.name:
-            continue
-        owner = owners[ns]
-        taken.append(
-            f"{ns} (belongs to tenant {owner})"
-            if owner
-            else f"{ns} (exists and was not created by Landlord)"
-        )
+    taken = taken_namespaces(tenant.name, tenant.namespaces, owners)
     if not taken:
         return None
+    listed = "; ".join(f"{ns} ({why})" for ns, why in taken.items())
     return Refusal(
-        "NamespaceConflict",
-        f"namespace(s) {'; '.join(taken)} cannot be adopted; remove them from "
+        reasons.NAMESPACE_CONFLICT,
+        f"namespace(s) {listed} cannot be adopted; remove them from "
         "spec.namespaces or free them first",
     )

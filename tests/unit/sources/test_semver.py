@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from landlord.git.urls import InvalidSourceError
 from landlord.sources.semver import Range
-from landlord.sources.urls import InvalidSourceError
 
 TAGS = [
     "v1.0.0",

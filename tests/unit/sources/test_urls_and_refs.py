@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from landlord.sources import refs, urls
+from landlord.git import urls
+from landlord.sources import refs
 
 ALLOWED = ["https", "ssh"]
 

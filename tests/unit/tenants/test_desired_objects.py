@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from landlord.api import labels
 from landlord.api.tenant import Tenant
 from landlord.tenants import desired
@@ -181,6 +183,22 @@ def test_source_and_sync_become_a_git_repository_and_kustomization() -> None:
     assert sync["spec"]["serviceAccountName"] == "landlord-reconciler"
     assert sync["spec"]["prune"] is False
     assert sync["spec"]["dependsOn"] == [{"name": "db", "namespace": "shared"}]
+
+
+@pytest.mark.parametrize(
+    ("tenant_policy", "sync_policy"), [("Orphan", "Orphan"), ("Delete", "MirrorPrune")]
+)
+def test_the_kustomization_keeps_the_tenants_deletion_promise(
+    tenant_policy: str, sync_policy: str
+) -> None:
+    tenant = _tenant(
+        deletionPolicy=tenant_policy, source={"url": "https://git.example/a.git"}, sync={}
+    )
+
+    (sync,) = _by_kind(_objects(tenant), "Kustomization")
+
+    # Orphan: deleting the Kustomization (offboarding, or spec.sync removed) prunes nothing.
+    assert sync["spec"]["deletionPolicy"] == sync_policy
 
 
 def test_apply_order_puts_namespaces_first() -> None:

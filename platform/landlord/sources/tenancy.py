@@ -1,0 +1,49 @@
+"""Whose a GitRepository is: its namespace's labels, and every source of the same tenant.
+
+The policy subject and the budgets both follow the namespace's
+``landlord.dev/tenant`` label, read from the namespace watch's cache when it has
+seen the namespace and from the apiserver otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from landlord import api
+from landlord.api import gitrepository, labels
+from landlord.gitops import budgets
+from landlord.kube import Kube
+from landlord.runtime.namespaces import NamespaceLabels
+
+
+class Tenancy:
+    """Looks up namespaces' labels and a tenant's GitRepositories."""
+
+    def __init__(self, kube: Kube, namespaces: NamespaceLabels) -> None:
+        self.kube = kube
+        self.namespaces = namespaces
+
+    def labels_of(self, namespace: str) -> dict[str, str]:
+        """The namespace's labels (empty when it does not exist)."""
+        found = self.namespaces.get(namespace)
+        if found is None:
+            ns = self.kube.get("v1", "Namespace", namespace) or {}
+            found = (ns.get("metadata") or {}).get("labels") or {}
+        return found
+
+    def sources_of(self, namespace: str) -> tuple[str, list[dict[str, Any]]]:
+        """Whose budget ``namespace`` counts against, and every GitRepository that tenant has."""
+        found = self.labels_of(namespace)
+        tenant = found.get(labels.TENANT)
+        spaces = {namespace}
+        if tenant:
+            listed = self.kube.list_objects(
+                "v1", "Namespace", label_selector=f"{labels.TENANT}={tenant}"
+            )
+            spaces.update(item["metadata"]["name"] for item in listed)
+        sources = [
+            item
+            for ns in sorted(spaces)
+            for item in self.kube.list_objects(api.API_VERSION, gitrepository.KIND, namespace=ns)
+        ]
+        return budgets.tenant_of(namespace, found), sources

@@ -1,0 +1,99 @@
+"""What a Tenant has in the cluster, and the small writes provisioning and offboarding share.
+
+Every object the operator made carries the ``landlord.dev/tenant`` label; that
+label is how it is found here. Writes go through ``landlord.kube`` as the
+operator's own identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from landlord import api, errors
+from landlord.api import labels
+from landlord.api import tenant as tenant_api
+from landlord.kube import Kube
+from landlord.tenants import desired
+from landlord.tenants.desired import Manifest, ObjectKey
+
+
+class TenantObjects:
+    """Reads and writes a Tenant's objects through one Kubernetes connection."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+
+    def live(self, tenant: str) -> dict[ObjectKey, Manifest]:
+        """Every object of the managed kinds that carries this tenant's label."""
+        selector = f"{labels.TENANT}={tenant}"
+        found: dict[ObjectKey, Manifest] = {}
+        for api_version, kind in desired.MANAGED_KINDS:
+            try:
+                items = self.kube.list_objects(api_version, kind, label_selector=selector)
+            except errors.ApiError as error:
+                if error.not_found and kind in desired.SYNC_KINDS:
+                    continue  # their CRDs are not installed: nothing of theirs to find
+                raise
+            for item in items:
+                found[ObjectKey.of(item)] = item
+        return found
+
+    def exists(self, key: ObjectKey) -> bool:
+        """Whether the object is still there (a terminating one counts)."""
+        return self.kube.get(key.api_version, key.kind, key.name, key.namespace or None) is not None
+
+    def delete(self, key: ObjectKey) -> None:
+        """Delete the object (gone already is fine)."""
+        self.kube.delete(key.api_version, key.kind, key.name, key.namespace or None)
+
+    def namespace_owners(self, names: Iterable[str]) -> dict[str, str | None]:
+        """Each existing namespace of ``names`` and the tenant its label names (None: none)."""
+        owners: dict[str, str | None] = {}
+        for ns in names:
+            obj = self.kube.get("v1", "Namespace", ns)
+            if obj is not None:
+                owners[ns] = (obj["metadata"].get("labels") or {}).get(labels.TENANT)
+        return owners
+
+    def release_namespace(self, name: str) -> None:
+        """Keep the namespace and its workloads, but no longer as a tenant's."""
+        self.kube.merge_patch(
+            "v1", "Namespace", name, {"metadata": {"labels": {labels.TENANT: None}}}
+        )
+
+    def ensure_finalizer(self, body: dict[str, Any]) -> None:
+        """Hold the Tenant's deletion until offboarding is done."""
+        metadata = body["metadata"]
+        finalizers = list(metadata.get("finalizers") or [])
+        if labels.FINALIZER in finalizers:
+            return
+        self._patch_finalizers(body, [*finalizers, labels.FINALIZER])
+
+    def remove_finalizer(self, body: dict[str, Any]) -> None:
+        """Let the Tenant go (a Tenant already gone is fine)."""
+        rest = [f for f in body["metadata"].get("finalizers") or [] if f != labels.FINALIZER]
+        try:
+            self._patch_finalizers(body, rest)
+        except errors.ApiError as error:
+            if not error.not_found:
+                raise
+
+    def _patch_finalizers(self, body: dict[str, Any], finalizers: list[str]) -> None:
+        metadata = body["metadata"]
+        self.kube.merge_patch(
+            api.API_VERSION,
+            tenant_api.KIND,
+            metadata["name"],
+            {
+                "metadata": {
+                    "finalizers": finalizers,
+                    "resourceVersion": metadata["resourceVersion"],
+                }
+            },
+        )
+
+
+def teardown_order(obj: Manifest) -> int:
+    """Sort key that walks :data:`desired.MANAGED_KINDS` backwards (access before namespaces)."""
+    return -desired.apply_order(obj)

@@ -1,0 +1,172 @@
+"""Provision one Tenant: refuse what must not be written, apply what it should have, prune the rest.
+
+Level-based: each call compares the whole desired state with what carries the
+tenant's label and converges it. Runs with the operator's own identity.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import pydantic
+
+from landlord import errors, telemetry
+from landlord.api import conditions, invalid, labels, reasons
+from landlord.api import tenant as tenant_api
+from landlord.api.tenant import Tenant
+from landlord.gitops.objects import contains
+from landlord.kube import Kube, events
+from landlord.kube import status as kube_status
+from landlord.runtime.outcome import Outcome
+from landlord.tenants import desired, live, validation
+from landlord.tenants.desired import Manifest, ObjectKey
+from landlord.tenants.features import Features
+from landlord.tenants.status import Result
+
+log = logging.getLogger(__name__)
+
+# A refused Tenant (a namespace taken by someone else) may be freed: look again now and then.
+RECHECK_REFUSED = 60.0
+
+
+class Provisioner:
+    """Brings a Tenant's namespaces, identities, quotas, policies and sync to its spec."""
+
+    def __init__(
+        self,
+        kube: Kube,
+        objects: live.TenantObjects,
+        *,
+        features: Features,
+        platform_namespace: str,
+        origins: telemetry.Origins,
+        metrics: telemetry.Metrics | None = None,
+    ) -> None:
+        self.kube = kube
+        self.objects = objects
+        self.features = features
+        self.platform_namespace = platform_namespace
+        self.origins = origins
+        self.metrics = metrics
+
+    def provision(self, body: dict[str, Any]) -> Result:
+        """Converge the Tenant ``body``; RetryableError when the apiserver refused a write."""
+        try:
+            tenant = Tenant.from_object(body)
+        except pydantic.ValidationError as error:
+            return Result(
+                Outcome(False, reasons.INVALID_SPEC, invalid.describe(error), stalled=True)
+            )
+        self.objects.ensure_finalizer(body)
+        refusal = validation.reserved(tenant, self.platform_namespace)
+        if refusal is None:
+            refusal = validation.conflicts(tenant, self.objects.namespace_owners(tenant.namespaces))
+        if refusal is not None:
+            return self._refused(body, refusal)
+        wanted = desired.desired_objects(
+            tenant, self.features, platform_namespace=self.platform_namespace
+        )
+        trusted = self.origins.trusted(tenant_api.KIND, body)
+        for manifest in wanted:  # the request's trace goes on only if the API signed it
+            if labels.TRACEPARENT in (manifest["metadata"].get("annotations") or {}):
+                self.origins.stamp(manifest["kind"], manifest, trusted)
+        current = self.objects.live(tenant.name)
+        was_ready = conditions.ready_at_generation(body)
+        try:
+            changed = self._apply(tenant, wanted, current)
+            wanted_keys = {ObjectKey.of(obj) for obj in wanted}
+            pruned = self._prune(
+                tenant, (obj for key, obj in current.items() if key not in wanted_keys)
+            )
+        except _LostNamespaceError as lost:
+            return self._refused(body, lost.refusal)
+        except errors.ApiError as error:
+            message = f"provisioning failed: {error.message}"
+            kube_status.warn_on_change(self.kube, body, reasons.PROVISIONING_FAILED, message)
+            raise errors.RetryableError(message) from error
+        if was_ready and changed:
+            self._record_drift(body, changed)
+        if pruned:
+            events.record(
+                self.kube,
+                body,
+                reason=reasons.PRUNED,
+                message="removed " + ", ".join(str(key) for key in pruned),
+            )
+        message = f"{len(tenant.namespaces)} namespace(s) provisioned"
+        if not was_ready:
+            events.record(self.kube, body, reason=reasons.PROVISIONED, message=message)
+        return Result(Outcome(True, reasons.PROVISIONED, message), namespaces=tenant.namespaces)
+
+    def _refused(self, body: dict[str, Any], refusal: validation.Refusal) -> Result:
+        kube_status.warn_on_change(self.kube, body, refusal.reason, refusal.message)
+        return Result(
+            Outcome(
+                False, refusal.reason, refusal.message, stalled=True, requeue_after=RECHECK_REFUSED
+            )
+        )
+
+    def _apply(
+        self, tenant: Tenant, wanted: list[Manifest], current: dict[ObjectKey, Manifest]
+    ) -> list[ObjectKey]:
+        changed = []
+        for manifest in wanted:
+            key = ObjectKey.of(manifest)
+            found = current.get(key)
+            if found is not None and contains(found, manifest):
+                continue
+            if key.kind == "Namespace" and found is None:
+                self._claim_namespace(tenant, manifest)
+            else:
+                self.kube.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
+            changed.append(key)
+        return changed
+
+    def _claim_namespace(self, tenant: Tenant, manifest: Manifest) -> None:
+        """Create a namespace; a create is atomic, so two tenants cannot both win it."""
+        try:
+            self.kube.create(manifest)
+        except errors.ApiError as error:
+            if not error.conflict:
+                raise
+            name = manifest["metadata"]["name"]
+            refusal = validation.conflicts(tenant, self.objects.namespace_owners([name]))
+            if refusal is not None:
+                raise _LostNamespaceError(refusal) from error
+            self.kube.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
+
+    def _prune(self, tenant: Tenant, stale: Iterable[Manifest]) -> list[ObjectKey]:
+        pruned = []
+        for obj in sorted(stale, key=live.teardown_order):
+            key = ObjectKey.of(obj)
+            if key.kind == "Namespace" and tenant.spec.deletion_policy == tenant_api.ORPHAN:
+                self.objects.release_namespace(key.name)
+            else:
+                self.objects.delete(key)
+            pruned.append(key)
+        return pruned
+
+    def _record_drift(self, body: dict[str, Any], changed: list[ObjectKey]) -> None:
+        if self.metrics is not None:
+            for key in changed:
+                self.metrics.tenant_drift_repairs_total.labels(kind=key.kind).inc()
+        events.record(
+            self.kube,
+            body,
+            reason=reasons.DRIFT_REPAIRED,
+            message="restored " + ", ".join(str(key) for key in changed),
+        )
+        log.info(
+            "drift repaired",
+            extra={"tenant": body["metadata"]["name"], "objects": [str(key) for key in changed]},
+        )
+
+
+class _LostNamespaceError(Exception):
+    """Another tenant claimed a namespace first."""
+
+    def __init__(self, refusal: validation.Refusal) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
