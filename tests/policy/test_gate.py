@@ -9,7 +9,7 @@ import yaml
 
 from landlord import api, kube
 from landlord.api import conditions, labels
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from landlord.settings import PLATFORM_NAMESPACE
 from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import BASELINE_POLICY, OperatorProcess, Tenants

@@ -19,8 +19,8 @@ import pytest
 from landlord import api, kube
 from landlord.api import conditions
 from landlord.cluster import binaries
+from landlord.demo import GitServer
 from landlord.gitops import sandbox
-from landlord.gitserver import GitServer
 from landlord.settings import load
 from landlord.sync import build, kustomization, yamlsafe
 from landlord.sync.yamlsafe import YamlError

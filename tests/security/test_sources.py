@@ -25,7 +25,7 @@ import pytest
 
 from landlord import api, kube
 from landlord.api import conditions
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from landlord.settings import PLATFORM_NAMESPACE
 from tests.fixtures.git import PASSWORD, TOKEN, USER
 from tests.fixtures.operator import OperatorProcess

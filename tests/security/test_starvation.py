@@ -21,8 +21,8 @@ import pytest
 
 from landlord import api, errors, kube
 from landlord.api import conditions
+from landlord.demo import GitServer
 from landlord.gitops import durations
-from landlord.gitserver import GitServer
 from landlord.runtime import workqueue
 from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import Tenants

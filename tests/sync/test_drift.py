@@ -17,7 +17,7 @@ import yaml
 
 from landlord import api, kube
 from landlord.api import labels
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import OperatorProcess, Tenants
 from tests.helpers import eventually

@@ -12,7 +12,7 @@ import yaml
 
 from landlord import api, kube
 from landlord.api import conditions, labels
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from landlord.installer import bootstrap
 from landlord.settings import PLATFORM_NAMESPACE
 from tests.fixtures.operator import Tenants

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
+
+from landlord.api import reasons
 
 READY = "Ready"
 RECONCILING = "Reconciling"
@@ -70,6 +72,14 @@ def is_true(conditions: Sequence[dict[str, Any]], type_: str) -> bool:
     return bool(found and found.get("status") == "True")
 
 
+def ready_at_generation(body: dict[str, Any]) -> bool:
+    """Whether an object is Ready for its current spec (Ready True at its generation)."""
+    status = body.get("status") or {}
+    return is_true(status.get("conditions") or [], READY) and status.get("observedGeneration") == (
+        body.get("metadata") or {}
+    ).get("generation")
+
+
 def summary(
     *,
     ready: bool,
@@ -86,16 +96,46 @@ def summary(
         condition(
             RECONCILING,
             reconciling,
-            reason if reconciling else "Idle",
+            reason if reconciling else reasons.IDLE,
             message if reconciling else "",
             observed_generation=generation,
         ),
         condition(
             STALLED,
             stalled,
-            reason if stalled else "NotStalled",
+            reason if stalled else reasons.NOT_STALLED,
             message if stalled else "",
             observed_generation=generation,
         ),
     ]
     return merge(existing, wanted)
+
+
+class Observed(Protocol):
+    """What a reconcile found, as :func:`of` reads it (``runtime.outcome.Outcome``)."""
+
+    @property
+    def ready(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def stalled(self) -> bool: ...
+    @property
+    def reconciling(self) -> bool: ...
+
+
+def of(
+    outcome: Observed, *, generation: int, existing: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """:func:`summary` of what one reconcile found."""
+    return summary(
+        ready=outcome.ready,
+        reason=outcome.reason,
+        message=outcome.message,
+        stalled=outcome.stalled,
+        reconciling=outcome.reconciling,
+        generation=generation,
+        existing=existing,
+    )

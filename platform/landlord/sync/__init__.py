@@ -1,9 +1,13 @@
 """The per-tenant sync: build a source revision and apply it **as the tenant**.
 
-What belongs here: safe YAML parsing (``yamlsafe``), the build (plain YAML or
-kustomize, postBuild substitution; ``build``), validation (``validate``), the
-inventory (``inventory``), health rules (``health``) and the Kustomization
-reconciler (``reconciler``), whose every apiserver request for tenant objects
-goes through an impersonating client. What must not: the operator's own
-identity touching tenant objects.
+What belongs here: the Kustomization pipeline (``reconciler``) and its named
+steps (``steps/``: identity, gatekeeper, source, dependencies, build,
+validation, apply, prune, health, status), deletion (``finalize``), the
+scheduler of interval ticks (``scheduler``), the watch cache (``watchcache``),
+the cross-namespace wake-up index (``depindex``), and the pure pieces they use:
+safe YAML (``yamlsafe``), the build (``build``, ``kustomization``,
+``substitute``), validation (``validate``), the inventory (``inventory``),
+health rules (``health``, ``healthwait``) and drift bookkeeping (``drift``).
+What must not: the operator's own identity touching tenant objects (every
+tenant-object request goes through an impersonating client).
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 
+from landlord.api import reasons
 from landlord.gitops import sandbox as sandbox_mod
 from landlord.gitops.paths import UnsafePathError, resolve_inside
 from landlord.sync import kustomization, yamlsafe
@@ -25,7 +26,7 @@ SANDBOX_KUSTOMIZE = "/kustomize"
 class BuildError(YamlError):
     """The revision cannot be built; the message says which file and why."""
 
-    def __init__(self, message: str, *, reason: str = "BuildFailed") -> None:
+    def __init__(self, message: str, *, reason: str = reasons.BUILD_FAILED) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -103,7 +104,7 @@ def _kustomize(
             what=shown,
         )
     except sandbox_mod.SandboxUnavailableError as error:
-        raise BuildError(error.message, reason="SandboxUnavailable") from None
+        raise BuildError(error.message, reason=reasons.SANDBOX_UNAVAILABLE) from None
     except sandbox_mod.SandboxError as error:
         raise BuildError(error.message) from None
     return yamlsafe.load_all(output.decode(errors="replace"), shown)

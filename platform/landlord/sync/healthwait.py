@@ -14,9 +14,11 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-HEALTHY = "Healthy"
-PROGRESSING = "Progressing"
-HEALTH_CHECK_FAILED = "HealthCheckFailed"
+from landlord.api import reasons
+
+HEALTHY = reasons.HEALTHY
+PROGRESSING = reasons.PROGRESSING
+HEALTH_CHECK_FAILED = reasons.HEALTH_CHECK_FAILED
 # The status field that holds the deadline of a wait in progress.
 DEADLINE = "healthCheckDeadline"
 # Seconds between two looks at targets that are not healthy yet.

@@ -71,8 +71,12 @@ class Inventory:
         return {"cluster": self.cluster, "entries": [e.to_status() for e in self.entries]}
 
     def stale(self, newer: Inventory) -> list[Entry]:
-        """Entries of this inventory that ``newer`` no longer has (same cluster only)."""
+        """Entries of this inventory that ``newer`` no longer has; none across clusters.
+
+        An inventory recorded for another cluster is never pruned through the
+        current one: its ids may well name objects just applied here.
+        """
         if newer.cluster != self.cluster:
-            return list(self.entries)
+            return []
         keep = {entry.id for entry in newer.entries}
         return [entry for entry in self.entries if entry.id not in keep]

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from landlord.api import reasons
 from landlord.sync.yamlsafe import Document, YamlError
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -17,7 +18,7 @@ LOOSE_NAMES = {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 class ValidationError(YamlError):
     """An object the sync refuses to apply; nothing of the revision is applied."""
 
-    reason = "ValidationFailed"
+    reason = reasons.VALIDATION_FAILED
 
 
 @dataclasses.dataclass(frozen=True)

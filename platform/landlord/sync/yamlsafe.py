@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from landlord import errors
+from landlord.api import reasons
 
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
@@ -41,7 +42,7 @@ class NodeBudget:
 class YamlError(errors.TerminalError):
     """A document cannot be used; the message names the file and document."""
 
-    reason = "BuildFailed"
+    reason = reasons.BUILD_FAILED
 
 
 @dataclasses.dataclass(frozen=True)

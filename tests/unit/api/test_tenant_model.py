@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from landlord.api.tenant import Tenant
+from landlord.api.tenant import Tenant, taken_namespaces
 
 
 def test_defaults() -> None:
@@ -35,3 +35,14 @@ def test_defaults() -> None:
 def test_bad_specs_are_rejected_with_the_reason(spec: dict[str, object], complaint: str) -> None:
     with pytest.raises(pydantic.ValidationError, match=complaint):
         Tenant.from_object({"metadata": {"name": "team-a"}, "spec": spec})
+
+
+def test_namespaces_of_other_tenants_or_of_nobody_are_taken() -> None:
+    owners = {"mine": "team-a", "theirs": "team-b", "legacy": None}
+
+    taken = taken_namespaces("team-a", ["mine", "theirs", "legacy", "new"], owners)
+
+    assert taken == {
+        "theirs": "belongs to tenant team-b",
+        "legacy": "exists and was not created by Landlord",
+    }

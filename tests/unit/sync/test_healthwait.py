@@ -8,12 +8,13 @@ from typing import Any, cast
 
 import pytest
 
-from landlord import policy
-from landlord.gitops import artifacts, durations, sandbox
+from landlord.gitops import durations
 from landlord.kube import Kube
 from landlord.sync import healthwait
+from landlord.sync.failure import SyncError
 from landlord.sync.inventory import Entry
-from landlord.sync.reconciler import KustomizationReconciler, Result, SyncError, Timing
+from landlord.sync.result import Result, Timing
+from landlord.sync.steps import health
 
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.UTC)
 REVISION = "main@sha1:abc"
@@ -100,17 +101,6 @@ def _body(status: dict[str, Any]) -> dict[str, Any]:
     return {"metadata": {"name": "app", "namespace": "team-a", "generation": 3}, "status": status}
 
 
-def _syncs(tmp_path: pathlib.Path) -> KustomizationReconciler:
-    return KustomizationReconciler(
-        None,  # type: ignore[arg-type]  # the health step reads as the tenant only
-        store=artifacts.ArtifactStore(tmp_path),
-        platform_namespace="landlord-system",
-        kustomize=None,
-        sandbox=sandbox.Sandbox(),
-        gate=policy.Gate(),
-    )
-
-
 TARGET = [Entry("team-a", "web", "apps", "Deployment", "v1")]
 
 
@@ -118,7 +108,7 @@ def test_unhealthy_targets_start_a_wait_instead_of_sleeping(tmp_path: pathlib.Pa
     tenant = _Tenant()
     result = Result(revision=REVISION)
 
-    _syncs(tmp_path)._health(_body({}), _tenant(tenant), TARGET, result, 300.0)
+    health.look(_body({}), _tenant(tenant), TARGET, result, 300.0)
 
     assert tenant.reads == 1  # one look, then back to the queue
     assert result.health_deadline is not None
@@ -135,7 +125,7 @@ def test_a_later_look_keeps_the_deadline_of_the_same_revision(tmp_path: pathlib.
     }
     result = Result(revision=REVISION)
 
-    _syncs(tmp_path)._health(_body(status), _tenant(_Tenant()), TARGET, result, 300.0)
+    health.look(_body(status), _tenant(_Tenant()), TARGET, result, 300.0)
 
     assert result.health_deadline == deadline
 
@@ -150,9 +140,7 @@ def test_past_the_deadline_the_wait_fails_naming_what_is_unhealthy(
     }
 
     with pytest.raises(SyncError) as failed:
-        _syncs(tmp_path)._health(
-            _body(status), _tenant(_Tenant()), TARGET, Result(revision=REVISION), 300.0
-        )
+        health.look(_body(status), _tenant(_Tenant()), TARGET, Result(revision=REVISION), 300.0)
 
     assert failed.value.reason == "HealthCheckFailed"
     assert "not healthy after 5m" in failed.value.message

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pathlib
-import time
 from typing import Any
 
 from landlord import api, policy
@@ -55,13 +54,13 @@ def _reconciler(tmp_path: pathlib.Path) -> KustomizationReconciler:
     syncs.remember(_kustomization("main@sha1:1"))
     syncs.remember(_source("main@sha1:1"))
     syncs.drift.record(KEY, [])
-    syncs._policy_version[KEY] = syncs.gate.version
-    syncs._next_check[KEY] = time.monotonic() - 1
+    syncs.scheduler.deciding(KEY, syncs.gate.version)
+    syncs.scheduler.schedule(KEY, -1)  # due
     return syncs
 
 
 def test_a_due_tick_with_nothing_changed_makes_no_request(tmp_path: pathlib.Path) -> None:
-    outcome = _reconciler(tmp_path)._quiet(KEY)
+    outcome = _reconciler(tmp_path).quiet(KEY)
 
     assert outcome is not None
     assert outcome.skipped
@@ -74,12 +73,12 @@ def test_a_new_revision_announced_before_its_watch_event_runs_the_pipeline(
     syncs = _reconciler(tmp_path)
 
     syncs.source_moved("team-a", "app", "main@sha1:2")
-    assert syncs._quiet(KEY) is None
+    assert syncs.quiet(KEY) is None
     assert syncs.cached_source("team-a", "app") is None  # readers ask the apiserver instead
     syncs.remember(_source("main@sha1:1"))  # a late event from before the new artifact
-    assert syncs._quiet(KEY) is None
+    assert syncs.quiet(KEY) is None
     syncs.remember(_source("main@sha1:2"))
-    assert syncs._quiet(KEY) is None  # now cached, and not the applied revision
+    assert syncs.quiet(KEY) is None  # now cached, and not the applied revision
 
 
 def test_a_revision_the_cache_already_holds_is_not_waited_for(tmp_path: pathlib.Path) -> None:
@@ -87,7 +86,7 @@ def test_a_revision_the_cache_already_holds_is_not_waited_for(tmp_path: pathlib.
 
     syncs.source_moved("team-a", "app", "main@sha1:1")  # its watch event came first
 
-    assert syncs._quiet(KEY) is not None
+    assert syncs.quiet(KEY) is not None
 
 
 def test_drift_a_request_or_a_new_policy_runs_the_pipeline(tmp_path: pathlib.Path) -> None:
@@ -96,9 +95,9 @@ def test_drift_a_request_or_a_new_policy_runs_the_pipeline(tmp_path: pathlib.Pat
     requested["metadata"]["annotations"] = {labels.REQUESTED_AT: "now"}
 
     syncs.remember(requested)
-    assert syncs._quiet(KEY) is None
+    assert syncs.quiet(KEY) is None
     syncs.remember(_kustomization("main@sha1:1"))
-    assert syncs._quiet(KEY) is not None
+    assert syncs.quiet(KEY) is not None
 
     syncs.gate.replace(policy.Policy.from_directory(policy.engine.DEFAULTS))
-    assert syncs._quiet(KEY) is None
+    assert syncs.quiet(KEY) is None

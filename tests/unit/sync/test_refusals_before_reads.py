@@ -9,7 +9,6 @@ must not decide an edge that was never allowed.
 from __future__ import annotations
 
 import pathlib
-import time
 from typing import Any
 
 from landlord import api, policy
@@ -149,12 +148,12 @@ def test_the_watch_cache_never_decides_an_edge_that_was_not_allowed(tmp_path: pa
     syncs.remember(body)
     syncs.remember(_victim_source())
     syncs.drift.record("team-a/probe", [])
-    syncs._policy_version["team-a/probe"] = syncs.gate.version
-    syncs._next_check["team-a/probe"] = time.monotonic() - 1
+    syncs.scheduler.deciding("team-a/probe", syncs.gate.version)
+    syncs.scheduler.schedule("team-a/probe", -1)  # due
 
-    assert syncs._quiet("team-a/probe") is None  # never allowed: the pipeline decides
+    assert syncs.quiet("team-a/probe") is None  # never allowed: the pipeline decides
 
-    syncs._cleared["team-a/probe"] = syncs.gate.version  # as an allowed full run leaves it
-    quiet = syncs._quiet("team-a/probe")
+    syncs.gatekeeper.allowed("team-a/probe", syncs.gate.version)  # as an allowed full run leaves it
+    quiet = syncs.quiet("team-a/probe")
     assert quiet is not None
     assert quiet.skipped

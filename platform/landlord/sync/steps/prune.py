@@ -1,0 +1,124 @@
+"""The prune step: delete what a Kustomization applied and no longer wants, if still ours.
+
+Only through the client of the cluster the inventory was recorded for: the
+caller passes entries of the current cluster's inventory only (see
+:meth:`landlord.sync.inventory.Inventory.stale` and ``prunable``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import logging
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from landlord import errors
+from landlord.api import labels
+from landlord.kube import Kube
+from landlord.sync.inventory import Entry
+from landlord.sync.steps.apply import LIST_THRESHOLD, stage_of
+
+log = logging.getLogger(__name__)
+
+Listed = dict[tuple[str, str, str], dict[str, dict[str, Any]]]
+Pruned = Literal["pruned", "skipped", "kept"]
+
+
+def owner_labels(name: str, namespace: str) -> dict[str, str]:
+    """The labels that mark an object as applied by Kustomization ``namespace/name``."""
+    return {labels.KUSTOMIZATION_NAME: name, labels.KUSTOMIZATION_NAMESPACE: namespace}
+
+
+def ours(live: dict[str, Any], owner: dict[str, str]) -> bool:
+    """Whether ``live`` carries every owner label (an object we may delete)."""
+    found = live["metadata"].get("labels") or {}
+    return all(found.get(k) == v for k, v in owner.items())
+
+
+def opted_out(live: dict[str, Any]) -> bool:
+    """``landlord.dev/prune: disabled`` as an annotation or a label."""
+    metadata = live["metadata"]
+    values = (
+        (metadata.get("annotations") or {}).get(labels.PRUNE),
+        (metadata.get("labels") or {}).get(labels.PRUNE),
+    )
+    return "disabled" in values
+
+
+def prune(
+    executor: concurrent.futures.Executor,
+    tenant: Kube,
+    stale: Iterable[Entry],
+    owner: dict[str, str],
+) -> tuple[list[Entry], list[Entry]]:
+    """Delete stale entries that are still ours, last stage first; (pruned, kept).
+
+    Within a stage deletions run in parallel; many entries of one kind and
+    namespace are read with one LIST. An entry that cannot be read or deleted
+    is kept (and reported), never forgotten.
+    """
+    stages: dict[int, list[Entry]] = {}
+    for entry in stale:
+        stages.setdefault(stage_of({"kind": entry.kind}), []).append(entry)
+    pruned: list[Entry] = []
+    kept: list[Entry] = []
+    for stage in sorted(stages, reverse=True):
+        entries = sorted(stages[stage])
+        one = functools.partial(_prune_one, tenant, listed=_listed(tenant, entries), owner=owner)
+        for entry, result in zip(entries, executor.map(one, entries), strict=True):
+            if result == "pruned":
+                pruned.append(entry)
+            elif result == "kept":
+                kept.append(entry)
+    return pruned, kept
+
+
+def remaining(tenant: Kube, entries: Iterable[Entry], owner: dict[str, str]) -> list[Entry]:
+    """The entries that still exist and are ours (terminating ones included), as the tenant."""
+    left = []
+    for entry in entries:
+        try:
+            live = tenant.get(entry.api_version, entry.kind, entry.name, entry.namespace or None)
+        except errors.ApiError:
+            left.append(entry)  # cannot tell: not gone
+            continue
+        if live is not None and ours(live, owner) and not opted_out(live):
+            left.append(entry)
+    return left
+
+
+def _listed(tenant: Kube, entries: list[Entry]) -> Listed:
+    """For each (apiVersion, kind, namespace) with many entries: its objects by name."""
+    groups: dict[tuple[str, str, str], int] = {}
+    for entry in entries:
+        place = (entry.api_version, entry.kind, entry.namespace)
+        groups[place] = groups.get(place, 0) + 1
+    listed = {}
+    for (api_version, kind, namespace), count in groups.items():
+        if count < LIST_THRESHOLD:
+            continue
+        try:
+            items = tenant.list_objects(api_version, kind, namespace=namespace or None)
+        except errors.ApiError:
+            continue  # read one by one instead
+        listed[(api_version, kind, namespace)] = {i["metadata"]["name"]: i for i in items}
+    return listed
+
+
+def _prune_one(tenant: Kube, entry: Entry, listed: Listed, owner: dict[str, str]) -> Pruned:
+    """``pruned``, ``skipped`` (gone, not ours, opted out) or ``kept`` (failed)."""
+    namespace = entry.namespace or None
+    try:
+        group = listed.get((entry.api_version, entry.kind, entry.namespace))
+        if group is not None:
+            live = group.get(entry.name)
+        else:
+            live = tenant.get(entry.api_version, entry.kind, entry.name, namespace)
+        if live is None or not ours(live, owner) or opted_out(live):
+            return "skipped"  # gone, not ours (never delete), or opted out
+        tenant.delete(entry.api_version, entry.kind, entry.name, namespace)
+    except errors.ApiError as error:
+        log.warning("prune of %s failed: %s", entry, error.message)
+        return "kept"
+    return "pruned"

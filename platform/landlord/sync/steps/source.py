@@ -1,0 +1,50 @@
+"""The source step: the GitRepository a Kustomization names and its stored artifact."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+from landlord import api
+from landlord.api import kustomization as model
+from landlord.api import reasons
+from landlord.gitops import artifacts
+from landlord.kube import Kube
+from landlord.sync.failure import SyncError
+
+
+def read(kube: Kube, own: str, spec: model.KustomizationSpec) -> dict[str, Any] | None:
+    """The GitRepository (None: absent). Only after the gatekeeper allowed the edge."""
+    ref = spec.source_ref
+    return kube.get(api.API_VERSION, ref.kind, ref.name, spec.source_namespace(own))
+
+
+def revision_of(source: dict[str, Any] | None) -> str | None:
+    """The revision of a source's artifact, if it has one."""
+    revision = (((source or {}).get("status") or {}).get("artifact") or {}).get("revision")
+    return str(revision) if revision else None
+
+
+def artifact(
+    store: artifacts.ArtifactStore,
+    own: str,
+    spec: model.KustomizationSpec,
+    source: dict[str, Any] | None,
+) -> tuple[str, pathlib.Path]:
+    """The revision and the local path of its stored artifact; ArtifactFailed if not there yet."""
+    where, name = spec.source_namespace(own), spec.source_ref.name
+    if source is None:
+        raise SyncError(reasons.ARTIFACT_FAILED, f"GitRepository {where}/{name} not found")
+    found = (source.get("status") or {}).get("artifact")
+    if not found:
+        raise SyncError(
+            reasons.ARTIFACT_FAILED, f"GitRepository {where}/{name} has no artifact yet"
+        )
+    revision = found["revision"]
+    key = artifacts.artifact_key(
+        revision.rpartition("sha1:")[2], (source.get("spec") or {}).get("ignore")
+    )
+    stored = store.lookup(where, name, key)
+    if stored is None:
+        raise SyncError(reasons.ARTIFACT_FAILED, f"the artifact for {revision} is not stored yet")
+    return revision, stored.path

@@ -1,0 +1,64 @@
+"""The newest Kustomization and GitRepository bodies the watches delivered.
+
+An interval tick with nothing changed is decided from them, with no request.
+A source announced to have moved (:meth:`WatchCache.source_moved`) is not
+trusted until its watch event brings the new revision.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+
+def key_of(body: dict[str, Any]) -> str:
+    """``namespace/name`` of an object body."""
+    metadata = body.get("metadata") or {}
+    return f"{metadata.get('namespace')}/{metadata.get('name')}"
+
+
+class WatchCache:
+    """Kustomization and GitRepository bodies by key, as their watches last delivered them."""
+
+    def __init__(self) -> None:
+        self._bodies: dict[str, dict[str, Any]] = {}
+        self._sources: dict[str, dict[str, Any]] = {}
+        self._moved: dict[str, str] = {}  # source key → the revision announced, not yet cached
+        self._lock = threading.Lock()
+
+    def remember(self, body: dict[str, Any], *, deleted: bool = False) -> None:
+        """A watch event's Kustomization or GitRepository body (the newest one wins)."""
+        key = key_of(body)
+        source = body.get("kind") == "GitRepository"
+        cache = self._sources if source else self._bodies
+        with self._lock:
+            if deleted:
+                cache.pop(key, None)
+            else:
+                cache[key] = body
+            revision = ((body.get("status") or {}).get("artifact") or {}).get("revision")
+            if source and (deleted or self._moved.get(key) == revision):
+                self._moved.pop(key, None)
+
+    def source(self, key: str) -> dict[str, Any] | None:
+        """The GitRepository ``key`` as last delivered (None: not seen, or behind)."""
+        with self._lock:
+            return None if key in self._moved else self._sources.get(key)
+
+    def body(self, key: str) -> dict[str, Any] | None:
+        """The Kustomization ``key`` as last delivered."""
+        with self._lock:
+            return self._bodies.get(key)
+
+    def source_moved(self, key: str, revision: str) -> None:
+        """A source has a new artifact: until the cache holds it, do not trust the cache."""
+        with self._lock:
+            cached = (self._sources.get(key) or {}).get("status") or {}
+            if (cached.get("artifact") or {}).get("revision") == revision:
+                return  # the watch event was first: the cache already holds it
+            self._moved[key] = revision
+
+    def sizes(self) -> tuple[int, int, int]:
+        """How many Kustomizations, sources and moved sources it holds."""
+        with self._lock:
+            return len(self._bodies), len(self._sources), len(self._moved)

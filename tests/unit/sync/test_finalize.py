@@ -1,0 +1,178 @@
+"""Deleting a Kustomization: the deletion policy decides; only this cluster's inventory goes."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+from collections.abc import Iterator
+from typing import Any, cast
+
+import pytest
+
+from landlord.api import kustomization as model
+from landlord.api import labels, reasons
+from landlord.gitops import durations
+from landlord.kube import Kube
+from landlord.sync import finalize
+from landlord.sync.inventory import Entry, Inventory
+from landlord.sync.steps.identity import Identity
+
+WEB = Entry("team-a", "web", "apps", "Deployment", "v1")
+OWNER = {labels.KUSTOMIZATION_NAME: "app", labels.KUSTOMIZATION_NAMESPACE: "team-a"}
+
+
+class Cluster:
+    """One Deployment the Kustomization applied; records deletes, Events and patches."""
+
+    def __init__(self, *, stays: bool = False) -> None:
+        self.web: dict[str, Any] | None = {"metadata": {"name": "web", "labels": dict(OWNER)}}
+        self.stays = stays  # a finalizer on it keeps it after delete
+        self.deleted: list[str] = []
+        self.events: list[dict[str, Any]] = []
+        self.patches: list[dict[str, Any]] = []
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
+        if kind == "Deployment":
+            return self.web
+        return {"metadata": {"name": name}}
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
+        self.deleted.append(name)
+        if not self.stays:
+            self.web = None
+
+    def as_service_account(self, namespace: str, name: str) -> Cluster:
+        return self
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.events.append(body)
+        return body
+
+    def merge_patch(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self.patches.append(args[3])
+        return {}
+
+
+@pytest.fixture
+def executor() -> Iterator[concurrent.futures.Executor]:
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        yield pool
+
+
+def _body(cluster: str = "this", deleted_at: str | None = None, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "landlord.dev/v1alpha1",
+        "kind": "Kustomization",
+        "metadata": {
+            "name": "app",
+            "namespace": "team-a",
+            "resourceVersion": "7",
+            "finalizers": [labels.FINALIZER],
+            "deletionTimestamp": deleted_at
+            or datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "spec": {"sourceRef": {"kind": "GitRepository", "name": "app"}, **spec},
+        "status": {"inventory": Inventory(cluster, (WEB,)).to_status()},
+    }
+
+
+def _finalizer(kube: Cluster, executor: concurrent.futures.Executor) -> finalize.Finalizer:
+    client = cast(Kube, kube)
+    return finalize.Finalizer(
+        client,
+        identity=Identity(client, platform_namespace="landlord-system"),
+        executor=executor,
+        cluster=lambda: "this",
+        bounds=durations.Bounds(),
+    )
+
+
+def _released(kube: Cluster) -> bool:
+    return any(p.get("metadata", {}).get("finalizers") == [] for p in kube.patches)
+
+
+@pytest.mark.parametrize(
+    ("spec", "pruned"),
+    [
+        ({}, True),
+        ({"prune": False}, False),
+        ({"deletionPolicy": "MirrorPrune", "prune": False}, False),
+        ({"deletionPolicy": "Delete", "prune": False}, True),
+        ({"deletionPolicy": "WaitForTermination", "prune": False}, True),
+        ({"deletionPolicy": "Orphan"}, False),
+    ],
+)
+def test_the_deletion_policy_decides_what_is_pruned(
+    executor: concurrent.futures.Executor, spec: dict[str, Any], pruned: bool
+) -> None:
+    kube = Cluster()
+
+    assert _finalizer(kube, executor).finalize(_body(**spec)) is None
+
+    assert kube.deleted == (["web"] if pruned else [])
+    assert _released(kube)
+
+
+def test_an_inventory_of_another_cluster_is_not_pruned_through_this_one(
+    executor: concurrent.futures.Executor,
+) -> None:
+    kube = Cluster()
+
+    assert _finalizer(kube, executor).finalize(_body(cluster="elsewhere")) is None
+
+    assert kube.deleted == []
+    assert [e["reason"] for e in kube.events] == [reasons.INVENTORY_OF_OTHER_CLUSTER]
+    assert _released(kube)
+
+
+def test_wait_for_termination_holds_the_finalizer_until_the_objects_are_gone(
+    executor: concurrent.futures.Executor,
+) -> None:
+    kube = Cluster(stays=True)
+
+    waiting = _finalizer(kube, executor).finalize(_body(deletionPolicy="WaitForTermination"))
+
+    assert waiting is not None
+    assert waiting.reason == reasons.WAITING_FOR_TERMINATION
+    assert waiting.requeue_after is not None
+    assert waiting.requeue_after <= 2.0
+    assert "Deployment team-a/web" in waiting.message
+    assert not _released(kube)
+    kube.web = None  # its own finalizer let go
+    assert _finalizer(kube, executor).finalize(_body(deletionPolicy="WaitForTermination")) is None
+    assert _released(kube)
+
+
+def test_wait_for_termination_gives_up_after_the_timeout(
+    executor: concurrent.futures.Executor,
+) -> None:
+    kube = Cluster(stays=True)
+    long_ago = "2020-01-01T00:00:00Z"
+
+    outcome = _finalizer(kube, executor).finalize(
+        _body(deleted_at=long_ago, deletionPolicy="WaitForTermination", timeout="1m")
+    )
+
+    assert outcome is None
+    assert [e["reason"] for e in kube.events] == [reasons.TERMINATION_TIMEOUT]
+    assert _released(kube)
+
+
+def test_the_wait_is_bounded_from_the_deletion() -> None:
+    now = datetime.datetime(2026, 1, 1, 12, 0, 30, tzinfo=datetime.UTC)
+
+    assert finalize.termination_left("2026-01-01T12:00:00Z", 60, now=now) == 30
+    assert finalize.termination_left("2026-01-01T12:00:00Z", 10, now=now) < 0
+    assert finalize.termination_left("garbage", 60, now=now) == 0
+
+
+def test_the_model_says_which_policies_prune() -> None:
+    def prunes(**spec: Any) -> bool:
+        body = {"spec": {"sourceRef": {"kind": "GitRepository", "name": "app"}, **spec}}
+        return model.KustomizationSpec.of(body).prunes_on_deletion
+
+    assert prunes()
+    assert not prunes(prune=False)
+    assert prunes(deletionPolicy="Delete", prune=False)
+    assert prunes(deletionPolicy="WaitForTermination", prune=False)
+    assert not prunes(deletionPolicy="Orphan", prune=True)

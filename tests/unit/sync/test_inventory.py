@@ -1,0 +1,46 @@
+"""The inventory diff, and that an inventory of another cluster is never pruned here."""
+
+from __future__ import annotations
+
+from landlord.sync.inventory import Entry, Inventory
+
+WEB = Entry("team-a", "web", "apps", "Deployment", "v1")
+DB = Entry("team-a", "db", "apps", "StatefulSet", "v1")
+CM = Entry("team-a", "settings", "", "ConfigMap", "v1")
+
+
+def test_stale_entries_are_those_the_newer_inventory_dropped() -> None:
+    old = Inventory("cluster-1", (CM, DB, WEB))
+    new = Inventory("cluster-1", (CM, WEB))
+
+    assert old.stale(new) == [DB]
+
+
+def test_an_inventory_of_another_cluster_has_nothing_stale_here() -> None:
+    # The same ids, applied just now through this cluster: pruning them would delete them.
+    old = Inventory("cluster-1", (CM, DB, WEB))
+    new = Inventory("cluster-2", (CM, WEB))
+
+    assert old.stale(new) == []
+
+
+def test_the_inventory_survives_its_status_form() -> None:
+    inventory = Inventory.of(
+        "cluster-1",
+        [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "team-a"},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "settings", "namespace": "team-a"},
+            },
+        ],
+    )
+
+    assert Inventory.from_status(inventory.to_status()) == inventory
+    assert inventory.entries == (CM, WEB)
+    assert Inventory.from_status({}) is None
