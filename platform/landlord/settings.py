@@ -43,9 +43,19 @@ def _default_source_dir() -> pathlib.Path:
     return _default_cache_dir() / "sources"
 
 
-class SourcesSettings(BaseModel):
-    """Git sources: allowed URL schemes, where artifacts live, and the caps per source."""
+class TenantsSettings(BaseModel):
+    """The tenant controller: how many Tenants are reconciled at once."""
 
+    workers: int = Field(default=4, ge=1, le=64)
+
+
+class SourcesSettings(BaseModel):
+    """Git sources: allowed URL schemes, where artifacts live, and the caps per source.
+
+    ``workers``: how many GitRepositories are fetched at once (the source controller's threads).
+    """
+
+    workers: int = Field(default=4, ge=1, le=64)
     allowed_schemes: Annotated[list[str], NoDecode] = ["https", "ssh"]
     storage_dir: pathlib.Path = Field(default_factory=_default_source_dir)
     max_files: int = 20_000
@@ -98,9 +108,15 @@ class SandboxSettings(BaseModel):
 
 
 class SyncSettings(BaseModel):
-    """How hard one Kustomization's apply may push the apiserver."""
+    """How many Kustomizations sync at once, and how hard their applies may push the apiserver.
 
-    workers: int = Field(default=8, ge=1, le=64)
+    ``workers``: the sync controller's threads (Kustomizations reconciled at once).
+    ``apply_workers``: one pool, shared by every sync, for the reads, dry-runs and
+    applies of their objects.
+    """
+
+    workers: int = Field(default=4, ge=1, le=64)
+    apply_workers: int = Field(default=16, ge=1, le=128)
     write_rate: float = Field(default=400.0, gt=0)
     write_burst: int = Field(default=100, ge=1)
 
@@ -263,6 +279,7 @@ class Settings(BaseSettings):
 
     platform_namespace: str = PLATFORM_NAMESPACE
     cluster: ClusterSettings = ClusterSettings()
+    tenants: TenantsSettings = TenantsSettings()
     sources: SourcesSettings = SourcesSettings()
     sync: SyncSettings = SyncSettings()
     sandbox: SandboxSettings = SandboxSettings()

@@ -29,7 +29,7 @@ from typing import Any
 
 from landlord import api, kube
 from landlord.cluster import ports
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from landlord.installer import bootstrap
 from landlord.settings import API_AUDIENCE, PLATFORM_NAMESPACE
 from tests.bench import _harness

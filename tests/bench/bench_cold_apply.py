@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from landlord import api, kube
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from tests.bench import _harness
 
 GROUPS = 250

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from tests.bench import _harness
 
 TENANTS = 25

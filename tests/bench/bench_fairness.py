@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from landlord import api, kube
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from tests.bench import _harness
 from tests.bench.bench_push import _push_and_wait
 

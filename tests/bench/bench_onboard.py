@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from tests.bench import _harness
 
 SIZES = [int(n) for n in os.environ.get("LANDLORD_BENCH_ONBOARD", "100,1000").split(",")]

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from landlord import kube
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from tests.bench import _harness
 
 TENANTS = 100

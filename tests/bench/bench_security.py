@@ -21,8 +21,8 @@ from typing import Any
 from landlord import api, kube
 from landlord.api import conditions
 from landlord.cluster import binaries
+from landlord.demo import GitServer
 from landlord.gitops import sandbox
-from landlord.gitserver import GitServer
 from landlord.settings import load
 from landlord.sync import build
 from tests.bench import _harness

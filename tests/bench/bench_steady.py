@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from landlord import api
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from tests.bench import _harness
 
 TENANTS = 10

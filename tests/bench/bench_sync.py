@@ -17,7 +17,7 @@ import yaml
 
 from landlord import api, kube
 from landlord.api import conditions, labels
-from landlord.gitserver import GitServer
+from landlord.demo import GitServer
 from tests.bench import _harness
 
 TENANTS = 100

@@ -2,7 +2,8 @@
 
 What every controller of Landlord runs on, independent of what it reconciles:
 :mod:`workqueue` (deduplicating, delayed, rate-limited keys), :mod:`controller`
-(bounded workers over a queue, with fairness groups and resync),
+(workers over a queue on the controller's own bounded thread pool, with
+fairness groups, resync and the terminal/retryable error model),
 :mod:`outcome` (what a reconcile found, and when to look again),
 :mod:`namespaces` (the namespace-label watch cache) and :mod:`ratelimit`
 (client-side pacing). No Kubernetes client, kopf or Git here.

@@ -1,8 +1,11 @@
 """Run a reconcile function for keys from a work queue, with bounded concurrency.
 
-The reconcilers use the (blocking) Kubernetes client, so each reconcile runs in
-a worker thread; the event loop only routes keys. Failures retry with
-exponential backoff; an outcome may ask to look again after a delay; every
+The reconcilers use the (blocking) Kubernetes client, so each reconcile runs on
+one of the controller's own threads (a pool of ``workers``, not the event
+loop's shared default executor); the event loop only routes keys. A
+:class:`~landlord.errors.RetryableError` is retried after its ``delay``, a
+:class:`~landlord.errors.TerminalError` is not retried, anything else retries
+with exponential backoff; an outcome may ask to look again after a delay; every
 known key is re-reconciled each ``resync`` seconds (level-based).
 """
 
@@ -10,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
 
+from landlord import errors
 from landlord.runtime import workqueue
 
 log = logging.getLogger(__name__)
@@ -56,6 +62,7 @@ class Controller:
         self.queue: workqueue.WorkQueue[str] = workqueue.WorkQueue()
         self.known: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
 
     def enqueue(self, key: str, delay: float = 0.0) -> None:
         """Ask for a reconcile of ``key`` (coalesced with any pending one)."""
@@ -64,6 +71,9 @@ class Controller:
 
     def start(self) -> None:
         """Start the workers and the resync loop on the running event loop."""
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            self.workers, thread_name_prefix=f"{self.name}-worker"
+        )
         self._tasks = [
             asyncio.create_task(self._work(), name=f"{self.name}-worker-{i}")
             for i in range(self.workers)
@@ -78,6 +88,18 @@ class Controller:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, workqueue.ShutDownError):
                 await task
+        if self._executor is not None:
+            # The running reconciles finish on their threads; none starts after this.
+            await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+            self._executor = None
+
+    async def _call(self, key: str) -> HasRequeue | None:
+        """The reconcile of ``key`` on one of this controller's threads."""
+        assert self._executor is not None, "start() first"
+        context = contextvars.copy_context()  # what asyncio.to_thread would carry over
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, context.run, self.reconcile, key
+        )
 
     def _eligible(self, key: str) -> bool:
         assert self.group_of is not None
@@ -93,7 +115,26 @@ class Controller:
                 group = self.group_of(key)
                 self._busy[group] += 1
             try:
-                outcome = await asyncio.to_thread(self.reconcile, key)
+                outcome = await self._call(key)
+            except errors.TerminalError as error:
+                self.queue.forget(key)  # no retry: the next event or resync looks again
+                log.error(
+                    "%s %s failed and will not be retried: %s",
+                    self.name,
+                    key,
+                    error,
+                    extra={"controller": self.name, "key": key, "reason": error.reason},
+                )
+            except errors.RetryableError as error:
+                delay = self.queue.retry(key, error.delay)
+                log.warning(
+                    "%s %s failed (%s); retrying in %.1fs",
+                    self.name,
+                    key,
+                    error,
+                    delay,
+                    extra={"controller": self.name, "key": key, "reason": error.reason},
+                )
             except Exception:
                 delay = self.queue.retry(key)
                 log.exception(

@@ -15,3 +15,5 @@ class Outcome:
     stalled: bool = False
     requeue_after: float | None = None
     skipped: bool = False
+    # Work is under way (an offboarding waiting for namespaces): Reconciling=True.
+    reconciling: bool = False

@@ -58,12 +58,13 @@ class WorkQueue(Generic[K]):
         heapq.heappush(self._heap, (due, next(self._counter), key))
         self._wakeup.set()
 
-    def retry(self, key: K) -> float:
-        """Re-add ``key`` with exponential backoff; return the delay chosen."""
+    def retry(self, key: K, delay: float | None = None) -> float:
+        """Re-add ``key`` after ``delay``, else with exponential backoff; return the delay."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
-        # The exponent is capped: ``2.0 ** failures`` overflows after ~1000 failures.
-        delay = durations.backoff(self.base_delay, failures + 1, self.max_delay)
+        if delay is None:
+            # The exponent is capped: ``2.0 ** failures`` overflows after ~1000 failures.
+            delay = durations.backoff(self.base_delay, failures + 1, self.max_delay)
         self.add(key, delay)
         return delay
 

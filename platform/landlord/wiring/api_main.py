@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from landlord import kube, onboarding, policy, telemetry
+from landlord import errors, git, kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
+from landlord.git.credentials import Credentials
 from landlord.gitops import artifacts, durations
 from landlord.policy import reloader as policy_reloader
-from landlord.sources import git
-from landlord.sources.credentials import Credentials
+from landlord.tenants.features import Features
 from landlord.wiring import policy_sources
 
 log = logging.getLogger(__name__)
+
+RECEIVERS_PREFIX = "/v1/receivers/"
 
 
 def workspace_factory(config: settings_mod.Settings) -> onboarding.WorkspaceFactory:
@@ -43,8 +45,9 @@ def build_app(
     kube_client: kube.Kube,
     gate: policy.Gate,
     metrics: telemetry.Metrics,
+    receivers: bool = True,
 ) -> onboarding.App:
-    """The onboarding API as an ASGI app."""
+    """The onboarding API as an ASGI app; without ``receivers``, no webhook routes (404)."""
     signer = onboarding.trace_signer(
         kube_client,
         platform_namespace=config.platform_namespace,
@@ -61,7 +64,7 @@ def build_app(
         metrics=metrics,
         trace_signer=signer,
     )
-    receivers = onboarding.Receivers(
+    webhooks = onboarding.Receivers(
         kube_client,
         platform_namespace=config.platform_namespace,
         replay_window=config.api.receiver_replay_window,
@@ -70,17 +73,33 @@ def build_app(
     authenticator = onboarding.Authenticator(
         kube_client, audiences=config.api.audiences, cache_seconds=config.api.token_cache_seconds
     )
-    return onboarding.create_app(
+    app = onboarding.create_app(
         service,
-        receivers,
+        webhooks,
         authenticator,
         max_body_bytes=config.api.max_body_bytes,
         metrics=metrics,
     )
+    if not receivers:
+        # LANDLORD_FEATURES__RECEIVERS=false: the routes go (and with them the
+        # OpenAPI entries); a delivery gets the API's own 404.
+        app.router.routes[:] = [
+            route
+            for route in app.router.routes
+            if not str(getattr(route, "path", "")).startswith(RECEIVERS_PREFIX)
+        ]
+        app.openapi_schema = None
+    return app
 
 
 def run(config: settings_mod.Settings) -> None:
     """``landlord api``: the API alone, with its own policy reloader, until interrupted."""
+    features = Features.from_flags(config.features)  # unknown flags stop here
+    if not features.api:
+        raise errors.TerminalError(
+            "the onboarding API is switched off (LANDLORD_FEATURES__API=false)",
+            hint="unset LANDLORD_FEATURES__API, or do not run `landlord api`",
+        )
     telemetry.configure_logging(config.telemetry)
     telemetry.configure_tracing(config.telemetry)
     metrics = telemetry.Metrics()
@@ -97,7 +116,13 @@ def run(config: settings_mod.Settings) -> None:
     )
     reloader.check()
     reloader.start()
-    app = build_app(config, kube_client=kube_client, gate=gate, metrics=metrics)
+    app = build_app(
+        config,
+        kube_client=kube_client,
+        gate=gate,
+        metrics=metrics,
+        receivers=features.receivers,
+    )
     log.info("onboarding API listening", extra={"bind": config.api.bind})
     try:
         onboarding.serve(app, config.api.bind)

@@ -1,0 +1,362 @@
+"""The operator's composition root: every controller, watch and reloader, built once.
+
+:class:`Operator` builds the reconcilers from settings, owns the controllers
+that run them, and answers what happens between them: a new revision, drift,
+a new policy. The kopf handlers (:mod:`landlord.wiring.handlers`) only call its
+methods. Callbacks from other threads (source workers, watch threads, the
+policy reloader) reach the controllers through the event loop, thread-safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from landlord import api, kube, onboarding, policy, telemetry
+from landlord import settings as settings_mod
+from landlord.git import network
+from landlord.gitops import artifacts, budgets, durations
+from landlord.kube import events
+from landlord.policy import reloader as policy_reloader
+from landlord.runtime import controller
+from landlord.runtime.namespaces import NamespaceLabels
+from landlord.runtime.outcome import Outcome
+from landlord.sources import reconciler as sources_reconciler
+from landlord.sync import reconciler as sync_reconciler
+from landlord.sync.drift import DriftTracker
+from landlord.tenants import reconciler as tenants_reconciler
+from landlord.tenants.features import Features
+from landlord.wiring import drift_watches, parts, policy_sources, retire
+
+log = logging.getLogger(__name__)
+
+# A Ready Tenant none of whose objects changed is reconciled in full this often
+# anyway (the 5-minute resync only looks at Tenants that something happened to).
+TENANT_FULL_RESYNC = 3600.0
+
+# Watch events on owned objects arrive in bursts (a provisioning writes ten
+# objects); wait this long so the burst becomes one reconcile.
+DEBOUNCE = 0.1
+
+# What a Tenant owns: (group, version, plural, feature that creates them or None).
+OWNED: tuple[tuple[str, str, str, str | None], ...] = (
+    ("", "v1", "namespaces", None),
+    ("", "v1", "serviceaccounts", None),
+    ("rbac.authorization.k8s.io", "v1", "rolebindings", None),
+    ("", "v1", "resourcequotas", "quotas"),
+    ("", "v1", "limitranges", "limit_ranges"),
+    ("networking.k8s.io", "v1", "networkpolicies", "network_isolation"),
+    (api.GROUP, api.VERSION, "gitrepositories", None),
+    (api.GROUP, api.VERSION, "kustomizations", None),
+)
+
+
+class Operator:
+    """Landlord's controllers over one cluster, with the hooks that connect them.
+
+    The feature switches decide which controllers exist: a switched-off one has
+    no controller (``None``), no executor and no watch. ``on_started`` runs once
+    the first policy is in force and the controllers run (the onboarding API
+    starts there); ``on_stopping`` first thing at shutdown.
+    """
+
+    def __init__(
+        self,
+        config: settings_mod.Settings,
+        *,
+        kube_client: kube.Kube,
+        metrics: telemetry.Metrics,
+        resync: float = 300.0,
+        gate: policy.Gate | None = None,
+        on_started: Callable[[], None] | None = None,
+        on_stopping: Callable[[], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.features = Features.from_flags(config.features)  # unknown flags stop here
+        self.kube = kube_client
+        self.metrics = metrics
+        self.gate = gate or policy.Gate(metrics=metrics)
+        self.on_started = on_started
+        self.on_stopping = on_stopping
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Every duration a tenant sets is held to these (refused, not clamped, outside them).
+        bounds = durations.bounds_of(config.limits)
+        # Which traceparents are Landlord's (signed by the API, then by the tenant operator).
+        trace_signer = onboarding.trace_signer(
+            kube_client,
+            platform_namespace=config.platform_namespace,
+            secret_name=config.api.trace_key_secret,
+        )
+        self.namespaces = NamespaceLabels()
+        # One tenant's keys (all of its namespaces) take at most half of a controller's workers.
+        group_of = parts.fairness_group(self.namespaces)
+        store = artifacts.ArtifactStore(config.sources.storage_dir / "artifacts")
+        sandbox = parts.build_sandbox(config)
+        budget = budgets.Budgets(**config.budgets.model_dump())  # LANDLORD_BUDGETS__*
+
+        self.tenants = tenants_reconciler.TenantReconciler(
+            kube_client,
+            features=self.features,
+            platform_namespace=config.platform_namespace,
+            metrics=metrics,
+            trace_signer=trace_signer,
+        )
+        self.changes = controller.Changes(full_every=TENANT_FULL_RESYNC)
+        self.tenant_controller = controller.Controller(
+            "tenant", self.reconcile_tenant, workers=config.tenants.workers, resync=resync
+        )
+
+        # The sync reconciler is also the watch cache of GitRepository bodies the
+        # sources and the policy read: it exists with the sync off, idle.
+        drift_on = self.features.sync and self.features.drift_detection
+        self.apply_executor = (
+            concurrent.futures.ThreadPoolExecutor(
+                config.sync.apply_workers, thread_name_prefix="sync-apply"
+            )
+            if self.features.sync
+            else None
+        )
+        self.syncs = sync_reconciler.KustomizationReconciler(
+            kube_client,
+            store=store,
+            platform_namespace=config.platform_namespace,
+            kustomize=parts.kustomize(config),
+            sandbox=sandbox,
+            gate=self.gate,
+            metrics=metrics,
+            namespaces=self.namespaces,
+            drift=DriftTracker() if drift_on else parts.NoDriftTracker(),
+            executor=self.apply_executor,  # None with the sync off: an idle pool of its own
+            write_rate=config.sync.write_rate,
+            write_burst=config.sync.write_burst,
+            trace_signer=trace_signer,
+            bounds=bounds,
+            budgets=budget,
+        )
+        self.drift_watches = (
+            drift_watches.DriftWatches(kube_client, self.syncs.drift, self.on_drift)
+            if drift_on
+            else None
+        )
+        self.sync_controller = (
+            controller.Controller(
+                "sync",
+                self.reconcile_sync,
+                workers=config.sync.workers,
+                resync=float("inf"),  # syncs run on their own intervals (the outcome's requeue)
+                group_of=group_of,
+            )
+            if self.features.sync
+            else None
+        )
+
+        self.sources = sources_reconciler.GitRepositoryReconciler(
+            kube_client,
+            store=store,
+            workdir=config.sources.storage_dir / "git",
+            allowed_schemes=config.sources.allowed_schemes,
+            limits=artifacts.Limits(
+                max_files=config.sources.max_files,
+                max_file_bytes=config.sources.max_file_bytes,
+                max_total_bytes=config.sources.max_total_bytes,
+            ),
+            gate=self.gate,
+            platform_namespace=config.platform_namespace,
+            sandbox=sandbox,
+            metrics=metrics,
+            on_revision=self.on_new_revision,
+            namespaces=self.namespaces,
+            cached=self.syncs.cached_source,  # one cache of GitRepository bodies, the sync's
+            trace_signer=trace_signer,
+            bounds=bounds,
+            budget=budget,
+            network_policy=network.NetworkPolicy.from_settings(
+                denied=[*config.sources.denied_networks, *config.sources.cluster_networks],
+                allowed=config.sources.allowed_networks,
+                apiserver=kube_client.configuration.host,  # always denied to tenants' sources
+            ),
+        )
+        self.source_controller = (
+            controller.Controller(
+                "source",
+                self.sources.reconcile,
+                workers=config.sources.workers,
+                resync=float("inf"),
+                group_of=group_of,
+            )
+            if self.features.sources
+            else None
+        )
+
+        self.reloader = policy_reloader.Reloader(
+            self.gate,
+            policy_sources.reader(
+                config, kube_client=kube_client, store=store, cached=self.syncs.cached_source
+            ),
+            interval=config.policy.reload_interval,
+            on_loaded=self.on_policy_loaded,
+            on_invalid=self.on_policy_invalid,
+            metrics=metrics,
+        )
+
+    # -- what runs, and the watches it needs ------------------------------------
+
+    def controllers(self) -> list[controller.Controller]:
+        """The controllers the features leave running."""
+        return [
+            c
+            for c in (self.tenant_controller, self.source_controller, self.sync_controller)
+            if c is not None
+        ]
+
+    def owned_kinds(self) -> list[tuple[str, str, str]]:
+        """The kinds a Tenant owns that the features let it create (one watch each)."""
+        return [
+            (group, version, plural)
+            for group, version, plural, feature in OWNED
+            if feature is None or getattr(self.features, feature)
+        ]
+
+    async def start(self) -> None:
+        """Remove what switched-off features left, wait for a policy, start the controllers."""
+        await asyncio.to_thread(retire.leftovers, self.config, self.features, self.kube)
+        await asyncio.to_thread(self.reloader.check)  # decisions wait for the first policy
+        self.reloader.start()
+        self._loop = asyncio.get_running_loop()
+        for each in self.controllers():
+            each.start()
+        log.info(
+            "controllers started: %s",
+            ", ".join(c.name for c in self.controllers()),
+            extra={"features": _switches(self.features)},
+        )
+        if self.on_started is not None:
+            await asyncio.to_thread(self.on_started)
+
+    async def stop(self) -> None:
+        """Stop the API hook, the reloader, the watches, then the controllers and their pools."""
+        if self.on_stopping is not None:
+            await asyncio.to_thread(self.on_stopping)
+        self.reloader.stop()
+        if self.drift_watches is not None:
+            self.drift_watches.stop()
+        for each in self.controllers():
+            await each.stop()
+        if self.apply_executor is not None:
+            await asyncio.to_thread(self.apply_executor.shutdown, wait=True)
+
+    # -- watch events (on the event loop) -----------------------------------------
+
+    def tenant_changed(self, name: str, delay: float = 0.0) -> None:
+        """A Tenant, or something it owns, changed."""
+        self.changes.mark(name)
+        self.tenant_controller.enqueue(name, delay)
+
+    def source_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
+        """A GitRepository event (the sources feature is on)."""
+        self.syncs.remember(dict(body), deleted=deleted)
+        if self.source_controller is not None:
+            self.source_controller.enqueue(_key(body))
+
+    def sync_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
+        """A Kustomization event (the sync feature is on)."""
+        self.syncs.remember(dict(body), deleted=deleted)
+        if self.sync_controller is not None:
+            self.sync_controller.enqueue(_key(body))
+
+    def namespace_changed(self, name: str, labels: Mapping[str, str], *, deleted: bool) -> None:
+        """Every namespace's labels, for the policy subject of what lives in it."""
+        self.namespaces.update(name, labels, deleted=deleted)
+
+    # -- reconciles (on the controllers' threads) ---------------------------------
+
+    def reconcile_tenant(self, name: str) -> Any:
+        """Reconcile a Tenant unless nothing about it changed since it was last Ready."""
+        if self.changes.quiet(name) and self.tenants.settled(name):
+            return Outcome(True, skipped=True)  # no requeue: the resync asks again
+        self.changes.taken(name)
+        return self.tenants.reconcile(name)
+
+    def reconcile_sync(self, key: str) -> Outcome | None:
+        """Sync one Kustomization; once it is Ready, wake those that depend on it."""
+        outcome = self.syncs.reconcile(key)
+        if outcome is not None and not outcome.skipped and self.drift_watches is not None:
+            self.drift_watches.ensure(self.syncs.drift.kinds(key))
+        if outcome is not None and outcome.ready and not outcome.skipped:
+            for dependent in self.syncs.waiting_on(key):
+                self._wake(self.sync_controller, dependent)
+        return outcome
+
+    # -- what happens between them (on worker, watch and reloader threads) --------
+
+    def on_new_revision(self, namespace: str, name: str, revision: str) -> None:
+        """A source fetched a new revision: wake the Kustomizations using it."""
+        self.syncs.source_moved(namespace, name, revision)  # first: the cache is behind now
+        if (namespace, name) == (self.config.platform_namespace, policy_sources.PLATFORM_SOURCE):
+            self.reloader.check()  # a new platform revision may bring a new policy: now
+        for key in self.syncs.dependents(namespace, name):
+            self._wake(self.sync_controller, key)
+
+    def on_drift(self, key: str) -> None:
+        """A watch saw an applied object change: repair at once (debounced: edits burst)."""
+        self._wake(self.sync_controller, key, DEBOUNCE)
+
+    def on_policy_loaded(self, loaded: policy.Policy, changed: bool) -> None:
+        """A new policy is in force: every source and sync is decided again, now."""
+        events.record(
+            self.kube,
+            self._platform(),
+            reason="PolicyLoaded",
+            message=f"{loaded.lines} rules from {loaded.snapshot.origin} ({loaded.digest[:19]})",
+        )
+        if self._loop is None or not changed:
+            return  # start-up (the controllers see every object when they start) or same rules
+        for kind, target in (
+            ("GitRepository", self.source_controller),
+            ("Kustomization", self.sync_controller),
+        ):
+            if target is None:
+                continue
+            for item in self.kube.list_objects(api.API_VERSION, kind):
+                self._wake(target, _key(item))
+
+    def on_policy_invalid(self, snapshot: policy.engine.Snapshot | None, problem: str) -> None:
+        """A policy was refused: say which one stays in force."""
+        kept = self.gate.policy
+        events.record(
+            self.kube,
+            self._platform(),
+            reason="PolicyInvalid",
+            message=(
+                f"policy from {snapshot.origin if snapshot else 'its source'} rejected: "
+                f"{problem[:800]}; "
+                + (
+                    f"the previous policy ({kept.digest[:19]}) stays in force"
+                    if kept
+                    else "no policy is in force, every gated edge is denied"
+                )
+            ),
+            warning=True,
+        )
+
+    def _wake(self, target: controller.Controller | None, key: str, delay: float = 0.0) -> None:
+        """Enqueue ``key`` from any thread (nothing before start-up, or if switched off)."""
+        if target is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(target.enqueue, key, delay)
+
+    def _platform(self) -> dict[str, Any]:
+        name = self.config.platform_namespace
+        return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def _key(body: Mapping[str, Any]) -> str:
+    metadata = body.get("metadata") or {}
+    return f"{metadata.get('namespace')}/{metadata.get('name')}"
+
+
+def _switches(features: Features) -> dict[str, bool]:
+    """The switches as a log field."""
+    return {name: bool(getattr(features, name)) for name in features.names()}

@@ -1,0 +1,80 @@
+"""The kopf handlers of the operator: thin, each calls one method of :class:`Operator`.
+
+The switched-off features register nothing: no watch runs for their kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from landlord import api
+from landlord.api import labels as api_labels
+from landlord.wiring.composition import DEBOUNCE, Operator
+
+
+def registry_of(operator: Operator) -> kopf.OperatorRegistry:
+    """A kopf registry whose handlers feed ``operator``'s controllers."""
+    registry = kopf.OperatorRegistry()
+    features = operator.features
+
+    @kopf.on.startup(registry=registry)
+    async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.posting.enabled = False  # Landlord posts its own Events
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+        settings.networking.error_backoffs = [1, 2, 5]
+        await operator.start()
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(**_: Any) -> None:
+        await operator.stop()
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        """The watches use the connection the reconcilers use (the same kubeconfig)."""
+        connection = operator.kube.configuration
+        header = str((connection.api_key or {}).get("authorization") or "")
+        token = header.partition(" ")[2] or None
+        return kopf.ConnectionInfo(
+            server=connection.host,
+            ca_path=connection.ssl_ca_cert,
+            insecure=not connection.verify_ssl,
+            certificate_path=connection.cert_file,
+            private_key_path=connection.key_file,
+            scheme="Bearer" if token else None,
+            token=token,
+        )
+
+    @kopf.on.event(api.GROUP, api.VERSION, "tenants", registry=registry)
+    async def tenant_event(name: str, **_: Any) -> None:
+        operator.tenant_changed(name)
+
+    if features.sources:
+
+        @kopf.on.event(api.GROUP, api.VERSION, "gitrepositories", registry=registry)
+        async def source_event(event: Mapping[str, Any], **_: Any) -> None:
+            operator.source_changed(event["object"], deleted=event.get("type") == "DELETED")
+
+    if features.sync:
+
+        @kopf.on.event(api.GROUP, api.VERSION, "kustomizations", registry=registry)
+        async def sync_event(event: Mapping[str, Any], **_: Any) -> None:
+            operator.sync_changed(event["object"], deleted=event.get("type") == "DELETED")
+
+    @kopf.on.event("", "v1", "namespaces", registry=registry)
+    async def namespace_event(
+        name: str, labels: Mapping[str, str], event: Mapping[str, Any], **_: Any
+    ) -> None:
+        operator.namespace_changed(name, labels, deleted=event.get("type") == "DELETED")
+
+    async def owned_event(labels: Mapping[str, str], **_: Any) -> None:
+        operator.tenant_changed(labels[api_labels.TENANT], DEBOUNCE)
+
+    for group, version, plural in operator.owned_kinds():
+        kopf.on.event(
+            group, version, plural, labels={api_labels.TENANT: kopf.PRESENT}, registry=registry
+        )(owned_event)
+    return registry

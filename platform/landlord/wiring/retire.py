@@ -1,0 +1,90 @@
+"""What a switched-off feature leaves behind, removed at start-up.
+
+Only what nothing else manages goes: the source controller's working clones,
+the sync's finalizer on Kustomizations, the onboarding API's working clones.
+Applied objects, stored artifacts (the sync and the policy read them) and the
+objects Tenants declare stay; switching the feature on again restores the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from typing import Any
+
+from landlord import api, errors, kube
+from landlord import settings as settings_mod
+from landlord.api import labels
+from landlord.tenants.features import Features
+
+log = logging.getLogger(__name__)
+
+CONFLICT_ATTEMPTS = 3
+
+
+def source_clones(config: settings_mod.Settings) -> None:
+    """Sources off: the working clones the fetches keep (the next fetch clones again)."""
+    shutil.rmtree(config.sources.storage_dir / "git", ignore_errors=True)
+
+
+def sync_finalizers(kube_client: kube.Kube) -> int:
+    """Sync off: the sync's finalizer on every Kustomization; how many were removed.
+
+    With nobody to run it, the finalizer would hold a deleted Kustomization (and a
+    Tenant offboarding that waits for it) for ever; its objects stay, as with Orphan.
+    The sync puts it back on its first reconcile after it is on again.
+    """
+    removed = 0
+    for item in kube_client.list_objects(api.API_VERSION, "Kustomization"):
+        metadata = item["metadata"]
+        removed += _unfinalize(kube_client, metadata["namespace"], metadata["name"], item)
+    return removed
+
+
+def _unfinalize(
+    kube_client: kube.Kube, namespace: str, name: str, body: dict[str, Any] | None
+) -> int:
+    """Remove the sync's finalizer from one Kustomization (re-read on a conflict); 1 if done."""
+    for _ in range(CONFLICT_ATTEMPTS):
+        if body is None:
+            return 0
+        metadata = body["metadata"]
+        finalizers = list(metadata.get("finalizers") or [])
+        if labels.FINALIZER not in finalizers:
+            return 0
+        patch = {
+            "metadata": {
+                "finalizers": [f for f in finalizers if f != labels.FINALIZER],
+                "resourceVersion": metadata["resourceVersion"],
+            }
+        }
+        try:
+            kube_client.merge_patch(api.API_VERSION, "Kustomization", name, patch, namespace)
+        except errors.ApiError as error:
+            if error.not_found:
+                return 0
+            if not error.conflict:
+                raise
+            body = kube_client.get(api.API_VERSION, "Kustomization", name, namespace)
+            continue
+        return 1
+    log.warning("Kustomization %s/%s kept changing; its finalizer stays", namespace, name)
+    return 0
+
+
+def api_clones(config: settings_mod.Settings) -> None:
+    """API off: its working clones of the platform repository."""
+    shutil.rmtree(config.api.workdir, ignore_errors=True)
+
+
+def leftovers(config: settings_mod.Settings, features: Features, kube_client: kube.Kube) -> None:
+    """Remove what every switched-off feature left (blocking: run it on a thread)."""
+    if not features.sources:
+        source_clones(config)
+    if not features.sync:
+        removed = sync_finalizers(kube_client)
+        log.info("sync off: removed the sync finalizer from %d Kustomization(s)", removed)
+    if not features.api:
+        api_clones(config)
+    if features.off():
+        log.info("features off: %s", ", ".join(features.off()))
