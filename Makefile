@@ -17,11 +17,11 @@ UV := $(UV_VENV)/bin/uv
 
 .PHONY: venv lock host-tools binaries demo test lint unit bench clean
 
-# Exactly the locked set (every file checked against its hash), then Landlord
+# Exactly the locked set (a cleared venv, every file checked against its hash), then Landlord
 # itself without resolving anything again; no build isolation, so building it
 # uses the locked setuptools instead of fetching the newest.
 $(STAMP): pyproject.toml $(LOCK)
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(PIP) install --require-hashes --only-binary :all: -r $(LOCK)
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@

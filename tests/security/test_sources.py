@@ -129,9 +129,12 @@ def test_an_anonymous_source_never_uses_the_operators_netrc_or_git_credentials(
 
 
 FAKE_SSH = """#!/bin/sh
-# Records how git ran ssh, then fails as a server refusing the key would.
-printf '%s\\n' "$@" > "{record}/argv"
-env > "{record}/env"
+# Records how git ran ssh (one folder a run: a source of an earlier test, still
+# being deleted, may run it too), then fails as a server refusing the key would.
+run="{record}/run-$$"
+mkdir -p "$run"
+printf '%s\\n' "$@" > "$run/argv"
+env > "$run/env"
 echo "git@127.0.0.1: Permission denied (publickey)." >&2
 exit 255
 """
@@ -187,10 +190,16 @@ def test_git_config_in_the_operators_environment_is_never_used(
     assert TOKEN not in ready["message"]
 
 
-def _ssh_run(record: pathlib.Path) -> tuple[list[str], dict[str, str]]:
-    argv = (record / "argv").read_text().splitlines()
+def _ssh_run(record: pathlib.Path, repo: str) -> tuple[list[str], dict[str, str]]:
+    """How ssh was last run for ``repo`` (a path on the remote)."""
+    runs = sorted(
+        (run for run in record.glob("run-*") if repo in (run / "argv").read_text()),
+        key=lambda run: (run / "argv").stat().st_mtime,
+    )
+    assert runs, f"ssh never ran for {repo}"
+    argv = (runs[-1] / "argv").read_text().splitlines()
     env = dict(
-        line.split("=", 1) for line in (record / "env").read_text().splitlines() if "=" in line
+        line.split("=", 1) for line in (runs[-1] / "env").read_text().splitlines() if "=" in line
     )
     return argv, env
 
@@ -213,11 +222,11 @@ def test_a_keyless_ssh_source_offers_no_key_agent_or_password_of_the_operator(
     env, record = hostile_environment
     _start(operator, env)
 
-    _source(admin, namespace, "keyless", "ssh://git@127.0.0.1:2222/team/repo.git")
+    _source(admin, namespace, "keyless", "ssh://git@127.0.0.1:2222/team/keyless.git")
 
     ready = _ready(admin, namespace, "keyless")
     assert ready["reason"] == "AuthenticationFailed", ready
-    argv, ssh_env = _ssh_run(record)
+    argv, ssh_env = _ssh_run(record, "team/keyless.git")
     options = _options(argv)
     assert argv[:2] == ["-F", "/dev/null"], argv
     assert "-i" not in argv, argv
@@ -264,12 +273,12 @@ def test_an_ssh_source_with_a_key_offers_only_that_key(
         admin,
         namespace,
         "keyed",
-        "ssh://git@127.0.0.1:2222/team/repo.git",
+        "ssh://git@127.0.0.1:2222/team/keyed.git",
         secretRef={"name": "ssh-auth"},
     )
 
     assert _ready(admin, namespace, "keyed")["reason"] == "AuthenticationFailed"
-    argv, ssh_env = _ssh_run(record)
+    argv, ssh_env = _ssh_run(record, "team/keyed.git")
     options = _options(argv)
     assert argv.count("-i") == 1, argv
     assert "operator_key" not in " ".join(argv), argv
