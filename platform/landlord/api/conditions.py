@@ -80,6 +80,16 @@ def ready_at_generation(body: dict[str, Any]) -> bool:
     ).get("generation")
 
 
+def reports(body: dict[str, Any], reason: str, message: str) -> bool:
+    """Whether an object's Ready condition already says ``reason`` and ``message``.
+
+    A failure is announced (a Warning Event) only when this is False, so that
+    a sync failing the same way on every retry posts one Event, not one a retry.
+    """
+    ready = get((body.get("status") or {}).get("conditions") or [], READY) or {}
+    return (ready.get("reason"), ready.get("message")) == (reason, message)
+
+
 def summary(
     *,
     ready: bool,

@@ -16,8 +16,6 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-REASON = "InvalidSpec"  # the condition reason of an object refused for a name
-
 LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 LABEL_MAX = 63

@@ -37,6 +37,8 @@ def check_duration(value: str) -> str:
 
 
 KIND = "Tenant"
+# What a Tenant's sync is made of, in the order it is set up: its source, then what applies it.
+SYNC_KINDS = (gitrepository.KIND, kustomization.KIND)
 
 # ``spec.deletionPolicy``: Delete removes everything; Orphan keeps the namespaces
 # and what the tenant's sync applied, and removes only the tenant's access.

@@ -8,11 +8,10 @@ import tempfile
 from typing import Any
 
 from landlord import api, errors, kube
+from landlord.api import tenant as tenant_api
 from landlord.onboarding import audit, documents, repository
 from landlord.settings import Settings
 from landlord.wiring import api_main
-
-SYNC_KINDS = ("GitRepository", "Kustomization")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,15 +38,20 @@ def tenant_trail(client: kube.Kube, settings: Settings, name: str, *, limit: int
         )
         path = index[name].path if name in index else f"{location.folder}/{name}.yaml"
         commits = workspace.history(path, limit=limit)
-    tenant = client.get(api.API_VERSION, "Tenant", name)
+    tenant = client.get(api.API_VERSION, tenant_api.KIND, name)
     home = (((tenant or {}).get("status") or {}).get("namespaces") or [name])[0]
-    syncs = [item for kind in SYNC_KINDS if (item := _get(client, kind, name, home)) is not None]
+    syncs = [
+        item
+        for kind in tenant_api.SYNC_KINDS
+        if (item := _get(client, kind, name, home)) is not None
+    ]
     events = [
         event
         for namespace in ("default", home)
         for event in _events(client, namespace)
         if (event.get("involvedObject") or {}).get("name") == name
-        and (event.get("involvedObject") or {}).get("kind") in ("Tenant", *SYNC_KINDS)
+        and (event.get("involvedObject") or {}).get("kind")
+        in (tenant_api.KIND, *tenant_api.SYNC_KINDS)
     ]
     entries = audit.timeline(commits=commits, tenant=tenant, syncs=syncs, events=events)
     if not entries:

@@ -74,7 +74,7 @@ def kustomize(config: settings_mod.Settings) -> Result:
 
 def build_sandbox(config: settings_mod.Settings) -> Result:
     """Bubblewrap can confine builds (or confinement is explicitly turned off: a warning)."""
-    probe = sandbox.Sandbox(mode=config.sandbox.mode, bwrap=config.sandbox.bwrap)
+    probe = sandbox.from_settings(config.sandbox)
     problem = probe.check()
     if problem is None:
         return ok("sandbox", f"bubblewrap confines builds ({probe.bwrap})")

@@ -12,6 +12,7 @@ import threading
 
 import click
 
+from landlord.api import gitrepository, kustomization
 from landlord.cli import cluster as cluster_cli
 from landlord.cli import console, get
 from landlord.cluster import controlplane
@@ -71,8 +72,8 @@ def up_command(
         ) as demo:
             for table in (
                 get.tenants_table(demo.client),
-                get.namespaced_table(demo.client, "GitRepository"),
-                get.namespaced_table(demo.client, "Kustomization"),
+                get.namespaced_table(demo.client, gitrepository.KIND),
+                get.namespaced_table(demo.client, kustomization.KIND),
             ):
                 if table is not None:
                     console.out.print(table)

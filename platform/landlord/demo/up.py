@@ -25,6 +25,7 @@ import yaml
 
 from landlord import api, installer, kube
 from landlord.api import conditions
+from landlord.api import tenant as tenant_api
 from landlord.client import ApiCallError, Client
 from landlord.cluster import controlplane, ports, processes
 from landlord.demo.gitserver import GitServer
@@ -40,7 +41,7 @@ DEMO_ADMIN_POLICY = f"""
 g, user:system:serviceaccount:landlord-system:{DEMO_ADMIN}, role:platform-admin
 """
 READY_TIMEOUT = 90.0
-SYNC_KINDS = ("Tenant", "GitRepository", "Kustomization")
+KINDS = (tenant_api.KIND, *tenant_api.SYNC_KINDS)
 
 DEMO_MANIFEST = """apiVersion: v1
 kind: ConfigMap
@@ -129,7 +130,7 @@ def platform_repo(
     for path in sorted(folder.glob("*.yaml")):
         documents = [d for d in yaml.safe_load_all(path.read_text()) if d]
         for document in documents:
-            if document.get("kind") != "Tenant":
+            if document.get("kind") != tenant_api.KIND:
                 continue
             name = document["metadata"]["name"]
             names.append(name)
@@ -204,7 +205,7 @@ def _wait_ready(client: kube.Kube, names: list[str], stop: threading.Event) -> b
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline and not stop.is_set():
         if all(
-            _all_ready(client, kind, names if kind == "Tenant" else None) for kind in SYNC_KINDS
+            _all_ready(client, kind, names if kind == tenant_api.KIND else None) for kind in KINDS
         ):
             return True
         stop.wait(0.5)

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from landlord import errors
 from landlord.git import network, urls
 from landlord.git.credentials import Credentials
-from landlord.gitops import sandbox as sandbox_mod
+from landlord.gitops import supervision
 
 HARDENING = (
     ("protocol.file.allow", "never"),
@@ -238,7 +238,7 @@ class Runner:
                 stderr=subprocess.PIPE,
                 start_new_session=True,
             )
-            done = sandbox_mod.collect(process, timeout=self.timeout, stdout_cap=MAX_OUTPUT_BYTES)
+            done = supervision.collect(process, timeout=self.timeout, stdout_cap=MAX_OUTPUT_BYTES)
         if done.timed_out:
             raise self._failure(args[0], f"timed out after {self.timeout:.0f}s", "FetchTimeout")
         if done.over:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from landlord.git import urls
 from landlord.git.command import HARDENING, GitError, Runner
 from landlord.gitops import sandbox as sandbox_mod
+from landlord.gitops.supervision import CappedReader
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,7 +98,7 @@ class GitRemote(Runner):
     @contextlib.contextmanager
     def open_archive(
         self, sha: str, sandbox: sandbox_mod.Sandbox, *, max_bytes: int
-    ) -> Iterator[sandbox_mod.CappedReader]:
+    ) -> Iterator[CappedReader]:
         """The commit's tree as an uncompressed tar stream (no .git, no submodules).
 
         ``git archive`` reads tenant content (``.gitattributes`` among it), so it

@@ -17,7 +17,6 @@ from typing import Any
 
 from landlord.api import labels
 
-REASON = "BudgetExceeded"
 # The setting behind each budget, named in every refusal so the platform knows what to raise.
 SETTINGS = {
     "git_repositories": "LANDLORD_BUDGETS__GIT_REPOSITORIES",

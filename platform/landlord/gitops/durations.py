@@ -21,8 +21,6 @@ from landlord import settings
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
-# The condition reason of an object whose duration is out of bounds.
-INVALID_DURATION = "InvalidDuration"
 # A timeout shorter than this can only fail; it is no setting (nothing to tune).
 MIN_TIMEOUT = 1.0
 # Backoff doubles at most this many times: 2**30 × any bounded retry is a finite

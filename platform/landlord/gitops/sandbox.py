@@ -32,21 +32,18 @@ from collections.abc import Iterator, Sequence
 from typing import Literal
 
 from landlord import errors
-from landlord.gitops.supervision import CappedReader, Collected, Supervised, collect, excerpt
+from landlord.gitops.supervision import CappedReader, Supervised, excerpt
+from landlord.settings import SandboxSettings
 
-# Re-exported: the Git adapter reads its children through the same supervision.
 __all__ = [
     "Bind",
-    "CappedReader",
-    "Collected",
     "Completed",
     "Limits",
     "Sandbox",
     "SandboxError",
     "SandboxUnavailableError",
-    "collect",
-    "excerpt",
     "find_bwrap",
+    "from_settings",
 ]
 
 Mode = Literal["bwrap", "unconfined"]
@@ -351,6 +348,20 @@ class Sandbox:
             argv, binds=binds, cwd=cwd, env=env, limits=limits, system=system, what=what
         ) as out:
             return out.read()
+
+
+def from_settings(config: SandboxSettings) -> Sandbox:
+    """The sandbox ``LANDLORD_SANDBOX__*`` describe (not yet probed: see :meth:`Sandbox.check`)."""
+    return Sandbox(
+        mode=config.mode,
+        bwrap=config.bwrap,
+        limits=Limits(
+            wall_seconds=config.wall_seconds,
+            cpu_seconds=config.cpu_seconds,
+            memory_bytes=config.memory_bytes,
+            output_bytes=config.output_bytes,
+        ),
+    )
 
 
 def _signal_hint(returncode: int, elapsed: float, limits: Limits) -> str:

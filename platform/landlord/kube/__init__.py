@@ -2,7 +2,8 @@
 
 What belongs here: connecting from a kubeconfig, impersonating a user or a
 service account, generic object access (get, list, apply, patch, delete) as
-plain dicts, Events, the server's version and access reviews (``reviews``).
+plain dicts, Events, adding and removing a finalizer (``finalizers``), the
+server's version and access reviews (``reviews``).
 What must not: any decision about tenants. Failures
 become :class:`landlord.errors.ApiError`.
 """

@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from landlord import errors
+from landlord.api import conditions
 from landlord.kube import events
 from landlord.kube.client import Kube
 
 
-def _ready(body: dict[str, Any]) -> dict[str, Any]:
-    for item in (body.get("status") or {}).get("conditions") or []:
-        if item.get("type") == "Ready":
-            return dict(item)
-    return {}
-
-
 def warn_on_change(kube: Kube, body: dict[str, Any], reason: str, message: str) -> None:
     """A Warning Event, unless the object already reports this reason and message."""
-    ready = _ready(body)
-    if (ready.get("reason"), ready.get("message")) != (reason, message):
+    if not conditions.reports(body, reason, message):
         events.record(kube, body, reason=reason, message=message, warning=True)
 
 

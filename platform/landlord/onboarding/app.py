@@ -111,13 +111,16 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 def create_app(
     onboarding: Onboarding,
-    receivers: Receivers,
+    receivers: Receivers | None,
     authenticator: Authenticator,
     *,
     max_body_bytes: int,
     metrics: telemetry.Metrics | None = None,
 ) -> FastAPI:
-    """The onboarding API as an ASGI app (serve it with :func:`landlord.onboarding.serve`)."""
+    """The onboarding API as an ASGI app (serve it with :func:`landlord.onboarding.serve`).
+
+    ``receivers`` None: no webhook route (a delivery gets the API's own 404).
+    """
     app = FastAPI(
         title="Landlord onboarding API",
         version=__version__,
@@ -314,6 +317,15 @@ def create_app(
         """Ask the Tenant, its GitRepository and its Kustomization to reconcile now."""
         return onboarding.reconcile(who, name, context(request))
 
+    if receivers is not None:
+        _add_receiver_route(app, receivers)
+    app.add_middleware(_BodyLimit, limit=max_body_bytes)
+    return app
+
+
+def _add_receiver_route(app: FastAPI, receivers: Receivers) -> None:
+    """``POST /v1/receivers/{name}``: Git push webhooks, delivered to ``receivers``."""
+
     @app.post(
         "/v1/receivers/{name}",
         response_model=ReceiverResult,
@@ -327,6 +339,3 @@ def create_app(
         body = await request.body()
         headers = {key.lower(): value for key, value in request.headers.items()}
         return await run_in_threadpool(receivers.deliver, name, headers, body)
-
-    app.add_middleware(_BodyLimit, limit=max_body_bytes)
-    return app

@@ -7,8 +7,9 @@ from typing import Any
 
 from landlord import api, kube, telemetry
 from landlord.api import conditions, labels
+from landlord.api import tenant as tenant_api
 
-TENANT = "Tenant"
+TENANT = tenant_api.KIND
 WAIT_POLL = 0.5
 
 
@@ -22,8 +23,7 @@ def ready_for(body: dict[str, Any] | None, request_id: str | None) -> tuple[bool
     ready = conditions.get((body.get("status") or {}).get("conditions") or [], conditions.READY)
     if not ready:
         return False, "the Tenant has no Ready condition yet"
-    current = ready.get("observedGeneration") == body["metadata"].get("generation")
-    if ready.get("status") == "True" and current:
+    if conditions.ready_at_generation(body):
         return True, "Ready"
     return False, f"{ready.get('reason')}: {ready.get('message')}"
 

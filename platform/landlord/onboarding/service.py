@@ -15,7 +15,8 @@ import pydantic
 
 from landlord import api, errors, kube, policy, telemetry
 from landlord.api import labels
-from landlord.api.tenant import TenantSpec
+from landlord.api import tenant as tenant_api
+from landlord.api.tenant import TenantSpec, taken_namespaces
 from landlord.gitops import durations
 from landlord.onboarding import documents, readiness, repository, validation
 from landlord.onboarding.commits import Index, TenantFiles
@@ -227,7 +228,11 @@ class Onboarding:
         home = ((live.get("status") or {}).get("namespaces") or [name])[0]
         patch = {"metadata": {"annotations": {labels.REQUESTED_AT: context.time}}}
         touched = []
-        for kind, namespace in (("Tenant", None), ("GitRepository", home), ("Kustomization", home)):
+        objects: list[tuple[str, str | None]] = [
+            (TENANT, None),
+            *((kind, home) for kind in tenant_api.SYNC_KINDS),
+        ]
+        for kind, namespace in objects:
             try:
                 self.kube.merge_patch(api.API_VERSION, kind, name, patch, namespace)
             except errors.ApiError as error:
@@ -280,19 +285,13 @@ class Onboarding:
             for ns in wanted:
                 if ns in theirs:
                     taken[ns] = f"claimed by tenant {other.name} ({other.path})"
-        for ns in wanted:
-            if ns in taken:
-                continue
+        unclaimed = [ns for ns in wanted if ns not in taken]
+        owners: dict[str, str | None] = {}
+        for ns in unclaimed:
             live = self.kube.get("v1", "Namespace", ns)
-            if live is None:
-                continue
-            owner = (live["metadata"].get("labels") or {}).get(labels.TENANT)
-            if owner != name:
-                taken[ns] = (
-                    f"belongs to tenant {owner}"
-                    if owner
-                    else "exists and was not created by Landlord"
-                )
+            if live is not None:
+                owners[ns] = (live["metadata"].get("labels") or {}).get(labels.TENANT)
+        taken.update(taken_namespaces(name, unclaimed, owners))
         if taken:
             raise errors.ConflictError(
                 f"namespace(s) {', '.join(sorted(taken))} are taken",

@@ -8,7 +8,6 @@ will (:mod:`landlord.git.urls`), so what the API admits the operator fetches.
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Mapping
 
 from landlord.api.tenant import TenantSpec, reserved_namespaces
@@ -107,22 +106,21 @@ def _quota_problem(
 
 
 def _url_problem(url: str, allowed_schemes: list[str]) -> str | None:
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return "not a URL"
-    scheme = parts.scheme.lower()
-    if not scheme or not parts.hostname:
+    """What the sources reconciler would refuse in ``url`` (:mod:`landlord.git.urls`), or None.
+
+    Beyond it, the API refuses credentials in the URL: they belong in a Secret.
+    """
+    if "://" not in url:
         return "must be a URL such as https://git.example.com/team/repo.git"
-    if scheme not in allowed_schemes:
-        return f"scheme {scheme!r} is not allowed (allowed: {', '.join(allowed_schemes)})"
-    if parts.username or parts.password:
-        return "credentials do not belong in the URL: use spec.source.secretRef"
     try:
         urls.validate_url(url, allowed_schemes)
-        urls.normalise(url)
+        source = urls.normalise(url)
     except urls.InvalidSourceError as error:
         return error.message
+    except ValueError:
+        return "not a URL"
+    if source.user or source.password:
+        return "credentials do not belong in the URL: use spec.source.secretRef"
     return None
 
 

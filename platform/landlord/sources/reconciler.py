@@ -137,7 +137,9 @@ class GitRepositoryReconciler:
         with telemetry.span("source.reconcile", {"landlord.source": key}, parent=parent, link=link):
             problems = names.git_repository(body.get("spec") or {})
             if problems:
-                outcome = Outcome(False, names.REASON, names.summary(problems), stalled=True)
+                outcome = Outcome(
+                    False, reasons.INVALID_SPEC, names.summary(problems), stalled=True
+                )
                 artifact = previous
             else:
                 outcome, artifact = self.fetcher.fetch(namespace, name, spec, previous)

@@ -2,7 +2,8 @@
 
 What belongs here: the Kustomization pipeline (``reconciler``) and its named
 steps (``steps/``: identity, gatekeeper, source, dependencies, build,
-validation, apply, prune, health, status), deletion (``finalize``), the
+validation, apply, prune, health, status), the parts it is assembled from
+(``assembly``), the status write (``report``), deletion (``finalize``), the
 scheduler of interval ticks (``scheduler``), the watch cache (``watchcache``),
 the cross-namespace wake-up index (``depindex``), and the pure pieces they use:
 safe YAML (``yamlsafe``), the build (``build``, ``kustomization``,

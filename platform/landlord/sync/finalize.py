@@ -17,11 +17,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from landlord import api, errors
 from landlord.api import conditions, labels, reasons
 from landlord.api import kustomization as model
 from landlord.gitops import durations
-from landlord.kube import Kube, events
+from landlord.kube import Kube, events, finalizers
 from landlord.kube import status as kube_status
 from landlord.runtime.outcome import Outcome
 from landlord.sync import healthwait
@@ -70,10 +69,7 @@ class Finalizer:
 
     def ensure(self, body: dict[str, Any]) -> None:
         """Add Landlord's finalizer unless it is there."""
-        metadata = body["metadata"]
-        finalizers = list(metadata.get("finalizers") or [])
-        if labels.FINALIZER not in finalizers:
-            self._patch_finalizers(body, [*finalizers, labels.FINALIZER])
+        finalizers.add(self.kube, body, labels.FINALIZER)
 
     def finalize(self, body: dict[str, Any]) -> Outcome | None:
         """Carry out the deletion policy; None once the finalizer is released."""
@@ -102,7 +98,7 @@ class Finalizer:
             waiting = self._prune(body, spec, inventory)
             if waiting is not None:
                 return waiting
-        self._release(body)
+        finalizers.remove(self.kube, body, labels.FINALIZER)
         return None
 
     def _prune(
@@ -188,27 +184,4 @@ class Finalizer:
                     existing=existing.get("conditions") or [],
                 )
             },
-        )
-
-    def _release(self, body: dict[str, Any]) -> None:
-        rest = [f for f in body["metadata"].get("finalizers") or [] if f != labels.FINALIZER]
-        try:
-            self._patch_finalizers(body, rest)
-        except errors.ApiError as error:
-            if not error.not_found:
-                raise
-
-    def _patch_finalizers(self, body: dict[str, Any], finalizers: list[str]) -> None:
-        metadata = body["metadata"]
-        self.kube.merge_patch(
-            api.API_VERSION,
-            model.KIND,
-            metadata["name"],
-            {
-                "metadata": {
-                    "finalizers": finalizers,
-                    "resourceVersion": metadata["resourceVersion"],
-                }
-            },
-            metadata["namespace"],
         )

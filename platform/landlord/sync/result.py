@@ -29,6 +29,11 @@ class Result:
     health_deadline: str | None = None
     unhealthy: list[str] = dataclasses.field(default_factory=list)
 
+    def repairs(self, drifted: list[Drift]) -> None:
+        """Of the drift seen before this run, what it restored (applied again)."""
+        restored = {entry.id for entry in self.changed}
+        self.repaired = [d for d in drifted if d.entry.id in restored]
+
 
 @dataclasses.dataclass(frozen=True)
 class Timing:

@@ -17,6 +17,12 @@ def key_of(body: dict[str, Any]) -> str:
     return f"{metadata.get('namespace')}/{metadata.get('name')}"
 
 
+def source_key(key: str, spec: dict[str, Any]) -> str:
+    """``namespace/name`` of the source a Kustomization's spec names (by default in its own)."""
+    ref = spec.get("sourceRef") or {}
+    return f"{ref.get('namespace') or key.partition('/')[0]}/{ref.get('name')}"
+
+
 class WatchCache:
     """Kustomization and GitRepository bodies by key, as their watches last delivered them."""
 
@@ -49,6 +55,11 @@ class WatchCache:
         """The Kustomization ``key`` as last delivered."""
         with self._lock:
             return self._bodies.get(key)
+
+    def source_of(self, key: str) -> dict[str, Any] | None:
+        """The cached source of the cached Kustomization ``key`` (None: either is missing)."""
+        body = self.body(key)
+        return None if body is None else self.source(source_key(key, body.get("spec") or {}))
 
     def source_moved(self, key: str, revision: str) -> None:
         """A source has a new artifact: until the cache holds it, do not trust the cache."""

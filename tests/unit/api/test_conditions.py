@@ -27,3 +27,18 @@ def test_transition_time_is_kept_while_status_holds() -> None:
     assert third[0]["lastTransitionTime"] == "2026-01-03T00:00:00Z"
     assert conditions.is_true(second, "Ready")
     assert not conditions.is_true(third, "Ready")
+
+
+def test_a_failure_is_reported_again_only_when_reason_or_message_changes() -> None:
+    body = {
+        "status": {
+            "conditions": [
+                {"type": "Ready", "status": "False", "reason": "BuildFailed", "message": "x"}
+            ]
+        }
+    }
+
+    assert conditions.reports(body, "BuildFailed", "x")
+    assert not conditions.reports(body, "BuildFailed", "y")
+    assert not conditions.reports(body, "ApplyFailed", "x")
+    assert not conditions.reports({}, "BuildFailed", "x")  # no status yet

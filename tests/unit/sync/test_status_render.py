@@ -7,6 +7,7 @@ from typing import Any
 from landlord.api import conditions, reasons
 from landlord.runtime.outcome import Outcome
 from landlord.sync import healthwait
+from landlord.sync.drift import Drift
 from landlord.sync.inventory import Entry, Inventory
 from landlord.sync.result import Result
 from landlord.sync.steps import status
@@ -82,3 +83,27 @@ def test_a_health_wait_is_unknown_and_reconciling() -> None:
     assert found[conditions.RECONCILING]["status"] == "True"
     assert rendered.status[healthwait.DEADLINE] == "2026-01-01T12:05:00Z"
     assert [e.reason for e in rendered.events] == [reasons.PROGRESSING]
+
+
+def test_an_applied_revision_waiting_for_health_is_progressing() -> None:
+    applied = Outcome(True, reasons.SUCCEEDED, "Applied revision: main@sha1:2")
+    failed = Outcome(False, reasons.BUILD_FAILED, "no")
+    waiting = Result(
+        revision="main@sha1:2", health_deadline="2026-01-01T12:05:00Z", unhealthy=["web"]
+    )
+
+    assert status.settled(applied, Result(revision="main@sha1:2")) == applied
+    assert status.settled(failed, waiting) == failed
+    progressing = status.settled(applied, waiting)
+    assert not progressing.ready
+    assert progressing.reason == reasons.PROGRESSING
+    assert "waiting until 2026-01-01T12:05:00Z" in progressing.message
+
+
+def test_only_drift_the_run_applied_again_counts_as_repaired() -> None:
+    db = Entry("team-a", "db", "apps", "Deployment", "v1")
+    result = Result(changed=[WEB])
+
+    result.repairs([Drift("team-a/app", WEB, False, "kubectl"), Drift("team-a/app", db, True, "")])
+
+    assert [d.entry for d in result.repaired] == [WEB]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic
 import pytest
 
+from landlord.api import invalid, labels, reasons
 from landlord.api import kustomization as model
-from landlord.api import labels, reasons
 from landlord.sync.failure import SyncError
 from landlord.sync.inventory import Entry
-from landlord.sync.steps import apply, build, health
+from landlord.sync.steps import apply, build, gatekeeper, health
 from landlord.sync.yamlsafe import Document
 
 
@@ -58,3 +59,24 @@ def test_health_targets_are_everything_with_wait_else_the_checks() -> None:
     assert health.targets(checks, "team-a", applied) == [
         Entry("team-b", "db", "apps", "StatefulSet", "v1")
     ]
+
+
+def test_a_spec_the_model_refuses_is_described_as_every_kind_describes_it() -> None:
+    body = {
+        "metadata": {"name": "app", "namespace": "team-a"},
+        "spec": {
+            "sourceRef": {"kind": "GitRepository", "name": "app"},
+            **dict.fromkeys(["prune", "force", "suspend", "wait"], "maybe"),
+            **dict.fromkeys(["path", "targetNamespace"], 7),
+        },
+    }
+
+    with pytest.raises(SyncError) as raised:
+        gatekeeper.parse(body)
+
+    assert raised.value.reason == reasons.INVALID_SPEC
+    assert raised.value.stalled
+    assert raised.value.message.count("spec.") == 6  # all of them, as for a Tenant
+    with pytest.raises(pydantic.ValidationError) as refused:
+        model.KustomizationSpec.of(body)
+    assert raised.value.message == invalid.describe(refused.value)

@@ -14,8 +14,8 @@ from typing import Any
 import pydantic
 
 from landlord import api, policy
+from landlord.api import invalid, labels, names, reasons
 from landlord.api import kustomization as model
-from landlord.api import labels, names, reasons
 from landlord.gitops import budgets as budgets_mod
 from landlord.kube import Kube
 from landlord.runtime.namespaces import NamespaceLabels
@@ -42,10 +42,7 @@ def parse(body: dict[str, Any]) -> model.KustomizationSpec:
     try:
         return model.KustomizationSpec.of(body)
     except pydantic.ValidationError as error:
-        problems = "; ".join(
-            f"spec.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5]
-        )
-        raise SyncError(reasons.INVALID_SPEC, problems, stalled=True) from None
+        raise SyncError(reasons.INVALID_SPEC, invalid.describe(error), stalled=True) from None
 
 
 class Gatekeeper:

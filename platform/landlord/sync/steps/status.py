@@ -68,24 +68,14 @@ def manager_label(drift: Drift) -> str:
     return drift.manager if drift.manager in KNOWN_MANAGERS else OTHER_MANAGER
 
 
-def _ready(body: dict[str, Any]) -> dict[str, Any]:
-    found = conditions.get((body.get("status") or {}).get("conditions") or [], conditions.READY)
-    return found or {}
-
-
 def _conditions(
     existing: dict[str, Any], outcome: Outcome, result: Result, generation: int, now: str
 ) -> list[dict[str, Any]]:
     waiting = result.health_deadline is not None
     current = existing.get("conditions") or []
-    wanted = conditions.summary(
-        ready=outcome.ready,
-        reason=outcome.reason,
-        message=outcome.message,
-        stalled=outcome.stalled,
-        reconciling=waiting,
-        generation=generation,
-        existing=current,
+    # Reconciling while a health wait is in progress, and only then.
+    wanted = conditions.of(
+        dataclasses.replace(outcome, reconciling=waiting), generation=generation, existing=current
     )
     if waiting:
         # Flux's shape of a health wait: Ready and Healthy Unknown, Reconciling True.
@@ -111,6 +101,18 @@ def _conditions(
         )
         return conditions.merge(current, [*wanted, healthy], timestamp=now)
     return wanted
+
+
+def settled(outcome: Outcome, result: Result) -> Outcome:
+    """The outcome to report: an applied revision still waiting for health is Progressing."""
+    if not outcome.ready or result.health_deadline is None:
+        return outcome
+    return Outcome(
+        False,
+        reasons.PROGRESSING,
+        f"applied revision {result.revision}; waiting until {result.health_deadline} "
+        f"for health: {healthwait.summary(result.unhealthy)}",
+    )
 
 
 def render(
@@ -167,8 +169,10 @@ def render(
                 f"{len(result.pruned)} pruned",
             )
         )
-    elif not outcome.ready and not waiting:
-        ready = _ready(body)
-        if (ready.get("reason"), ready.get("message")) != (outcome.reason, outcome.message):
-            posted.append(Event(outcome.reason, outcome.message, warning=True))
+    elif (
+        not outcome.ready
+        and not waiting
+        and not conditions.reports(body, outcome.reason, outcome.message)
+    ):
+        posted.append(Event(outcome.reason, outcome.message, warning=True))
     return Rendered(new, posted)

@@ -1,0 +1,38 @@
+"""Writing what one reconcile found: the rendered status, its Events and the drift metric.
+
+The rendering is pure (:func:`landlord.sync.steps.status.render`); this is its
+one writer, so that the pipeline and a refusal before it report alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from landlord import telemetry
+from landlord.api import conditions
+from landlord.kube import Kube, events
+from landlord.kube import status as kube_status
+from landlord.runtime.outcome import Outcome
+from landlord.sync.result import Result
+from landlord.sync.steps import status as status_step
+
+
+def write(
+    kube: Kube,
+    body: dict[str, Any],
+    outcome: Outcome,
+    result: Result,
+    requested: str | None,
+    *,
+    metrics: telemetry.Metrics | None,
+) -> None:
+    """Post the Events, count repaired drift, and patch the status when it changed."""
+    rendered = status_step.render(body, outcome, result, requested, now=conditions.now())
+    for event in rendered.events:
+        events.record(kube, body, reason=event.reason, message=event.message, warning=event.warning)
+    if metrics is not None:
+        for drift in result.repaired:
+            metrics.sync_drift_repairs_total.labels(
+                drift.entry.kind, status_step.manager_label(drift)
+            ).inc()
+    kube_status.patch_if_changed(kube, body, rendered.status)
