@@ -44,9 +44,14 @@ def _default_source_dir() -> pathlib.Path:
 
 
 class TenantsSettings(BaseModel):
-    """The tenant controller: how many Tenants are reconciled at once."""
+    """The tenant controller: how many Tenants are reconciled at once.
+
+    ``offboarding_deadline``: seconds after a Tenant's deletion that offboarding
+    waits for its sync objects before it goes on without them.
+    """
 
     workers: int = Field(default=4, ge=1, le=64)
+    offboarding_deadline: float = Field(default=300.0, gt=0)
 
 
 class SourcesSettings(BaseModel):

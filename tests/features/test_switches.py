@@ -30,6 +30,7 @@ from landlord import api, kube
 from landlord.api import labels
 from landlord.demo import GitServer
 from landlord.settings import Settings
+from landlord.wiring import api_workdir
 from tests.features.conftest import Landlord
 from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import Tenants
@@ -123,7 +124,8 @@ def _sources_and_sync_and_api_off(
 
 
 def _touch_api_workdir(config: Settings) -> pathlib.Path:
-    marker = config.api.workdir / "clone" / "marker"
+    """A working clone left by an API that ran before (in Landlord's marked directory)."""
+    marker = api_workdir.clones(config.api.workdir) / "clone" / "marker"
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text("left by a previous run")
     return marker

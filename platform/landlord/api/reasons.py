@@ -35,6 +35,8 @@ DRIFT_REPAIRED = "DriftRepaired"
 # Deletion (spec.deletionPolicy): waiting for pruned objects to be gone, and giving up.
 WAITING_FOR_TERMINATION = "WaitingForTermination"
 TERMINATION_TIMEOUT = "TerminationTimeout"
+# A prune the tenant's identity could not do by the deletion deadline: left undone.
+PRUNE_ABANDONED = "PruneAbandoned"
 TERMINATED = "Terminated"
 # An inventory recorded for another cluster is never pruned through this one.
 INVENTORY_OF_OTHER_CLUSTER = "InventoryOfOtherCluster"
@@ -54,4 +56,6 @@ RESERVED_NAMESPACE = "ReservedNamespace"
 NAMESPACE_CONFLICT = "NamespaceConflict"
 PRUNED = "Pruned"  # the Event when objects the Tenant no longer wants were removed
 OFFBOARDING = "Offboarding"
+# The Warning when offboarding stopped waiting for the tenant's sync objects at its deadline.
+OFFBOARDING_DEADLINE = "OffboardingDeadlineExceeded"
 NAMESPACE_STUCK = "NamespaceStuck"

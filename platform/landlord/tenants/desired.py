@@ -59,7 +59,7 @@ MANAGED_KINDS: tuple[tuple[str, str], ...] = (
 )
 _ORDER = {kind: index for index, (_, kind) in enumerate(MANAGED_KINDS)}
 # The tenant's sync: its CRDs may be missing, and offboarding lets it finish first.
-SYNC_KINDS = frozenset({gitrepository.KIND, kustomization.KIND})
+SYNC_KINDS = tenant_api.SYNC_KINDS
 
 
 def apply_order(manifest: Manifest) -> int:
@@ -280,6 +280,11 @@ def desired_objects(
 
 def deletion_policy(tenant: Tenant) -> kustomization.DeletionPolicy:
     """The ``deletionPolicy`` of the tenant's Kustomization (see :func:`sync`)."""
-    if tenant.spec.deletion_policy == tenant_api.ORPHAN:
+    return sync_deletion_policy(tenant.spec.deletion_policy)
+
+
+def sync_deletion_policy(tenant_policy: str) -> kustomization.DeletionPolicy:
+    """The Kustomization's ``deletionPolicy`` for a Tenant's (Orphan keeps, else MirrorPrune)."""
+    if tenant_policy == tenant_api.ORPHAN:
         return kustomization.ORPHAN
     return kustomization.MIRROR_PRUNE

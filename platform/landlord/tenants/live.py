@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from landlord import api, errors
-from landlord.api import labels
-from landlord.api import tenant as tenant_api
-from landlord.kube import Kube
+from landlord import errors
+from landlord.api import kustomization, labels
+from landlord.kube import Kube, finalizers
 from landlord.tenants import desired
 from landlord.tenants.desired import Manifest, ObjectKey
 
@@ -47,6 +46,30 @@ class TenantObjects:
         """Delete the object (gone already is fine)."""
         self.kube.delete(key.api_version, key.kind, key.name, key.namespace or None)
 
+    def delete_sync(self, syncs: Iterable[Manifest], deletion_policy: str) -> list[ObjectKey]:
+        """Delete the tenant's sync objects; what they applied goes as ``deletion_policy`` says.
+
+        A Kustomization's finalizer acts on the spec it is deleted with: one whose
+        ``deletionPolicy`` (as read) is another is patched and not deleted yet; it
+        goes on a later call, once a read shows the policy. Returns those keys.
+        Offboarding and provisioning (``spec.sync`` removed) both delete through here.
+        """
+        patched = []
+        for obj in syncs:
+            key = ObjectKey.of(obj)
+            if key.kind == kustomization.KIND and _policy(obj) != deletion_policy:
+                self.kube.merge_patch(
+                    key.api_version,
+                    key.kind,
+                    key.name,
+                    {"spec": {"deletionPolicy": deletion_policy}},
+                    key.namespace,
+                )
+                patched.append(key)
+            else:
+                self.delete(key)
+        return patched
+
     def namespace_owners(self, names: Iterable[str]) -> dict[str, str | None]:
         """Each existing namespace of ``names`` and the tenant its label names (None: none)."""
         owners: dict[str, str | None] = {}
@@ -64,34 +87,16 @@ class TenantObjects:
 
     def ensure_finalizer(self, body: dict[str, Any]) -> None:
         """Hold the Tenant's deletion until offboarding is done."""
-        metadata = body["metadata"]
-        finalizers = list(metadata.get("finalizers") or [])
-        if labels.FINALIZER in finalizers:
-            return
-        self._patch_finalizers(body, [*finalizers, labels.FINALIZER])
+        finalizers.add(self.kube, body, labels.FINALIZER)
 
     def remove_finalizer(self, body: dict[str, Any]) -> None:
         """Let the Tenant go (a Tenant already gone is fine)."""
-        rest = [f for f in body["metadata"].get("finalizers") or [] if f != labels.FINALIZER]
-        try:
-            self._patch_finalizers(body, rest)
-        except errors.ApiError as error:
-            if not error.not_found:
-                raise
+        finalizers.remove(self.kube, body, labels.FINALIZER)
 
-    def _patch_finalizers(self, body: dict[str, Any], finalizers: list[str]) -> None:
-        metadata = body["metadata"]
-        self.kube.merge_patch(
-            api.API_VERSION,
-            tenant_api.KIND,
-            metadata["name"],
-            {
-                "metadata": {
-                    "finalizers": finalizers,
-                    "resourceVersion": metadata["resourceVersion"],
-                }
-            },
-        )
+
+def _policy(obj: Manifest) -> object:
+    """A Kustomization's ``deletionPolicy`` as its finalizer reads it (unset: MirrorPrune)."""
+    return (obj.get("spec") or {}).get("deletionPolicy") or kustomization.MIRROR_PRUNE
 
 
 def teardown_order(obj: Manifest) -> int:

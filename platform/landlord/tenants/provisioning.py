@@ -6,6 +6,7 @@ tenant's label and converges it. Runs with the operator's own identity.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # A refused Tenant (a namespace taken by someone else) may be freed: look again now and then.
 RECHECK_REFUSED = 60.0
+# A stale Kustomization patched to the Tenant's deletionPolicy is deleted this soon after.
+WAIT_FOR_POLICY = 1.0
 
 
 class Provisioner:
@@ -88,17 +91,22 @@ class Provisioner:
             raise errors.RetryableError(message) from error
         if was_ready and changed:
             self._record_drift(body, changed)
-        if pruned:
+        if pruned.removed:
             events.record(
                 self.kube,
                 body,
                 reason=reasons.PRUNED,
-                message="removed " + ", ".join(str(key) for key in pruned),
+                message="removed " + ", ".join(str(key) for key in pruned.removed),
             )
         message = f"{len(tenant.namespaces)} namespace(s) provisioned"
         if not was_ready:
             events.record(self.kube, body, reason=reasons.PROVISIONED, message=message)
-        return Result(Outcome(True, reasons.PROVISIONED, message), namespaces=tenant.namespaces)
+        # A stale Kustomization given the Tenant's deletionPolicy: deleted on the next pass.
+        again = WAIT_FOR_POLICY if pruned.waiting else None
+        return Result(
+            Outcome(True, reasons.PROVISIONED, message, requeue_after=again),
+            namespaces=tenant.namespaces,
+        )
 
     def _refused(self, body: dict[str, Any], refusal: validation.Refusal) -> Result:
         kube_status.warn_on_change(self.kube, body, refusal.reason, refusal.message)
@@ -137,15 +145,23 @@ class Provisioner:
                 raise _LostNamespaceError(refusal) from error
             self.kube.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
 
-    def _prune(self, tenant: Tenant, stale: Iterable[Manifest]) -> list[ObjectKey]:
-        pruned = []
-        for obj in sorted(stale, key=live.teardown_order):
+    def _prune(self, tenant: Tenant, stale: Iterable[Manifest]) -> _Pruned:
+        """Remove what the Tenant no longer wants; its sync objects as its deletionPolicy says."""
+        pruned = _Pruned()
+        stale = list(stale)
+        syncs = [obj for obj in stale if obj["kind"] in desired.SYNC_KINDS]
+        # ``spec.sync`` removed: the Kustomization's finalizer must not prune what an
+        # Orphan tenant keeps (nor follow a policy left by another version or spec).
+        pruned.waiting = self.objects.delete_sync(syncs, desired.deletion_policy(tenant))
+        pruned.removed = [key for key in map(ObjectKey.of, syncs) if key not in pruned.waiting]
+        rest = (obj for obj in stale if obj["kind"] not in desired.SYNC_KINDS)
+        for obj in sorted(rest, key=live.teardown_order):
             key = ObjectKey.of(obj)
             if key.kind == "Namespace" and tenant.spec.deletion_policy == tenant_api.ORPHAN:
                 self.objects.release_namespace(key.name)
             else:
                 self.objects.delete(key)
-            pruned.append(key)
+            pruned.removed.append(key)
         return pruned
 
     def _record_drift(self, body: dict[str, Any], changed: list[ObjectKey]) -> None:
@@ -162,6 +178,14 @@ class Provisioner:
             "drift repaired",
             extra={"tenant": body["metadata"]["name"], "objects": [str(key) for key in changed]},
         )
+
+
+@dataclasses.dataclass
+class _Pruned:
+    """What a prune removed, and the sync objects patched to be removed on the next pass."""
+
+    removed: list[ObjectKey] = dataclasses.field(default_factory=list)
+    waiting: list[ObjectKey] = dataclasses.field(default_factory=list)
 
 
 class _LostNamespaceError(Exception):

@@ -38,12 +38,14 @@ class TenantReconciler:
         platform_namespace: str,
         metrics: telemetry.Metrics | None = None,
         trace_signer: telemetry.TraceSigner | None = None,
+        offboarding_deadline: float = offboarding.DEADLINE,
     ) -> None:
         self.kube = kube
         self.features = features
         self.platform_namespace = platform_namespace
         self.metrics = metrics
         self._ready: dict[str, bool] = {}
+        self._again: set[str] = set()  # Ready, but a requeue has work left (not settled)
         self.origins = telemetry.Origins(trace_signer)
         self._lead_times_seen: dict[str, None] = {}  # insertion-ordered: oldest first
         objects = live.TenantObjects(kube)
@@ -55,7 +57,7 @@ class TenantReconciler:
             origins=self.origins,
             metrics=metrics,
         )
-        self.offboarder = offboarding.Offboarder(kube, objects)
+        self.offboarder = offboarding.Offboarder(kube, objects, deadline=offboarding_deadline)
 
     def reconcile(self, name: str) -> Outcome | None:
         """Bring Tenant ``name`` to its desired state; None when it no longer exists."""
@@ -80,6 +82,10 @@ class TenantReconciler:
             if result is not None:
                 self._write_status(body, result)
                 self._ready[name] = result.outcome.ready
+                if result.outcome.requeue_after is None:
+                    self._again.discard(name)
+                else:
+                    self._again.add(name)
             else:
                 self._forget(name)
         outcome = None if result is None else result.outcome
@@ -96,8 +102,8 @@ class TenantReconciler:
         return outcome
 
     def settled(self, name: str) -> bool:
-        """Whether the last reconcile of ``name`` in this process ended Ready."""
-        return self._ready.get(name) is True
+        """Whether the last reconcile of ``name`` here ended Ready with nothing left to do."""
+        return self._ready.get(name) is True and name not in self._again
 
     def _offboarded(self, body: dict[str, Any]) -> status.Result | None:
         outcome = self.offboarder.offboard(body)
@@ -137,6 +143,7 @@ class TenantReconciler:
 
     def _forget(self, name: str) -> None:
         self._ready.pop(name, None)
+        self._again.discard(name)
         self.offboarder.forget(name)
 
     def _publish_counts(self) -> None:

@@ -11,15 +11,13 @@ from landlord.git.credentials import Credentials
 from landlord.gitops import artifacts, durations
 from landlord.policy import reloader as policy_reloader
 from landlord.tenants.features import Features
-from landlord.wiring import policy_sources
+from landlord.wiring import api_workdir, policy_sources
 
 log = logging.getLogger(__name__)
 
-RECEIVERS_PREFIX = "/v1/receivers/"
-
 
 def workspace_factory(config: settings_mod.Settings) -> onboarding.WorkspaceFactory:
-    """Working clones of the platform repository under ``LANDLORD_API__WORKDIR``."""
+    """Working clones of the platform repository, in Landlord's part of the API's workdir."""
 
     def open_workspace(location: onboarding.Location) -> onboarding.Workspace:
         credentials = (
@@ -31,7 +29,7 @@ def workspace_factory(config: settings_mod.Settings) -> onboarding.WorkspaceFact
         return git.Checkout(
             location.url,
             credentials,
-            workdir=config.api.workdir / place,
+            workdir=api_workdir.clones(config.api.workdir) / place,
             branch=location.branch,
             timeout=config.api.git_timeout,
         )
@@ -64,32 +62,28 @@ def build_app(
         metrics=metrics,
         trace_signer=signer,
     )
-    webhooks = onboarding.Receivers(
-        kube_client,
-        platform_namespace=config.platform_namespace,
-        replay_window=config.api.receiver_replay_window,
-        metrics=metrics,
+    # LANDLORD_FEATURES__RECEIVERS=false: no webhook route (nor its OpenAPI
+    # entry); a delivery gets the API's own 404.
+    webhooks = (
+        onboarding.Receivers(
+            kube_client,
+            platform_namespace=config.platform_namespace,
+            replay_window=config.api.receiver_replay_window,
+            metrics=metrics,
+        )
+        if receivers
+        else None
     )
     authenticator = onboarding.Authenticator(
         kube_client, audiences=config.api.audiences, cache_seconds=config.api.token_cache_seconds
     )
-    app = onboarding.create_app(
+    return onboarding.create_app(
         service,
         webhooks,
         authenticator,
         max_body_bytes=config.api.max_body_bytes,
         metrics=metrics,
     )
-    if not receivers:
-        # LANDLORD_FEATURES__RECEIVERS=false: the routes go (and with them the
-        # OpenAPI entries); a delivery gets the API's own 404.
-        app.router.routes[:] = [
-            route
-            for route in app.router.routes
-            if not str(getattr(route, "path", "")).startswith(RECEIVERS_PREFIX)
-        ]
-        app.openapi_schema = None
-    return app
 
 
 def run(config: settings_mod.Settings) -> None:

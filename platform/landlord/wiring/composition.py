@@ -103,6 +103,7 @@ class Operator:
             platform_namespace=config.platform_namespace,
             metrics=metrics,
             trace_signer=trace_signer,
+            offboarding_deadline=config.tenants.offboarding_deadline,
         )
         self.changes = controller.Changes(full_every=TENANT_FULL_RESYNC)
         self.tenant_controller = controller.Controller(

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import pathlib
 import threading
-from collections.abc import Callable
 
 import kopf
 
@@ -24,39 +23,17 @@ def build_registry(
     *,
     kube_client: kube.Kube,
     metrics: telemetry.Metrics,
-    resync: float = 300.0,
     gate: policy.Gate | None = None,
-    on_started: Callable[[], None] | None = None,
-    on_stopping: Callable[[], None] | None = None,
+    serve_api: bool = False,
 ) -> kopf.OperatorRegistry:
-    """A kopf registry whose handlers feed the controllers of a new :class:`Operator`."""
-    return handlers.registry_of(
-        Operator(
-            config,
-            kube_client=kube_client,
-            metrics=metrics,
-            resync=resync,
-            gate=gate,
-            on_started=on_started,
-            on_stopping=on_stopping,
-        )
-    )
+    """A kopf registry whose handlers feed the controllers of a new :class:`Operator`.
 
-
-def with_api(
-    config: settings_mod.Settings,
-    *,
-    kube_client: kube.Kube,
-    metrics: telemetry.Metrics,
-    gate: policy.Gate | None = None,
-) -> kopf.OperatorRegistry:
-    """The operator's registry, serving the onboarding API once the operator runs.
-
-    With ``LANDLORD_FEATURES__API=false`` no API is built: no thread, no port.
+    With ``serve_api`` the operator serves the onboarding API once it runs;
+    with ``LANDLORD_FEATURES__API=false`` no API is built: no thread, no port.
     """
     gate = gate or policy.Gate(metrics=metrics)
     operator = Operator(config, kube_client=kube_client, metrics=metrics, gate=gate)
-    if operator.features.api:
+    if serve_api and operator.features.api:
         app = api_main.build_app(
             config,
             kube_client=kube_client,
@@ -72,7 +49,7 @@ def with_api(
 
         operator.on_started = started
         operator.on_stopping = server.stop
-    else:
+    elif serve_api:
         log.info("onboarding API off (LANDLORD_FEATURES__API=false)")
     return handlers.registry_of(operator)
 
@@ -86,10 +63,7 @@ def run(config: settings_mod.Settings, *, serve_api: bool = False) -> None:
     telemetry.configure_tracing(config.telemetry)
     metrics = telemetry.Metrics()
     kube_client = kube.connect()
-    if serve_api:
-        registry = with_api(config, kube_client=kube_client, metrics=metrics)
-    else:
-        registry = build_registry(config, kube_client=kube_client, metrics=metrics)
+    registry = build_registry(config, kube_client=kube_client, metrics=metrics, serve_api=serve_api)
     if config.telemetry.metrics_bind:  # after the settings were found sound
         metrics.serve(config.telemetry.metrics_bind)
     kopf.run(registry=registry, clusterwide=True, standalone=True)
@@ -115,8 +89,9 @@ class Embedded:
         self.metrics = metrics or telemetry.Metrics()
         self.kube = kube.connect(kubeconfig)
         self.gate = policy.Gate(metrics=self.metrics)
-        build = with_api if serve_api else build_registry
-        self.registry = build(config, kube_client=self.kube, metrics=self.metrics, gate=self.gate)
+        self.registry = build_registry(
+            config, kube_client=self.kube, metrics=self.metrics, gate=self.gate, serve_api=serve_api
+        )
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="landlord-operator", daemon=True)

@@ -35,16 +35,7 @@ def fairness_group(namespaces: NamespaceLabels) -> Callable[[str], str]:
 
 def build_sandbox(config: settings_mod.Settings) -> sandbox.Sandbox:
     """The build sandbox, probed once; says at start whether builds will run confined."""
-    built = sandbox.Sandbox(
-        mode=config.sandbox.mode,
-        bwrap=config.sandbox.bwrap,
-        limits=sandbox.Limits(
-            wall_seconds=config.sandbox.wall_seconds,
-            cpu_seconds=config.sandbox.cpu_seconds,
-            memory_bytes=config.sandbox.memory_bytes,
-            output_bytes=config.sandbox.output_bytes,
-        ),
-    )
+    built = sandbox.from_settings(config.sandbox)
     problem = built.check()
     if problem is None:
         log.info("build sandbox: bubblewrap confines every kustomize build and git archive")

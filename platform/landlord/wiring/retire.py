@@ -4,10 +4,12 @@ Only what nothing else manages goes: the source controller's working clones,
 the sync's finalizer on Kustomizations, the onboarding API's working clones.
 Applied objects, stored artifacts (the sync and the policy read them) and the
 objects Tenants declare stay; switching the feature on again restores the rest.
+Nothing here stops start-up: what cannot be removed is logged and left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from typing import Any
@@ -16,6 +18,7 @@ from landlord import api, errors, kube
 from landlord import settings as settings_mod
 from landlord.api import labels
 from landlord.tenants.features import Features
+from landlord.wiring import api_workdir
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +35,30 @@ def sync_finalizers(kube_client: kube.Kube) -> int:
 
     With nobody to run it, the finalizer would hold a deleted Kustomization (and a
     Tenant offboarding that waits for it) for ever; its objects stay, as with Orphan.
-    The sync puts it back on its first reconcile after it is on again.
+    The sync puts it back on its first reconcile after it is on again. One that
+    cannot be released is logged and counted; the others still are.
     """
-    removed = 0
-    for item in kube_client.list_objects(api.API_VERSION, "Kustomization"):
+    try:
+        items = kube_client.list_objects(api.API_VERSION, "Kustomization")
+    except errors.ApiError as error:
+        if not error.not_found:  # not found: no CRD, nothing to release
+            log.warning("sync off: could not list Kustomizations: %s", error.message)
+        return 0
+    removed = failed = 0
+    for item in items:
         metadata = item["metadata"]
-        removed += _unfinalize(kube_client, metadata["namespace"], metadata["name"], item)
+        try:
+            removed += _unfinalize(kube_client, metadata["namespace"], metadata["name"], item)
+        except errors.ApiError as error:
+            failed += 1
+            log.warning(
+                "sync off: the finalizer of Kustomization %s/%s stays: %s",
+                metadata["namespace"],
+                metadata["name"],
+                error.message,
+            )
+    if failed:
+        log.warning("sync off: %d Kustomization(s) keep the sync's finalizer", failed)
     return removed
 
 
@@ -72,9 +93,28 @@ def _unfinalize(
     return 0
 
 
-def api_clones(config: settings_mod.Settings) -> None:
-    """API off: its working clones of the platform repository."""
-    shutil.rmtree(config.api.workdir, ignore_errors=True)
+def api_clones(config: settings_mod.Settings) -> bool:
+    """API off: its working clones of the platform repository; whether they were removed.
+
+    Only the clones' directory Landlord marked as its own goes (the workdir itself
+    too, once empty); nothing when the workdir overlaps the sources' storage.
+    """
+    workdir = config.api.workdir
+    if api_workdir.overlaps(workdir, config.sources.storage_dir):
+        log.warning(
+            "api off: LANDLORD_API__WORKDIR (%s) overlaps LANDLORD_SOURCES__STORAGE_DIR (%s); "
+            "nothing removed there",
+            workdir,
+            config.sources.storage_dir,
+        )
+        return False
+    clones = api_workdir.ours(workdir)
+    if clones is None:
+        return False
+    shutil.rmtree(clones, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        workdir.rmdir()  # only if nothing else is in it
+    return True
 
 
 def leftovers(config: settings_mod.Settings, features: Features, kube_client: kube.Kube) -> None:

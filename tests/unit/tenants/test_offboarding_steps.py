@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, cast
 
 from landlord import api
@@ -19,6 +20,7 @@ class FakeKube:
             for o in objects
         }
         self.calls: list[str] = []
+        self.events: list[dict[str, Any]] = []
 
     @staticmethod
     def _key(kind: str, namespace: str | None, name: str) -> tuple[str, str, str]:
@@ -55,10 +57,16 @@ class FakeKube:
         return True
 
     def create(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        return manifest  # Events
+        if manifest["kind"] == "Event":
+            self.events.append(manifest)
+        return manifest
 
 
-def _tenant(policy: str) -> dict[str, Any]:
+NOW = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _tenant(policy: str, deleted: datetime.datetime = NOW) -> dict[str, Any]:
     return {
         "apiVersion": api.API_VERSION,
         "kind": "Tenant",
@@ -66,7 +74,7 @@ def _tenant(policy: str) -> dict[str, Any]:
             "name": "team-a",
             "uid": "1",
             "resourceVersion": "7",
-            "deletionTimestamp": "2026-01-01T00:00:00Z",
+            "deletionTimestamp": deleted.strftime(STAMP),
             "finalizers": [labels.FINALIZER],
         },
         "spec": {"deletionPolicy": policy},
@@ -105,3 +113,94 @@ def test_a_deleted_tenants_kustomization_is_deleted_as_it_is() -> None:
     steps.offboard(_tenant("Delete"))
 
     assert fake.calls[0] == "delete Kustomization team-a"
+
+
+def _binding(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": name, "namespace": "team-a", "labels": {labels.TENANT: "team-a"}},
+    }
+
+
+def _namespace() -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "team-a", "labels": {labels.TENANT: "team-a"}},
+    }
+
+
+def _stuck(fake: FakeKube) -> None:
+    """The Kustomization's finalizer never lets it go (its account was deleted, say).
+
+    Namespaces stay too (terminating), as they would while it holds them.
+    """
+
+    def delete(api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+        fake.calls.append(f"delete {kind} {name}")
+        if kind not in ("Kustomization", "Namespace"):
+            fake.objects.pop((kind, namespace or "", name), None)
+        return True
+
+    fake.delete = delete  # type: ignore[method-assign]
+
+
+def test_the_owners_access_goes_before_the_sync_is_waited_for() -> None:
+    fake = FakeKube(
+        [_sync("MirrorPrune"), _binding(labels.OWNERS_BINDING), _binding("landlord-reconciler")]
+    )
+    _stuck(fake)
+    kube = cast(Kube, fake)
+    steps = offboarding.Offboarder(kube, live.TenantObjects(kube))
+
+    waiting = steps.offboard(_tenant("Delete"))
+
+    assert waiting is not None
+    assert "Kustomization team-a/team-a" in waiting.message
+    assert fake.calls == [
+        f"delete RoleBinding {labels.OWNERS_BINDING}",
+        "delete Kustomization team-a",
+    ]
+
+
+def test_offboarding_waits_for_the_sync_only_until_the_deadline() -> None:
+    fake = FakeKube([_sync("MirrorPrune"), _binding("landlord-reconciler"), _namespace()])
+    _stuck(fake)
+    kube = cast(Kube, fake)
+    later = [NOW + datetime.timedelta(seconds=30)]
+    steps = offboarding.Offboarder(
+        kube, live.TenantObjects(kube), deadline=60, clock=lambda: later[0]
+    )
+
+    assert steps.offboard(_tenant("Delete")) is not None
+    assert "delete Namespace team-a" not in fake.calls
+    later[0] = NOW + datetime.timedelta(seconds=61)
+    steps.offboard(_tenant("Delete"))
+
+    assert "delete RoleBinding landlord-reconciler" in fake.calls
+    assert "delete Namespace team-a" in fake.calls
+    warnings = [e for e in fake.events if e["type"] == "Warning"]
+    assert [e["reason"] for e in warnings] == ["OffboardingDeadlineExceeded"]
+    assert "Kustomization team-a/team-a still present 60s after" in warnings[0]["message"]
+    steps.offboard(_tenant("Delete"))
+    assert len([e for e in fake.events if e["type"] == "Warning"]) == 1, "one Warning"
+
+
+def test_an_orphan_tenant_past_the_deadline_is_released_with_its_sync_left() -> None:
+    fake = FakeKube([_sync("Orphan"), _namespace()])
+    _stuck(fake)
+    kube = cast(Kube, fake)
+    steps = offboarding.Offboarder(
+        kube,
+        live.TenantObjects(kube),
+        deadline=60,
+        clock=lambda: NOW + datetime.timedelta(seconds=61),
+    )
+
+    assert steps.offboard(_tenant("Orphan")) is None
+
+    assert "delete Namespace team-a" not in fake.calls
+    assert any("patch Tenant" in call for call in fake.calls), "the finalizer is removed"
+    warning = next(e for e in fake.events if e["type"] == "Warning")
+    assert "stay, as they are, in the released namespaces" in warning["message"]
