@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from landlord import api, kube
-from landlord.api import conditions, reasons
+from landlord.api import conditions, labels, reasons
 from landlord.kube import events
 from tests.helpers import eventually
 from tests.sync.conftest import TenantRepo
@@ -128,3 +128,63 @@ def test_wait_for_termination_gives_up_after_the_timeout(
         assert tenant_repo.get("Deployment", name, "apps/v1") is not None  # still held
     finally:
         _hold(admin, tenant_repo, name, held=False)
+
+
+def _own_account(admin: kube.Kube, tenant_repo: TenantRepo, name: str) -> None:
+    """ServiceAccount ``name`` with the reconciler's role (no controller recreates it)."""
+    namespace = tenant_repo.name
+    bindings = admin.list_objects(
+        "rbac.authorization.k8s.io/v1", "RoleBinding", namespace=namespace
+    )
+    reconciler = next(
+        b
+        for b in bindings
+        if any(s.get("name") == labels.RECONCILER_SERVICE_ACCOUNT for s in b.get("subjects") or [])
+    )
+    admin.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": namespace},
+        },
+        field_manager="test",
+    )
+    admin.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": name, "namespace": namespace},
+            "roleRef": reconciler["roleRef"],
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+        },
+        field_manager="test",
+    )
+
+
+@pytest.mark.parametrize(
+    ("removed", "reason"),
+    [("ServiceAccount", reasons.SERVICE_ACCOUNT_NOT_FOUND), ("RoleBinding", reasons.PRUNE_FAILED)],
+)
+def test_a_prune_the_tenant_made_impossible_gives_up_after_the_timeout(
+    admin: kube.Kube, tenant_repo: TenantRepo, removed: str, reason: str
+) -> None:
+    """The finalizer goes with a Warning; the operator never prunes with its own identity."""
+    name = f"no-{removed.lower()}"
+    _own_account(admin, tenant_repo, name)
+    _synced(admin, tenant_repo, name, serviceAccountName=name, timeout="3s")
+    api_version = "v1" if removed == "ServiceAccount" else "rbac.authorization.k8s.io/v1"
+    admin.delete(api_version, removed, name, tenant_repo.name)
+
+    _delete(admin, tenant_repo, name)
+
+    abandoned = [
+        e
+        for e in events.list_for(admin, "Kustomization", name, tenant_repo.name)
+        if e.get("reason") == reasons.PRUNE_ABANDONED
+    ]
+    assert [e["type"] for e in abandoned] == ["Warning"]
+    assert reason in abandoned[0]["message"]
+    assert f"Deployment {tenant_repo.name}/{name}" in abandoned[0]["message"]
+    live = tenant_repo.get("Deployment", name, "apps/v1")
+    assert live is not None
+    assert not live["metadata"].get("deletionTimestamp")  # not deleted as anyone else

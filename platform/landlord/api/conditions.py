@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from landlord.api import reasons
+from landlord.api import labels, reasons
 
 READY = "Ready"
 RECONCILING = "Reconciling"
@@ -72,12 +72,27 @@ def is_true(conditions: Sequence[dict[str, Any]], type_: str) -> bool:
     return bool(found and found.get("status") == "True")
 
 
+def at_generation(body: dict[str, Any]) -> bool:
+    """Whether the status speaks of the current spec (observedGeneration is the generation)."""
+    observed = (body.get("status") or {}).get("observedGeneration")
+    return bool(observed == (body.get("metadata") or {}).get("generation"))
+
+
+def handled(body: dict[str, Any]) -> bool:
+    """Whether the status speaks of the current spec and of the last requested reconcile.
+
+    A reconcile requested with the ``labels.REQUESTED_AT`` annotation is handled
+    once the status's ``lastHandledReconcileAt`` repeats its value (neither set: handled).
+    """
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    last = (body.get("status") or {}).get("lastHandledReconcileAt")
+    return at_generation(body) and annotations.get(labels.REQUESTED_AT) == last
+
+
 def ready_at_generation(body: dict[str, Any]) -> bool:
     """Whether an object is Ready for its current spec (Ready True at its generation)."""
     status = body.get("status") or {}
-    return is_true(status.get("conditions") or [], READY) and status.get("observedGeneration") == (
-        body.get("metadata") or {}
-    ).get("generation")
+    return is_true(status.get("conditions") or [], READY) and at_generation(body)
 
 
 def reports(body: dict[str, Any], reason: str, message: str) -> bool:

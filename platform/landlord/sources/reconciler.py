@@ -20,7 +20,7 @@ from typing import Any
 import pydantic
 
 from landlord import api, policy, telemetry
-from landlord.api import gitrepository, invalid, labels, names, reasons
+from landlord.api import conditions, gitrepository, invalid, labels, names, reasons
 from landlord.api.gitrepository import GitRepositorySpec
 from landlord.git import network
 from landlord.gitops import artifacts, budgets, durations
@@ -111,11 +111,7 @@ class GitRepositoryReconciler:
         current = body.get("status") or {}
         previous = current.get("artifact")
         requested = (body["metadata"].get("annotations") or {}).get(labels.REQUESTED_AT)
-        fresh = (
-            current.get("observedGeneration") == body["metadata"].get("generation")
-            and requested == current.get("lastHandledReconcileAt")
-            and self._policy_version.get(key) == self.gate.version
-        )
+        fresh = conditions.handled(body) and self._policy_version.get(key) == self.gate.version
         now = time.monotonic()
         if fresh and now < self._next_check.get(key, 0.0):
             return Outcome(skipped=True, requeue_after=self._next_check[key] - now)

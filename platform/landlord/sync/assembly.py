@@ -61,6 +61,7 @@ class Steps:
         trace_signer: telemetry.TraceSigner | None = None,
         budgets: budgets_mod.Budgets | None = None,
         executor: concurrent.futures.Executor | None = None,
+        in_flight: int | None = None,
     ) -> None:
         self.kube = kube
         self.gate = gate
@@ -79,6 +80,9 @@ class Steps:
         self.executor = executor or concurrent.futures.ThreadPoolExecutor(
             workers, thread_name_prefix="sync-io"
         )
+        # One reconcile's tasks in that executor at once: a large revision leaves
+        # room for everyone else's (``workers`` is the executor's size).
+        self.in_flight = in_flight if in_flight is not None else max(1, workers // 2)
         self.cache = WatchCache()
         self.scheduler = Scheduler()
         self.index = depindex.DependencyIndex()
@@ -90,13 +94,16 @@ class Steps:
             namespaces=self.namespaces,
             budgets=budgets or budgets_mod.Budgets(),
         )
-        self.applier = apply.Applier(self.executor, write_rate=write_rate, write_burst=write_burst)
+        self.applier = apply.Applier(
+            self.executor, write_rate=write_rate, write_burst=write_burst, in_flight=self.in_flight
+        )
         self.finalizer = Finalizer(
             kube,
             identity=self.identity,
             executor=self.executor,
             cluster=self.identity.cluster_id,
             bounds=self.bounds,
+            in_flight=self.in_flight,
         )
 
     def close(self) -> None:

@@ -3,10 +3,15 @@
 Flux's meanings: MirrorPrune (the default) prunes the inventory when
 ``spec.prune`` is true; Delete prunes it whatever ``prune`` says;
 WaitForTermination prunes it and then holds the finalizer until the objects
-are gone (looked at again as requeues, no worker held), at most ``spec.timeout``
-after the deletion, then gives up with a Warning Event; Orphan keeps
+are gone (looked at again as requeues, no worker held); Orphan keeps
 everything. An inventory recorded for another cluster is never pruned through
 this one. In a terminating namespace everything goes anyway: nothing to prune.
+
+Every wait is bounded: ``spec.timeout`` (within the platform's bounds, 5m when
+unset) after ``metadata.deletionTimestamp`` the finalizer is released with a
+Warning Event naming what is left and why, whether the objects are still
+terminating, the reconciler's service account is gone, or the tenant may no
+longer delete them. The prune never falls back to the operator's identity.
 """
 
 from __future__ import annotations
@@ -18,29 +23,31 @@ from collections.abc import Callable
 from typing import Any
 
 from landlord.api import conditions, labels, reasons
-from landlord.api import kustomization as model
 from landlord.gitops import durations
 from landlord.kube import Kube, events, finalizers
 from landlord.kube import status as kube_status
 from landlord.runtime.outcome import Outcome
+from landlord.sync import deletion as deletion_mod
 from landlord.sync import healthwait
+from landlord.sync.deletion import Deletion
 from landlord.sync.failure import SyncError
 from landlord.sync.inventory import Inventory
-from landlord.sync.result import DEFAULT_TIMEOUT, Timing
-from landlord.sync.steps import gatekeeper, prune
+from landlord.sync.steps import prune
 from landlord.sync.steps.identity import Identity
 
 log = logging.getLogger(__name__)
 
 # Seconds between two attempts when a prune or the identity failed.
 RETRY = 5.0
+# A reconcile's tasks in the shared executor at once, unless the caller says.
+IN_FLIGHT = 4
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def termination_left(
     deleted_at: str, timeout: float, *, now: datetime.datetime | None = None
 ) -> float:
-    """Seconds WaitForTermination may still wait, ``timeout`` after ``deleted_at`` (≤ 0: over)."""
+    """Seconds the finalizer may still wait, ``timeout`` after ``deleted_at`` (≤ 0: over)."""
     try:
         moment = datetime.datetime.strptime(deleted_at, _FORMAT).replace(tzinfo=datetime.UTC)
     except ValueError:
@@ -60,12 +67,14 @@ class Finalizer:
         executor: concurrent.futures.Executor,
         cluster: Callable[[], str],
         bounds: durations.Bounds,
+        in_flight: int = IN_FLIGHT,
     ) -> None:
         self.kube = kube
         self.identity = identity
         self.executor = executor
         self.cluster = cluster
         self.bounds = bounds
+        self.in_flight = in_flight
 
     def ensure(self, body: dict[str, Any]) -> None:
         """Add Landlord's finalizer unless it is there."""
@@ -76,33 +85,23 @@ class Finalizer:
         metadata = body["metadata"]
         if labels.FINALIZER not in (metadata.get("finalizers") or []):
             return None
-        try:
-            spec: model.KustomizationSpec | None = gatekeeper.parse(body)
-        except SyncError as error:
-            log.warning(
-                "%s/%s: %s; nothing is pruned", metadata["namespace"], metadata["name"], error
-            )
-            spec = None
+        deletion = deletion_mod.of(body, self.bounds)
+        if deletion.refused is not None:
+            self._refused_spec(body, deletion)
         inventory = Inventory.from_status((body.get("status") or {}).get("inventory"))
         namespace = self.kube.get("v1", "Namespace", metadata["namespace"]) or {}
         # In a terminating namespace everything goes anyway (and the tenant's
         # service account may already be gone): nothing to prune.
         terminating = bool(namespace.get("metadata", {}).get("deletionTimestamp"))
-        if (
-            spec is not None
-            and inventory
-            and inventory.entries
-            and not terminating
-            and spec.prunes_on_deletion
-        ):
-            waiting = self._prune(body, spec, inventory)
+        if inventory and inventory.entries and not terminating and deletion.prunes:
+            waiting = self._prune(body, deletion, inventory)
             if waiting is not None:
                 return waiting
         finalizers.remove(self.kube, body, labels.FINALIZER)
         return None
 
     def _prune(
-        self, body: dict[str, Any], spec: model.KustomizationSpec, inventory: Inventory
+        self, body: dict[str, Any], deletion: Deletion, inventory: Inventory
     ) -> Outcome | None:
         """Prune the inventory; an Outcome while the finalizer must stay."""
         metadata = body["metadata"]
@@ -121,37 +120,34 @@ class Finalizer:
                 warning=True,
             )
             return None
-        try:
-            tenant = self.identity.client(metadata["namespace"], spec.service_account_name)
-        except SyncError as error:
-            return Outcome(False, error.reason, error.message, requeue_after=RETRY)
+        seconds = termination_left(metadata["deletionTimestamp"], deletion.timeout)
         owner = prune.owner_labels(metadata["name"], metadata["namespace"])
-        _, kept = prune.prune(self.executor, tenant, inventory.entries, owner)
+        try:
+            tenant = self._tenant(metadata["namespace"], deletion)
+        except SyncError as error:
+            entries = [str(entry) for entry in inventory.entries]
+            return self._retry(body, deletion, seconds, error.reason, error.message, entries)
+        _, kept = prune.prune(
+            self.executor, tenant, inventory.entries, owner, in_flight=self.in_flight
+        )
         if kept:
-            return Outcome(
-                False,
-                reasons.PRUNE_FAILED,
-                "could not delete " + ", ".join(map(str, kept)),
-                requeue_after=RETRY,
-            )
-        if spec.effective_deletion_policy != model.WAIT_FOR_TERMINATION:
+            failed = [str(entry) for entry in kept]
+            message = "could not delete " + ", ".join(failed)
+            return self._retry(body, deletion, seconds, reasons.PRUNE_FAILED, message, failed)
+        if not deletion.waits:
             return None
         left = prune.remaining(tenant, inventory.entries, owner)
         if not left:
             return None
-        try:
-            timeout = Timing.of(spec, self.bounds).timeout
-        except durations.OutOfBoundsError:
-            timeout = DEFAULT_TIMEOUT
-        seconds = termination_left(metadata["deletionTimestamp"], timeout)
         named = healthwait.summary([str(entry) for entry in left])
         if seconds <= 0:
             events.record(
                 self.kube,
                 body,
                 reason=reasons.TERMINATION_TIMEOUT,
-                message=f"still present {durations.format_seconds(timeout)} after deletion "
-                f"(spec.timeout): {named}; the finalizer is removed, they are left as they are",
+                message=f"still present {durations.format_seconds(deletion.timeout)} after "
+                f"deletion (spec.timeout): {named}; the finalizer is removed, they are left "
+                "as they are",
                 warning=True,
             )
             return None
@@ -163,6 +159,48 @@ class Finalizer:
             message,
             requeue_after=max(healthwait.MIN_POLL, min(healthwait.POLL, seconds)),
         )
+
+    def _tenant(self, namespace: str, deletion: Deletion) -> Kube:
+        """The client of the Kustomization's service account (never the operator's own)."""
+        if deletion.bad_account:
+            raise SyncError(
+                reasons.INVALID_SPEC,
+                "spec.serviceAccountName is not a valid name; the prune runs only as that account",
+            )
+        return self.identity.client(namespace, deletion.service_account_name)
+
+    def _retry(
+        self,
+        body: dict[str, Any],
+        deletion: Deletion,
+        seconds: float,
+        reason: str,
+        message: str,
+        left: list[str],
+    ) -> Outcome | None:
+        """Try again in a while; past the deadline, release the finalizer with a Warning Event."""
+        if seconds > 0:
+            return Outcome(False, reason, message, requeue_after=min(RETRY, max(seconds, 0.5)))
+        events.record(
+            self.kube,
+            body,
+            reason=reasons.PRUNE_ABANDONED,
+            message=f"not pruned {durations.format_seconds(deletion.timeout)} after deletion "
+            f"(spec.timeout): {healthwait.summary(left)}: {reason}: {message}; the finalizer "
+            "is removed, they are left as they are",
+            warning=True,
+        )
+        return None
+
+    def _refused_spec(self, body: dict[str, Any], deletion: Deletion) -> None:
+        """The model refused the spec: say so, and that its raw fields decide the deletion."""
+        metadata = body["metadata"]
+        message = (
+            f"{deletion.refused}; deletion follows the raw spec: deletionPolicy "
+            f"{deletion.policy}, {'prune' if deletion.prunes else 'no prune'}"
+        )
+        log.warning("%s/%s: %s", metadata["namespace"], metadata["name"], message)
+        events.record(self.kube, body, reason=reasons.INVALID_SPEC, message=message, warning=True)
 
     def _waiting(self, body: dict[str, Any], message: str) -> None:
         """Ready False (WaitingForTermination) and one Event when the wait starts."""

@@ -206,7 +206,8 @@ class KustomizationReconciler(Steps):
     def _prune(self, run: Run, manifests: list[dict[str, Any]]) -> Inventory:
         """The new inventory; with ``spec.prune``, what the old one has and it lacks is deleted.
 
-        Only an inventory of this cluster is pruned through it.
+        Only an inventory of this cluster is pruned through it; one of another
+        cluster is replaced, unpruned (the status write posts a Warning Event).
         """
         new = run.result.inventory = Inventory.of(self.identity.cluster_id(), manifests)
         old = Inventory.from_status((run.body.get("status") or {}).get("inventory"))
@@ -219,7 +220,9 @@ class KustomizationReconciler(Steps):
             )
         if old is not None and run.spec.prune:
             stale = old.stale(new)
-            run.result.pruned, kept = prune.prune(self.executor, run.tenant, stale, run.owner)
+            run.result.pruned, kept = prune.prune(
+                self.executor, run.tenant, stale, run.owner, in_flight=self.in_flight
+            )
             if kept:
                 run.result.inventory = Inventory(new.cluster, tuple(sorted({*new.entries, *kept})))
                 raise SyncError(

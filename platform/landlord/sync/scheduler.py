@@ -82,13 +82,9 @@ class Scheduler:
         self, key: str, body: dict[str, Any], revision: str | None, *, policy_version: int
     ) -> bool:
         """Whether spec, requested reconcile, revision and policy are those of the last run."""
-        status = body.get("status") or {}
-        metadata = body["metadata"]
         return (
-            status.get("observedGeneration") == metadata.get("generation")
-            and (metadata.get("annotations") or {}).get(labels.REQUESTED_AT)
-            == status.get("lastHandledReconcileAt")
-            and revision == status.get("lastAttemptedRevision")
+            conditions.handled(body)
+            and revision == (body.get("status") or {}).get("lastAttemptedRevision")
             and self.decided_with(key) == policy_version
         )
 
@@ -152,8 +148,7 @@ class Scheduler:
             spec.get("suspend")
             or metadata.get("deletionTimestamp")
             or labels.FINALIZER not in (metadata.get("finalizers") or [])
-            or (metadata.get("annotations") or {}).get(labels.REQUESTED_AT)
-            != status.get("lastHandledReconcileAt")
+            or not conditions.handled(body)
             or not conditions.ready_at_generation(body)
             or self.decided_with(key) != policy_version
             or self.failing(key)

@@ -131,6 +131,7 @@ class Operator:
             namespaces=self.namespaces,
             drift=DriftTracker() if drift_on else parts.NoDriftTracker(),
             executor=self.apply_executor,  # None with the sync off: an idle pool of its own
+            workers=config.sync.apply_workers,  # the pool's size: one reconcile has half in flight
             write_rate=config.sync.write_rate,
             write_burst=config.sync.write_burst,
             trace_signer=trace_signer,

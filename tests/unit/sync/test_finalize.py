@@ -9,11 +9,12 @@ from typing import Any, cast
 
 import pytest
 
+from landlord import errors
 from landlord.api import kustomization as model
 from landlord.api import labels, reasons
 from landlord.gitops import durations
 from landlord.kube import Kube
-from landlord.sync import finalize
+from landlord.sync import deletion, finalize
 from landlord.sync.inventory import Entry, Inventory
 from landlord.sync.steps.identity import Identity
 
@@ -176,3 +177,144 @@ def test_the_model_says_which_policies_prune() -> None:
     assert prunes(deletionPolicy="Delete", prune=False)
     assert prunes(deletionPolicy="WaitForTermination", prune=False)
     assert not prunes(deletionPolicy="Orphan", prune=True)
+
+
+LONG_AGO = "2020-01-01T00:00:00Z"
+
+
+class Terminating(Cluster):
+    """The Deployment has a finalizer of its own: deleted, it stays with a deletionTimestamp."""
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
+        super().delete(api_version, kind, name, namespace)
+        assert self.web is not None
+        self.web["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+
+
+class NoAccount(Cluster):
+    """The tenant deleted its reconciler ServiceAccount."""
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
+        return None if kind == "ServiceAccount" else super().get(api_version, kind, name, namespace)
+
+
+class Forbidden(Cluster):
+    """The tenant deleted the RoleBinding of its reconciler: every delete is forbidden."""
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
+        raise errors.ApiError("deployments.apps is forbidden", status=403)
+
+
+def test_objects_already_terminating_are_not_deleted_again(
+    executor: concurrent.futures.Executor,
+) -> None:
+    kube = Terminating(stays=True)
+    finalizer = _finalizer(kube, executor)
+
+    first = finalizer.finalize(_body(deletionPolicy="WaitForTermination"))
+    second = finalizer.finalize(_body(deletionPolicy="WaitForTermination"))
+
+    assert kube.deleted == ["web"]  # the poll looks, it does not delete again
+    for outcome in (first, second):
+        assert outcome is not None
+        assert outcome.reason == reasons.WAITING_FOR_TERMINATION
+        assert "Deployment team-a/web" in outcome.message
+
+
+def test_an_interval_out_of_bounds_does_not_hide_a_valid_timeout(
+    executor: concurrent.futures.Executor,
+) -> None:
+    kube = Cluster(stays=True)
+    two_minutes_ago = (
+        datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=2)
+    ).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    outcome = _finalizer(kube, executor).finalize(
+        _body(
+            deleted_at=two_minutes_ago,
+            deletionPolicy="WaitForTermination",
+            interval="1s",
+            timeout="1m",
+        )
+    )
+
+    assert outcome is None  # 1m is over; the default 5m would still wait
+    assert [e["reason"] for e in kube.events] == [reasons.TERMINATION_TIMEOUT]
+
+
+@pytest.mark.parametrize(
+    ("kube", "reason"),
+    [(NoAccount(), reasons.SERVICE_ACCOUNT_NOT_FOUND), (Forbidden(), reasons.PRUNE_FAILED)],
+)
+def test_a_prune_the_tenant_cannot_do_is_retried_until_the_deadline(
+    executor: concurrent.futures.Executor, kube: Cluster, reason: str
+) -> None:
+    retrying = _finalizer(kube, executor).finalize(_body(timeout="1m"))
+
+    assert retrying is not None
+    assert retrying.reason == reason
+    assert retrying.requeue_after is not None
+    assert retrying.requeue_after <= finalize.RETRY
+    assert not _released(kube)
+    assert kube.events == []
+
+
+@pytest.mark.parametrize(
+    ("kube", "reason"),
+    [(NoAccount(), reasons.SERVICE_ACCOUNT_NOT_FOUND), (Forbidden(), reasons.PRUNE_FAILED)],
+)
+def test_past_the_deadline_the_finalizer_goes_with_a_warning_naming_what_is_left(
+    executor: concurrent.futures.Executor, kube: Cluster, reason: str
+) -> None:
+    outcome = _finalizer(kube, executor).finalize(_body(deleted_at=LONG_AGO, timeout="1m"))
+
+    assert outcome is None
+    assert _released(kube)
+    assert kube.web is not None  # never deleted some other way
+    [event] = kube.events
+    assert event["reason"] == reasons.PRUNE_ABANDONED
+    assert event["type"] == "Warning"
+    assert "Deployment team-a/web" in event["message"]
+    assert reason in event["message"]
+
+
+def test_a_spec_the_model_refuses_is_deleted_by_its_raw_fields(
+    executor: concurrent.futures.Executor,
+) -> None:
+    kube = Cluster()
+    body = _body(deletionPolicy="Delete", prune=False)
+    body["spec"]["sourceRef"] = {"kind": "Bucket"}  # an older schema: no name, another kind
+
+    assert _finalizer(kube, executor).finalize(body) is None
+
+    assert kube.deleted == ["web"]
+    assert [e["reason"] for e in kube.events] == [reasons.INVALID_SPEC]
+    assert kube.events[0]["type"] == "Warning"
+    assert _released(kube)
+
+
+def test_a_refused_spec_with_a_bad_account_name_prunes_nothing_as_anyone_else(
+    executor: concurrent.futures.Executor,
+) -> None:
+    kube = Cluster()
+    body = _body(serviceAccountName="Not_A_Name", prune="yes")
+    body["spec"]["sourceRef"] = {}
+
+    outcome = _finalizer(kube, executor).finalize(body)
+
+    assert kube.deleted == []
+    assert outcome is not None
+    assert outcome.reason == reasons.INVALID_SPEC
+    assert not _released(kube)
+
+
+def test_the_raw_fields_are_read_one_by_one() -> None:
+    bounds = durations.Bounds()
+    raw = deletion.of({"spec": {"prune": False, "timeout": "30s", "sourceRef": 3}}, bounds)
+    assert raw.refused
+    assert (raw.policy, raw.prunes, raw.timeout) == ("MirrorPrune", False, 30.0)
+    odd = deletion.of({"spec": {"deletionPolicy": "Sometimes", "timeout": "9h"}}, bounds)
+    assert (odd.policy, odd.prunes, odd.timeout) == ("MirrorPrune", True, 300.0)
+    orphan = deletion.of({"spec": {"deletionPolicy": "Orphan", "serviceAccountName": 7}}, bounds)
+    assert not orphan.prunes
+    assert orphan.bad_account

@@ -107,3 +107,32 @@ def test_only_drift_the_run_applied_again_counts_as_repaired() -> None:
     result.repairs([Drift("team-a/app", WEB, False, "kubectl"), Drift("team-a/app", db, True, "")])
 
     assert [d.entry for d in result.repaired] == [WEB]
+
+
+def test_replacing_another_clusters_inventory_warns_once() -> None:
+    outcome = Outcome(True, reasons.SUCCEEDED, "Applied revision: main@sha1:2")
+    result = Result(revision="main@sha1:2", inventory=Inventory("here", (WEB,)))
+    elsewhere = Inventory("elsewhere", (WEB,)).to_status()
+
+    replaced = status.render(
+        _body(lastAppliedRevision="main@sha1:2", inventory=elsewhere),
+        outcome,
+        result,
+        None,
+        now=NOW,
+    )
+    again = status.render(
+        _body(lastAppliedRevision="main@sha1:2", inventory=replaced.status["inventory"]),
+        outcome,
+        result,
+        None,
+        now=NOW,
+    )
+
+    [event] = replaced.events
+    assert event.reason == reasons.INVENTORY_OF_OTHER_CLUSTER
+    assert event.warning
+    assert "elsewhere" in event.message
+    assert "not pruned" in event.message
+    assert replaced.status["inventory"]["cluster"] == "here"
+    assert again.events == []

@@ -1,8 +1,10 @@
 """The apply step: read what is live, dry-run everything that changes, then apply in stages.
 
 Every request runs as the tenant on the reconciler's one shared executor (its
-tasks never submit tasks of their own, so a full executor cannot deadlock),
-paced by a token bucket per reconcile.
+tasks never submit tasks of their own, so a full executor cannot deadlock), at
+most ``in_flight`` of one reconcile's at a time (:func:`bounded_map`), so a
+large revision does not hold every other tenant's sync behind it; paced by a
+token bucket per reconcile, which only ever blocks that reconcile's own slots.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from landlord import errors, telemetry
 from landlord.api import labels, reasons
 from landlord.gitops.objects import contains
 from landlord.kube import Kube
+from landlord.runtime.fanout import bounded_map
 from landlord.runtime.ratelimit import TokenBucket
 from landlord.sync.failure import SyncError
 from landlord.sync.inventory import Entry
@@ -66,11 +69,17 @@ class Applier:
     """Applies one revision's manifests as the tenant."""
 
     def __init__(
-        self, executor: concurrent.futures.Executor, *, write_rate: float, write_burst: int
+        self,
+        executor: concurrent.futures.Executor,
+        *,
+        write_rate: float,
+        write_burst: int,
+        in_flight: int,
     ) -> None:
         self.executor = executor
         self.write_rate = write_rate
         self.write_burst = write_burst
+        self.in_flight = in_flight  # this reconcile's tasks in the shared executor at most
 
     def apply(self, tenant: Kube, manifests: list[dict[str, Any]], force: bool) -> list[Entry]:
         """The entries that changed; ApplyFailed when a dry-run or an apply is refused."""
@@ -78,20 +87,21 @@ class Applier:
         trace = telemetry.traceparent()  # worker threads do not inherit the current span
         todo = changed(manifests, self.lives(tenant, manifests))
         # Everything that would change is dry-run first: one refusal applies nothing.
-        failures = [
-            f for f in self.executor.map(lambda m: self._dry_run(tenant, m, bucket), todo) if f
-        ]
+        dry_runs = bounded_map(
+            self.executor, lambda m: self._dry_run(tenant, m, bucket), todo, self.in_flight
+        )
+        failures = [f for f in dry_runs if f]
         if failures:
             raise SyncError(reasons.APPLY_FAILED, _listed_more(failures))
         for stage in sorted({stage_of(m) for m in todo}):
             batch = [m for m in todo if stage_of(m) == stage]
-            problems = [
-                p
-                for p in self.executor.map(
-                    lambda m: self._write(tenant, m, force, bucket, trace), batch
-                )
-                if p
-            ]
+            writes = bounded_map(
+                self.executor,
+                lambda m: self._write(tenant, m, force, bucket, trace),
+                batch,
+                self.in_flight,
+            )
+            problems = [p for p in writes if p]
             if problems:
                 raise SyncError(reasons.APPLY_FAILED, "; ".join(problems[:5]))
         return [Entry.of(m) for m in todo]
@@ -124,7 +134,9 @@ class Applier:
             by_name = {item["metadata"]["name"]: item for item in listed}
             for index in indexes:
                 lives[index] = by_name.get(manifests[index]["metadata"]["name"])
-        reads = self.executor.map(lambda i: _live(tenant, manifests[i]), single)
+        reads = bounded_map(
+            self.executor, lambda i: _live(tenant, manifests[i]), single, self.in_flight
+        )
         for index, live in zip(single, reads, strict=True):
             lives[index] = live
         return lives

@@ -16,13 +16,14 @@ from typing import Any, Literal
 from landlord import errors
 from landlord.api import labels
 from landlord.kube import Kube
+from landlord.runtime.fanout import bounded_map
 from landlord.sync.inventory import Entry
 from landlord.sync.steps.apply import LIST_THRESHOLD, stage_of
 
 log = logging.getLogger(__name__)
 
 Listed = dict[tuple[str, str, str], dict[str, dict[str, Any]]]
-Pruned = Literal["pruned", "skipped", "kept"]
+Pruned = Literal["pruned", "terminating", "skipped", "kept"]
 
 
 def owner_labels(name: str, namespace: str) -> dict[str, str]:
@@ -51,10 +52,16 @@ def prune(
     tenant: Kube,
     stale: Iterable[Entry],
     owner: dict[str, str],
+    *,
+    in_flight: int,
 ) -> tuple[list[Entry], list[Entry]]:
     """Delete stale entries that are still ours, last stage first; (pruned, kept).
 
-    Within a stage deletions run in parallel; many entries of one kind and
+    Pruned are those deleted now or already being deleted (a deletionTimestamp:
+    not deleted again, as a finalizer polling until they are gone would).
+
+    Within a stage deletions run in parallel, at most ``in_flight`` of them in
+    the shared executor at a time; many entries of one kind and
     namespace are read with one LIST. An entry that cannot be read or deleted
     is kept (and reported), never forgotten.
     """
@@ -66,8 +73,9 @@ def prune(
     for stage in sorted(stages, reverse=True):
         entries = sorted(stages[stage])
         one = functools.partial(_prune_one, tenant, listed=_listed(tenant, entries), owner=owner)
-        for entry, result in zip(entries, executor.map(one, entries), strict=True):
-            if result == "pruned":
+        results = bounded_map(executor, one, entries, in_flight)
+        for entry, result in zip(entries, results, strict=True):
+            if result in ("pruned", "terminating"):
                 pruned.append(entry)
             elif result == "kept":
                 kept.append(entry)
@@ -107,7 +115,11 @@ def _listed(tenant: Kube, entries: list[Entry]) -> Listed:
 
 
 def _prune_one(tenant: Kube, entry: Entry, listed: Listed, owner: dict[str, str]) -> Pruned:
-    """``pruned``, ``skipped`` (gone, not ours, opted out) or ``kept`` (failed)."""
+    """What became of one entry: pruned, terminating, skipped or kept.
+
+    ``terminating``: deleted before, not deleted again; ``skipped``: gone, not
+    ours or opted out; ``kept``: reading or deleting it failed.
+    """
     namespace = entry.namespace or None
     try:
         group = listed.get((entry.api_version, entry.kind, entry.namespace))
@@ -117,6 +129,8 @@ def _prune_one(tenant: Kube, entry: Entry, listed: Listed, owner: dict[str, str]
             live = tenant.get(entry.api_version, entry.kind, entry.name, namespace)
         if live is None or not ours(live, owner) or opted_out(live):
             return "skipped"  # gone, not ours (never delete), or opted out
+        if live["metadata"].get("deletionTimestamp"):
+            return "terminating"  # still there, but deleting it again changes nothing
         tenant.delete(entry.api_version, entry.kind, entry.name, namespace)
     except errors.ApiError as error:
         log.warning("prune of %s failed: %s", entry, error.message)

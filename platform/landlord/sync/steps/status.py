@@ -13,6 +13,7 @@ from landlord.api import conditions, reasons
 from landlord.runtime.outcome import Outcome
 from landlord.sync import healthwait
 from landlord.sync.drift import Drift
+from landlord.sync.inventory import Inventory
 from landlord.sync.result import Result
 
 # Field managers named as such on the drift metric; any other name is "other", so a
@@ -103,6 +104,24 @@ def _conditions(
     return wanted
 
 
+def _other_cluster(existing: dict[str, Any], inventory: Inventory) -> Event | None:
+    """A Warning when this write replaces an inventory recorded for another cluster.
+
+    Once per change: the next write finds this cluster's inventory. The other
+    cluster's objects are not pruned (never through this cluster's client).
+    """
+    old = Inventory.from_status(existing.get("inventory"))
+    if old is None or not old.entries or old.cluster == inventory.cluster:
+        return None
+    return Event(
+        reasons.INVENTORY_OF_OTHER_CLUSTER,
+        f"the inventory recorded for cluster {old.cluster or '(unknown)'} "
+        f"({len(old.entries)} objects) is replaced by this cluster's ({inventory.cluster}); "
+        "those objects are not pruned and stay as they are",
+        warning=True,
+    )
+
+
 def settled(outcome: Outcome, result: Result) -> Outcome:
     """The outcome to report: an applied revision still waiting for health is Progressing."""
     if not outcome.ready or result.health_deadline is None:
@@ -147,6 +166,9 @@ def render(
         new["lastAppliedRevision"] = result.revision
     if result.inventory is not None:
         new["inventory"] = result.inventory.to_status()
+        replaced = _other_cluster(existing, result.inventory)
+        if replaced is not None:
+            posted.append(replaced)
     if requested:
         new["lastHandledReconcileAt"] = requested
     if result.repaired:
