@@ -13,16 +13,13 @@ from __future__ import annotations
 import time
 
 import pytest
-import yaml
 
 from landlord import api, errors, kube
 from landlord.api import labels, reasons
 from landlord.demo import GitServer
 from landlord.kube import events
-from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import OperatorProcess, Tenants
 from tests.helpers import eventually
-from tests.sync.test_apply_and_prune import deployment
 
 DEADLINE = 30.0
 
@@ -30,24 +27,7 @@ DEADLINE = 30.0
 def test_deleting_the_reconciler_account_does_not_stop_an_eviction(
     admin: kube.Kube, git_server: GitServer, tenants: Tenants, operator: OperatorProcess
 ) -> None:
-    name = tenants.name("evict")
-    git_server.create(name)
-    git_server.commit(name, {"deploy/web.yaml": yaml.safe_dump(deployment("web"))}, message="app")
-    url = git_server.url(name).replace("http://", f"http://{USER}:{PASSWORD}@")
-    tenants.create(
-        name,
-        {
-            "owners": [{"kind": "User", "name": "mallory"}],
-            "source": {"url": url, "interval": "1s"},
-            "sync": {"path": "./deploy", "interval": "1m"},
-        },
-    )
-    tenants.ready(name)
-    eventually(
-        lambda: admin.get("apps/v1", "Deployment", "web", name),
-        timeout=45,
-        what="the sync to apply the Deployment",
-    )
+    name = tenants.synced("evict", git_server, owners=[{"kind": "User", "name": "mallory"}])
     owner = admin.impersonate("mallory")
 
     # The owner acts between the deletion and the operator's first look at it

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import yaml
-
 from landlord import api, kube
 from landlord.api import labels
 from landlord.demo import GitServer
-from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import Tenants
 from tests.helpers import eventually
-from tests.sync.test_apply_and_prune import deployment
 
 
 def _everything_labelled(admin: kube.Kube, tenant: str) -> list[str]:
@@ -99,24 +95,7 @@ def test_orphan_keeps_namespaces_and_workloads_but_removes_access(
 def test_orphan_keeps_what_the_tenants_sync_applied(
     admin: kube.Kube, git_server: GitServer, tenants: Tenants
 ) -> None:
-    name = tenants.name("keepsync")
-    git_server.create(name)
-    git_server.commit(name, {"deploy/web.yaml": yaml.safe_dump(deployment("web"))}, message="app")
-    url = git_server.url(name).replace("http://", f"http://{USER}:{PASSWORD}@")
-    tenants.create(
-        name,
-        {
-            "deletionPolicy": "Orphan",
-            "source": {"url": url, "interval": "1s"},
-            "sync": {"path": "./deploy", "interval": "1m"},
-        },
-    )
-    tenants.ready(name)
-    eventually(
-        lambda: admin.get("apps/v1", "Deployment", "web", name),
-        timeout=45,
-        what="the sync to apply the Deployment",
-    )
+    name = tenants.synced("keepsync", git_server, deletionPolicy="Orphan")
     try:
         tenants.delete(name)
 

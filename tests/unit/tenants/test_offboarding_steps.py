@@ -62,7 +62,8 @@ class FakeKube:
         return manifest
 
 
-NOW = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+# A fixed moment: the tests hand the Offboarder a clock, so they do not age with the suite.
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -94,7 +95,7 @@ def test_an_orphan_tenants_kustomization_is_made_orphan_before_it_is_deleted() -
     # Say the Tenant became Orphan just before its deletion: its Kustomization still prunes.
     fake = FakeKube([_sync("MirrorPrune")])
     kube = cast(Kube, fake)
-    steps = offboarding.Offboarder(kube, live.TenantObjects(kube))
+    steps = offboarding.Offboarder(kube, live.TenantObjects(kube), clock=lambda: NOW)
 
     first = steps.offboard(_tenant("Orphan"))
 
@@ -108,7 +109,7 @@ def test_an_orphan_tenants_kustomization_is_made_orphan_before_it_is_deleted() -
 def test_a_deleted_tenants_kustomization_is_deleted_as_it_is() -> None:
     fake = FakeKube([_sync("MirrorPrune")])
     kube = cast(Kube, fake)
-    steps = offboarding.Offboarder(kube, live.TenantObjects(kube))
+    steps = offboarding.Offboarder(kube, live.TenantObjects(kube), clock=lambda: NOW)
 
     steps.offboard(_tenant("Delete"))
 
@@ -152,7 +153,7 @@ def test_the_owners_access_goes_before_the_sync_is_waited_for() -> None:
     )
     _stuck(fake)
     kube = cast(Kube, fake)
-    steps = offboarding.Offboarder(kube, live.TenantObjects(kube))
+    steps = offboarding.Offboarder(kube, live.TenantObjects(kube), clock=lambda: NOW)
 
     waiting = steps.offboard(_tenant("Delete"))
 
