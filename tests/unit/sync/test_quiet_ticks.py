@@ -14,28 +14,9 @@ from landlord.runtime.outcome import Outcome
 from landlord.sync.drift import DriftTracker
 from landlord.sync.scheduler import Scheduler
 from landlord.sync.watchcache import WatchCache
+from tests.unit.sync.bodies import ready_kustomization
 
 KEY = "team-a/app"
-
-
-def _kustomization(revision: str) -> dict[str, Any]:
-    return {
-        "apiVersion": api.API_VERSION,
-        "kind": "Kustomization",
-        "metadata": {
-            "name": "app",
-            "namespace": "team-a",
-            "generation": 2,
-            "finalizers": [labels.FINALIZER],
-        },
-        "spec": {"sourceRef": {"kind": "GitRepository", "name": "app"}, "interval": "1h"},
-        "status": {
-            "observedGeneration": 2,
-            "lastAppliedRevision": revision,
-            "lastAttemptedRevision": revision,
-            "conditions": [{"type": "Ready", "status": "True"}],
-        },
-    }
 
 
 def _source(revision: str) -> dict[str, Any]:
@@ -55,7 +36,7 @@ class Ticks:
         self.scheduler = Scheduler()
         self.gate = policy.Gate()
         self.drift = DriftTracker()
-        self.cache.remember(_kustomization("main@sha1:1"))
+        self.cache.remember(ready_kustomization())
         self.cache.remember(_source("main@sha1:1"))
         self.drift.record(KEY, [])
         self.scheduler.deciding(KEY, self.gate.version)
@@ -103,12 +84,12 @@ def test_a_revision_the_cache_already_holds_is_not_waited_for() -> None:
 
 def test_drift_a_request_or_a_new_policy_runs_the_pipeline() -> None:
     ticks = Ticks()
-    requested = _kustomization("main@sha1:1")
+    requested = ready_kustomization()
     requested["metadata"]["annotations"] = {labels.REQUESTED_AT: "now"}
 
     ticks.cache.remember(requested)
     assert ticks.quiet() is None
-    ticks.cache.remember(_kustomization("main@sha1:1"))
+    ticks.cache.remember(ready_kustomization())
     assert ticks.quiet() is not None
 
     ticks.gate.replace(policy.Policy.from_directory(policy.engine.DEFAULTS))
@@ -117,7 +98,7 @@ def test_drift_a_request_or_a_new_policy_runs_the_pipeline() -> None:
 
 def test_the_source_of_a_kustomization_is_looked_up_in_its_sourceref_namespace() -> None:
     cache = WatchCache()
-    body = _kustomization("main@sha1:1")
+    body = ready_kustomization()
     body["spec"]["sourceRef"]["namespace"] = "shared"
     cache.remember(body)
     elsewhere = _source("main@sha1:1")

@@ -9,6 +9,7 @@ from landlord.gitops import durations
 from landlord.sync import healthwait
 from landlord.sync.result import Timing
 from landlord.sync.scheduler import Scheduler
+from tests.unit.sync.bodies import ready_kustomization as _body
 
 KEY = "team-a/app"
 TIMING = Timing(interval=600.0, retry=30.0, timeout=300.0)
@@ -25,25 +26,6 @@ class Clock:
 def _scheduler() -> tuple[Scheduler, Clock]:
     clock = Clock()
     return Scheduler(clock=clock, jitter=lambda seconds: seconds), clock
-
-
-def _body(**status: Any) -> dict[str, Any]:
-    return {
-        "metadata": {
-            "name": "app",
-            "namespace": "team-a",
-            "generation": 2,
-            "finalizers": [labels.FINALIZER],
-        },
-        "spec": {"sourceRef": {"kind": "GitRepository", "name": "app"}, "interval": "1h"},
-        "status": {
-            "observedGeneration": 2,
-            "lastAppliedRevision": "main@sha1:1",
-            "lastAttemptedRevision": "main@sha1:1",
-            "conditions": [{"type": "Ready", "status": "True"}],
-            **status,
-        },
-    }
 
 
 SOURCE = {"status": {"artifact": {"revision": "main@sha1:1"}}}
