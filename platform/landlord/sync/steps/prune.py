@@ -83,11 +83,23 @@ def prune(
 
 
 def remaining(tenant: Kube, entries: Iterable[Entry], owner: dict[str, str]) -> list[Entry]:
-    """The entries that still exist and are ours (terminating ones included), as the tenant."""
+    """The entries that still exist and are ours (terminating ones included), as the tenant.
+
+    Read as the prune reads: one LIST per (kind, namespace) with many entries,
+    so a WaitForTermination poll of a 5,000-object inventory is a few LISTs,
+    not 5,000 GETs every two seconds.
+    """
+    entries = list(entries)
+    listed = _listed(tenant, entries)
     left = []
     for entry in entries:
+        group = listed.get((entry.api_version, entry.kind, entry.namespace))
         try:
-            live = tenant.get(entry.api_version, entry.kind, entry.name, entry.namespace or None)
+            live = (
+                group.get(entry.name)
+                if group is not None
+                else tenant.get(entry.api_version, entry.kind, entry.name, entry.namespace or None)
+            )
         except errors.ApiError:
             left.append(entry)  # cannot tell: not gone
             continue
