@@ -9,11 +9,12 @@ from rich.table import Table
 
 from landlord.cli import console
 from landlord.cluster import binaries, controlplane
+from landlord.cluster.realnode import plan as realnode_plan
 from landlord.settings import Settings
 
 
 def options_from(
-    settings: Settings, state_dir: pathlib.Path | None, nodes: int
+    settings: Settings, state_dir: pathlib.Path | None, nodes: int, real_nodes: int = 0
 ) -> controlplane.Options:
     """Control-plane options from settings and flags."""
     return controlplane.Options(
@@ -21,6 +22,7 @@ def options_from(
         cache_dir=settings.cluster.cache_dir,
         assets_dir=settings.cluster.assets_dir,
         nodes=nodes,
+        real_nodes=real_nodes,
         timeout=settings.cluster.start_timeout,
     )
 
@@ -29,7 +31,7 @@ def bring_up(options: controlplane.Options) -> controlplane.ControlPlane:
     """Start the control plane with progress on the terminal."""
     with console.build_progress() as progress:
         binaries.resolve(
-            controlplane.needed_binaries(options.nodes),
+            controlplane.needed_binaries(options.nodes, options.real_nodes),
             cache_dir=options.cache_dir,
             assets_dir=options.assets_dir,
             progress=progress,
@@ -70,11 +72,24 @@ _state_dir = click.option(
     show_default=True,
     help="kwok fake nodes (0: no scheduler, no nodes).",
 )
+@click.option(
+    "--real-nodes",
+    type=click.IntRange(0, realnode_plan.MAX_NODES),
+    default=0,
+    show_default=True,
+    help="Real nodes (kubelet, kube-proxy, containerd) that run pods; needs root and "
+    "`make node-tools`. One cluster with real nodes per machine.",
+)
 @click.pass_obj
-def up_command(settings: Settings, state_dir: pathlib.Path | None, nodes: int) -> None:
+def up_command(
+    settings: Settings, state_dir: pathlib.Path | None, nodes: int, real_nodes: int
+) -> None:
     """Start the control plane; return once it is ready."""
-    plane = bring_up(options_from(settings, state_dir, nodes))
+    plane = bring_up(options_from(settings, state_dir, nodes, real_nodes))
     print_ready(plane)
+    if plane.real_nodes is not None:
+        for node in plane.real_nodes.nodes:
+            console.out.print(f"  [dim]real node {node.name}: {node.dir}[/dim]")
 
 
 @cluster_group.command("down")
@@ -88,6 +103,22 @@ def down_command(settings: Settings, state_dir: pathlib.Path | None) -> None:
         console.out.print(f"stopped {', '.join(stopped)}")
     else:
         console.out.print(f"no control plane was running from {directory}")
+
+
+@cluster_group.command("load-image")
+@click.argument("archive", type=click.Path(path_type=pathlib.Path, dir_okay=False, exists=True))
+@_state_dir
+@click.pass_obj
+def load_image_command(
+    settings: Settings, archive: pathlib.Path, state_dir: pathlib.Path | None
+) -> None:
+    """Import an image archive (OCI or Docker) into every real node's containerd.
+
+    Pods then use it by the name its archive gives it, with imagePullPolicy IfNotPresent.
+    """
+    directory = state_dir or settings.cluster.state_dir
+    loaded = controlplane.load_image(directory, archive)
+    console.out.print(f"loaded {archive.name} into {', '.join(loaded)}")
 
 
 @cluster_group.command("status")

@@ -35,6 +35,17 @@ CONTROLLERS = (
     # Computes ResourceQuota usage; without it quota admission rejects every pod.
     "resourcequota-controller",
 )
+# With real nodes, Services must get endpoints for kube-proxy to route to.
+REAL_NODE_CONTROLLERS = ("endpointslice-controller", "endpointslice-mirroring-controller")
+
+
+@dataclasses.dataclass(frozen=True)
+class RealNodeFlags:
+    """What the apiserver needs when real kubelets join: an address pods reach, kubelet TLS."""
+
+    advertise_ip: str
+    kubelet_client_cert: pathlib.Path
+    kubelet_client_key: pathlib.Path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,8 +105,10 @@ def etcd(binary: pathlib.Path, ports: Ports, layout: Layout) -> list[str]:
     ]
 
 
-def apiserver(binary: pathlib.Path, ports: Ports, pki: pki_mod.Pki) -> list[str]:
-    return [
+def apiserver(
+    binary: pathlib.Path, ports: Ports, pki: pki_mod.Pki, real: RealNodeFlags | None = None
+) -> list[str]:
+    argv = [
         str(binary),
         f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
         "--bind-address=127.0.0.1",
@@ -119,17 +132,43 @@ def apiserver(binary: pathlib.Path, ports: Ports, pki: pki_mod.Pki) -> list[str]
         "--profiling=false",
         "--v=1",
     ]
+    if real is None:
+        return argv
+    replaced = {
+        # Pods reach the apiserver on the node network, through the `kubernetes` Service
+        # whose endpoint the lease reconciler publishes.
+        "--bind-address": "0.0.0.0",  # noqa: S104 - client certificates or tokens required
+        "--advertise-address": real.advertise_ip,
+        "--endpoint-reconciler-type": "lease",
+        # Kubelets are authorized as nodes: each reads and writes only its own pods.
+        "--authorization-mode": "Node,RBAC",
+    }
+    argv = [
+        f"{flag}={replaced[flag]}" if (flag := arg.split("=", 1)[0]) in replaced else arg
+        for arg in argv
+    ]
+    return [
+        *argv[:-2],
+        "--enable-admission-plugins=NodeRestriction",
+        f"--kubelet-client-certificate={real.kubelet_client_cert}",
+        f"--kubelet-client-key={real.kubelet_client_key}",
+        f"--kubelet-certificate-authority={pki.ca_cert}",
+        # Logs and exec reach the kubelet at its address, never a DNS name.
+        "--kubelet-preferred-address-types=InternalIP,Hostname",
+        *argv[-2:],
+    ]
 
 
 def controller_manager(
-    binary: pathlib.Path, kubeconfig: pathlib.Path, pki: pki_mod.Pki
+    binary: pathlib.Path, kubeconfig: pathlib.Path, pki: pki_mod.Pki, *, real_nodes: bool = False
 ) -> list[str]:
+    controllers = CONTROLLERS + (REAL_NODE_CONTROLLERS if real_nodes else ())
     return [
         str(binary),
         f"--kubeconfig={kubeconfig}",
         "--leader-elect=false",
         "--secure-port=0",
-        f"--controllers={','.join(CONTROLLERS)}",
+        f"--controllers={','.join(controllers)}",
         "--use-service-account-credentials=true",
         f"--service-account-private-key-file={pki.sa_key}",
         f"--root-ca-file={pki.ca_cert}",

@@ -38,6 +38,9 @@ from landlord.cluster import (
 from landlord.cluster import (
     ports as ports_mod,
 )
+from landlord.cluster.realnode import host as realnode_host
+from landlord.cluster.realnode import node as realnode
+from landlord.cluster.realnode import plan as realnode_plan
 
 STATE_VERSION = 1
 PORT_ATTEMPTS = 3
@@ -53,6 +56,7 @@ class Options:
     cache_dir: pathlib.Path
     assets_dir: pathlib.Path | None = None
     nodes: int = 0
+    real_nodes: int = 0
     timeout: float = 120.0
 
 
@@ -68,6 +72,7 @@ class ControlPlane:
     etcd_data: pathlib.Path
     nodes: int
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    real_nodes: realnode.RealNodes | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -79,6 +84,7 @@ class ControlPlane:
             "etcd_data": str(self.etcd_data),
             "nodes": self.nodes,
             "timings": self.timings,
+            "real_nodes": self.real_nodes.to_json() if self.real_nodes else None,
         }
 
     @classmethod
@@ -103,6 +109,9 @@ class ControlPlane:
             etcd_data=pathlib.Path(data["etcd_data"]),
             nodes=int(data.get("nodes", 0)),
             timings=dict(data.get("timings", {})),
+            real_nodes=realnode.RealNodes.from_json(data["real_nodes"])
+            if data.get("real_nodes")
+            else None,
         )
 
     def save(self) -> None:
@@ -170,9 +179,10 @@ class _Starter:
         self.records: list[processes.Record] = []
         self.timings: dict[str, float] = {}
 
-    def start(self, name: str, argv: Sequence[str]) -> processes.Record:
+    def start(self, name: str, argv: Sequence[str], *, program: str = "") -> processes.Record:
         self.step(name, "starting")
-        record = processes.start(name, argv, self.layout.logs / f"{name}.log")
+        log = self.layout.logs / f"{name.replace('/', '-')}.log"
+        record = processes.start(name, argv, log, program=program)
         self.records.append(record)
         return record
 
@@ -250,6 +260,38 @@ def _create_nodes(client: apiclient.ApiClient, count: int) -> None:
             )
 
 
+def _bind_kubelet_client(client: apiclient.ApiClient) -> None:
+    """Let the apiserver reach kubelets (logs, exec) as its kubelet-client identity."""
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "landlord:apiserver-kubelet-client"},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "system:kubelet-api-admin",
+        },
+        "subjects": [
+            {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "User",
+                "name": pki_mod.APISERVER_KUBELET_CLIENT.user,
+            }
+        ],
+    }
+    path = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+    status, body = client.request("POST", path, binding)
+    if status not in (201, 409):
+        raise errors.ComponentFailedError(
+            f"binding the kubelet client failed: HTTP {status} {body[:300]!r}"
+        )
+
+
+def _node_ready(client: apiclient.ApiClient, name: str) -> bool:
+    node = client.get_json(f"/api/v1/nodes/{name}")
+    return bool(node and nodes.is_ready(node))
+
+
 def _start_once(
     options: Options,
     bins: dict[str, pathlib.Path],
@@ -259,6 +301,16 @@ def _start_once(
 ) -> ControlPlane:
     ports = components.Ports(*ports_mod.free_ports(4))
     server = f"https://127.0.0.1:{ports.apiserver}"
+    plan = (
+        realnode_plan.Plan.for_state_dir(options.state_dir, options.real_nodes)
+        if options.real_nodes
+        else None
+    )
+    real_flags = None
+    if plan is not None:
+        cert, key = pki_mod.issue(pki, pki_mod.APISERVER_KUBELET_CLIENT)
+        real_flags = components.RealNodeFlags(plan.host_ip, cert, key)
+    real_nodes: realnode.RealNodes | None = None
     kubeconfig.write(layout.kubeconfig, server, pki, pki_mod.ADMIN)
     for who in (pki_mod.CONTROLLER_MANAGER, pki_mod.SCHEDULER):
         kubeconfig.write(layout.component_kubeconfig(who.file_stem), server, pki, who)
@@ -270,7 +322,7 @@ def _start_once(
         starter.wait(etcd, "/health", lambda: _etcd_healthy(ports.etcd_client))
 
         api = starter.start(
-            "kube-apiserver", components.apiserver(bins["kube-apiserver"], ports, pki)
+            "kube-apiserver", components.apiserver(bins["kube-apiserver"], ports, pki, real_flags)
         )
         starter.wait(api, "/readyz", lambda: _ready_text(client, "/readyz", b"ok"))
 
@@ -280,11 +332,12 @@ def _start_once(
                 bins["kube-controller-manager"],
                 layout.component_kubeconfig(pki_mod.CONTROLLER_MANAGER.file_stem),
                 pki,
+                real_nodes=plan is not None,
             ),
         )
         starter.wait(cm, "controllers running", lambda: _controllers_running(client))
 
-        if options.nodes > 0:
+        if options.nodes > 0 or plan is not None:
             starter.start(
                 "kube-scheduler",
                 components.scheduler(
@@ -292,6 +345,7 @@ def _start_once(
                     layout.component_kubeconfig(pki_mod.SCHEDULER.file_stem),
                 ),
             )
+        if options.nodes > 0:
             kwok = starter.start(
                 "kwok",
                 components.kwok(bins["kwok"], layout.kubeconfig, ports, bins[gobuild.KWOK_STAGES]),
@@ -299,6 +353,18 @@ def _start_once(
             _create_nodes(client, options.nodes)
             starter.wait(
                 kwok, f"{options.nodes} node(s) Ready", lambda: _nodes_ready(client, options.nodes)
+            )
+        if plan is not None:
+            _bind_kubelet_client(client)
+            real_nodes = realnode.start(
+                plan,
+                state_dir=options.state_dir,
+                cache_dir=options.cache_dir,
+                bins=bins,
+                pki=pki,
+                server=f"https://{plan.host_ip}:{ports.apiserver}",
+                starter=starter,
+                node_ready=lambda name: _node_ready(client, name),
             )
     except BaseException:
         starter.stop_all()
@@ -312,14 +378,19 @@ def _start_once(
         etcd_data=layout.etcd_data,
         nodes=options.nodes,
         timings=starter.timings,
+        real_nodes=real_nodes,
     )
 
 
-def needed_binaries(node_count: int) -> list[str]:
+def needed_binaries(node_count: int, real_nodes: int = 0) -> list[str]:
     """The binaries a control plane with ``node_count`` fake nodes runs."""
     names = ["etcd", "kube-apiserver", "kube-controller-manager"]
+    if node_count > 0 or real_nodes > 0:
+        names += ["kube-scheduler"]
     if node_count > 0:
-        names += ["kube-scheduler", "kwok"]
+        names += ["kwok"]
+    if real_nodes > 0:
+        names += ["kubelet", "kube-proxy"]
     return names
 
 
@@ -336,7 +407,7 @@ def up(
     options = dataclasses.replace(options, state_dir=state_dir)
     _check_state_dir(state_dir)
     bins = binaries.resolve(
-        needed_binaries(options.nodes),
+        needed_binaries(options.nodes, options.real_nodes),
         cache_dir=options.cache_dir,
         assets_dir=options.assets_dir,
         progress=build_progress,
@@ -345,7 +416,14 @@ def up(
     layout = components.Layout(state_dir=state_dir, etcd_data=_etcd_data_dir(state_dir))
     state_dir.mkdir(parents=True, exist_ok=True)
     report("pki", "generating certificates")
-    pki = pki_mod.generate(layout.pki_dir)
+    if options.real_nodes:
+        realnode_host.preflight()
+        serving_ips: tuple[str, ...] = (
+            realnode_plan.Plan.for_state_dir(state_dir, options.real_nodes).host_ip,
+        )
+    else:
+        serving_ips = ()
+    pki = pki_mod.generate(layout.pki_dir, serving_ips=serving_ips)
     for attempt in range(1, PORT_ATTEMPTS + 1):
         try:
             plane = _start_once(options, bins, layout, pki, report)
@@ -354,7 +432,9 @@ def up(
             if attempt == PORT_ATTEMPTS:
                 raise
             report("ports", f"port taken during start-up, retrying ({attempt}/{PORT_ATTEMPTS})")
-    versions = {name: _version(bins[name]) for name in needed_binaries(options.nodes)}
+    versions = {
+        name: _version(bins[name]) for name in needed_binaries(options.nodes, options.real_nodes)
+    }
     timings = {**plane.timings, "total": round(time.monotonic() - began, 2)}
     plane = dataclasses.replace(plane, versions=versions, timings=timings)
     plane.save()
@@ -375,6 +455,12 @@ def down(state_dir: pathlib.Path, *, step: StepFn | None = None) -> list[str]:
     if plane is None:
         return []
     stopped: list[str] = []
+    if plane.real_nodes is not None:
+        report("real nodes", f"stopping {plane.real_nodes.count} node(s), restoring the host")
+        stopped += [r.name for r in plane.components if "/" in r.name and processes.alive(r)]
+        leftovers = realnode.stop(plane.real_nodes, state_dir=state_dir, records=plane.components)
+        if leftovers:
+            report("real nodes", f"could not remove: {leftovers}")
     for record in reversed(plane.components):
         if processes.alive(record):
             report(record.name, f"stopping pid {record.pid}")
@@ -389,6 +475,23 @@ def down(state_dir: pathlib.Path, *, step: StepFn | None = None) -> list[str]:
     shutil.rmtree(state_dir / "pki", ignore_errors=True)
     shutil.rmtree(state_dir / "components", ignore_errors=True)
     return stopped
+
+
+def load_image(state_dir: pathlib.Path, archive: pathlib.Path) -> list[str]:
+    """Import an OCI (or Docker) image archive into every real node; return the nodes."""
+    plane = ControlPlane.load(state_dir.resolve())
+    if plane is None or plane.real_nodes is None:
+        raise errors.StateDirError(
+            f"no control plane with real nodes runs from {state_dir}",
+            hint="start one with `landlord cluster up --real-nodes 1`",
+        )
+    if not archive.is_file():
+        raise errors.StateDirError(f"{archive} is not a file", hint="build one with `make image`")
+    loaded: list[str] = []
+    for node in plane.real_nodes.nodes:
+        realnode.import_image(node.anchor_pid, archive.resolve())
+        loaded.append(node.name)
+    return loaded
 
 
 def status(state_dir: pathlib.Path) -> tuple[ControlPlane | None, list[ComponentStatus]]:

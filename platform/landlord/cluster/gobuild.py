@@ -80,6 +80,12 @@ GROUPS: dict[str, Group] = {
         commands={cmd: f"k8s.io/kubernetes/cmd/{cmd}" for cmd in versions.KUBERNETES_COMMANDS},
         ldflags=_kubernetes_ldflags(versions.KUBERNETES),
     ),
+    "kubernetes-node": Group(
+        name="kubernetes-node",
+        version=versions.KUBERNETES,
+        commands={cmd: f"k8s.io/kubernetes/cmd/{cmd}" for cmd in versions.KUBERNETES_NODE_COMMANDS},
+        ldflags=_kubernetes_ldflags(versions.KUBERNETES),
+    ),
     "etcd": Group(
         name="etcd", version=versions.ETCD, commands={"etcd": "go.etcd.io/etcd/server/v3"}
     ),

@@ -36,6 +36,17 @@ ADMIN = ClientIdentity("admin", "landlord-admin", ("system:masters",))
 CONTROLLER_MANAGER = ClientIdentity("kube-controller-manager", "system:kube-controller-manager")
 SCHEDULER = ClientIdentity("kube-scheduler", "system:kube-scheduler")
 CLIENTS = (ADMIN, CONTROLLER_MANAGER, SCHEDULER)
+# Real nodes only: the apiserver's identity towards kubelets (bound to
+# system:kubelet-api-admin) and kube-proxy's (bound to system:node-proxier by default).
+APISERVER_KUBELET_CLIENT = ClientIdentity(
+    "apiserver-kubelet-client", "landlord:apiserver-kubelet-client"
+)
+KUBE_PROXY = ClientIdentity("kube-proxy", "system:kube-proxy")
+
+
+def node_identity(node: str) -> ClientIdentity:
+    """A kubelet's client identity: what the Node authorizer and NodeRestriction expect."""
+    return ClientIdentity(f"node-{node}", f"system:node:{node}", ("system:nodes",))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,8 +128,12 @@ def _builder(
     )
 
 
-def generate(directory: pathlib.Path) -> Pki:
-    """Write a fresh PKI into ``directory`` and return its paths."""
+def generate(directory: pathlib.Path, *, serving_ips: tuple[str, ...] = ()) -> Pki:
+    """Write a fresh PKI into ``directory`` and return its paths.
+
+    ``serving_ips`` are extra addresses the apiserver's certificate is valid for
+    (the address real nodes reach it on).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     pki = Pki(directory)
@@ -162,7 +177,7 @@ def generate(directory: pathlib.Path) -> Pki:
         return builder.sign(ca_key, hashes.SHA256()), key
 
     sans: list[x509.GeneralName] = [x509.DNSName(name) for name in SERVING_DNS]
-    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVING_IPS]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in (*SERVING_IPS, *serving_ips)]
     serving, serving_key = leaf(_name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, sans)
     _write_cert(pki.serving_cert, serving)
     _write_key(pki.serving_key, serving_key)
@@ -180,3 +195,51 @@ def generate(directory: pathlib.Path) -> Pki:
         )
     )
     return pki
+
+
+def _load_ca(pki: Pki) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
+    key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{pki.ca_key} is not an EC key")
+    return cert, key
+
+
+def issue(
+    pki: Pki,
+    who: ClientIdentity,
+    *,
+    server_names: tuple[str, ...] = (),
+    server_ips: tuple[str, ...] = (),
+) -> tuple[pathlib.Path, pathlib.Path]:
+    """Sign a certificate for ``who`` with the existing CA; return (cert, key) paths.
+
+    With ``server_names`` or ``server_ips`` the certificate serves TLS for them
+    (a kubelet's serving certificate) instead of authenticating a client.
+    """
+    ca, ca_key = _load_ca(pki)
+    key = _key()
+    serving = bool(server_names or server_ips)
+    builder = (
+        _builder(
+            _name(who.user, who.groups),
+            ca.subject,
+            key.public_key(),
+            datetime.datetime.now(datetime.UTC),
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH if serving else ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    )
+    if serving:
+        sans: list[x509.GeneralName] = [x509.DNSName(name) for name in server_names]
+        sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in server_ips]
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    _write_cert(pki.client_cert(who), cert)
+    _write_key(pki.client_key(who), key)
+    return pki.client_cert(who), pki.client_key(who)

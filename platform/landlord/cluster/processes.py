@@ -30,9 +30,18 @@ class Record:
     pid: int
     argv: tuple[str, ...]
     log: str
+    # The program the process ends up running when argv[0] execs another
+    # (``unshare``/``nsenter`` then the kubelet); empty: argv[0] itself.
+    program: str = ""
 
     def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "pid": self.pid, "argv": list(self.argv), "log": self.log}
+        return {
+            "name": self.name,
+            "pid": self.pid,
+            "argv": list(self.argv),
+            "log": self.log,
+            "program": self.program,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Record:
@@ -43,6 +52,7 @@ class Record:
             pid=int(str(data["pid"])),
             argv=tuple(str(arg) for arg in argv),
             log=str(data["log"]),
+            program=str(data.get("program", "")),
         )
 
 
@@ -53,8 +63,12 @@ def start(
     *,
     env: Mapping[str, str] | None = None,
     cwd: pathlib.Path | None = None,
+    program: str = "",
 ) -> Record:
-    """Start ``argv`` in a new session, appending its output to ``log``."""
+    """Start ``argv`` in a new session, appending its output to ``log``.
+
+    ``program`` names what the process finally runs when ``argv[0]`` execs it.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(
@@ -67,7 +81,7 @@ def start(
             start_new_session=True,
         )
     _CHILDREN[process.pid] = process
-    return Record(name=name, pid=process.pid, argv=tuple(argv), log=str(log))
+    return Record(name=name, pid=process.pid, argv=tuple(argv), log=str(log), program=program)
 
 
 def alive(record: Record) -> bool:
@@ -90,7 +104,7 @@ def alive(record: Record) -> bool:
         return False
     # An interpreted program shows its interpreter first and its own path second.
     programs = [arg.decode(errors="replace") for arg in cmdline.split(b"\0")[:2]]
-    return record.argv[0] in programs
+    return (record.program or record.argv[0]) in programs
 
 
 def stop(record: Record, *, timeout: float = 10.0) -> None:

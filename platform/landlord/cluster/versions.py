@@ -8,6 +8,8 @@ from __future__ import annotations
 
 KUBERNETES = "v1.36.3"
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+# A real node's binaries, from the same Kubernetes release (their own Go module).
+KUBERNETES_NODE_COMMANDS = ("kubelet", "kube-proxy")
 ETCD = "v3.6.8"
 KWOK = "v0.8.0"
 KUSTOMIZE = "v5.8.2"
