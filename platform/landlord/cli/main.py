@@ -14,6 +14,7 @@ from landlord.cli import (
     console,
     demo,
     get,
+    image,
     operate,
     operations,
     policy,
@@ -43,6 +44,7 @@ cli.add_command(policy.policy_group)
 cli.add_command(tenant.tenant_group)
 cli.add_command(audit.audit_group)
 cli.add_command(check.check_command)
+cli.add_command(image.image_group)
 
 
 def main() -> None:
