@@ -266,6 +266,9 @@ class TelemetrySettings(BaseModel):
     otlp_endpoint: str | None = None
     service_name: str = "landlord"
     metrics_bind: str | None = None
+    # host:port of the operator's liveness endpoint (GET /healthz, kopf's probe server);
+    # unset: none. In a pod: 0.0.0.0:8081 with an httpGet probe on /healthz.
+    health_bind: str | None = None
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -10,6 +10,13 @@ become :class:`landlord.errors.ApiError`.
 
 from __future__ import annotations
 
-from landlord.kube.client import Kube, Manifest, bearer_token, connect, service_account_user
+from landlord.kube.client import (
+    Kube,
+    Manifest,
+    bearer_token,
+    connect,
+    service_account_user,
+    token_of,
+)
 
-__all__ = ["Kube", "Manifest", "bearer_token", "connect", "service_account_user"]
+__all__ = ["Kube", "Manifest", "bearer_token", "connect", "service_account_user", "token_of"]

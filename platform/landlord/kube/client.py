@@ -10,6 +10,7 @@ import contextlib
 import copy
 import functools
 import json
+import os
 import pathlib
 import threading
 from collections.abc import Iterator, Sequence
@@ -294,23 +295,58 @@ class Kube:
         self.api_client.close()
 
 
-def connect(kubeconfig: pathlib.Path | str | None = None, *, context: str | None = None) -> Kube:
-    """Connect with a kubeconfig file (or ``$KUBECONFIG`` / ``~/.kube/config``)."""
-    configuration = k8s.Configuration()
+def in_cluster(kubeconfig: pathlib.Path | str | None = None) -> bool:
+    """Whether to use the pod's service account: no kubeconfig anywhere, inside a pod.
+
+    As client-go decides: an explicit file or ``$KUBECONFIG`` wins, then
+    ``~/.kube/config``; only without all three does a pod's own identity count.
+    """
+    if kubeconfig or os.environ.get("KUBECONFIG"):
+        return False
+    if pathlib.Path(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION).expanduser().exists():
+        return False
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+
+
+def _configure(
+    configuration: k8s.Configuration,
+    kubeconfig: pathlib.Path | str | None,
+    context: str | None = None,
+) -> None:
+    if in_cluster(kubeconfig):
+        # Re-reads the projected token when it rotates (the kubelet renews it hourly).
+        k8s_config.load_incluster_config(client_configuration=configuration)
+        return
     k8s_config.load_kube_config(
         config_file=str(kubeconfig) if kubeconfig else None,
         context=context,
         client_configuration=configuration,
     )
+
+
+def connect(kubeconfig: pathlib.Path | str | None = None, *, context: str | None = None) -> Kube:
+    """Connect with a kubeconfig file (or ``$KUBECONFIG`` / ``~/.kube/config``), else in-cluster."""
+    configuration = k8s.Configuration()
+    _configure(configuration, kubeconfig, context)
     return Kube(configuration)
 
 
 def bearer_token(kubeconfig: pathlib.Path | str | None = None) -> str | None:
     """The bearer token of the kubeconfig's current user (None: it uses certificates)."""
     configuration = k8s.Configuration()
-    k8s_config.load_kube_config(
-        config_file=str(kubeconfig) if kubeconfig else None, client_configuration=configuration
-    )
-    value = (configuration.api_key or {}).get("authorization") or ""
-    scheme, _, token = value.partition(" ")
+    _configure(configuration, kubeconfig)
+    return token_of(configuration)
+
+
+def token_of(configuration: k8s.Configuration) -> str | None:
+    """The bearer token a connection sends, re-read first if it rotates (None: certificates).
+
+    A kubeconfig's token sits under ``authorization``, a pod's (re-read from the
+    projected file by the refresh hook) under ``BearerToken``.
+    """
+    refresh: Any = getattr(configuration, "refresh_api_key_hook", None)
+    if refresh is not None:
+        refresh(configuration)
+    value = configuration.get_api_key_with_prefix("BearerToken", alias="authorization") or ""
+    scheme, _, token = str(value).partition(" ")
     return token if scheme.lower() == "bearer" and token else None

@@ -10,7 +10,7 @@ from typing import Any
 
 import kopf
 
-from landlord import api
+from landlord import api, kube
 from landlord.api import labels as api_labels
 from landlord.wiring.composition import DEBOUNCE, Operator
 
@@ -36,8 +36,7 @@ def registry_of(operator: Operator) -> kopf.OperatorRegistry:
     def login(**_: Any) -> kopf.ConnectionInfo:
         """The watches use the connection the reconcilers use (the same kubeconfig)."""
         connection = operator.kube.configuration
-        header = str((connection.api_key or {}).get("authorization") or "")
-        token = header.partition(" ")[2] or None
+        token = kube.token_of(connection)  # a pod's rotated token is re-read here
         return kopf.ConnectionInfo(
             server=connection.host,
             ca_path=connection.ssl_ca_cert,

@@ -66,7 +66,13 @@ def run(config: settings_mod.Settings, *, serve_api: bool = False) -> None:
     registry = build_registry(config, kube_client=kube_client, metrics=metrics, serve_api=serve_api)
     if config.telemetry.metrics_bind:  # after the settings were found sound
         metrics.serve(config.telemetry.metrics_bind)
-    kopf.run(registry=registry, clusterwide=True, standalone=True)
+    health = config.telemetry.health_bind
+    kopf.run(
+        registry=registry,
+        clusterwide=True,
+        standalone=True,
+        liveness_endpoint=f"http://{health}/healthz" if health else None,
+    )
 
 
 class Embedded:
