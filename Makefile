@@ -40,6 +40,8 @@ lock: $(UV_VENV)/uv-$(UV_VERSION)
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 		--extra dev --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) \
 		pyproject.toml requirements/build.in -o $(LOCK)
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" -c $(LOCK) pyproject.toml -o requirements/runtime.txt
 
 # Debian packages the operator runs: bubblewrap confines every tenant build
 # (docs/security.md). Installed once, only when missing (needs root or sudo).
@@ -50,6 +52,17 @@ host-tools:
 # the first time (tens of minutes on 2 cores), then finds them in the cache.
 binaries: venv host-tools
 	$(BIN)/landlord cluster build
+
+# Debian packages a real node and `make image` need (containerd, runc, CNI plugins,
+# catatonit, debootstrap, buildah); installed once, only when missing (needs root).
+node-tools:
+	@hack/install-node-tools.sh
+
+# Landlord's own OCI image (docs/local-control-plane.md): Debian from debootstrap, the
+# runtime lock, the wheel and kustomize, assembled by buildah; prints the archive's path.
+.PHONY: node-tools image
+image: venv node-tools
+	$(BIN)/landlord image build
 
 demo: binaries
 	$(BIN)/landlord up
@@ -63,7 +76,10 @@ lint: venv
 unit: venv
 	$(BIN)/pytest -m "not controlplane"
 
-test: lint binaries
+# The real-node tests (tests/realnode) need root, the node tools, the kubelet and
+# Landlord's image; each is built or installed once, with progress, before pytest.
+test: lint binaries node-tools image
+	$(BIN)/landlord cluster build --real-nodes
 	$(BIN)/pytest
 
 bench: binaries

@@ -18,7 +18,12 @@ import pytest
 from landlord import kube, settings
 from landlord.cluster import controlplane
 
-pytest_plugins = ["tests.fixtures.operator", "tests.fixtures.git", "tests.fixtures.policy"]
+pytest_plugins = [
+    "tests.fixtures.operator",
+    "tests.fixtures.git",
+    "tests.fixtures.policy",
+    "tests.fixtures.realnode",
+]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,8 +9,8 @@ import pytest
 from landlord import kube
 from landlord.cluster import controlplane
 from landlord.cluster.images import pause
+from tests.fixtures.realnode import container, on_real_node, real_node_options, wait_phase
 from tests.realnode import hoststate
-from tests.realnode.conftest import container, on_real_node, real_node_options, wait_phase
 
 
 def test_cluster_down_leaves_no_process_mount_link_rule_cgroup_or_setting_behind(

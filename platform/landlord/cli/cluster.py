@@ -154,10 +154,18 @@ def _relative(path: str, base: pathlib.Path) -> str:
 
 
 @cluster_group.command("build")
+@click.option(
+    "--real-nodes",
+    "real_nodes",
+    is_flag=True,
+    help="Also build the kubelet and kube-proxy (a few minutes the first time).",
+)
 @click.pass_obj
-def build_command(settings: Settings) -> None:
+def build_command(settings: Settings, real_nodes: bool) -> None:
     """Build (or find in the cache) the control plane's binaries and kustomize."""
     groups = ["etcd", "kubernetes", "kwok", "kustomize"]
+    if real_nodes:
+        groups.append("kubernetes-node")
     with console.build_progress() as progress:
         found = binaries.build_all(
             cache_dir=settings.cluster.cache_dir, groups=groups, progress=progress

@@ -48,6 +48,7 @@ TOOLS = {
 }
 CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")
 CGROUP_ROOT = pathlib.Path("/sys/fs/cgroup")
+PROC_SYS = pathlib.Path("/proc/sys")
 
 
 class RealNodeHostError(errors.TerminalError):
@@ -99,19 +100,19 @@ def cgroup_hierarchies() -> list[pathlib.Path]:
     return found
 
 
-def read_kernel_settings() -> dict[str, str]:
+def read_kernel_settings(root: pathlib.Path = PROC_SYS) -> dict[str, str]:
     values: dict[str, str] = {}
     for name in KERNEL_SETTINGS:
         with contextlib.suppress(OSError):
-            values[name] = (pathlib.Path("/proc/sys") / name).read_text().strip()
+            values[name] = (root / name).read_text().strip()
     return values
 
 
-def restore_kernel_settings(values: dict[str, str]) -> list[str]:
+def restore_kernel_settings(values: dict[str, str], root: pathlib.Path = PROC_SYS) -> list[str]:
     """Write back what :func:`read_kernel_settings` read; return the names changed."""
     changed: list[str] = []
     for name, value in values.items():
-        path = pathlib.Path("/proc/sys") / name
+        path = root / name
         with contextlib.suppress(OSError):
             if path.read_text().strip() != value:
                 path.write_text(value + "\n")
