@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
+import signal
+import subprocess
+import sys
 
 import pytest
 
-from landlord import kube
+from landlord import errors, kube
 from landlord.cluster import controlplane
 from landlord.cluster.images import pause
 from tests.fixtures.realnode import container, on_real_node, real_node_options, wait_phase
+from tests.helpers import eventually
 from tests.realnode import hoststate
 
 
@@ -45,15 +50,12 @@ def test_cluster_down_leaves_no_process_mount_link_rule_cgroup_or_setting_behind
         wait_phase(admin, "teardown", "holder", "Running")
         during = hoststate.snapshot()
         admin.close()
-    except BaseException:
-        controlplane.down(state_dir)
-        raise
+    finally:
+        stopped = controlplane.down(state_dir)
     # The real node did change the host while it ran: the check below can fail.
     changed = before.differences(during)
     assert {"processes", "links", "cgroups", "kernel"} <= changed.keys(), changed
     assert any(name.startswith("containerd-shim") for name in changed["processes"]["added"])
-
-    stopped = controlplane.down(state_dir)
 
     assert "real-node-0/kubelet" in stopped
     after = hoststate.snapshot()
@@ -74,3 +76,73 @@ def test_a_machine_without_the_packages_gets_a_message_naming_them(
     assert "containerd" in str(raised.value)
     assert "make node-tools" in str(raised.value)
     assert not (tmp_path / "cluster" / "state.json").exists()
+
+
+def test_a_start_killed_midway_is_undone_by_down_kernel_settings_included(
+    tmp_path: pathlib.Path,
+) -> None:
+    before = hoststate.snapshot()
+    state_dir = tmp_path / "cluster"
+    cli = pathlib.Path(sys.executable).with_name("landlord")
+    up = subprocess.Popen(
+        [
+            str(cli),
+            "cluster",
+            "up",
+            "--state-dir",
+            str(state_dir),
+            "--nodes",
+            "0",
+            "--real-nodes",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert up.stdout is not None
+    seen = []
+    for line in up.stdout:
+        seen.append(line)
+        if "kube-proxy" in line and "starting" in line:
+            up.send_signal(signal.SIGKILL)  # no clean-up runs, state.json never written
+            break
+    try:
+        up.wait(timeout=30)
+        up.stdout.close()
+        assert up.returncode == -signal.SIGKILL, "".join(seen)
+        assert not (state_dir / "state.json").exists()
+        # The orphaned kubelet goes on and changes the kernel settings (the panics it
+        # leaves to Landlord's own start, which never came).
+        eventually(
+            lambda: (
+                before.differences(hoststate.snapshot()).keys()
+                >= {"processes", "links", "cgroups", "kernel"}
+            ),
+            timeout=20,
+            what="the orphaned node's changes",
+        )
+        # A new start refuses to run over the leftovers and says how to clear them.
+        with pytest.raises(errors.StateDirError, match="interrupted start"):
+            controlplane.up(real_node_options(state_dir))
+    finally:
+        controlplane.down(state_dir)
+        # The control plane's own processes are orphaned too (no record names them);
+        # they are not host state, stop them by their state dir.
+        for pid in _processes_of(state_dir):
+            os.kill(pid, signal.SIGKILL)
+    assert before.differences(hoststate.snapshot()) == {}
+
+
+def _processes_of(state_dir: pathlib.Path) -> list[int]:
+    found = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(state_dir).encode() in cmdline:
+                found.append(int(entry.name))
+    return found

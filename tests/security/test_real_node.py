@@ -14,8 +14,10 @@ import textwrap
 import pytest
 from kubernetes.client.exceptions import ApiException
 
+from landlord.api import labels
 from landlord.cluster.realnode import configs
 from tests.fixtures.realnode import RealCluster, container, on_real_node, wait_phase
+from tests.helpers import eventually
 
 PROBE = textwrap.dedent(
     """
@@ -56,11 +58,21 @@ PROBE = textwrap.dedent(
 )
 
 
+PSA = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn")}
+
+
+@pytest.fixture
+def restricted_namespace(real_cluster: RealCluster, real_namespace: str) -> str:
+    """A platform namespace under Pod Security restricted (pods there may use real nodes)."""
+    real_cluster.admin.core.patch_namespace(real_namespace, {"metadata": {"labels": PSA}})
+    return real_namespace
+
+
 @pytest.fixture
 def tenant_namespace(real_cluster: RealCluster, real_namespace: str) -> str:
-    """A namespace labelled as the tenant operator labels one: Pod Security restricted."""
-    psa = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn")}
-    real_cluster.admin.core.patch_namespace(real_namespace, {"metadata": {"labels": psa}})
+    """A namespace labelled as the tenant operator labels a tenant's."""
+    tenant = {labels.TENANT: "mallory", **PSA}
+    real_cluster.admin.core.patch_namespace(real_namespace, {"metadata": {"labels": tenant}})
     return real_namespace
 
 
@@ -72,13 +84,13 @@ RESTRICTED = {
 }
 
 
-def test_a_tenant_pod_cannot_use_the_kubelet_api_or_read_what_it_was_not_granted(
-    real_cluster: RealCluster, tenant_namespace: str, workload_image: tuple[pathlib.Path, str]
+def test_a_pod_on_the_real_node_cannot_use_the_kubelet_api_or_read_what_it_was_not_granted(
+    real_cluster: RealCluster, restricted_namespace: str, workload_image: tuple[pathlib.Path, str]
 ) -> None:
     admin = real_cluster.admin
     node_ip = real_cluster.plane.real_nodes.plan.node_ip(0) if real_cluster.plane.real_nodes else ""
     admin.core.create_namespaced_pod(
-        tenant_namespace,
+        restricted_namespace,
         {
             "metadata": {"name": "prober"},
             "spec": on_real_node(
@@ -96,8 +108,8 @@ def test_a_tenant_pod_cannot_use_the_kubelet_api_or_read_what_it_was_not_granted
             ),
         },
     )
-    status = wait_phase(admin, tenant_namespace, "prober", "Succeeded", "Failed")
-    log = admin.core.read_namespaced_pod_log("prober", tenant_namespace)
+    status = wait_phase(admin, restricted_namespace, "prober", "Succeeded", "Failed")
+    log = admin.core.read_namespaced_pod_log("prober", restricted_namespace)
     assert status.phase == "Succeeded", log
     result = log.split("RESULT", 1)[1].strip()
 
@@ -119,9 +131,9 @@ def test_a_tenant_pod_cannot_use_the_kubelet_api_or_read_what_it_was_not_granted
         ("root", {"securityContext": {**RESTRICTED, "runAsNonRoot": False, "runAsUser": 0}}),
     ],
 )
-def test_a_tenant_pod_that_tolerates_the_real_node_still_cannot_run_privileged_or_as_root(
+def test_a_restricted_pod_that_tolerates_the_real_node_cannot_run_privileged_or_as_root(
     real_cluster: RealCluster,
-    tenant_namespace: str,
+    restricted_namespace: str,
     workload_image: tuple[pathlib.Path, str],
     name: str,
     spec_patch: dict[str, object],
@@ -138,7 +150,7 @@ def test_a_tenant_pod_that_tolerates_the_real_node_still_cannot_run_privileged_o
         ),
     }
     with pytest.raises(ApiException) as refused:
-        real_cluster.admin.core.create_namespaced_pod(tenant_namespace, pod)
+        real_cluster.admin.core.create_namespaced_pod(restricted_namespace, pod)
     assert refused.value.status == 403
     assert "violates PodSecurity" in str(refused.value.body)
 
@@ -149,3 +161,42 @@ def test_the_real_node_is_tainted_so_workloads_without_a_toleration_never_land_o
     node = real_cluster.admin.core.read_node("real-node-0")
     taints = [(t.key, t.effect) for t in node.spec.taints or []]
     assert (configs.REAL_NODE_TAINT, "NoSchedule") in taints
+
+
+@pytest.mark.parametrize(
+    ("case", "placement"),
+    [
+        ("toleration", {"tolerations": [{"key": configs.REAL_NODE_TAINT, "operator": "Exists"}]}),
+        ("tolerates-everything", {"tolerations": [{"operator": "Exists"}]}),
+        ("node-name", {"nodeName": "real-node-0"}),
+    ],
+)
+def test_a_tenants_pod_may_not_ask_for_a_real_node_in_any_way(
+    real_cluster: RealCluster,
+    tenant_namespace: str,
+    workload_image: tuple[pathlib.Path, str],
+    case: str,
+    placement: dict[str, object],
+) -> None:
+    """Real nodes enforce no NetworkPolicy and run containers on the machine: no tenant there."""
+    spec = {
+        "containers": [container(workload_image[1], ["sleep", "60"], securityContext=RESTRICTED)],
+        **placement,
+    }
+
+    def refused() -> str:
+        try:
+            real_cluster.admin.core.create_namespaced_pod(
+                tenant_namespace, {"metadata": {"name": case}, "spec": spec}, dry_run="All"
+            )
+        except ApiException as error:
+            return str(error.body) if error.status == 403 else ""
+        return ""
+
+    body = eventually(refused, timeout=20, what="the admission policy to refuse the pod")
+    assert "platform's own pods" in body or "may not name a real node" in body
+    # Without asking for a real node the same pod is admitted (the policy is no blanket deny).
+    plain = {"containers": spec["containers"]}
+    real_cluster.admin.core.create_namespaced_pod(
+        tenant_namespace, {"metadata": {"name": f"{case}-plain"}, "spec": plain}, dry_run="All"
+    )

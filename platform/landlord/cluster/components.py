@@ -135,9 +135,10 @@ def apiserver(
     if real is None:
         return argv
     replaced = {
-        # Pods reach the apiserver on the node network, through the `kubernetes` Service
-        # whose endpoint the lease reconciler publishes.
-        "--bind-address": "0.0.0.0",  # noqa: S104 - client certificates or tokens required
+        # Pods reach the apiserver on the node network (the host's address on the host
+        # bridge, nowhere else), through the `kubernetes` Service whose endpoint the
+        # lease reconciler publishes.
+        "--bind-address": real.advertise_ip,
         "--advertise-address": real.advertise_ip,
         "--endpoint-reconciler-type": "lease",
         # Kubelets are authorized as nodes: each reads and writes only its own pods.
@@ -149,7 +150,10 @@ def apiserver(
     ]
     return [
         *argv[:-2],
-        "--enable-admission-plugins=NodeRestriction",
+        # NodeRestriction: a kubelet edits only its own Node and pods.
+        # DenyServiceExternalIPs: no Service may claim an address (the apiserver's on the
+        # node network, say) and have kube-proxy send the nodes' traffic for it to a pod.
+        "--enable-admission-plugins=NodeRestriction,DenyServiceExternalIPs",
         f"--kubelet-client-certificate={real.kubelet_client_cert}",
         f"--kubelet-client-key={real.kubelet_client_key}",
         f"--kubelet-certificate-authority={pki.ca_cert}",

@@ -38,6 +38,7 @@ from landlord.cluster import (
 from landlord.cluster import (
     ports as ports_mod,
 )
+from landlord.cluster.realnode import admission as realnode_admission
 from landlord.cluster.realnode import host as realnode_host
 from landlord.cluster.realnode import node as realnode
 from landlord.cluster.realnode import plan as realnode_plan
@@ -143,6 +144,11 @@ def _etcd_data_dir(state_dir: pathlib.Path) -> pathlib.Path:
 def _check_state_dir(state_dir: pathlib.Path) -> None:
     existing = ControlPlane.load(state_dir)
     if existing is None:
+        if realnode.journal_path(state_dir).exists():
+            raise errors.StateDirError(
+                f"an interrupted start left real nodes' changes on this host ({state_dir})",
+                hint=f"undo them with `landlord cluster down --state-dir {state_dir}`",
+            )
         return
     running = [record for record in existing.components if processes.alive(record)]
     if running:
@@ -260,8 +266,8 @@ def _create_nodes(client: apiclient.ApiClient, count: int) -> None:
             )
 
 
-def _bind_kubelet_client(client: apiclient.ApiClient) -> None:
-    """Let the apiserver reach kubelets (logs, exec) as its kubelet-client identity."""
+def _prepare_for_real_nodes(client: apiclient.ApiClient) -> None:
+    """Let the apiserver reach kubelets (logs, exec); keep tenants' pods off real nodes."""
     binding = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRoleBinding",
@@ -281,10 +287,20 @@ def _bind_kubelet_client(client: apiclient.ApiClient) -> None:
     }
     path = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
     status, body = client.request("POST", path, binding)
-    if status not in (201, 409):
-        raise errors.ComponentFailedError(
-            f"binding the kubelet client failed: HTTP {status} {body[:300]!r}"
+    _created_or_exists(status, body, "the kubelet client's binding")
+    for manifest in realnode_admission.manifests():
+        plural = "validatingadmissionpolicies"
+        if manifest["kind"].endswith("Binding"):
+            plural = "validatingadmissionpolicybindings"
+        status, body = client.request(
+            "POST", f"/apis/admissionregistration.k8s.io/v1/{plural}", manifest
         )
+        _created_or_exists(status, body, manifest["kind"])
+
+
+def _created_or_exists(status: int, body: bytes, what: str) -> None:
+    if status not in (201, 409):
+        raise errors.ComponentFailedError(f"creating {what} failed: HTTP {status} {body[:300]!r}")
 
 
 def _node_ready(client: apiclient.ApiClient, name: str) -> bool:
@@ -300,14 +316,21 @@ def _start_once(
     step: StepFn,
 ) -> ControlPlane:
     ports = components.Ports(*ports_mod.free_ports(4))
-    server = f"https://127.0.0.1:{ports.apiserver}"
     plan = (
         realnode_plan.Plan.for_state_dir(options.state_dir, options.real_nodes)
         if options.real_nodes
         else None
     )
     real_flags = None
+    server = f"https://127.0.0.1:{ports.apiserver}"
+    begun: realnode.RealNodes | None = None
     if plan is not None:
+        # Refused before anything is changed or journaled when another cluster has it.
+        realnode_host.check_network_free(plan)
+        begun = realnode.begin(plan, options.state_dir)
+        # The apiserver listens on the host's address on the node network only (not on
+        # every interface): pods and kubelets reach it there, and so does everyone here.
+        server = f"https://{plan.host_ip}:{ports.apiserver}"
         cert, key = pki_mod.issue(pki, pki_mod.APISERVER_KUBELET_CLIENT)
         real_flags = components.RealNodeFlags(plan.host_ip, cert, key)
     real_nodes: realnode.RealNodes | None = None
@@ -317,6 +340,8 @@ def _start_once(
     client = apiclient.ApiClient(server, pki)
     starter = _Starter(layout, time.monotonic() + options.timeout, step)
     try:
+        if plan is not None:
+            realnode_host.create_bridge(plan)
         shutil.rmtree(layout.etcd_data, ignore_errors=True)
         etcd = starter.start("etcd", components.etcd(bins["etcd"], ports, layout))
         starter.wait(etcd, "/health", lambda: _etcd_healthy(ports.etcd_client))
@@ -354,20 +379,23 @@ def _start_once(
             starter.wait(
                 kwok, f"{options.nodes} node(s) Ready", lambda: _nodes_ready(client, options.nodes)
             )
-        if plan is not None:
-            _bind_kubelet_client(client)
+        if plan is not None and begun is not None:
+            _prepare_for_real_nodes(client)
             real_nodes = realnode.start(
                 plan,
+                begun,
                 state_dir=options.state_dir,
                 cache_dir=options.cache_dir,
                 bins=bins,
                 pki=pki,
-                server=f"https://{plan.host_ip}:{ports.apiserver}",
+                server=server,
                 starter=starter,
                 node_ready=lambda name: _node_ready(client, name),
             )
     except BaseException:
         starter.stop_all()
+        if begun is not None and real_nodes is None:
+            realnode.stop(begun, state_dir=options.state_dir)
         raise
     return ControlPlane(
         state_dir=options.state_dir,
@@ -453,6 +481,11 @@ def down(state_dir: pathlib.Path, *, step: StepFn | None = None) -> list[str]:
     state_dir = state_dir.resolve()
     plane = ControlPlane.load(state_dir)
     if plane is None:
+        interrupted = realnode.load_journal(state_dir)
+        if interrupted is not None:
+            report("real nodes", "undoing what an interrupted start left on the host")
+            realnode.stop(interrupted, state_dir=state_dir)
+            return [node.name for node in interrupted.nodes]
         return []
     stopped: list[str] = []
     if plane.real_nodes is not None:
@@ -488,7 +521,14 @@ def load_image(state_dir: pathlib.Path, archive: pathlib.Path) -> list[str]:
     if not archive.is_file():
         raise errors.StateDirError(f"{archive} is not a file", hint="build one with `make image`")
     loaded: list[str] = []
+    anchors = {record.name: record for record in plane.components}
     for node in plane.real_nodes.nodes:
+        anchor = anchors.get(f"{node.name}/containerd")
+        if anchor is None or not processes.alive(anchor):
+            raise errors.StateDirError(
+                f"real node {node.name}'s containerd is not running",
+                hint=f"restart it: `landlord cluster down --state-dir {state_dir}`, then up",
+            )
         realnode.import_image(node.anchor_pid, archive.resolve())
         loaded.append(node.name)
     return loaded

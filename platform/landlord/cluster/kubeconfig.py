@@ -45,5 +45,4 @@ def render(server: str, pki: pki_mod.Pki, who: pki_mod.ClientIdentity) -> dict[s
 def write(path: pathlib.Path, server: str, pki: pki_mod.Pki, who: pki_mod.ClientIdentity) -> None:
     """Write ``render(...)`` to ``path``, readable by the owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(render(server, pki, who), sort_keys=False))
-    path.chmod(0o600)
+    pki_mod.write_private(path, yaml.safe_dump(render(server, pki, who), sort_keys=False).encode())

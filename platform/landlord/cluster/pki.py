@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import ipaddress
+import os
 import pathlib
 
 from cryptography import x509
@@ -90,15 +91,25 @@ def _key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
+def write_private(path: pathlib.Path, data: bytes) -> None:
+    """Write ``data`` to a file that is owner-only from its first byte (never chmod after)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    tmp.replace(path)
+
+
 def _write_key(path: pathlib.Path, key: ec.EllipticCurvePrivateKey) -> None:
-    path.write_bytes(
+    write_private(
+        path,
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
+        ),
     )
-    path.chmod(0o600)
 
 
 def _write_cert(path: pathlib.Path, cert: x509.Certificate) -> None:

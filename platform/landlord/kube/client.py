@@ -265,9 +265,9 @@ class Kube:
     def raw_get(self, path: str) -> str:
         """GET a non-resource path (``/metrics``, ``/readyz``) as text."""
         headers = dict(self.api_client.default_headers)
-        token = (self.configuration.api_key or {}).get("authorization")
+        token = token_of(self.configuration)
         if token:
-            headers["Authorization"] = token
+            headers["Authorization"] = f"Bearer {token}"
         with _translated():
             response = self.api_client.rest_client.request(
                 "GET", self.configuration.host + path, headers=headers

@@ -133,7 +133,8 @@ def test_the_apiserver_with_real_nodes_authorizes_kubelets_as_nodes() -> None:
     flags = dict(arg.removeprefix("--").split("=", 1) for arg in argv[1:])
 
     assert flags["authorization-mode"] == "Node,RBAC"
-    assert flags["enable-admission-plugins"] == "NodeRestriction"
+    assert flags["enable-admission-plugins"] == "NodeRestriction,DenyServiceExternalIPs"
+    assert flags["bind-address"] == "10.201.0.1"
     assert flags["advertise-address"] == "10.201.0.1"
     assert flags["endpoint-reconciler-type"] == "lease"
     assert flags["kubelet-certificate-authority"] == str(PKI.ca_cert)

@@ -25,6 +25,7 @@ KUBELET_ROOT = "/var/lib/kubelet"
 POD_BRIDGE = "landlord0"
 NODE_KIND_LABEL = "landlord.dev/node-kind"
 REAL_NODE_TAINT = "landlord.dev/real-node"
+NODE_NAME_PREFIX = "real-node-"
 NETWORK_WAIT_SECONDS = 60
 
 
@@ -192,6 +193,8 @@ def kubelet_config(
         "cgroupsPerQOS": True,
         "enforceNodeAllocatable": ["pods"],
         "failSwapOn": False,
+        # Every container gets the runtime's default seccomp profile unless it asks otherwise.
+        "seccompDefault": True,
         "resolvConf": str(files.resolv_conf),
         "podCIDR": plan.pod_cidr(index),
         "registerWithTaints": [{"key": REAL_NODE_TAINT, "value": "true", "effect": "NoSchedule"}],

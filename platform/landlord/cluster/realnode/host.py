@@ -100,6 +100,11 @@ def cgroup_hierarchies() -> list[pathlib.Path]:
     return found
 
 
+# Of those, the ones that turn a kernel oops or an OOM into a panic (a reboot of the
+# machine a tenant's pod runs on): written back as soon as the kubelet has set them.
+PANIC_SETTINGS = ("vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops")
+
+
 def read_kernel_settings(root: pathlib.Path = PROC_SYS) -> dict[str, str]:
     values: dict[str, str] = {}
     for name in KERNEL_SETTINGS:
@@ -185,8 +190,8 @@ def interfaces() -> list[dict[str, object]]:
     return data
 
 
-def create_bridge(plan: plan_mod.Plan) -> None:
-    """The host bridge carrying the node network, with the host's address on it."""
+def check_network_free(plan: plan_mod.Plan) -> None:
+    """Refuse a node network some other interface (another cluster's bridge) already uses."""
     network = plan.node_network
     for link in interfaces():
         name = str(link.get("ifname"))
@@ -202,6 +207,11 @@ def create_bridge(plan: plan_mod.Plan) -> None:
                     hint="one cluster with real nodes per machine: stop the other with "
                     "`landlord cluster down --state-dir DIR`",
                 )
+
+
+def create_bridge(plan: plan_mod.Plan) -> None:
+    """The host bridge carrying the node network, with the host's address on it."""
+    check_network_free(plan)
     if _ip("link", "show", plan.bridge, check=False).returncode != 0:
         _ip("link", "add", plan.bridge, "type", "bridge")
     _ip("addr", "replace", f"{plan.host_ip}/{plan.prefix}", "dev", plan.bridge)
@@ -239,7 +249,7 @@ def route_between(plan: plan_mod.Plan, pid: int, index: int) -> None:
     for other in range(plan.count):
         if other == index:
             continue
-        subprocess.run(
+        done = subprocess.run(
             [
                 "nsenter",
                 f"--target={pid}",
@@ -253,8 +263,13 @@ def route_between(plan: plan_mod.Plan, pid: int, index: int) -> None:
                 plan.node_ip(other),
             ],
             capture_output=True,
+            text=True,
             check=False,
         )
+        if done.returncode != 0:
+            raise RealNodeHostError(
+                f"routing node {index} to node {other}'s pods failed: {done.stderr.strip()}"
+            )
 
 
 def mount_namespace(pid: int) -> str:
@@ -262,13 +277,42 @@ def mount_namespace(pid: int) -> str:
     return os.readlink(f"/proc/{pid}/ns/mnt")
 
 
+# What runs in a node's mount namespace; nothing else is ever killed by its namespace.
+NODE_PROGRAMS = frozenset(
+    {
+        "containerd",
+        "containerd-shim-runc-v2",
+        "kubelet",
+        "kube-proxy",
+        "runc",
+        "sh",
+        "unshare",
+        "nsenter",
+        "ctr",
+    }
+)
+
+
 def namespace_members(namespace: str) -> Iterator[int]:
-    """Every process in mount namespace ``namespace`` (containerd's shims among them)."""
+    """The node's processes in mount namespace ``namespace`` (containerd's shims among them).
+
+    Namespace numbers are reused once a namespace is gone, so a process counts
+    only if it also runs one of the node's programs, and the host's own
+    namespace (init's, ours) never counts.
+    """
+    host_namespaces = set()
+    for pid in ("1", "self"):
+        with contextlib.suppress(OSError):
+            host_namespaces.add(os.readlink(f"/proc/{pid}/ns/mnt"))
+    if not namespace or namespace in host_namespaces:
+        return
     for entry in pathlib.Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError):
-            if os.readlink(entry / "ns" / "mnt") == namespace:
+            if os.readlink(entry / "ns" / "mnt") != namespace:
+                continue
+            if os.path.basename(os.readlink(entry / "exe")) in NODE_PROGRAMS:
                 yield int(entry.name)
 
 

@@ -131,6 +131,8 @@ def _write_files(
     server: str,
     sandbox_image: str,
 ) -> None:
+    nodes_dir(files.dir.parent.parent).mkdir(mode=0o700, parents=True, exist_ok=True)
+    files.dir.mkdir(mode=0o700, exist_ok=True)
     for folder in (files.var_lib, files.var_log, files.cni_dir, files.containerd_root, files.logs):
         folder.mkdir(parents=True, exist_ok=True)
     resolv = pathlib.Path("/etc/resolv.conf")
@@ -160,8 +162,53 @@ def _containerd_ready(pid: int) -> bool:
     return ctr(pid, "version", timeout=5).returncode == 0
 
 
+def journal_path(state_dir: pathlib.Path) -> pathlib.Path:
+    """What a start changed on the host so far, kept until ``stop`` undid it all."""
+    return state_dir / "real-nodes-journal.json"
+
+
+def load_journal(state_dir: pathlib.Path) -> RealNodes | None:
+    """The host changes an interrupted start left behind, if any."""
+    try:
+        return RealNodes.from_json(json.loads(journal_path(state_dir).read_text()))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise host.RealNodeHostError(
+            f"{journal_path(state_dir)} is unreadable ({error})"
+        ) from error
+
+
+def _record(state_dir: pathlib.Path, state: RealNodes) -> None:
+    pki_mod.write_private(journal_path(state_dir), json.dumps(state.to_json(), indent=2).encode())
+
+
+def begin(plan: plan_mod.Plan, state_dir: pathlib.Path) -> RealNodes:
+    """Journal the host's state before the first change (the bridge, the kernel settings).
+
+    Written before anything is changed, so a start killed at any point (even by
+    SIGKILL, when no clean-up runs) leaves a record ``cluster down`` undoes; the
+    kernel settings are the ones found before the first start, never the
+    kubelet's from an interrupted one.
+    """
+    host.preflight()
+    earlier = load_journal(state_dir)
+    state = RealNodes(
+        key=plan.key,
+        count=plan.count,
+        node_network=str(plan.node_network),
+        pod_network=str(plan.pod_network),
+        kernel_settings=earlier.kernel_settings if earlier else host.read_kernel_settings(),
+        nodes=earlier.nodes if earlier else (),
+    )
+    state_dir.mkdir(parents=True, exist_ok=True)
+    _record(state_dir, state)
+    return state
+
+
 def start(
     plan: plan_mod.Plan,
+    begun: RealNodes,
     *,
     state_dir: pathlib.Path,
     cache_dir: pathlib.Path,
@@ -172,21 +219,13 @@ def start(
     node_ready: Callable[[str], bool],
 ) -> RealNodes:
     """Start ``plan.count`` real nodes joined to the apiserver at ``server``."""
-    host.preflight()
-    kernel_settings = host.read_kernel_settings()
+    kernel_settings = begun.kernel_settings
     pki_mod.issue(pki, pki_mod.KUBE_PROXY)
     host.create_bridge(plan)
     archive, sandbox_image = pause.archive(cache_dir)
     containerd = shutil.which("containerd") or "containerd"
     nodes: list[NodeState] = []
-    state = RealNodes(
-        key=plan.key,
-        count=plan.count,
-        node_network=str(plan.node_network),
-        pod_network=str(plan.pod_network),
-        kernel_settings=kernel_settings,
-        nodes=(),
-    )
+    state = dataclasses.replace(begun, nodes=())
     try:
         for index in range(plan.count):
             name = plan.node_name(index)
@@ -224,6 +263,7 @@ def start(
             nodes[-1] = dataclasses.replace(
                 nodes[-1], mount_namespace=host.mount_namespace(anchor.pid)
             )
+            _record(state_dir, dataclasses.replace(state, nodes=tuple(nodes)))
             import_image(anchor.pid, archive)
             kubelet = starter.start(
                 f"{name}/kubelet",
@@ -236,6 +276,10 @@ def start(
                 program=str(bins["kube-proxy"]),
             )
             starter.wait(kubelet, f"node {name} Ready", functools.partial(node_ready, name))
+            # The kubelet wrote its kernel settings at start-up, once; take back the panics.
+            host.restore_kernel_settings(
+                {k: v for k, v in kernel_settings.items() if k in host.PANIC_SETTINGS}
+            )
         for index, node in enumerate(nodes):
             host.route_between(plan, node.anchor_pid, index)
     except BaseException:
@@ -280,4 +324,5 @@ def stop(
     if not left_pids:
         with contextlib.suppress(OSError):
             shutil.rmtree(nodes_dir(state_dir))
+        journal_path(state_dir).unlink(missing_ok=True)
     return host.Leftovers(processes=left_pids, cgroups=left_cgroups)

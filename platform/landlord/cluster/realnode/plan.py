@@ -63,7 +63,7 @@ class Plan:
         return f"llbr-{self.key}"
 
     def node_name(self, index: int) -> str:
-        return f"real-node-{index}"
+        return f"real-node-{index}"  # configs.NODE_NAME_PREFIX
 
     def node_ip(self, index: int) -> str:
         return str(self.node_network.network_address + FIRST_NODE_HOST + index)
