@@ -19,8 +19,7 @@ import re
 import shutil
 import subprocess
 import time
-import urllib.error
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from landlord import errors, telemetry
 from landlord.cluster import (
@@ -29,8 +28,8 @@ from landlord.cluster import (
     components,
     gobuild,
     kubeconfig,
-    nodes,
     processes,
+    startup,
 )
 from landlord.cluster import (
     pki as pki_mod,
@@ -38,8 +37,8 @@ from landlord.cluster import (
 from landlord.cluster import (
     ports as ports_mod,
 )
-from landlord.cluster.realnode import admission as realnode_admission
 from landlord.cluster.realnode import host as realnode_host
+from landlord.cluster.realnode import join as realnode_join
 from landlord.cluster.realnode import node as realnode
 from landlord.cluster.realnode import plan as realnode_plan
 
@@ -175,139 +174,6 @@ def _version(binary: pathlib.Path) -> str:
     return match.group(0) if match else "unknown"
 
 
-class _Starter:
-    """Starts components one by one, failing fast with the component's own log."""
-
-    def __init__(self, layout: components.Layout, deadline: float, step: StepFn) -> None:
-        self.layout = layout
-        self.deadline = deadline
-        self.step = step
-        self.records: list[processes.Record] = []
-        self.timings: dict[str, float] = {}
-
-    def start(self, name: str, argv: Sequence[str], *, program: str = "") -> processes.Record:
-        self.step(name, "starting")
-        log = self.layout.logs / f"{name.replace('/', '-')}.log"
-        record = processes.start(name, argv, log, program=program)
-        self.records.append(record)
-        return record
-
-    def wait(self, record: processes.Record, what: str, check: Callable[[], bool]) -> None:
-        began = time.monotonic()
-        while True:
-            if not processes.alive(record):
-                self._died(record)
-            try:
-                if check():
-                    break
-            except (OSError, urllib.error.URLError, ValueError):
-                pass  # not listening yet
-            if time.monotonic() > self.deadline:
-                raise errors.ComponentFailedError(
-                    f"{record.name} did not become ready ({what}) in time",
-                    hint=f"see its log: {record.log}",
-                    log_tail=processes.tail(record.log),
-                )
-            time.sleep(0.1)
-        self.timings[record.name] = round(time.monotonic() - began, 2)
-        self.step(record.name, f"ready ({what}) in {self.timings[record.name]:.1f}s")
-
-    def _died(self, record: processes.Record) -> None:
-        log_tail = processes.tail(record.log)
-        if "address already in use" in log_tail.lower():
-            raise errors.PortInUseError(
-                f"{record.name} could not bind its port (address already in use)",
-                hint="another process took the port; retrying with new ports",
-                delay=0.0,
-            )
-        raise errors.ComponentFailedError(
-            f"{record.name} exited during start-up",
-            hint=f"full log: {record.log}",
-            log_tail=log_tail,
-        )
-
-    def stop_all(self) -> None:
-        for record in reversed(self.records):
-            processes.stop(record)
-
-
-def _ready_text(client: apiclient.ApiClient, path: str, expected: bytes) -> bool:
-    status, body = client.request("GET", path, timeout=2.0)
-    return status == 200 and body.strip() == expected
-
-
-def _etcd_healthy(port: int) -> bool:
-    import urllib.request
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
-        return bool(json.loads(resp.read()).get("health") == "true")
-
-
-def _controllers_running(client: apiclient.ApiClient) -> bool:
-    account = client.get_json("/api/v1/namespaces/default/serviceaccounts/default")
-    admin = client.get_json("/apis/rbac.authorization.k8s.io/v1/clusterroles/admin")
-    return account is not None and bool(admin and admin.get("rules"))
-
-
-def _nodes_ready(client: apiclient.ApiClient, count: int) -> bool:
-    ready = 0
-    for index in range(count):
-        node = client.get_json(f"/api/v1/nodes/{nodes.name(index)}")
-        ready += bool(node and nodes.is_ready(node))
-    return ready == count
-
-
-def _create_nodes(client: apiclient.ApiClient, count: int) -> None:
-    for index in range(count):
-        status, body = client.request("POST", "/api/v1/nodes", nodes.manifest(nodes.name(index)))
-        if status not in (201, 409):
-            raise errors.ComponentFailedError(
-                f"creating node {nodes.name(index)} failed: HTTP {status} {body[:300]!r}"
-            )
-
-
-def _prepare_for_real_nodes(client: apiclient.ApiClient) -> None:
-    """Let the apiserver reach kubelets (logs, exec); keep tenants' pods off real nodes."""
-    binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": {"name": "landlord:apiserver-kubelet-client"},
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "ClusterRole",
-            "name": "system:kubelet-api-admin",
-        },
-        "subjects": [
-            {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "User",
-                "name": pki_mod.APISERVER_KUBELET_CLIENT.user,
-            }
-        ],
-    }
-    path = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
-    status, body = client.request("POST", path, binding)
-    _created_or_exists(status, body, "the kubelet client's binding")
-    for manifest in realnode_admission.manifests():
-        plural = "validatingadmissionpolicies"
-        if manifest["kind"].endswith("Binding"):
-            plural = "validatingadmissionpolicybindings"
-        status, body = client.request(
-            "POST", f"/apis/admissionregistration.k8s.io/v1/{plural}", manifest
-        )
-        _created_or_exists(status, body, manifest["kind"])
-
-
-def _created_or_exists(status: int, body: bytes, what: str) -> None:
-    if status not in (201, 409):
-        raise errors.ComponentFailedError(f"creating {what} failed: HTTP {status} {body[:300]!r}")
-
-
-def _node_ready(client: apiclient.ApiClient, name: str) -> bool:
-    node = client.get_json(f"/api/v1/nodes/{name}")
-    return bool(node and nodes.is_ready(node))
-
-
 def _start_once(
     options: Options,
     bins: dict[str, pathlib.Path],
@@ -338,18 +204,18 @@ def _start_once(
     for who in (pki_mod.CONTROLLER_MANAGER, pki_mod.SCHEDULER):
         kubeconfig.write(layout.component_kubeconfig(who.file_stem), server, pki, who)
     client = apiclient.ApiClient(server, pki)
-    starter = _Starter(layout, time.monotonic() + options.timeout, step)
+    starter = startup.Starter(layout, time.monotonic() + options.timeout, step)
     try:
         if plan is not None:
             realnode_host.create_bridge(plan)
         shutil.rmtree(layout.etcd_data, ignore_errors=True)
         etcd = starter.start("etcd", components.etcd(bins["etcd"], ports, layout))
-        starter.wait(etcd, "/health", lambda: _etcd_healthy(ports.etcd_client))
+        starter.wait(etcd, "/health", lambda: startup.etcd_healthy(ports.etcd_client))
 
         api = starter.start(
             "kube-apiserver", components.apiserver(bins["kube-apiserver"], ports, pki, real_flags)
         )
-        starter.wait(api, "/readyz", lambda: _ready_text(client, "/readyz", b"ok"))
+        starter.wait(api, "/readyz", lambda: startup.ready_text(client, "/readyz", b"ok"))
 
         cm = starter.start(
             "kube-controller-manager",
@@ -360,7 +226,7 @@ def _start_once(
                 real_nodes=plan is not None,
             ),
         )
-        starter.wait(cm, "controllers running", lambda: _controllers_running(client))
+        starter.wait(cm, "controllers running", lambda: startup.controllers_running(client))
 
         if options.nodes > 0 or plan is not None:
             starter.start(
@@ -375,12 +241,14 @@ def _start_once(
                 "kwok",
                 components.kwok(bins["kwok"], layout.kubeconfig, ports, bins[gobuild.KWOK_STAGES]),
             )
-            _create_nodes(client, options.nodes)
+            startup.create_nodes(client, options.nodes)
             starter.wait(
-                kwok, f"{options.nodes} node(s) Ready", lambda: _nodes_ready(client, options.nodes)
+                kwok,
+                f"{options.nodes} node(s) Ready",
+                lambda: startup.nodes_ready(client, options.nodes),
             )
         if plan is not None and begun is not None:
-            _prepare_for_real_nodes(client)
+            realnode_join.prepare(client)
             real_nodes = realnode.start(
                 plan,
                 begun,
@@ -390,7 +258,7 @@ def _start_once(
                 pki=pki,
                 server=server,
                 starter=starter,
-                node_ready=lambda name: _node_ready(client, name),
+                node_ready=lambda name: realnode_join.node_ready(client, name),
             )
     except BaseException:
         starter.stop_all()
@@ -497,7 +365,10 @@ def down(state_dir: pathlib.Path, *, step: StepFn | None = None) -> list[str]:
     for record in reversed(plane.components):
         if processes.alive(record):
             report(record.name, f"stopping pid {record.pid}")
-            processes.stop(record)
+            # With real nodes the apiserver stops listening on SIGTERM but does not
+            # exit (seen with v1.36.3 and the lease endpoint reconciler): no point waiting.
+            hurried = plane.real_nodes is not None and record.name == "kube-apiserver"
+            processes.stop(record, timeout=2.0 if hurried else 10.0)
             stopped.append(record.name)
     if plane.etcd_data != state_dir / "etcd":
         shutil.rmtree(plane.etcd_data, ignore_errors=True)
