@@ -80,6 +80,33 @@ def _pod_starts(client: kube.Kube, image: str) -> list[float]:
     return seconds
 
 
+def _rss(pid: int) -> float:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _node_rss(plane: controlplane.ControlPlane) -> dict[str, float]:
+    """RSS of the node's daemons, and of all containerd shims together."""
+    rss = {
+        record.name.split("/")[1]: _rss(record.pid)
+        for record in plane.components
+        if "/" in record.name
+    }
+    shims = 0.0
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                exe = os.readlink(entry / "exe")
+            except OSError:
+                continue
+            if exe.endswith("containerd-shim-runc-v2"):
+                shims += _rss(int(entry.name))
+    rss["shims"] = shims
+    return rss
+
+
 def run() -> None:
     config = settings.load()
     cache_dir = config.cluster.cache_dir
@@ -114,7 +141,9 @@ def run() -> None:
             client = kube.connect(plane.kubeconfig)
             try:
                 if len(walls) == ROUNDS:
+                    idle = _node_rss(plane)
                     starts = _pod_starts(client, pause.image_name())
+                    busy = _node_rss(plane)
             finally:
                 client.close()
                 began = time.monotonic()
@@ -124,6 +153,12 @@ def run() -> None:
         f"cluster up --real-nodes 1, warm: median {statistics.median(walls):.2f}s "
         f"(min {min(walls):.2f}s, max {max(walls):.2f}s) over {ROUNDS}; "
         f"down median {statistics.median(downs):.2f}s"
+    )
+    print(
+        "real node memory (RSS MiB) idle: "
+        + ", ".join(f"{name} {mib:.0f}" for name, mib in idle.items())
+        + f"; with {PODS} pause pods: "
+        + ", ".join(f"{name} {mib:.0f}" for name, mib in busy.items())
     )
     print(
         f"pod create -> Running on the real node over {PODS} pods: "

@@ -226,8 +226,27 @@ def delete_bridge(plan: plan_mod.Plan) -> bool:
     return _ip("link", "delete", plan.bridge, check=False).returncode == 0
 
 
+def wait_for_namespaces(pid: int, *, timeout: float = 10.0) -> None:
+    """Wait until ``pid`` (just started by ``unshare``) left our network and mount namespaces.
+
+    Until it has, ``ip link add … netns PID`` would put the node's ``eth0`` in
+    the host's own namespace.
+    """
+    ours = {kind: os.readlink(f"/proc/self/ns/{kind}") for kind in ("net", "mnt")}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if all(os.readlink(f"/proc/{pid}/ns/{kind}") != ns for kind, ns in ours.items()):
+                return
+        except OSError as error:
+            raise RealNodeHostError(f"the node's anchor process {pid} ended early") from error
+        time.sleep(0.01)
+    raise RealNodeHostError(f"process {pid} did not enter namespaces of its own in {timeout}s")
+
+
 def attach_node(plan: plan_mod.Plan, index: int, pid: int) -> None:
     """Give the node whose namespaces ``pid`` holds its ``eth0`` on the host bridge."""
+    wait_for_namespaces(pid)
     veth = plan.host_veth(index)
     _ip("link", "delete", veth, check=False)
     _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", str(pid))
