@@ -60,7 +60,14 @@ node-tools:
 
 # Landlord's own OCI image (docs/local-control-plane.md): Debian from debootstrap, the
 # runtime lock, the wheel and kustomize, assembled by buildah; prints the archive's path.
-.PHONY: node-tools image
+# Regenerate the chart's ClusterRole rules from landlord.installer.rbac (tests/chart checks them).
+chart: venv
+	$(BIN)/python -c "import yaml; from landlord.installer import rbac; \
+	open('charts/landlord/files/operator-rules.yaml', 'w').write( \
+	'# Generated from landlord.installer.rbac.OPERATOR_RULES by \`make chart\`; tests/chart checks it.\n' \
+	+ yaml.safe_dump(rbac.OPERATOR_RULES, sort_keys=False))"
+
+.PHONY: node-tools image chart
 image: venv node-tools
 	$(BIN)/landlord image build
 

@@ -86,7 +86,7 @@ def plain(name: str, module: str, version: str, tool: str) -> None:
 
 
 def main() -> None:
-    which = set(sys.argv[1:]) or {"kubernetes", "kubernetes-node", "etcd", "kwok", "kustomize"}
+    which = set(sys.argv[1:]) or {"kubernetes", "kubernetes-node", "etcd", "kwok", "kustomize", "helm"}
     if "kubernetes" in which:
         kubernetes("kubernetes", versions.KUBERNETES_COMMANDS)
     # The real node's binaries are a module of their own: users who never start a
@@ -97,6 +97,8 @@ def main() -> None:
         plain("etcd", "go.etcd.io/etcd/server/v3", versions.ETCD, "go.etcd.io/etcd/server/v3")
     if "kwok" in which:
         plain("kwok", "sigs.k8s.io/kwok", versions.KWOK, "sigs.k8s.io/kwok/cmd/kwok")
+    if "helm" in which:
+        plain("helm", "helm.sh/helm/v3", versions.HELM, "helm.sh/helm/v3/cmd/helm")
     if "kustomize" in which:
         plain(
             "kustomize",

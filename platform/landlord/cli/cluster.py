@@ -162,8 +162,8 @@ def _relative(path: str, base: pathlib.Path) -> str:
 )
 @click.pass_obj
 def build_command(settings: Settings, real_nodes: bool) -> None:
-    """Build (or find in the cache) the control plane's binaries and kustomize."""
-    groups = ["etcd", "kubernetes", "kwok", "kustomize"]
+    """Build (or find in the cache) the control plane's binaries, kustomize and helm."""
+    groups = ["etcd", "kubernetes", "kwok", "kustomize", "helm"]
     if real_nodes:
         groups.append("kubernetes-node")
     with console.build_progress() as progress:

@@ -107,6 +107,15 @@ GROUPS: dict[str, Group] = {
             )
         },
     ),
+    "helm": Group(
+        name="helm",
+        version=versions.HELM,
+        commands={"helm": "helm.sh/helm/v3/cmd/helm"},
+        ldflags=(
+            f"-X helm.sh/helm/v3/internal/version.version={versions.HELM}",
+            "-X helm.sh/helm/v3/internal/version.gitTreeState=clean",
+        ),
+    ),
     "kustomize": Group(
         name="kustomize",
         version=versions.KUSTOMIZE,

@@ -13,3 +13,4 @@ KUBERNETES_NODE_COMMANDS = ("kubelet", "kube-proxy")
 ETCD = "v3.6.8"
 KWOK = "v0.8.0"
 KUSTOMIZE = "v5.8.2"
+HELM = "v3.22.0"

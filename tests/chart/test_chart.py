@@ -1,0 +1,182 @@
+"""The Helm chart: lint and template clean, every value checked and documented, in step."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from landlord import settings
+from landlord.cluster import binaries
+from landlord.installer import rbac
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "landlord"
+KUBE_VERSION = "1.36.3"
+
+
+@pytest.fixture(scope="module")
+def helm() -> pathlib.Path:
+    return binaries.resolve(["helm"], cache_dir=settings.load().cluster.cache_dir)["helm"]
+
+
+def _helm(helm: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(helm), *args], capture_output=True, text=True, check=False)
+
+
+def render(helm: pathlib.Path, *sets: str) -> list[dict[str, Any]]:
+    args = ["template", "landlord", str(CHART), "-n", "landlord-system"]
+    args += ["--kube-version", KUBE_VERSION, "--set", "image.tag=0.1.0-test"]
+    for value in sets:
+        args += ["--set", value]
+    done = _helm(helm, *args)
+    assert done.returncode == 0, done.stderr
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def _by_kind(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {doc["kind"]: doc for doc in docs}
+
+
+def test_the_charts_crds_are_the_same_files_as_landlords() -> None:
+    ours = {p.name: p.read_bytes() for p in (ROOT / "platform/landlord/api/crds").glob("*.yaml")}
+    charts = {p.name: p.read_bytes() for p in (CHART / "crds").glob("*.yaml")}
+    assert charts == ours
+
+
+def test_the_charts_clusterrole_is_the_installers() -> None:
+    rules = yaml.safe_load((CHART / "files" / "operator-rules.yaml").read_text())
+    assert rules == rbac.OPERATOR_RULES
+
+
+def test_lint_is_clean_with_every_optional_part_on(helm: pathlib.Path) -> None:
+    done = _helm(
+        helm,
+        "lint",
+        str(CHART),
+        "--strict",
+        "--kube-version",
+        KUBE_VERSION,
+        "--set",
+        "image.tag=x,metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true",
+        "--set",
+        "policy.model=m,policy.csv=c,bootstrap.url=https://git.example/p.git",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 chart(s) failed" in done.stdout
+
+
+def test_the_operator_runs_restricted_with_its_settings_from_the_release(
+    helm: pathlib.Path,
+) -> None:
+    docs = _by_kind(render(helm))
+    deployment = docs["Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+
+    assert container["image"] == "localhost/landlord/landlord:0.1.0-test"
+    assert container["args"] == ["run", "--api"]
+    assert env["LANDLORD_PLATFORM_NAMESPACE"] == "landlord-system"
+    assert env["LANDLORD_TELEMETRY__HEALTH_BIND"] == "0.0.0.0:8081"
+    assert container["securityContext"] == {
+        "runAsNonRoot": True,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert pod["serviceAccountName"] == docs["ServiceAccount"]["metadata"]["name"]
+    assert docs["ClusterRoleBinding"]["subjects"][0]["namespace"] == "landlord-system"
+    assert docs["ClusterRole"]["rules"] == rbac.OPERATOR_RULES
+    # One replica and no rolling overlap while there is no leader election.
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    assert "PodDisruptionBudget" not in docs
+    assert "GitRepository" not in docs
+
+
+def test_bootstrap_values_give_what_landlord_bootstrap_applies(helm: pathlib.Path) -> None:
+    from landlord.installer import bootstrap
+
+    docs = _by_kind(
+        render(helm, "bootstrap.url=https://git.example/p.git", "bootstrap.secretRef=creds")
+    )
+    expected = _by_kind(
+        bootstrap.manifests(
+            url="https://git.example/p.git",
+            branch="main",
+            path="tenants",
+            platform_namespace="landlord-system",
+            secret="creds",
+        )
+    )
+    for kind in ("GitRepository", "Kustomization"):
+        assert docs[kind]["spec"] == expected[kind]["spec"]
+        assert docs[kind]["metadata"]["name"] == expected[kind]["metadata"]["name"]
+
+
+def test_the_policy_values_become_the_configmap_the_operator_reads(helm: pathlib.Path) -> None:
+    docs = _by_kind(render(helm, "policy.model=M", "policy.csv=C"))
+    env = {
+        e["name"]: e.get("value")
+        for e in docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert docs["ConfigMap"]["data"] == {"model.conf": "M", "policy.csv": "C"}
+    assert env["LANDLORD_POLICY__CONFIGMAP"] == docs["ConfigMap"]["metadata"]["name"]
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ("replicas=2", "maximum"),
+        ("unknown=1", "additional properties"),
+        ("api.port=80", "minimum"),
+        ("extraEnv[0].name=PATH", "does not match pattern"),
+        ("bootstrap.path=/etc", "does not match pattern"),
+    ],
+)
+def test_the_schema_refuses_bad_values_with_a_clear_message(
+    helm: pathlib.Path, value: str, complaint: str
+) -> None:
+    done = _helm(
+        helm,
+        "template",
+        "x",
+        str(CHART),
+        "--kube-version",
+        KUBE_VERSION,
+        "--set",
+        "image.tag=x",
+        "--set",
+        value,
+    )
+    assert done.returncode != 0
+    assert complaint in done.stderr.lower()
+
+
+def test_a_missing_image_tag_says_which_tag_to_use(helm: pathlib.Path) -> None:
+    done = _helm(helm, "template", "x", str(CHART), "--kube-version", KUBE_VERSION)
+    assert done.returncode != 0
+    assert "make image" in done.stderr
+
+
+def _leaves(values: dict[str, Any], prefix: str = "") -> list[str]:
+    found: list[str] = []
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and key not in ("resources",):
+            found += _leaves(value, path + ".")
+        else:
+            found.append(path)
+    return found
+
+
+def test_the_readme_lists_every_value() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    listed = set(re.findall(r"^\| `([^`]+)` \|", (CHART / "README.md").read_text(), re.MULTILINE))
+    assert set(_leaves(values)) == listed
