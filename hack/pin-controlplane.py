@@ -86,7 +86,14 @@ def plain(name: str, module: str, version: str, tool: str) -> None:
 
 
 def main() -> None:
-    which = set(sys.argv[1:]) or {"kubernetes", "kubernetes-node", "etcd", "kwok", "kustomize", "helm"}
+    which = set(sys.argv[1:]) or {
+        "kubernetes",
+        "kubernetes-node",
+        "etcd",
+        "kwok",
+        "kustomize",
+        "helm",
+    }
     if "kubernetes" in which:
         kubernetes("kubernetes", versions.KUBERNETES_COMMANDS)
     # The real node's binaries are a module of their own: users who never start a

@@ -276,6 +276,21 @@ class TelemetrySettings(BaseModel):
         return value.upper() if isinstance(value, str) else value
 
 
+class LeaderElectionSettings(BaseModel):
+    """One replica reconciles, the others wait on a Lease (controller-runtime's defaults).
+
+    ``identity`` defaults to the host name (a pod's name). The Lease lives in the
+    platform namespace.
+    """
+
+    enabled: bool = False
+    lease: str = "landlord-operator"
+    identity: str | None = None
+    lease_duration: float = Field(default=15.0, gt=0)
+    renew_deadline: float = Field(default=10.0, gt=0)
+    retry_period: float = Field(default=2.0, gt=0)
+
+
 class Settings(BaseSettings):
     """All of Landlord's settings."""
 
@@ -296,6 +311,7 @@ class Settings(BaseSettings):
     policy: PolicySettings = PolicySettings()
     api: ApiSettings = ApiSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
+    leader_election: LeaderElectionSettings = LeaderElectionSettings()
     features: dict[str, bool] = {}
 
 

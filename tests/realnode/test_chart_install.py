@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 import subprocess
+import time
 
 import pytest
 import yaml
@@ -86,6 +87,23 @@ def test_helm_install_runs_the_operator_in_cluster_and_uninstall_leaves_tenants_
         timeout=60,
         what="the tenant's namespace, created by the operator the chart installed",
     )
+
+    # It leads on its Lease (leader election is on in the chart) …
+    def holder() -> str:
+        lease = admin.get("coordination.k8s.io/v1", "Lease", "landlord-operator", NAMESPACE)
+        return str((lease or {}).get("spec", {}).get("holderIdentity") or "")
+
+    first = holder()
+    assert first.startswith("landlord-operator-")
+    # … and hands it back when it stops on SIGTERM: its successor leads well within
+    # one lease duration (15 s) of the old pod's deletion, not after it expires.
+    began = time.monotonic()
+    admin.core.delete_namespaced_pod(first, NAMESPACE)
+    second = eventually(
+        lambda: (who := holder()) not in ("", first) and who, timeout=60, what="a new leader"
+    )
+    assert second.startswith("landlord-operator-")
+    assert time.monotonic() - began < 15
 
     _helm(helm, real_cluster, "uninstall", "landlord", "-n", NAMESPACE, "--wait")
 

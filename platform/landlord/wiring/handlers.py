@@ -5,18 +5,31 @@ The switched-off features register nothing: no watch runs for their kinds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
 
 from landlord import api, kube
 from landlord.api import labels as api_labels
+from landlord.runtime.leaderelection import LeaderElector
 from landlord.wiring.composition import DEBOUNCE, Operator
 
 
-def registry_of(operator: Operator) -> kopf.OperatorRegistry:
-    """A kopf registry whose handlers feed ``operator``'s controllers."""
+def registry_of(
+    operator: Operator,
+    *,
+    elector: LeaderElector | None = None,
+    on_lost: Callable[[], None] | None = None,
+) -> kopf.OperatorRegistry:
+    """A kopf registry whose handlers feed ``operator``'s controllers.
+
+    With an ``elector`` the operator starts only once it holds the Lease (the
+    watches start after it, so a standby watches nothing and writes nothing), and
+    ``on_lost`` runs the moment it cannot renew it.
+    """
     registry = kopf.OperatorRegistry()
     features = operator.features
 
@@ -26,11 +39,21 @@ def registry_of(operator: Operator) -> kopf.OperatorRegistry:
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.error_backoffs = [1, 2, 5]
+        if elector is not None:
+            await asyncio.to_thread(elector.acquire)
+            threading.Thread(
+                target=elector.hold,
+                args=(on_lost or (lambda: None),),
+                name="leader-election",
+                daemon=True,
+            ).start()
         await operator.start()
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
         await operator.stop()
+        if elector is not None:
+            await asyncio.to_thread(elector.release)  # a standby takes over at once
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:

@@ -6,13 +6,15 @@ import asyncio
 import logging
 import pathlib
 import threading
+from collections.abc import Callable
 
 import kopf
 
 from landlord import kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
+from landlord.runtime.leaderelection import LeaderElector
 from landlord.tenants.features import Features
-from landlord.wiring import api_main, handlers
+from landlord.wiring import api_main, handlers, leadership
 from landlord.wiring.composition import Operator
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,8 @@ def build_registry(
     metrics: telemetry.Metrics,
     gate: policy.Gate | None = None,
     serve_api: bool = False,
+    elector: LeaderElector | None = None,
+    on_lost: Callable[[], None] | None = None,
 ) -> kopf.OperatorRegistry:
     """A kopf registry whose handlers feed the controllers of a new :class:`Operator`.
 
@@ -51,7 +55,7 @@ def build_registry(
         operator.on_stopping = server.stop
     elif serve_api:
         log.info("onboarding API off (LANDLORD_FEATURES__API=false)")
-    return handlers.registry_of(operator)
+    return handlers.registry_of(operator, elector=elector, on_lost=on_lost)
 
 
 def run(config: settings_mod.Settings, *, serve_api: bool = False) -> None:
@@ -63,7 +67,14 @@ def run(config: settings_mod.Settings, *, serve_api: bool = False) -> None:
     telemetry.configure_tracing(config.telemetry)
     metrics = telemetry.Metrics()
     kube_client = kube.connect()
-    registry = build_registry(config, kube_client=kube_client, metrics=metrics, serve_api=serve_api)
+    registry = build_registry(
+        config,
+        kube_client=kube_client,
+        metrics=metrics,
+        serve_api=serve_api,
+        elector=leadership.elector_from(config, kube_client),
+        on_lost=leadership.exit_on_lost_lease,
+    )
     if config.telemetry.metrics_bind:  # after the settings were found sound
         metrics.serve(config.telemetry.metrics_bind)
     health = config.telemetry.health_bind
