@@ -94,9 +94,10 @@ def test_the_operator_runs_restricted_with_its_settings_from_the_release(
     assert pod["serviceAccountName"] == docs["ServiceAccount"]["metadata"]["name"]
     assert docs["ClusterRoleBinding"]["subjects"][0]["namespace"] == "landlord-system"
     assert docs["ClusterRole"]["rules"] == rbac.OPERATOR_RULES
-    # One replica and no rolling overlap while there is no leader election.
-    assert deployment["spec"]["strategy"]["type"] == "Recreate"
-    assert "PodDisruptionBudget" not in docs
+    env_names = [item["name"] for item in container["env"]]
+    assert "LANDLORD_LEADER_ELECTION__ENABLED" in env_names
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
+    assert "PodDisruptionBudget" not in docs  # not over a single pod: it would block drains
     assert "GitRepository" not in docs
 
 
@@ -133,7 +134,7 @@ def test_the_policy_values_become_the_configmap_the_operator_reads(helm: pathlib
 @pytest.mark.parametrize(
     ("value", "complaint"),
     [
-        ("replicas=2", "maximum"),
+        ("replicas=11", "maximum"),
         ("unknown=1", "additional properties"),
         ("api.port=80", "minimum"),
         ("extraEnv[0].name=PATH", "does not match pattern"),
@@ -180,3 +181,9 @@ def test_the_readme_lists_every_value() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     listed = set(re.findall(r"^\| `([^`]+)` \|", (CHART / "README.md").read_text(), re.MULTILINE))
     assert set(_leaves(values)) == listed
+
+
+def test_two_replicas_get_a_disruption_budget(helm: pathlib.Path) -> None:
+    docs = _by_kind(render(helm, "replicas=2"))
+    assert docs["Deployment"]["spec"]["replicas"] == 2
+    assert docs["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1

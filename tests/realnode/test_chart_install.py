@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import signal
 import subprocess
 import time
 
@@ -112,3 +113,145 @@ def test_helm_install_runs_the_operator_in_cluster_and_uninstall_leaves_tenants_
     # The tenants' namespaces (and the CRDs with every Tenant) stay.
     assert admin.get("v1", "Namespace", f"{tenant}-app") is not None
     assert admin.get(api.API_VERSION, "Tenant", tenant) is not None
+
+
+def _operator_pids(pod: str) -> list[int]:
+    """The host pids of `landlord run` in ``pod`` (a real node shares the host's pid space)."""
+    found = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"HOSTNAME={pod}".encode() in environ and b"run" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_two_replicas_one_leads_and_the_standby_takes_over_when_the_leader_is_killed(
+    real_cluster: RealCluster,
+    workload_image: tuple[pathlib.Path, str],
+    helm: pathlib.Path,
+    tmp_path: pathlib.Path,
+) -> None:
+    admin = real_cluster.admin
+    namespace = "landlord-ha"
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        yaml.safe_dump(
+            {
+                "image": {"tag": workload_image[1].rsplit(":", 1)[1]},
+                "replicas": 2,
+                "api": {"enabled": False},
+                "nodeSelector": {configs.NODE_KIND_LABEL: "real"},
+                "tolerations": [{"key": configs.REAL_NODE_TAINT, "operator": "Exists"}],
+            }
+        )
+    )
+    _helm(
+        helm,
+        real_cluster,
+        "install",
+        "ha",
+        str(CHART),
+        "-n",
+        namespace,
+        "--create-namespace",
+        "-f",
+        str(values),
+        "--wait",
+        "--timeout",
+        "180s",
+    )
+    try:
+
+        def holder() -> str:
+            lease = admin.get("coordination.k8s.io/v1", "Lease", "landlord-operator", namespace)
+            return str((lease or {}).get("spec", {}).get("holderIdentity") or "")
+
+        pods = [
+            p.metadata.name
+            for p in admin.core.list_namespaced_pod(namespace).items
+            if p.status.phase == "Running"
+        ]
+        assert len(pods) == 2
+        leader = eventually(holder, timeout=30, what="a leader")
+        (standby,) = [p for p in pods if p != leader]
+        # Both are Ready (/readyz: the standby is waiting, not broken) …
+        for pod in pods:
+            conditions = {
+                c.type: c.status
+                for c in admin.core.read_namespaced_pod(pod, namespace).status.conditions
+            }
+            assert conditions["Ready"] == "True", pod
+        # … and only the leader started its controllers.
+        assert "controllers started" in admin.core.read_namespaced_pod_log(leader, namespace)
+        assert "controllers started" not in admin.core.read_namespaced_pod_log(standby, namespace)
+
+        # Kill the leader without a chance to hand the Lease back.
+        began = time.monotonic()
+        admin.core.delete_namespaced_pod(leader, namespace, grace_period_seconds=0)
+        eventually(lambda: holder() == standby, timeout=40, what="the standby to lead")
+        gap = time.monotonic() - began
+        print(f"failover: leader killed -> standby leads in {gap:.1f}s")
+        assert gap <= 15 + 5, f"failover took {gap:.1f}s"
+
+        # A leader that freezes (it can neither renew nor hand the Lease back) is
+        # replaced once the Lease expires; when it thaws it sees it lost and exits
+        # instead of reconciling beside the new leader.
+        frozen = standby
+        successor = eventually(
+            lambda: next(
+                (
+                    p.metadata.name
+                    for p in admin.core.list_namespaced_pod(namespace).items
+                    if p.metadata.name not in (leader, frozen) and p.status.phase == "Running"
+                ),
+                None,
+            ),
+            timeout=60,
+            what="the replacement pod",
+        )
+        pids = _operator_pids(frozen)
+        assert pids, "the leader's process is not visible on the host"
+        began = time.monotonic()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            eventually(lambda: holder() == successor, timeout=40, what="the successor to lead")
+            takeover = time.monotonic() - began
+            print(f"failover: leader frozen -> successor leads in {takeover:.1f}s")
+            assert 10 <= takeover <= 15 + 5, f"took {takeover:.1f}s"
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+
+        def restarted() -> bool:
+            status = admin.core.read_namespaced_pod(frozen, namespace).status
+            return bool(status.container_statuses and status.container_statuses[0].restart_count)
+
+        eventually(restarted, timeout=60, what="the thawed old leader to exit")
+        previous = admin.core.read_namespaced_pod_log(frozen, namespace, previous=True)
+        assert "lost the lease" in previous
+        assert holder() == successor
+
+        # The new leader works: a Tenant created now is provisioned.
+        admin.apply(
+            {
+                "apiVersion": api.API_VERSION,
+                "kind": "Tenant",
+                "metadata": {"name": "failover"},
+                "spec": {"namespaces": ["failover-app"]},
+            },
+            field_manager="test",
+        )
+        eventually(
+            lambda: admin.get("v1", "Namespace", "failover-app"),
+            timeout=60,
+            what="the tenant's namespace, created by the new leader",
+        )
+    finally:
+        _helm(helm, real_cluster, "uninstall", "ha", "-n", namespace, "--wait")

@@ -238,6 +238,14 @@ class Operator:
         if self.on_started is not None:
             await asyncio.to_thread(self.on_started)
 
+    def readiness(self) -> tuple[bool, str]:
+        """Whether the operator works: a policy in force and its controllers started."""
+        if self.gate.policy is None:
+            return False, "starting: no policy loaded yet"
+        if self._loop is None:
+            return False, "starting: controllers not started yet"
+        return True, "ok: policy loaded, controllers running"
+
     async def stop(self) -> None:
         """Stop the API hook, the reloader, the watches, then the controllers and their pools."""
         if self.on_stopping is not None:

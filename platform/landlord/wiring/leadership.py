@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import os
 import socket
+from collections.abc import Callable
 
 from landlord import kube
 from landlord import settings as settings_mod
@@ -55,3 +56,20 @@ def exit_on_lost_lease() -> None:
     log.critical("leader election: lease lost, exiting")
     logging.shutdown()
     os._exit(1)
+
+
+def readiness(
+    operator_ready: Callable[[], tuple[bool, str]], elector: LeaderElector | None, lease: str
+) -> Callable[[], tuple[bool, str]]:
+    """The ``/readyz`` check: a waiting standby is ready, the leader once the operator runs.
+
+    A standby must not be restarted for waiting for the Lease.
+    """
+
+    def check() -> tuple[bool, str]:
+        if elector is not None and not elector.leading:
+            return True, f"standby: waiting for lease {lease}"
+        ready, reason = operator_ready()
+        return ready, ("leader: " if elector is not None else "") + reason
+
+    return check

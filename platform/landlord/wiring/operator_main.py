@@ -14,7 +14,7 @@ from landlord import kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
 from landlord.runtime.leaderelection import LeaderElector
 from landlord.tenants.features import Features
-from landlord.wiring import api_main, handlers, leadership
+from landlord.wiring import api_main, handlers, health, leadership
 from landlord.wiring.composition import Operator
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,24 @@ def build_registry(
     elector: LeaderElector | None = None,
     on_lost: Callable[[], None] | None = None,
 ) -> kopf.OperatorRegistry:
-    """A kopf registry whose handlers feed the controllers of a new :class:`Operator`.
+    """A kopf registry whose handlers feed the controllers of a new :class:`Operator`."""
+    operator = build_operator(
+        config, kube_client=kube_client, metrics=metrics, gate=gate, serve_api=serve_api
+    )
+    return handlers.registry_of(operator, elector=elector, on_lost=on_lost)
 
-    With ``serve_api`` the operator serves the onboarding API once it runs;
-    with ``LANDLORD_FEATURES__API=false`` no API is built: no thread, no port.
+
+def build_operator(
+    config: settings_mod.Settings,
+    *,
+    kube_client: kube.Kube,
+    metrics: telemetry.Metrics,
+    gate: policy.Gate | None = None,
+    serve_api: bool = False,
+) -> Operator:
+    """A new :class:`Operator`; with ``serve_api`` it serves the onboarding API once it runs.
+
+    With ``LANDLORD_FEATURES__API=false`` no API is built: no thread, no port.
     """
     gate = gate or policy.Gate(metrics=metrics)
     operator = Operator(config, kube_client=kube_client, metrics=metrics, gate=gate)
@@ -55,7 +69,7 @@ def build_registry(
         operator.on_stopping = server.stop
     elif serve_api:
         log.info("onboarding API off (LANDLORD_FEATURES__API=false)")
-    return handlers.registry_of(operator, elector=elector, on_lost=on_lost)
+    return operator
 
 
 def run(config: settings_mod.Settings, *, serve_api: bool = False) -> None:
@@ -67,23 +81,17 @@ def run(config: settings_mod.Settings, *, serve_api: bool = False) -> None:
     telemetry.configure_tracing(config.telemetry)
     metrics = telemetry.Metrics()
     kube_client = kube.connect()
-    registry = build_registry(
-        config,
-        kube_client=kube_client,
-        metrics=metrics,
-        serve_api=serve_api,
-        elector=leadership.elector_from(config, kube_client),
-        on_lost=leadership.exit_on_lost_lease,
+    operator = build_operator(config, kube_client=kube_client, metrics=metrics, serve_api=serve_api)
+    elector = leadership.elector_from(config, kube_client)
+    registry = handlers.registry_of(
+        operator, elector=elector, on_lost=leadership.exit_on_lost_lease
     )
     if config.telemetry.metrics_bind:  # after the settings were found sound
         metrics.serve(config.telemetry.metrics_bind)
-    health = config.telemetry.health_bind
-    kopf.run(
-        registry=registry,
-        clusterwide=True,
-        standalone=True,
-        liveness_endpoint=f"http://{health}/healthz" if health else None,
-    )
+    if config.telemetry.health_bind:
+        readiness = leadership.readiness(operator.readiness, elector, config.leader_election.lease)
+        health.HealthServer(config.telemetry.health_bind, readiness).start()
+    kopf.run(registry=registry, clusterwide=True, standalone=True)
 
 
 class Embedded:
