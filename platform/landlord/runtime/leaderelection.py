@@ -93,7 +93,7 @@ class LeaderElector:
         now = self.clock()
         try:
             current = self.store.get()
-        except errors.ApiError as error:
+        except Exception as error:  # noqa: BLE001 - any failure is "not renewed", never a dead thread
             log.warning("leader election: reading the lease failed: %s", error)
             return False
         mine = LeaseRecord(
@@ -129,6 +129,9 @@ class LeaderElector:
             if not error.conflict:
                 log.warning("leader election: writing the lease failed: %s", error)
             return False  # another replica wrote first (409) or the apiserver is away
+        except Exception as error:  # noqa: BLE001 - a connection error must not end hold()
+            log.warning("leader election: writing the lease failed: %s", error)
+            return False
 
     def _see(self, record: LeaseRecord, now: float) -> None:
         self._observed = record

@@ -6,6 +6,7 @@ The switched-off features register nothing: no watch runs for their kinds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,6 +17,32 @@ from landlord import api, kube
 from landlord.api import labels as api_labels
 from landlord.runtime.leaderelection import LeaderElector
 from landlord.wiring.composition import DEBOUNCE, Operator
+
+
+async def _acquire(elector: LeaderElector) -> None:
+    """Wait for the Lease on a daemon thread: a standby stopped by SIGTERM exits at once.
+
+    (``asyncio.to_thread`` would keep the process alive until the waiting thread
+    gave up, which it never does.)
+    """
+    loop = asyncio.get_running_loop()
+    acquired: asyncio.Future[bool] = loop.create_future()
+
+    def settle(result: bool) -> None:
+        if not acquired.done():
+            acquired.set_result(result)
+
+    def wait() -> None:
+        result = elector.acquire()
+        with contextlib.suppress(RuntimeError):  # the loop closed: we are shutting down
+            loop.call_soon_threadsafe(settle, result)
+
+    threading.Thread(target=wait, name="leader-election-wait", daemon=True).start()
+    try:
+        await acquired
+    except asyncio.CancelledError:
+        elector.release()  # stops the waiting loop; nothing is held yet
+        raise
 
 
 def registry_of(
@@ -40,7 +67,7 @@ def registry_of(
         settings.watching.client_timeout = 330
         settings.networking.error_backoffs = [1, 2, 5]
         if elector is not None:
-            await asyncio.to_thread(elector.acquire)
+            await _acquire(elector)
             threading.Thread(
                 target=elector.hold,
                 args=(on_lost or (lambda: None),),

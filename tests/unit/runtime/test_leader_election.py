@@ -161,3 +161,18 @@ def test_a_holder_that_sees_another_holder_has_lost_at_once(lease: FakeLease, cl
 def test_timings_must_nest() -> None:
     with pytest.raises(ValueError, match="lease_duration > renew_deadline > retry_period"):
         Timing(10, 10, 2)
+
+
+def test_a_connection_error_counts_as_a_failed_renewal_not_a_dead_thread(
+    lease: FakeLease, clock: Clock
+) -> None:
+    a = elector(lease, clock, "a")
+    assert a.acquire()
+
+    def unreachable() -> LeaseRecord | None:
+        raise ConnectionResetError("apiserver gone")
+
+    lease.get = unreachable  # type: ignore[method-assign]
+    lost: list[bool] = []
+    a.hold(lambda: lost.append(True))  # returns (lost), does not raise
+    assert lost == [True]
