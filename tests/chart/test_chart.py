@@ -135,6 +135,9 @@ def test_the_policy_values_become_the_configmap_the_operator_reads(helm: pathlib
     ("value", "complaint"),
     [
         ("replicas=11", "maximum"),
+        ("replicas=2", "maximum"),  # the API is on: standbys would not serve it
+        ("extraEnv[0].name=LANDLORD_LEADER_ELECTION__ENABLED", "'not' failed"),
+        ("api.port=8081", "must differ"),
         ("unknown=1", "additional properties"),
         ("api.port=80", "minimum"),
         ("extraEnv[0].name=PATH", "does not match pattern"),
@@ -183,7 +186,14 @@ def test_the_readme_lists_every_value() -> None:
     assert set(_leaves(values)) == listed
 
 
-def test_two_replicas_get_a_disruption_budget(helm: pathlib.Path) -> None:
-    docs = _by_kind(render(helm, "replicas=2"))
-    assert docs["Deployment"]["spec"]["replicas"] == 2
+def test_standbys_without_the_api_roll_and_get_a_disruption_budget(helm: pathlib.Path) -> None:
+    docs = _by_kind(render(helm, "replicas=2", "api.enabled=false"))
+    deployment = docs["Deployment"]
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
     assert docs["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    identity = next(e for e in env if e["name"] == "LANDLORD_LEADER_ELECTION__IDENTITY")
+    assert identity["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    # With the API in the pods, the old pod stops before the new one leads.
+    assert _by_kind(render(helm))["Deployment"]["spec"]["strategy"]["type"] == "Recreate"

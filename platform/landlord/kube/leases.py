@@ -39,10 +39,12 @@ def _micro(seconds: float) -> str:
 class LeaseStore:
     """Reads and writes the Lease ``namespace/name``."""
 
-    def __init__(self, kube: Kube, namespace: str, name: str) -> None:
+    def __init__(self, kube: Kube, namespace: str, name: str, *, timeout: float = 1.5) -> None:
         self.api = k8s.CoordinationV1Api(kube.api_client)
         self.namespace = namespace
         self.name = name
+        # Every call is bounded, so a hung request cannot outlast the renew deadline.
+        self.timeout = timeout
 
     def _record(self, lease: Any) -> LeaseRecord:
         spec = lease.spec
@@ -75,7 +77,9 @@ class LeaseStore:
     def get(self) -> LeaseRecord | None:
         try:
             with _translated():
-                lease = self.api.read_namespaced_lease(self.name, self.namespace)
+                lease = self.api.read_namespaced_lease(
+                    self.name, self.namespace, _request_timeout=self.timeout
+                )
         except Exception as error:
             if getattr(error, "not_found", False):
                 return None
@@ -84,11 +88,15 @@ class LeaseStore:
 
     def create(self, record: LeaseRecord) -> LeaseRecord:
         with _translated():
-            lease = self.api.create_namespaced_lease(self.namespace, cast(Any, self._body(record)))
+            lease = self.api.create_namespaced_lease(
+                self.namespace, cast(Any, self._body(record)), _request_timeout=self.timeout
+            )
         return self._record(lease)
 
     def update(self, record: LeaseRecord) -> LeaseRecord:
         with _translated():
             body = cast(Any, self._body(record))
-            lease = self.api.replace_namespaced_lease(self.name, self.namespace, body)
+            lease = self.api.replace_namespaced_lease(
+                self.name, self.namespace, body, _request_timeout=self.timeout
+            )
         return self._record(lease)

@@ -73,12 +73,16 @@ class LeaderElector:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
         self.identity = identity
         self.timing = timing or Timing()
-        self.clock = clock
+        self.clock = clock  # wall time: only for the times written into the Lease
+        # Elapsed time (expiry, the renew deadline): never stepped by NTP.
+        self.monotonic = monotonic or (time.monotonic if clock is time.time else clock)
         self.sleep = sleep
+        self.last_contact: float | None = None  # monotonic time of the last Lease read
         self._observed: LeaseRecord | None = None
         self._observed_at = 0.0  # our clock when the record last changed
         self._stop = threading.Event()
@@ -90,12 +94,13 @@ class LeaderElector:
 
     def try_acquire_or_renew(self) -> bool:
         """One attempt: True if we hold the Lease afterwards."""
-        now = self.clock()
         try:
             current = self.store.get()
         except Exception as error:  # noqa: BLE001 - any failure is "not renewed", never a dead thread
             log.warning("leader election: reading the lease failed: %s", error)
             return False
+        now, seen = self.clock(), self.monotonic()  # after the read: expiry never starts early
+        self.last_contact = seen
         mine = LeaseRecord(
             holder=self.identity,
             duration=self.timing.lease_duration,
@@ -105,12 +110,12 @@ class LeaderElector:
         )
         try:
             if current is None:
-                self._see(self.store.create(mine), now)
+                self._see(self.store.create(mine), seen)
                 return True
             if current != self._observed:
-                self._see(current, now)  # someone wrote: its duration counts from now, our clock
+                self._see(current, seen)  # someone wrote: its duration counts from now, our clock
             held_by_other = current.holder not in (None, "", self.identity)
-            if held_by_other and now < self._observed_at + current.duration:
+            if held_by_other and seen < self._observed_at + current.duration:
                 return False
             if current.holder == self.identity:
                 mine = dataclasses.replace(
@@ -123,7 +128,7 @@ class LeaderElector:
                 mine = dataclasses.replace(
                     mine, transitions=current.transitions + 1, version=current.version
                 )
-            self._see(self.store.update(mine), now)
+            self._see(self.store.update(mine), seen)
             return True
         except errors.ApiError as error:
             if not error.conflict:
@@ -149,14 +154,14 @@ class LeaderElector:
 
     def hold(self, on_lost: Callable[[], None]) -> None:
         """Renew until :meth:`release` (or loss: then ``on_lost``); run on a thread of its own."""
-        last_renewed = self.clock()
+        last_renewed = self.monotonic()
         while not self._stop.is_set():
             self.sleep(self.timing.retry_period)
             if self._stop.is_set():
                 return
             if self.try_acquire_or_renew():
-                last_renewed = self.clock()
-            elif self.clock() - last_renewed >= self.timing.renew_deadline or (
+                last_renewed = self.monotonic()
+            elif self.monotonic() - last_renewed >= self.timing.renew_deadline or (
                 self._observed is not None and self._observed.holder != self.identity
             ):
                 log.error("leader election: %s lost the lease", self.identity)
@@ -167,13 +172,22 @@ class LeaderElector:
     def release(self) -> None:
         """Stop renewing and hand the Lease back so a standby takes over at once."""
         self._stop.set()
-        record = self._observed
-        if record is None or record.holder != self.identity:
+        if self._observed is None or self._observed.holder != self.identity:
             return
-        try:
-            self.store.update(
-                dataclasses.replace(record, holder=None, duration=1.0, renewed=self.clock())
-            )
-        except errors.ApiError as error:
-            log.warning("leader election: releasing the lease failed: %s", error)
+        for _ in range(3):  # a renewal in flight may have moved the version: read again
+            try:
+                record = self.store.get()
+                if record is None or record.holder != self.identity:
+                    break
+                self.store.update(
+                    dataclasses.replace(record, holder=None, duration=1.0, renewed=self.clock())
+                )
+                break
+            except Exception as error:  # noqa: BLE001 - best effort: the Lease expires anyway
+                log.warning("leader election: releasing the lease failed: %s", error)
         self._observed = None
+
+    def in_contact(self) -> bool:
+        """Whether the Lease was read within one lease duration (a standby's readiness)."""
+        last = self.last_contact
+        return last is not None and self.monotonic() - last < self.timing.lease_duration

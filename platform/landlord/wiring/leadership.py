@@ -41,7 +41,15 @@ def elector_from(config: settings_mod.Settings, kube_client: kube.Kube) -> Leade
     if not election.enabled:
         return None
     identity = election.identity or socket.gethostname()
-    store = LeaseStore(leases.LeaseStore(kube_client, config.platform_namespace, election.lease))
+    # A request may take at most 1.5 s: a renewal loop that fails keeps to its deadline.
+    store = LeaseStore(
+        leases.LeaseStore(
+            kube_client,
+            config.platform_namespace,
+            election.lease,
+            timeout=min(1.5, election.retry_period),
+        )
+    )
     timing = Timing(election.lease_duration, election.renew_deadline, election.retry_period)
     log.info("leader election: %s waits for lease %s", identity, election.lease)
     return LeaderElector(store, identity, timing)
@@ -68,6 +76,8 @@ def readiness(
 
     def check() -> tuple[bool, str]:
         if elector is not None and not elector.leading:
+            if not elector.in_contact():
+                return False, f"standby: cannot read lease {lease} (apiserver, RBAC?)"
             return True, f"standby: waiting for lease {lease}"
         ready, reason = operator_ready()
         return ready, ("leader: " if elector is not None else "") + reason

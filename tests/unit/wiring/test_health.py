@@ -12,8 +12,12 @@ from landlord.wiring import health, leadership
 
 
 class Elector:
-    def __init__(self, leading: bool) -> None:
+    def __init__(self, leading: bool, in_contact: bool = True) -> None:
         self.leading = leading
+        self._in_contact = in_contact
+
+    def in_contact(self) -> bool:
+        return self._in_contact
 
 
 @pytest.fixture
@@ -61,6 +65,9 @@ def test_a_standby_is_ready_and_the_leader_only_once_the_operator_runs() -> None
     not_running = lambda: (False, "starting: controllers not started yet")  # noqa: E731
     standby = leadership.readiness(not_running, Elector(False), "landlord-operator")  # type: ignore[arg-type]
     assert standby() == (True, "standby: waiting for lease landlord-operator")
+    # A standby that cannot read the Lease (a broken rollout) is not ready.
+    cut_off = leadership.readiness(not_running, Elector(False, in_contact=False), "x")  # type: ignore[arg-type]
+    assert cut_off() == (False, "standby: cannot read lease x (apiserver, RBAC?)")
     leader = leadership.readiness(not_running, Elector(True), "landlord-operator")  # type: ignore[arg-type]
     assert leader() == (False, "leader: starting: controllers not started yet")
     alone = leadership.readiness(lambda: (True, "ok"), None, "landlord-operator")
