@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from landlord import errors, kube
-from landlord.cluster import controlplane
+from landlord.cluster import controlplane, processes
 from landlord.cluster.images import pause
 from tests.fixtures.realnode import container, on_real_node, real_node_options, wait_phase
 from tests.helpers import eventually
@@ -128,21 +128,11 @@ def test_a_start_killed_midway_is_undone_by_down_kernel_settings_included(
             controlplane.up(real_node_options(state_dir))
     finally:
         controlplane.down(state_dir)
-        # The control plane's own processes are orphaned too (no record names them);
-        # they are not host state, stop them by their state dir.
-        for pid in _processes_of(state_dir):
-            os.kill(pid, signal.SIGKILL)
+    # down stopped the orphaned control plane too (etcd included: its data is on /dev/shm).
+    assert _processes_of(state_dir) == []
     assert before.differences(hoststate.snapshot()) == {}
 
 
 def _processes_of(state_dir: pathlib.Path) -> list[int]:
-    found = []
-    for entry in pathlib.Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if str(state_dir).encode() in cmdline:
-                found.append(int(entry.name))
-    return found
+    etcd_data = controlplane._etcd_data_dir(state_dir)
+    return processes.naming(str(state_dir), str(etcd_data))

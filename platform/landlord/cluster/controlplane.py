@@ -353,6 +353,12 @@ def down(state_dir: pathlib.Path, *, step: StepFn | None = None) -> list[str]:
         if interrupted is not None:
             report("real nodes", "undoing what an interrupted start left on the host")
             realnode.stop(interrupted, state_dir=state_dir)
+            # The killed start's control plane runs on too, unrecorded: find it by the
+            # folders only it names on its command lines.
+            for pid in processes.naming(str(state_dir), str(_etcd_data_dir(state_dir))):
+                report("control plane", f"stopping orphaned pid {pid}")
+                processes.kill_orphan(pid)
+            shutil.rmtree(_etcd_data_dir(state_dir), ignore_errors=True)
             return [node.name for node in interrupted.nodes]
         return []
     stopped: list[str] = []

@@ -132,3 +132,44 @@ def tail(log: str | pathlib.Path, lines: int = 20) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+def naming(*paths: str) -> list[int]:
+    """Processes whose command line names one of ``paths`` (an orphaned component's folders)."""
+    wanted = [path.encode() for path in paths if path]
+    found: list[int] = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        args = cmdline.split(b"\0")
+        if any(_names(arg, path) for arg in args for path in wanted):
+            found.append(int(entry.name))
+    return found
+
+
+def _names(arg: bytes, path: bytes) -> bool:
+    """``arg`` is ``path``, a path inside it, or a ``--flag=`` of either."""
+    value = arg.split(b"=", 1)[1] if arg.startswith(b"-") and b"=" in arg else arg
+    return value == path or value.startswith(path + b"/")
+
+
+def kill_orphan(pid: int, *, timeout: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL, a process that is not our child."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+            except OSError:
+                return
+            if state in ("Z", "X"):
+                return
+            time.sleep(0.05)
