@@ -60,12 +60,9 @@ node-tools:
 
 # Landlord's own OCI image (docs/local-control-plane.md): Debian from debootstrap, the
 # runtime lock, the wheel and kustomize, assembled by buildah; prints the archive's path.
-# Regenerate the chart's ClusterRole rules from landlord.installer.rbac (tests/chart checks them).
+# Regenerate the chart's RBAC rules from landlord.installer.rbac (tests/chart checks them).
 chart: venv
-	$(BIN)/python -c "import yaml; from landlord.installer import rbac; \
-	open('charts/landlord/files/operator-rules.yaml', 'w').write( \
-	'# Generated from landlord.installer.rbac.OPERATOR_RULES by \`make chart\`; tests/chart checks it.\n' \
-	+ yaml.safe_dump(rbac.OPERATOR_RULES, sort_keys=False))"
+	$(BIN)/python -m landlord.installer.chartfiles charts/landlord/files
 
 .PHONY: node-tools image chart
 image: venv node-tools

@@ -47,11 +47,17 @@ class TenantsSettings(BaseModel):
     """The tenant controller: how many Tenants are reconciled at once.
 
     ``offboarding_deadline``: seconds after a Tenant's deletion that offboarding
-    waits for its sync objects before it goes on without them.
+    waits for its sync objects before it goes on without them. ``roles``: the
+    ClusterRoles a Tenant may be bound to.
     """
 
     workers: int = Field(default=4, ge=1, le=64)
     offboarding_deadline: float = Field(default=300.0, gt=0)
+    # The ClusterRoles a Tenant's ownerRole/reconcilerRole may name: the ones the
+    # operator's ClusterRole may `bind` (the chart's rbac.tenantRoles).
+    roles: Annotated[list[str], NoDecode] = ["admin", "edit", "view"]
+
+    _split_roles = field_validator("roles", mode="before")(_comma_list)
 
 
 class SourcesSettings(BaseModel):
@@ -291,6 +297,17 @@ class LeaderElectionSettings(BaseModel):
     retry_period: float = Field(default=2.0, gt=0)
 
 
+class ShardSettings(BaseModel):
+    """Which share of the Tenants this operator handles (``landlord.runtime.shards``).
+
+    ``name`` "" is the default shard: Tenants without a ``landlord.dev/shard``
+    label, and the platform's own sync. A named shard leads on a Lease of its own
+    (``<lease>-<name>``).
+    """
+
+    name: str = Field(default="", pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$")
+
+
 class Settings(BaseSettings):
     """All of Landlord's settings."""
 
@@ -312,6 +329,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     leader_election: LeaderElectionSettings = LeaderElectionSettings()
+    shard: ShardSettings = ShardSettings()
     features: dict[str, bool] = {}
 
 

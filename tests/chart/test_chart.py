@@ -48,9 +48,45 @@ def test_the_charts_crds_are_the_same_files_as_landlords() -> None:
     assert charts == ours
 
 
-def test_the_charts_clusterrole_is_the_installers() -> None:
-    rules = yaml.safe_load((CHART / "files" / "operator-rules.yaml").read_text())
-    assert rules == rbac.OPERATOR_RULES
+def test_the_charts_rbac_files_are_the_installers_rules() -> None:
+    from landlord.installer import chartfiles
+
+    for name, (constant, rules) in chartfiles.FILES.items():
+        assert (CHART / "files" / name).read_text() == chartfiles.render(constant, rules), (
+            f"{name} is stale: run `make chart`"
+        )
+
+
+def _named(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name)
+
+
+def test_the_charts_rbac_is_what_landlord_install_applies(helm: pathlib.Path) -> None:
+    # Same objects, same rules, same subjects: the chart and `landlord install`
+    # give the operator the same (least) privilege.
+    rendered = render(helm, "rbac.tenantRoles={edit,team-deployer}")
+    rbac_kinds = {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+    ours = {
+        (d["kind"], d["metadata"]["name"]): d
+        for d in rendered
+        if d["kind"] in rbac_kinds and d["metadata"]["name"].startswith("landlord")
+    }
+    installed = {
+        (d["kind"], d["metadata"]["name"]): d
+        for d in rbac.manifests("landlord-system", ["edit", "team-deployer"])
+        if d["kind"] in rbac_kinds
+    }
+    assert ours.keys() == installed.keys()
+    for key, expected in installed.items():
+        for field in ("rules", "roleRef", "subjects"):
+            assert ours[key].get(field) == expected.get(field), (key, field)
+    env = {
+        item["name"]: item.get("value")
+        for item in _by_kind(rendered)["Deployment"]["spec"]["template"]["spec"]["containers"][0][
+            "env"
+        ]
+    }
+    assert env["LANDLORD_TENANTS__ROLES"] == "edit,team-deployer"
 
 
 def test_lint_is_clean_with_every_optional_part_on(helm: pathlib.Path) -> None:
@@ -93,7 +129,6 @@ def test_the_operator_runs_restricted_with_its_settings_from_the_release(
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert pod["serviceAccountName"] == docs["ServiceAccount"]["metadata"]["name"]
     assert docs["ClusterRoleBinding"]["subjects"][0]["namespace"] == "landlord-system"
-    assert docs["ClusterRole"]["rules"] == rbac.OPERATOR_RULES
     env_names = [item["name"] for item in container["env"]]
     assert "LANDLORD_LEADER_ELECTION__ENABLED" in env_names
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
@@ -197,3 +232,41 @@ def test_standbys_without_the_api_roll_and_get_a_disruption_budget(helm: pathlib
     assert identity["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
     # With the API in the pods, the old pod stops before the new one leads.
     assert _by_kind(render(helm))["Deployment"]["spec"]["strategy"]["type"] == "Recreate"
+
+
+def test_each_shard_gets_a_deployment_of_its_own_and_the_api_stays_on_the_default(
+    helm: pathlib.Path,
+) -> None:
+    docs = render(helm, "sharding.shards={blue,green}", "replicas=2", "api.enabled=false")
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    assert sorted(deployments) == [
+        "landlord-operator",
+        "landlord-operator-blue",
+        "landlord-operator-green",
+    ]
+    selectors = [str(d["spec"]["selector"]["matchLabels"]) for d in deployments.values()]
+    assert len(set(selectors)) == 3  # no Deployment adopts another's pods
+    for name, deployment in deployments.items():
+        pod = deployment["spec"]["template"]
+        assert all(
+            pod["metadata"]["labels"][k] == v
+            for k, v in deployment["spec"]["selector"]["matchLabels"].items()
+        )
+        env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+        assert env.get("LANDLORD_SHARD__NAME") == (
+            name.removeprefix("landlord-operator-") if name != "landlord-operator" else None
+        )
+    assert len([d for d in docs if d["kind"] == "PodDisruptionBudget"]) == 3
+
+    with_api = render(helm, "sharding.shards={blue}")
+    args = {
+        d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["args"]
+        for d in with_api
+        if d["kind"] == "Deployment"
+    }
+    assert args == {"landlord-operator": ["run", "--api"], "landlord-operator-blue": ["run"]}
+    # The metrics Service and the NetworkPolicy cover every shard's pods.
+    metrics = next(
+        d for d in with_api if d["kind"] == "Service" and "metrics" in d["metadata"]["name"]
+    )
+    assert "app.kubernetes.io/component" not in metrics["spec"]["selector"]

@@ -11,17 +11,20 @@ import sys
 import uuid
 
 from landlord import installer, kube
-from landlord.installer import bootstrap
+from landlord.installer import bootstrap, rbac
 from landlord.settings import PLATFORM_NAMESPACE
 
 OPERATOR_USER = kube.service_account_user(PLATFORM_NAMESPACE, installer.OPERATOR)
 
 
 def _check(
-    control_plane: pathlib.Path, *args: str, env: dict[str, str] | None = None
+    control_plane: pathlib.Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    namespace: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     # A platform namespace of its own: other tests' platform sources are not this test's.
-    isolated = {"LANDLORD_PLATFORM_NAMESPACE": f"check-{uuid.uuid4().hex[:8]}"}
+    isolated = {"LANDLORD_PLATFORM_NAMESPACE": namespace or f"check-{uuid.uuid4().hex[:8]}"}
     return subprocess.run(
         [sys.executable, "-m", "landlord", "check", *args],
         capture_output=True,
@@ -46,8 +49,16 @@ def test_an_installed_cluster_passes_as_the_operator(
     control_plane: pathlib.Path, admin: kube.Kube
 ) -> None:
     installer.install(admin, platform_namespace=PLATFORM_NAMESPACE)
+    # Its own platform namespace (no platform source there), with the operator's
+    # Role in it bound to the operator's account, as install does in its namespace.
+    namespace = f"check-{uuid.uuid4().hex[:8]}"
+    for manifest in rbac.manifests(namespace):
+        if manifest["kind"] in ("Namespace", "Role", "RoleBinding"):
+            if manifest["kind"] == "RoleBinding":
+                manifest["subjects"][0]["namespace"] = PLATFORM_NAMESPACE
+            admin.apply(manifest, field_manager="test")
 
-    result = _check(control_plane, "--as", OPERATOR_USER)
+    result = _check(control_plane, "--as", OPERATOR_USER, namespace=namespace)
 
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ("apiserver", "CRDs", "RBAC", "policy", "kustomize", "sandbox"):
@@ -114,7 +125,7 @@ def test_an_identity_without_rbac_fails_the_rbac_check(
     assert result.returncode == 1, result.stdout + result.stderr
     line = _line(result.stdout, "RBAC")
     assert line.startswith("✗")
-    assert f"{nobody} may not get *" in line
+    assert f"{nobody} may not * *.landlord.dev, get namespaces" in line
     assert "ClusterRole landlord-operator" in result.stdout
 
 

@@ -47,7 +47,7 @@ def test_deleting_a_tenant_leaves_nothing_labelled_with_it(
         }
     )
     before = _everything_labelled(admin, name)
-    assert len(before) == 16, "\n".join(before)
+    assert len(before) == 18, "\n".join(before)
 
     tenants.delete(name)
 

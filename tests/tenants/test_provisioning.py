@@ -45,9 +45,12 @@ def test_tenant_becomes_ready_with_all_its_objects(admin: kube.Kube, tenants: Te
         f"{ns1}/landlord-reconciler",
         f"{ns2}/landlord-reconciler",
     ]
+    # landlord-operator: the operator's own access there (impersonate, read Secrets).
     assert _labelled(admin, "rbac.authorization.k8s.io/v1", "RoleBinding", name) == [
+        f"{ns1}/landlord-operator",
         f"{ns1}/landlord-owners",
         f"{ns1}/landlord-reconciler",
+        f"{ns2}/landlord-operator",
         f"{ns2}/landlord-owners",
         f"{ns2}/landlord-reconciler",
     ]

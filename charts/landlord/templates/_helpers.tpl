@@ -13,3 +13,9 @@ app.kubernetes.io/name: landlord
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: operator
 {{- end -}}
+
+{{- /* Every operator pod of the release, whatever its shard. */}}
+{{- define "landlord.podSelector" -}}
+app.kubernetes.io/name: landlord
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}

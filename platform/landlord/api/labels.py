@@ -10,6 +10,8 @@ RECONCILE = PREFIX + "reconcile"
 PRUNE = PREFIX + "prune"
 FORCE = PREFIX + "force"
 REQUESTED_AT = PREFIX + "requested-at"
+# Which operator deployment handles a Tenant (and, copied, everything it owns).
+SHARD = PREFIX + "shard"
 FINALIZER = PREFIX + "finalizer"
 
 FIELD_MANAGER = "landlord"
@@ -19,6 +21,13 @@ OWNERS_BINDING = "landlord-owners"
 QUOTA = "landlord-quota"
 LIMIT_RANGE = "landlord-limits"
 ISOLATION_POLICY = "landlord-isolation"
+# The operator's own service account (in the platform namespace), and what it
+# gets in each tenant namespace and nowhere else: impersonating that namespace's
+# service accounts and reading its Secrets (ClusterRole OPERATOR_ACCESS_ROLE,
+# bound there by RoleBinding OPERATOR_ACCESS_BINDING).
+OPERATOR_ACCOUNT = "landlord-operator"
+OPERATOR_ACCESS_ROLE = "landlord-operator-tenant"
+OPERATOR_ACCESS_BINDING = "landlord-operator"
 
 PSA_PREFIX = "pod-security.kubernetes.io/"
 

@@ -53,6 +53,7 @@ ARTIFACT_TOO_LARGE = "ArtifactTooLarge"
 PROVISIONED = "Provisioned"
 PROVISIONING_FAILED = "ProvisioningFailed"
 RESERVED_NAMESPACE = "ReservedNamespace"
+ROLE_NOT_ALLOWED = "RoleNotAllowed"
 NAMESPACE_CONFLICT = "NamespaceConflict"
 PRUNED = "Pruned"  # the Event when objects the Tenant no longer wants were removed
 OFFBOARDING = "Offboarding"

@@ -188,6 +188,8 @@ class Tenant(_Model):
     spec: TenantSpec = TenantSpec()
     # The onboarding request this state came from (W3C traceparent), if any.
     traceparent: str = ""
+    # Its landlord.dev/shard label: which operator deployment handles it ("" the default).
+    shard: str = ""
 
     @field_validator("name")
     @classmethod
@@ -214,4 +216,5 @@ class Tenant(_Model):
             uid=metadata.get("uid", ""),
             spec=TenantSpec.model_validate(body.get("spec") or {}),
             traceparent=(metadata.get("annotations") or {}).get(labels.TRACEPARENT, ""),
+            shard=(metadata.get("labels") or {}).get(labels.SHARD, ""),
         )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-Permission = tuple[str, str, str]  # (apiGroup, resource, verb)
+# (apiGroup, resource, verb, namespace, name); "" namespace: cluster-wide, "" name: any.
+Permission = tuple[str, str, str, str, str]
 
 
-def permissions(rules: Iterable[Mapping[str, Any]]) -> list[Permission]:
-    """Every (group, resource, verb) a ClusterRole's rules grant, in rule order, once each.
+def permissions(rules: Iterable[Mapping[str, Any]], namespace: str = "") -> list[Permission]:
+    """Every permission a role's rules grant (in ``namespace``), in rule order, once each.
+
+    A rule with ``resourceNames`` grants one permission per name.
 
     Wildcards stay wildcards: an access review for ``*`` is allowed only by a
     rule that grants ``*``, which is exactly what such a rule asks for.
@@ -19,7 +22,8 @@ def permissions(rules: Iterable[Mapping[str, Any]]) -> list[Permission]:
         for group in rule.get("apiGroups") or [""]:
             for resource in rule.get("resources") or []:
                 for verb in rule.get("verbs") or []:
-                    seen[(group, resource, verb)] = None
+                    for name in rule.get("resourceNames") or [""]:
+                        seen[(group, resource, verb, namespace, name)] = None
     return list(seen)
 
 

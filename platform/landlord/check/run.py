@@ -24,7 +24,7 @@ def run_all(config: settings_mod.Settings, client: kube.Kube | None) -> list[Res
     if client is not None and reachable:
         results += [
             cluster.custom_resources(client),
-            cluster.operator_rbac(client),
+            cluster.operator_rbac(client, config.platform_namespace, config.tenants.roles),
             cluster.platform_source(client, config.platform_namespace),
         ]
     else:

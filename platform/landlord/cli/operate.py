@@ -15,7 +15,11 @@ from landlord.settings import Settings
 def install_command(settings: Settings) -> None:
     """Install the CRDs, the platform namespace and the operator's RBAC (KUBECONFIG)."""
     client = kube.connect()
-    for item in installer.install(client, platform_namespace=settings.platform_namespace):
+    for item in installer.install(
+        client,
+        platform_namespace=settings.platform_namespace,
+        tenant_roles=settings.tenants.roles,
+    ):
         console.out.print(f"applied {item}")
 
 
@@ -53,7 +57,11 @@ def bootstrap_command(
 ) -> None:
     """Sync the platform repository (GitRepository and Kustomization `platform`)."""
     client = kube.connect()
-    installer.install(client, platform_namespace=settings.platform_namespace)
+    installer.install(
+        client,
+        platform_namespace=settings.platform_namespace,
+        tenant_roles=settings.tenants.roles,
+    )
     for item in bootstrap.bootstrap(
         client,
         url=url,

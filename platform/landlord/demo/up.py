@@ -83,7 +83,11 @@ def running(
     git = GitServer(plane.state_dir / "git").start()
     try:
         client = kube.connect(plane.kubeconfig)
-        installer.install(client, platform_namespace=settings.platform_namespace)
+        installer.install(
+            client,
+            platform_namespace=settings.platform_namespace,
+            tenant_roles=settings.tenants.roles,
+        )
         step("landlord", "CRDs and operator RBAC installed")
         api_bind = _api_bind(settings)
         operator = _start_operator(plane, api_bind, git.base_url)

@@ -9,6 +9,6 @@ operator does once it runs.
 from __future__ import annotations
 
 from landlord.installer.apply import install
-from landlord.installer.rbac import OPERATOR, OPERATOR_RULES, manifests
+from landlord.installer.rbac import OPERATOR, OPERATOR_RULES, TENANT_ROLES, manifests
 
-__all__ = ["OPERATOR", "OPERATOR_RULES", "install", "manifests"]
+__all__ = ["OPERATOR", "OPERATOR_RULES", "TENANT_ROLES", "install", "manifests"]

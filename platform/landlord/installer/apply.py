@@ -7,15 +7,25 @@ second install is a no-op and an upgrade changes only what changed.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from landlord import errors
 from landlord.api import crds, labels
-from landlord.installer.rbac import manifests
+from landlord.installer.rbac import TENANT_ROLES, manifests
 from landlord.kube import Kube
 
 
-def install(kube: Kube, *, platform_namespace: str, timeout: float = 30.0) -> list[str]:
-    """Apply the CRDs (and wait until they are served), then the platform objects."""
+def install(
+    kube: Kube,
+    *,
+    platform_namespace: str,
+    tenant_roles: Sequence[str] = TENANT_ROLES,
+    timeout: float = 30.0,
+) -> list[str]:
+    """Apply the CRDs (and wait until they are served), then the platform objects.
+
+    ``tenant_roles``: the ClusterRoles the operator may bind for Tenants.
+    """
     applied = []
     definitions = crds.load()
     for crd in definitions:
@@ -28,7 +38,7 @@ def install(kube: Kube, *, platform_namespace: str, timeout: float = 30.0) -> li
             if time.monotonic() > deadline:
                 raise errors.RetryableError(f"CRD {name} was not Established in {timeout}s")
             time.sleep(0.1)
-    for manifest in manifests(platform_namespace):
+    for manifest in manifests(platform_namespace, tenant_roles):
         kube.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
         applied.append(f"{manifest['kind']} {manifest['metadata']['name']}")
     return applied

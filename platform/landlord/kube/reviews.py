@@ -34,12 +34,16 @@ class Access:
     verb: str
     allowed: bool
     reason: str = ""
+    namespace: str = ""
+    name: str = ""
 
     @property
     def rule(self) -> str:
-        """The way ``kubectl auth can-i`` names it: ``verb resource.group``."""
+        """The way ``kubectl auth can-i`` names it: ``verb resource.group[/name] [-n ns]``."""
         group = "" if self.group in ("", "core") else f".{self.group}"
-        return f"{self.verb} {self.resource}{group}"
+        name = f"/{self.name}" if self.name else ""
+        where = f" -n {self.namespace}" if self.namespace else ""
+        return f"{self.verb} {self.resource}{group}{name}{where}"
 
 
 def _number(text: str) -> int:
@@ -60,11 +64,22 @@ def server_version(kube: Kube) -> Version:
     return Version(_number(info.major), _number(info.minor), str(info.git_version))
 
 
-def can(kube: Kube, verb: str, resource: str, group: str = "") -> Access:
-    """A SelfSubjectAccessReview for ``verb`` on ``resource`` in ``group``, cluster-wide."""
+def can(
+    kube: Kube, verb: str, resource: str, group: str = "", namespace: str = "", name: str = ""
+) -> Access:
+    """A SelfSubjectAccessReview for ``verb`` on ``resource`` in ``group``.
+
+    Cluster-wide unless ``namespace``; any object unless ``name``.
+    """
     review = k8s.V1SelfSubjectAccessReview(
         spec=k8s.V1SelfSubjectAccessReviewSpec(
-            resource_attributes=k8s.V1ResourceAttributes(verb=verb, resource=resource, group=group)
+            resource_attributes=k8s.V1ResourceAttributes(
+                verb=verb,
+                resource=resource,
+                group=group,
+                namespace=namespace or None,
+                name=name or None,
+            )
         )
     )
     with _translated():
@@ -76,6 +91,8 @@ def can(kube: Kube, verb: str, resource: str, group: str = "") -> Access:
         verb=verb,
         allowed=bool(status and status.allowed),
         reason=str((status and (status.reason or status.evaluation_error)) or ""),
+        namespace=namespace,
+        name=name,
     )
 
 

@@ -1,9 +1,11 @@
-"""Watch one kind across the cluster by label selector: list, then watch, relist when expired.
+"""Watch one kind by label selector: list, then watch, relist when expired.
 
-One watch per kind (not per object or namespace) feeds every Kustomization's
-drift detection. Callbacks run in the caller's thread; an error relists after
-a short pause, so a restarted apiserver or an expired resourceVersion only
-costs one LIST.
+One watch per kind across the cluster (or, for kinds the operator may read only
+in some namespaces, per namespace) feeds every Kustomization's drift detection.
+Callbacks run in the caller's thread; an error relists after a short pause, so
+a restarted apiserver or an expired resourceVersion only costs one LIST. A
+refusal (403) is not a blip: it is retried with a backoff up to
+``FORBIDDEN_BACKOFF_MAX`` and logged once per streak.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from landlord import errors
 from landlord.kube.client import Kube, _translated
 
 log = logging.getLogger(__name__)
+
+FORBIDDEN_BACKOFF_MAX = 60.0
 
 OnList = Callable[[list[dict[str, Any]]], None]
 OnEvent = Callable[[str, dict[str, Any]], None]
@@ -39,13 +43,20 @@ def watch_kind(
     stop: threading.Event,
     on_broken: Callable[[], None] | None = None,
     timeout: int = 240,
+    namespace: str | None = None,
 ) -> None:
-    """Call ``on_list`` with every matching object, then ``on_event`` per change, until ``stop``."""
+    """Call ``on_list`` with every matching object, then ``on_event`` per change, until ``stop``.
+
+    ``namespace``: watch only there (None: across the cluster).
+    """
+    forbidden = 0.0  # the current pause after a 403; 0 while the watch is allowed
+    where = f"{kind} in {namespace}" if namespace else kind
     while not stop.is_set():
         try:
             resource = kube.resource(api_version, kind)
             with _translated():
-                listed = resource.get(label_selector=label_selector).to_dict()
+                listed = resource.get(label_selector=label_selector, namespace=namespace).to_dict()
+            forbidden = 0.0
             items = listed.get("items") or []
             for item in items:
                 item.setdefault("apiVersion", api_version)
@@ -53,15 +64,27 @@ def watch_kind(
             on_list(items)
             version = (listed.get("metadata") or {}).get("resourceVersion")
             while not stop.is_set():
-                version = _stream(resource, label_selector, version, timeout, on_event, stop)
+                version = _stream(
+                    resource, label_selector, namespace, version, timeout, on_event, stop
+                )
         except _ExpiredError:
             pass  # list again at once
         except errors.ApiError as error:
-            if error.status != 410:
-                log.warning("watch of %s failed: %s; listing again", kind, error.message)
+            if error.status == 403:
+                if not forbidden:
+                    log.warning(
+                        "watch of %s refused: %s; its drift is repaired at each interval "
+                        "until the operator may watch it (retrying with a backoff)",
+                        where,
+                        error.message,
+                    )
+                forbidden = min(max(forbidden * 2, 1.0), FORBIDDEN_BACKOFF_MAX)
+                stop.wait(forbidden)
+            elif error.status != 410:
+                log.warning("watch of %s failed: %s; listing again", where, error.message)
                 stop.wait(1.0)
         except Exception:  # a broken connection must not end the watch
-            log.exception("watch of %s failed; listing again", kind)
+            log.exception("watch of %s failed; listing again", where)
             stop.wait(1.0)
         if on_broken is not None:
             on_broken()
@@ -70,6 +93,7 @@ def watch_kind(
 def _stream(
     resource: Any,
     label_selector: str,
+    namespace: str | None,
     version: str | None,
     timeout: int,
     on_event: OnEvent,
@@ -79,6 +103,7 @@ def _stream(
     with _translated():
         for event in resource.watch(
             label_selector=label_selector,
+            namespace=namespace,
             resource_version=version,
             timeout=timeout,
             watcher=watcher,

@@ -23,6 +23,12 @@ from landlord.gitops.objects import contains
 from landlord.sync.inventory import Entry
 
 Kind = tuple[str, str]  # (apiVersion, kind)
+# What one watch covers: (apiVersion, kind, namespace); "" is every namespace.
+Scope = tuple[str, str, str]
+
+# Kinds watched namespace by namespace: the operator may read Secrets only in
+# tenants' namespaces (a RoleBinding there), never across the cluster.
+PER_NAMESPACE: frozenset[Kind] = frozenset({("v1", "Secret")})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,13 +67,18 @@ def _exempt(live: dict[str, Any]) -> bool:
 class DriftTracker:
     """Desired state per applied object; pending drift per Kustomization."""
 
-    def __init__(self, field_manager: str = labels.FIELD_MANAGER) -> None:
+    def __init__(
+        self,
+        field_manager: str = labels.FIELD_MANAGER,
+        per_namespace: frozenset[Kind] = PER_NAMESPACE,
+    ) -> None:
         self.field_manager = field_manager
+        self.per_namespace = per_namespace
         self._lock = threading.Lock()
         self._desired: dict[str, tuple[str, dict[str, Any]]] = {}  # entry id → (key, manifest)
         self._ids: dict[str, set[str]] = {}  # Kustomization key → entry ids
-        self._kinds: dict[str, set[Kind]] = {}
-        self._synced: set[Kind] = set()
+        self._scopes: dict[str, set[Scope]] = {}
+        self._synced: set[Scope] = set()
         self._pending: dict[str, list[Drift]] = {}
 
     # -- what the sync tells it ---------------------------------------------
@@ -77,21 +88,21 @@ class DriftTracker:
         with self._lock:
             for stale in self._ids.pop(key, set()):
                 self._desired.pop(stale, None)
-            ids, kinds = set(), set()
+            ids, scopes = set(), set()
             for manifest in manifests:
                 entry = Entry.of(manifest)
                 self._desired[entry.id] = (key, manifest)
                 ids.add(entry.id)
-                kinds.add((manifest["apiVersion"], manifest["kind"]))
+                scopes.add(self.scope_of(manifest))
             self._ids[key] = ids
-            self._kinds[key] = kinds
+            self._scopes[key] = scopes
 
     def forget(self, key: str) -> None:
         """``key`` is gone (or applies nothing any more)."""
         with self._lock:
             for stale in self._ids.pop(key, set()):
                 self._desired.pop(stale, None)
-            self._kinds.pop(key, None)
+            self._scopes.pop(key, None)
             self._pending.pop(key, None)
 
     def take(self, key: str) -> list[Drift]:
@@ -104,12 +115,19 @@ class DriftTracker:
         with self._lock:
             return key in self._pending
 
-    def kinds(self, key: str | None = None) -> set[Kind]:
-        """The kinds ``key`` applied (or every kind any Kustomization applied)."""
+    def scope_of(self, manifest: dict[str, Any]) -> Scope:
+        """The watch that sees ``manifest``: its kind's, or its kind's in its namespace."""
+        kind = (manifest["apiVersion"], manifest["kind"])
+        if kind in self.per_namespace:
+            return (*kind, (manifest.get("metadata") or {}).get("namespace") or "")
+        return (*kind, "")
+
+    def scopes(self, key: str | None = None) -> set[Scope]:
+        """The watches ``key``'s objects need (or every Kustomization's)."""
         with self._lock:
             if key is not None:
-                return set(self._kinds.get(key, ()))
-            return set().union(*self._kinds.values()) if self._kinds else set()
+                return set(self._scopes.get(key, ()))
+            return set().union(*self._scopes.values()) if self._scopes else set()
 
     def clean(self, key: str) -> bool:
         """Whether ``key``'s objects are all watched and none drifted since it applied."""
@@ -117,21 +135,21 @@ class DriftTracker:
             return (
                 key in self._ids
                 and key not in self._pending
-                and self._kinds.get(key, set()) <= self._synced
+                and self._scopes.get(key, set()) <= self._synced
             )
 
     # -- what the watches tell it --------------------------------------------
 
-    def listed(self, kind: Kind, items: list[dict[str, Any]]) -> list[Drift]:
-        """A (re)list of one kind: anything desired and missing or changed is drift."""
+    def listed(self, scope: Scope, items: list[dict[str, Any]]) -> list[Drift]:
+        """A (re)list of one watch: anything desired there and missing or changed is drift."""
         found = {Entry.of(item).id: item for item in items}
         drifts = []
         with self._lock:
-            self._synced.add(kind)
+            self._synced.add(scope)
             expected = [
                 (entry_id, key)
                 for entry_id, (key, manifest) in self._desired.items()
-                if (manifest["apiVersion"], manifest["kind"]) == kind
+                if self.scope_of(manifest) == scope
             ]
         for entry_id, key in expected:
             live = found.get(entry_id)
@@ -140,10 +158,10 @@ class DriftTracker:
                 drifts.append(drift)
         return drifts
 
-    def unsynced(self, kind: Kind) -> None:
-        """The watch of ``kind`` broke: until it lists again, nothing of it counts as clean."""
+    def unsynced(self, scope: Scope) -> None:
+        """The watch of ``scope`` broke: until it lists again, nothing in it counts as clean."""
         with self._lock:
-            self._synced.discard(kind)
+            self._synced.discard(scope)
 
     def observe(self, event: str, live: dict[str, Any]) -> Drift | None:
         """One watch event; the drift it shows, if any (also kept for :meth:`take`)."""

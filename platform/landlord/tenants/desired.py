@@ -77,6 +77,8 @@ def _metadata(
         "name": name,
         "labels": {labels.TENANT: tenant.name, **(extra_labels or {})},
     }
+    if tenant.shard:  # the Tenant's shard handles all of it (landlord.runtime.shards)
+        metadata["labels"][labels.SHARD] = tenant.shard
     if namespace is not None:
         metadata["namespace"] = namespace
     return metadata
@@ -130,6 +132,21 @@ def owner_subjects(tenant: Tenant) -> list[dict[str, str]]:
         else:
             subjects.append({"kind": owner.kind, "name": owner.name, "apiGroup": RBAC_GROUP})
     return subjects
+
+
+def operator_access(tenant: Tenant, ns: str, platform_namespace: str) -> Manifest:
+    """The operator's access to a tenant namespace: impersonate its accounts, read its Secrets.
+
+    Granted here and nowhere else (docs/install.md, "What the operator may do").
+    """
+    subject = {
+        "kind": "ServiceAccount",
+        "name": labels.OPERATOR_ACCOUNT,
+        "namespace": platform_namespace,
+    }
+    return _role_binding(
+        tenant, ns, labels.OPERATOR_ACCESS_BINDING, labels.OPERATOR_ACCESS_ROLE, [subject]
+    )
 
 
 def _role_binding(
@@ -232,6 +249,7 @@ def desired_objects(
             }
         )
     for ns in tenant.namespaces:
+        objects.append(operator_access(tenant, ns, platform_namespace))
         objects.append(
             _role_binding(
                 tenant,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import pydantic
@@ -46,7 +46,9 @@ class Provisioner:
         platform_namespace: str,
         origins: telemetry.Origins,
         metrics: telemetry.Metrics | None = None,
+        roles: Collection[str] | None = None,
     ) -> None:
+        self.roles = roles  # None: any ClusterRole
         self.kube = kube
         self.objects = objects
         self.features = features
@@ -64,6 +66,8 @@ class Provisioner:
             )
         self.objects.ensure_finalizer(body)
         refusal = validation.reserved(tenant, self.platform_namespace)
+        if refusal is None and self.roles is not None:
+            refusal = validation.roles(tenant, self.roles)
         if refusal is None:
             refusal = validation.conflicts(tenant, self.objects.namespace_owners(tenant.namespaces))
         if refusal is not None:
@@ -100,6 +104,7 @@ class Provisioner:
             )
         message = f"{len(tenant.namespaces)} namespace(s) provisioned"
         if not was_ready:
+            log.info("tenant %s: %s", tenant.name, message, extra={"tenant": tenant.name})
             events.record(self.kube, body, reason=reasons.PROVISIONED, message=message)
         # A stale Kustomization given the Tenant's deletionPolicy: deleted on the next pass.
         again = WAIT_FOR_POLICY if pruned.waiting else None
@@ -123,7 +128,7 @@ class Provisioner:
         for manifest in wanted:
             key = ObjectKey.of(manifest)
             found = current.get(key)
-            if found is not None and contains(found, manifest):
+            if found is not None and contains(found, manifest) and _same_shard(found, manifest):
                 continue
             if key.kind == "Namespace" and found is None:
                 self._claim_namespace(tenant, manifest)
@@ -194,3 +199,12 @@ class _LostNamespaceError(Exception):
     def __init__(self, refusal: validation.Refusal) -> None:
         super().__init__(refusal.message)
         self.refusal = refusal
+
+
+def _same_shard(found: Manifest, wanted: Manifest) -> bool:
+    """Whether ``found`` carries the shard label ``wanted`` does (a removed label is a change)."""
+
+    def shard(obj: Manifest) -> str | None:
+        return ((obj.get("metadata") or {}).get("labels") or {}).get(labels.SHARD)
+
+    return shard(found) == shard(wanted)

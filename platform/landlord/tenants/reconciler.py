@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Callable, Collection
 from typing import Any
 
 from landlord import api, telemetry
@@ -39,7 +40,10 @@ class TenantReconciler:
         metrics: telemetry.Metrics | None = None,
         trace_signer: telemetry.TraceSigner | None = None,
         offboarding_deadline: float = offboarding.DEADLINE,
+        roles: Collection[str] | None = None,
+        owns: Callable[[dict[str, Any]], bool] = lambda _: True,
     ) -> None:
+        self.owns = owns  # whether a Tenant is this operator's shard's
         self.kube = kube
         self.features = features
         self.platform_namespace = platform_namespace
@@ -56,6 +60,7 @@ class TenantReconciler:
             platform_namespace=platform_namespace,
             origins=self.origins,
             metrics=metrics,
+            roles=roles,
         )
         self.offboarder = offboarding.Offboarder(kube, objects, deadline=offboarding_deadline)
 
@@ -63,7 +68,7 @@ class TenantReconciler:
         """Bring Tenant ``name`` to its desired state; None when it no longer exists."""
         began = time.monotonic()
         body = self.kube.get(api.API_VERSION, tenant_api.KIND, name)
-        if body is None:
+        if body is None or not self.owns(body):  # gone, or another shard's
             self._forget(name)
             self.origins.forget(name)
             return None

@@ -8,7 +8,7 @@ Stalled until someone changes it (or the conflicting object).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from landlord.api import reasons
 from landlord.api.tenant import Tenant, reserved_namespaces, taken_namespaces
@@ -31,6 +31,20 @@ def reserved(tenant: Tenant, platform_namespace: str) -> Refusal | None:
         reasons.RESERVED_NAMESPACE,
         f"namespace(s) {', '.join(bad)} are reserved for the platform "
         f"(kube-*, default, {platform_namespace}); choose other names in spec.namespaces",
+    )
+
+
+def roles(tenant: Tenant, allowed: Collection[str]) -> Refusal | None:
+    """``ownerRole``/``reconcilerRole`` naming a ClusterRole the operator may not bind."""
+    named = {"ownerRole": tenant.spec.owner_role, "reconcilerRole": tenant.spec.reconciler_role}
+    bad = [f"{field} {role}" for field, role in named.items() if role not in allowed]
+    if not bad:
+        return None
+    return Refusal(
+        reasons.ROLE_NOT_ALLOWED,
+        f"{', '.join(bad)}: the operator binds only the ClusterRoles "
+        f"{', '.join(sorted(allowed))} (LANDLORD_TENANTS__ROLES, the chart's rbac.tenantRoles); "
+        "use one of them or ask the platform team to allow it",
     )
 
 

@@ -21,7 +21,7 @@ from landlord.git import network
 from landlord.gitops import artifacts, budgets, durations
 from landlord.kube import events
 from landlord.policy import reloader as policy_reloader
-from landlord.runtime import controller
+from landlord.runtime import controller, shards
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
 from landlord.sources import reconciler as sources_reconciler
@@ -29,7 +29,7 @@ from landlord.sync import reconciler as sync_reconciler
 from landlord.sync.drift import DriftTracker
 from landlord.tenants import reconciler as tenants_reconciler
 from landlord.tenants.features import Features
-from landlord.wiring import drift_watches, parts, policy_sources, retire
+from landlord.wiring import drift_watches, parts, policy_sources, retire, sharding
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,12 @@ class Operator:
             secret_name=config.api.trace_key_secret,
         )
         self.namespaces = NamespaceLabels()
+        self.router = sharding.ShardRouter(
+            shards.Shard(config.shard.name),
+            kube_client,
+            self.namespaces,
+            lease_duration=config.leader_election.lease_duration,
+        )
         # One tenant's keys (all of its namespaces) take at most half of a controller's workers.
         group_of = parts.fairness_group(self.namespaces)
         store = artifacts.ArtifactStore(config.sources.storage_dir / "artifacts")
@@ -104,6 +110,8 @@ class Operator:
             metrics=metrics,
             trace_signer=trace_signer,
             offboarding_deadline=config.tenants.offboarding_deadline,
+            roles=frozenset(config.tenants.roles),
+            owns=lambda body: self.router.owns_tenant(body["metadata"].get("labels")),
         )
         self.changes = controller.Changes(full_every=TENANT_FULL_RESYNC)
         self.tenant_controller = controller.Controller(
@@ -184,7 +192,7 @@ class Operator:
         self.source_controller = (
             controller.Controller(
                 "source",
-                self.sources.reconcile,
+                self.reconcile_source,
                 workers=config.sources.workers,
                 resync=float("inf"),
                 group_of=group_of,
@@ -260,26 +268,43 @@ class Operator:
 
     # -- watch events (on the event loop) -----------------------------------------
 
-    def tenant_changed(self, name: str, delay: float = 0.0) -> None:
-        """A Tenant, or something it owns, changed."""
+    def tenant_changed(
+        self, name: str, delay: float = 0.0, labels: Mapping[str, str] | None = None
+    ) -> None:
+        """A Tenant, or something it owns, changed (``labels``: the changed object's)."""
+        if labels is not None and not self.router.owns_tenant(labels):
+            return  # another shard's (one that moved away is let go by its next reconcile)
         self.changes.mark(name)
         self.tenant_controller.enqueue(name, delay)
 
     def source_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
         """A GitRepository event (the sources feature is on)."""
         self.syncs.remember(dict(body), deleted=deleted)
-        if self.source_controller is not None:
+        self.router.seen({"kind": "GitRepository", **body}, deleted=deleted)
+        if self.source_controller is not None and self.router.owns_key(_key(body)):
             self.source_controller.enqueue(_key(body))
 
     def sync_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
         """A Kustomization event (the sync feature is on)."""
+        key = _key(body)
         self.syncs.remember(dict(body), deleted=deleted)
-        if self.sync_controller is not None:
-            self.sync_controller.enqueue(_key(body))
+        self.router.seen({"kind": sharding.KIND, **body}, deleted=deleted)
+        if self.sync_controller is None:
+            return
+        if self.router.owns_key(key) or self.router.held(key):
+            self.sync_controller.enqueue(key)
+        else:  # another shard's: those of ours that wait on it may go on
+            for dependent in self.syncs.waiting_on(key):
+                self.sync_controller.enqueue(dependent)
 
     def namespace_changed(self, name: str, labels: Mapping[str, str], *, deleted: bool) -> None:
-        """Every namespace's labels, for the policy subject of what lives in it."""
+        """Every namespace's labels: the policy subject and the shard of what lives in it."""
+        before = self.namespaces.get(name)
         self.namespaces.update(name, labels, deleted=deleted)
+        for kind, key in self.router.moved(name, before):  # moved to or from this shard
+            target = self.sync_controller if kind == sharding.KIND else self.source_controller
+            if target is not None:
+                target.enqueue(key)
 
     # -- reconciles (on the controllers' threads) ---------------------------------
 
@@ -290,11 +315,29 @@ class Operator:
         self.changes.taken(name)
         return self.tenants.reconcile(name)
 
+    def reconcile_source(self, key: str) -> Outcome | None:
+        """Fetch one GitRepository, if it is this shard's."""
+        if not self.router.owns_key(key):
+            return None
+        return self.sources.reconcile(key)
+
     def reconcile_sync(self, key: str) -> Outcome | None:
-        """Sync one Kustomization; once it is Ready, wake those that depend on it."""
+        """Sync one Kustomization of this shard; once it is Ready, wake those that depend on it.
+
+        One that moved to another shard is released (after any reconcile of it in
+        flight: the controller runs one per key at a time); one that moved here
+        waits until its old shard released it (landlord.runtime.shards).
+        """
+        if not self.router.owns_key(key):
+            if self.router.release(key):
+                self.syncs.forget(key)
+            return None
+        waiting = self.router.admit(key)
+        if waiting is not None:
+            return waiting
         outcome = self.syncs.reconcile(key)
         if outcome is not None and not outcome.skipped and self.drift_watches is not None:
-            self.drift_watches.ensure(self.syncs.drift.kinds(key))
+            self.drift_watches.ensure(self.syncs.drift.scopes(key))
         if outcome is not None and outcome.ready and not outcome.skipped:
             for dependent in self.syncs.waiting_on(key):
                 self._wake(self.sync_controller, dependent)

@@ -1,4 +1,4 @@
-"""One watch per kind that any Kustomization applied; drift wakes the owning Kustomization."""
+"""A watch per kind any Kustomization applied (Secrets: per namespace); drift wakes its owner."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from landlord import kube
 from landlord.api import labels
 from landlord.kube import watch
-from landlord.sync.drift import DriftTracker, Kind
+from landlord.sync.drift import DriftTracker, Scope
 
 log = logging.getLogger(__name__)
 
@@ -28,23 +28,23 @@ class DriftWatches:
         self.tracker = tracker
         self.wake = wake
         self._stop = threading.Event()
-        self._threads: dict[Kind, threading.Thread] = {}
+        self._threads: dict[Scope, threading.Thread] = {}
         self._lock = threading.Lock()
 
-    def ensure(self, kinds: set[Kind]) -> None:
-        """Start a watch for every kind in ``kinds`` not watched yet."""
+    def ensure(self, scopes: set[Scope]) -> None:
+        """Start a watch for every scope in ``scopes`` not watched yet."""
         with self._lock:
-            for kind in sorted(kinds - self._threads.keys()):
-                thread = threading.Thread(
-                    target=self._watch, args=(kind,), name=f"drift-{kind[1]}", daemon=True
-                )
-                self._threads[kind] = thread
+            for scope in sorted(scopes - self._threads.keys()):
+                name = f"drift-{scope[1]}" + (f"-{scope[2]}" if scope[2] else "")
+                thread = threading.Thread(target=self._watch, args=(scope,), name=name, daemon=True)
+                self._threads[scope] = thread
                 thread.start()
-                log.info("watching %s %s for drift", *kind)
+                where = f" in {scope[2]}" if scope[2] else ""
+                log.info("watching %s %s%s for drift", scope[0], scope[1], where)
 
-    def _watch(self, kind: Kind) -> None:
+    def _watch(self, scope: Scope) -> None:
         def listed(items: list[dict[str, Any]]) -> None:
-            for drift in self.tracker.listed(kind, items):
+            for drift in self.tracker.listed(scope, items):
                 log.info("drift found on list: %s", drift, extra={"kustomization": drift.key})
                 self.wake(drift.key)
 
@@ -56,13 +56,14 @@ class DriftWatches:
 
         watch.watch_kind(
             self.kube,
-            kind[0],
-            kind[1],
+            scope[0],
+            scope[1],
             label_selector=labels.KUSTOMIZATION_NAME,
             on_list=listed,
             on_event=event,
             stop=self._stop,
-            on_broken=lambda: self.tracker.unsynced(kind),
+            on_broken=lambda: self.tracker.unsynced(scope),
+            namespace=scope[2] or None,
         )
 
     def stop(self) -> None:

@@ -98,8 +98,8 @@ def registry_of(
         )
 
     @kopf.on.event(api.GROUP, api.VERSION, "tenants", registry=registry)
-    async def tenant_event(name: str, **_: Any) -> None:
-        operator.tenant_changed(name)
+    async def tenant_event(name: str, labels: Mapping[str, str], **_: Any) -> None:
+        operator.tenant_changed(name, labels=labels)
 
     if features.sources:
 
@@ -120,7 +120,7 @@ def registry_of(
         operator.namespace_changed(name, labels, deleted=event.get("type") == "DELETED")
 
     async def owned_event(labels: Mapping[str, str], **_: Any) -> None:
-        operator.tenant_changed(labels[api_labels.TENANT], DEBOUNCE)
+        operator.tenant_changed(labels[api_labels.TENANT], DEBOUNCE, labels=labels)
 
     for group, version, plural in operator.owned_kinds():
         kopf.on.event(

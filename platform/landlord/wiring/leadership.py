@@ -11,6 +11,7 @@ from collections.abc import Callable
 from landlord import kube
 from landlord import settings as settings_mod
 from landlord.kube import leases
+from landlord.runtime import shards
 from landlord.runtime.leaderelection import LeaderElector, LeaseRecord, Timing
 
 log = logging.getLogger(__name__)
@@ -41,17 +42,18 @@ def elector_from(config: settings_mod.Settings, kube_client: kube.Kube) -> Leade
     if not election.enabled:
         return None
     identity = election.identity or socket.gethostname()
+    lease = shards.Shard(config.shard.name).lease(election.lease)  # one Lease per shard
     # A request may take at most 1.5 s: a renewal loop that fails keeps to its deadline.
     store = LeaseStore(
         leases.LeaseStore(
             kube_client,
             config.platform_namespace,
-            election.lease,
+            lease,
             timeout=min(1.5, election.retry_period),
         )
     )
     timing = Timing(election.lease_duration, election.renew_deadline, election.retry_period)
-    log.info("leader election: %s waits for lease %s", identity, election.lease)
+    log.info("leader election: %s waits for lease %s", identity, lease)
     return LeaderElector(store, identity, timing)
 
 

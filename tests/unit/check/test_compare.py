@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from landlord import installer
 from landlord.api import crds
+from landlord.check import cluster as check_cluster
 from landlord.check import compare
 
 
@@ -17,19 +17,34 @@ def test_permissions_expand_every_rule_once_keeping_wildcards() -> None:
     ]
 
     assert compare.permissions(rules) == [
-        ("*", "*", "get"),
-        ("*", "*", "list"),
-        ("", "secrets", "get"),
-        ("", "configmaps", "get"),
-        ("", "secrets", "delete"),
+        ("*", "*", "get", "", ""),
+        ("*", "*", "list", "", ""),
+        ("", "secrets", "get", "", ""),
+        ("", "configmaps", "get", "", ""),
+        ("", "secrets", "delete", "", ""),
+    ]
+
+
+def test_resource_names_and_a_namespace_become_one_permission_each() -> None:
+    rules = [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": ["a", "b"]}
+    ]
+
+    assert compare.permissions(rules, "ns") == [
+        ("", "secrets", "get", "ns", "a"),
+        ("", "secrets", "get", "ns", "b"),
     ]
 
 
 def test_permissions_come_from_what_install_grants() -> None:
-    granted = compare.permissions(installer.OPERATOR_RULES)
+    granted = check_cluster.operator_permissions("landlord-system")
 
-    assert ("", "serviceaccounts", "impersonate") in granted
-    assert ("landlord.dev", "*", "*") in granted
+    assert ("landlord.dev", "*", "*", "", "") in granted
+    assert ("rbac.authorization.k8s.io", "clusterroles", "bind", "", "admin") in granted
+    assert ("", "secrets", "get", "landlord-system", "") in granted
+    # Never across the cluster: impersonation and Secrets are per tenant namespace.
+    assert not [p for p in granted if p[1] == "secrets" and not p[3]]
+    assert not [p for p in granted if p[2] == "impersonate"]
     assert len(granted) == len(set(granted))
 
 

@@ -87,7 +87,7 @@ def test_a_deleted_kustomization_is_forgotten_everywhere(tmp_path: pathlib.Path)
     assert len(syncs.scheduler) == 0
     assert not syncs.gatekeeper.cleared(key)
     assert len(syncs.index) == 0
-    assert not syncs.drift.kinds(key)
+    assert not syncs.drift.scopes(key)
 
 
 def test_the_drift_metric_names_only_known_field_managers() -> None:

@@ -8,7 +8,7 @@ from landlord.api import labels
 from landlord.sync.drift import DriftTracker
 
 KEY = "team-a/app"
-KIND = ("v1", "ConfigMap")
+KIND = ("v1", "ConfigMap", "")
 
 
 def manifest(name: str = "cm", **data: str) -> dict[str, Any]:
@@ -107,5 +107,31 @@ def test_forget_drops_everything_of_a_kustomization() -> None:
     t.forget(KEY)
 
     assert not t.drifted(KEY)
-    assert t.kinds(KEY) == set()
+    assert t.scopes(KEY) == set()
     assert t.observe("DELETED", live()) is None
+
+
+def secret(name: str, namespace: str) -> dict[str, Any]:
+    body = manifest(name)
+    body.update(kind="Secret", data={"token": "c2VjcmV0"})
+    body["metadata"]["namespace"] = namespace
+    return body
+
+
+def test_secrets_are_watched_per_namespace_and_a_list_there_speaks_only_for_it() -> None:
+    # The operator may read Secrets only in tenants' namespaces: one watch each.
+    t = DriftTracker()
+    t.record(KEY, [manifest("cm"), secret("a", "team-a"), secret("b", "team-a-db")])
+
+    assert t.scopes(KEY) == {
+        ("v1", "ConfigMap", ""),
+        ("v1", "Secret", "team-a"),
+        ("v1", "Secret", "team-a-db"),
+    }
+    t.listed(KIND, [live("cm", manager="landlord")])
+    # The list of one namespace's Secrets says nothing about the other's.
+    assert t.listed(("v1", "Secret", "team-a"), []) != []
+    assert [str(d) for d in t.take(KEY)] == ["Secret team-a/a deleted"]
+    assert not t.clean(KEY)
+    assert t.listed(("v1", "Secret", "team-a-db"), [secret("b", "team-a-db")]) == []
+    assert t.clean(KEY)

@@ -36,7 +36,13 @@ def test_a_minimal_tenant_gets_its_own_namespace_and_reconciler() -> None:
         "namespace": "team-a",
         "labels": {labels.TENANT: "team-a"},
     }
-    (binding,) = _by_kind(objects, "RoleBinding")
+    access, binding = _by_kind(objects, "RoleBinding")
+    # The operator's own access: impersonate and read Secrets here, and nowhere else.
+    assert access["metadata"]["name"] == labels.OPERATOR_ACCESS_BINDING
+    assert access["roleRef"]["name"] == labels.OPERATOR_ACCESS_ROLE
+    assert access["subjects"] == [
+        {"kind": "ServiceAccount", "name": "landlord-operator", "namespace": "landlord-system"}
+    ]
     assert binding["roleRef"]["name"] == "admin"
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "landlord-reconciler", "namespace": "team-a"}
@@ -55,7 +61,7 @@ def test_every_object_carries_the_tenant_label() -> None:
 
     objects = _objects(tenant)
 
-    assert len(objects) == 2 + 2 + 4 + 2 + 2 + 2 + 2
+    assert len(objects) == 2 + 2 + 4 + 2 + 2 + 2 + 2 + 2
     assert all(obj["metadata"]["labels"][labels.TENANT] == "team-a" for obj in objects)
 
 

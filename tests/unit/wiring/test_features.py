@@ -67,7 +67,7 @@ def test_drift_detection_off_keeps_no_desired_state() -> None:
 
     tracker.record("n/k", [manifest])
 
-    assert tracker.kinds() == set()
+    assert tracker.scopes() == set()
     assert not tracker.clean("n/k")  # so an interval tick runs the whole pipeline
 
 
