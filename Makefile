@@ -64,7 +64,13 @@ node-tools:
 chart: venv
 	$(BIN)/python -m landlord.installer.chartfiles charts/landlord/files
 
-.PHONY: node-tools image chart
+# Regenerate the operator container's seccomp profile (containerd's default for a
+# container without capabilities, plus what bubblewrap needs); the output is checked in.
+seccomp:
+	cd hack/seccomp && go run . > ../../platform/landlord/cluster/realnode/seccomp/sandbox.json
+	cp platform/landlord/cluster/realnode/seccomp/sandbox.json charts/landlord/files/seccomp-sandbox.json
+
+.PHONY: node-tools image chart seccomp
 image: venv node-tools
 	$(BIN)/landlord image build
 

@@ -76,9 +76,10 @@ def operator(
     plane: controlplane.ControlPlane,
     extra_env: dict[str, str] | None = None,
     args: Sequence[str] = ("run",),
+    log_name: str = "operator.log",
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``landlord run`` (or ``args``) against ``plane`` (log in the state dir)."""
-    log = (plane.state_dir / "logs" / "operator.log").open("wb")
+    log = (plane.state_dir / "logs" / log_name).open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "landlord", *args],
         env={

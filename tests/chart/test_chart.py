@@ -124,8 +124,10 @@ def test_the_operator_runs_restricted_with_its_settings_from_the_release(
         "readOnlyRootFilesystem": True,
         "allowPrivilegeEscalation": False,
         "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
+        # RuntimeDefault plus the namespace calls of the build sandbox (the node's file).
+        "seccompProfile": {"type": "Localhost", "localhostProfile": "landlord/sandbox.json"},
     }
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert pod["serviceAccountName"] == docs["ServiceAccount"]["metadata"]["name"]
     assert docs["ClusterRoleBinding"]["subjects"][0]["namespace"] == "landlord-system"
@@ -208,7 +210,7 @@ def _leaves(values: dict[str, Any], prefix: str = "") -> list[str]:
     found: list[str] = []
     for key, value in values.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and value and key not in ("resources",):
+        if isinstance(value, dict) and value and key not in ("resources", "seccompProfile"):
             found += _leaves(value, path + ".")
         else:
             found.append(path)
@@ -270,3 +272,30 @@ def test_each_shard_gets_a_deployment_of_its_own_and_the_api_stays_on_the_defaul
         d for d in with_api if d["kind"] == "Service" and "metrics" in d["metadata"]["name"]
     )
     assert "app.kubernetes.io/component" not in metrics["spec"]["selector"]
+
+
+def test_the_sandbox_seccomp_profile_is_runtime_default_plus_namespaces_only() -> None:
+    from landlord.cluster.realnode import configs
+
+    shipped = (CHART / "files" / "seccomp-sandbox.json").read_bytes()
+    assert shipped == (configs.SECCOMP_PROFILES / "sandbox.json").read_bytes()
+    profile = yaml.safe_load(shipped)
+    assert profile["defaultAction"] == "SCMP_ACT_ERRNO"  # an allow list, like RuntimeDefault
+    allowed = {
+        name
+        for rule in profile["syscalls"]
+        if rule["action"] == "SCMP_ACT_ALLOW" and not rule.get("args")
+        for name in rule["names"]
+    }
+    assert {"unshare", "clone", "mount", "pivot_root"} <= allowed
+    # Still refused, as by RuntimeDefault without capabilities.
+    for name in (
+        "bpf",
+        "kexec_load",
+        "init_module",
+        "perf_event_open",
+        "setns",
+        "add_key",
+        "keyctl",
+    ):
+        assert name not in allowed, name

@@ -7,13 +7,18 @@ import pathlib
 import signal
 import subprocess
 import time
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import yaml
 
-from landlord import api, settings
+from landlord import api, kube, settings
+from landlord.api import labels
 from landlord.cluster import binaries
 from landlord.cluster.realnode import configs
+from landlord.demo import GitServer
 from tests.fixtures.realnode import RealCluster
 from tests.helpers import eventually
 
@@ -40,29 +45,87 @@ def _helm(helm: pathlib.Path, cluster: RealCluster, *args: str) -> str:
     return done.stdout
 
 
-def test_helm_install_runs_the_operator_in_cluster_and_uninstall_leaves_tenants_alone(
+@pytest.fixture
+def pod_git_server(real_cluster: RealCluster, tmp_path: pathlib.Path) -> Iterator[GitServer]:
+    """A Git server the operator's pods reach: on the host's address on the node network."""
+    host = urllib.parse.urlparse(real_cluster.plane.server).hostname
+    assert host is not None
+    server = GitServer(tmp_path / "git", host=host).start()
+    yield server
+    server.stop()
+
+
+def _tenant(name: str, url: str, shard: str | None = None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name}
+    if shard:
+        metadata["labels"] = {labels.SHARD: shard}
+    return {
+        "apiVersion": api.API_VERSION,
+        "kind": "Tenant",
+        "metadata": metadata,
+        "spec": {
+            "source": {"url": url, "interval": "10s"},
+            "sync": {"path": "./deploy", "interval": "10m"},
+        },
+    }
+
+
+def _app(color: str) -> dict[str, str]:
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app"}}
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app"}}
+    return {
+        "deploy/config.yaml": yaml.safe_dump({**config, "data": {"color": color}}),
+        "deploy/secret.yaml": yaml.safe_dump({**secret, "stringData": {"token": color}}),
+    }
+
+
+def _holder(admin: kube.Kube, name: str) -> str:
+    body = admin.get(api.API_VERSION, "Kustomization", name, name) or {}
+    return str((body.get("status") or {}).get("shard") or "")
+
+
+def _color(admin: kube.Kube, name: str) -> str:
+    found = admin.get("v1", "ConfigMap", "app", name) or {}
+    return str((found.get("data") or {}).get("color") or "")
+
+
+def test_helm_install_bootstraps_from_git_and_shards_tenants_with_least_privilege(
     real_cluster: RealCluster,
     workload_image: tuple[pathlib.Path, str],
     helm: pathlib.Path,
+    pod_git_server: GitServer,
     tmp_path: pathlib.Path,
 ) -> None:
     admin = real_cluster.admin
-    values = tmp_path / "values.yaml"
-    values.write_text(
-        yaml.safe_dump(
-            {
-                "image": {"tag": workload_image[1].rsplit(":", 1)[1]},
-                "nodeSelector": {configs.NODE_KIND_LABEL: "real"},
-                "tolerations": [{"key": configs.REAL_NODE_TAINT, "operator": "Exists"}],
-            }
-        )
+    git = pod_git_server
+    for repo in ("platform", "plain", "bluish"):
+        git.create(repo)
+    git.commit("plain", _app("red"), message="app")
+    git.commit("bluish", _app("blue"), message="app")
+    git.commit(
+        "platform",
+        {
+            "tenants/plain.yaml": yaml.safe_dump(_tenant("plain", git.url("plain"))),
+            "tenants/bluish.yaml": yaml.safe_dump(_tenant("bluish", git.url("bluish"), "blue")),
+        },
+        message="two tenants, one of them for the blue shard",
     )
-    _helm(
-        helm,
-        real_cluster,
-        "install",
-        "landlord",
-        str(CHART),
+    host = urllib.parse.urlparse(git.base_url).hostname
+    values = tmp_path / "values.yaml"
+    chart_values = {
+        "image": {"tag": workload_image[1].rsplit(":", 1)[1]},
+        "nodeSelector": {configs.NODE_KIND_LABEL: "real"},
+        "tolerations": [{"key": configs.REAL_NODE_TAINT, "operator": "Exists"}],
+        "bootstrap": {"url": git.url("platform"), "path": "tenants"},
+        "sharding": {"shards": ["blue"]},
+        # The test's Git server speaks plain HTTP on the node network's host address.
+        "extraEnv": [
+            {"name": "LANDLORD_SOURCES__ALLOWED_SCHEMES", "value": "https,ssh,http"},
+            {"name": "LANDLORD_SOURCES__ALLOWED_NETWORKS", "value": f"{host}/32"},
+        ],
+    }
+    values.write_text(yaml.safe_dump(chart_values))
+    install = [
         "-n",
         NAMESPACE,
         "--create-namespace",
@@ -71,33 +134,56 @@ def test_helm_install_runs_the_operator_in_cluster_and_uninstall_leaves_tenants_
         "--wait",
         "--timeout",
         "180s",
-    )
-    tenant = "charted"
-    admin.apply(
-        {
-            "apiVersion": api.API_VERSION,
-            "kind": "Tenant",
-            "metadata": {"name": tenant},
-            "spec": {"namespaces": [f"{tenant}-app"]},
-        },
-        field_manager="test",
-    )
-    # Provisioned by the operator in its pod, with the chart's service account.
+    ]
+    _helm(helm, real_cluster, "install", "landlord", str(CHART), *install)
+
+    # The pods bootstrap the platform repository; each shard provisions and syncs its
+    # tenant, with the chart's RBAC (least privilege: impersonation and Secrets only in
+    # tenant namespaces) — the Secret is applied as the tenant and watched for drift.
+    for name, color, shard in (("plain", "red", "default"), ("bluish", "blue", "blue")):
+        eventually(
+            lambda n=name, c=color: _color(admin, n) == c, timeout=120, what=f"{name} synced"
+        )
+        assert admin.get("v1", "Secret", "app", name) is not None
+        eventually(
+            lambda n=name, s=shard: _holder(admin, n) == s,
+            timeout=30,
+            what=f"{name} held by {shard}",
+        )
+    pods = {p.metadata.name: p for p in admin.core.list_namespaced_pod(NAMESPACE).items}
+    blue_pod = next(name for name in pods if name.startswith("landlord-operator-blue-"))
+    default_pod = next(name for name in pods if not name.startswith("landlord-operator-blue-"))
+    assert "tenant bluish:" in admin.core.read_namespaced_pod_log(blue_pod, NAMESPACE)
+    assert "tenant bluish:" not in admin.core.read_namespaced_pod_log(default_pod, NAMESPACE)
+    for lease in ("landlord-operator", "landlord-operator-blue"):
+        assert admin.get("coordination.k8s.io/v1", "Lease", lease, NAMESPACE) is not None
+
+    # Drift of the Secret, repaired by the watch of that namespace's Secrets.
+    admin.delete("v1", "Secret", "app", "bluish")
     eventually(
-        lambda: admin.get("v1", "Namespace", f"{tenant}-app"),
-        timeout=60,
-        what="the tenant's namespace, created by the operator the chart installed",
+        lambda: admin.get("v1", "Secret", "app", "bluish"), timeout=30, what="the Secret repaired"
     )
 
-    # It leads on its Lease (leader election is on in the chart) …
+    # Move `plain` to the blue shard (through Git, as a platform team would).
+    began = time.monotonic()
+    git.commit(
+        "platform",
+        {"tenants/plain.yaml": yaml.safe_dump(_tenant("plain", git.url("plain"), "blue"))},
+        message="plain moves to blue",
+    )
+    eventually(lambda: _holder(admin, "plain") == "blue", timeout=90, what="blue to take plain")
+    print(f"handover: commit -> new shard holds the sync in {time.monotonic() - began:.1f}s")
+    git.commit("plain", _app("green"), message="after the move")
+    eventually(lambda: _color(admin, "plain") == "green", timeout=60, what="the new shard applies")
+
+    # It hands its Lease back when it stops on SIGTERM: its successor leads well
+    # within one lease duration (15 s) of the old pod's deletion, not after it expires.
     def holder() -> str:
         lease = admin.get("coordination.k8s.io/v1", "Lease", "landlord-operator", NAMESPACE)
         return str((lease or {}).get("spec", {}).get("holderIdentity") or "")
 
     first = holder()
     assert first.startswith("landlord-operator-")
-    # … and hands it back when it stops on SIGTERM: its successor leads well within
-    # one lease duration (15 s) of the old pod's deletion, not after it expires.
     began = time.monotonic()
     admin.core.delete_namespaced_pod(first, NAMESPACE)
     second = eventually(
@@ -106,13 +192,30 @@ def test_helm_install_runs_the_operator_in_cluster_and_uninstall_leaves_tenants_
     assert second.startswith("landlord-operator-")
     assert time.monotonic() - began < 15
 
+    # An upgrade to changed values rolls the Deployment.
+    generation = (admin.get("apps/v1", "Deployment", "landlord-operator", NAMESPACE) or {})[
+        "metadata"
+    ]["generation"]
+    chart_values["resources"] = {
+        "requests": {"cpu": "50m", "memory": "200Mi"},
+        "limits": {"memory": "1Gi"},
+    }
+    values.write_text(yaml.safe_dump(chart_values))
+    _helm(helm, real_cluster, "upgrade", "landlord", str(CHART), *install)
+    rolled = admin.get("apps/v1", "Deployment", "landlord-operator", NAMESPACE) or {}
+    assert rolled["metadata"]["generation"] > generation
+    assert rolled["status"].get("updatedReplicas") == 1
+
     _helm(helm, real_cluster, "uninstall", "landlord", "-n", NAMESPACE, "--wait")
 
     assert admin.get("apps/v1", "Deployment", "landlord-operator", NAMESPACE) is None
+    assert admin.get("apps/v1", "Deployment", "landlord-operator-blue", NAMESPACE) is None
     assert admin.get("rbac.authorization.k8s.io/v1", "ClusterRole", "landlord-operator") is None
-    # The tenants' namespaces (and the CRDs with every Tenant) stay.
-    assert admin.get("v1", "Namespace", f"{tenant}-app") is not None
-    assert admin.get(api.API_VERSION, "Tenant", tenant) is not None
+    # The tenants' namespaces and workloads (and the CRDs with every Tenant) stay.
+    for name in ("plain", "bluish"):
+        assert admin.get("v1", "Namespace", name) is not None
+        assert admin.get("v1", "ConfigMap", "app", name) is not None
+        assert admin.get(api.API_VERSION, "Tenant", name) is not None
 
 
 def _operator_pids(pod: str) -> list[int]:

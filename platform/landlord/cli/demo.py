@@ -16,7 +16,7 @@ from landlord.api import gitrepository, kustomization
 from landlord.cli import cluster as cluster_cli
 from landlord.cli import console, get
 from landlord.cluster import controlplane
-from landlord.demo import up
+from landlord.demo import incluster, up
 from landlord.settings import Settings
 
 DEMO_STATE_DIR = pathlib.Path(".landlord/demo")
@@ -46,6 +46,19 @@ DEMO_STATE_DIR = pathlib.Path(".landlord/demo")
     show_default=True,
     help="Folder with the Casbin model and policy to push with the tenants.",
 )
+@click.option(
+    "--in-cluster",
+    is_flag=True,
+    help="Run Landlord as pods on a real node, installed by its Helm chart "
+    "(builds the image; needs `make node-tools`; one such cluster per machine).",
+)
+@click.option(
+    "--chart",
+    type=click.Path(path_type=pathlib.Path, file_okay=False),
+    default=pathlib.Path("charts/landlord"),
+    show_default=True,
+    help="The chart --in-cluster installs.",
+)
 @click.pass_obj
 def up_command(
     settings: Settings,
@@ -53,23 +66,41 @@ def up_command(
     nodes: int,
     tenants_dir: pathlib.Path,
     policies_dir: pathlib.Path,
+    in_cluster: bool,
+    chart: pathlib.Path,
 ) -> None:
     """Run the demo: control plane, operator and example tenants, until Ctrl-C."""
     up.clear_leftovers(state_dir, console.step)
-    plane = cluster_cli.bring_up(cluster_cli.options_from(settings, state_dir, nodes))
+    options = cluster_cli.options_from(
+        settings, state_dir, 0 if in_cluster else nodes, real_nodes=1 if in_cluster else 0
+    )
+    plane = cluster_cli.bring_up(options)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
         cluster_cli.print_ready(plane)
-        with up.running(
-            settings,
-            plane,
-            tenants_dir=tenants_dir,
-            policies_dir=policies_dir,
-            stop=stop,
-            step=console.step,
-        ) as demo:
+        steps = (
+            incluster.running(
+                settings,
+                plane,
+                chart=chart,
+                tenants_dir=tenants_dir,
+                policies_dir=policies_dir,
+                stop=stop,
+                step=console.step,
+            )
+            if in_cluster
+            else up.running(
+                settings,
+                plane,
+                tenants_dir=tenants_dir,
+                policies_dir=policies_dir,
+                stop=stop,
+                step=console.step,
+            )
+        )
+        with steps as demo:
             for table in (
                 get.tenants_table(demo.client),
                 get.namespaced_table(demo.client, gitrepository.KIND),
@@ -78,11 +109,17 @@ def up_command(
                 if table is not None:
                     console.out.print(table)
             console.out.print(f"  export KUBECONFIG={plane.kubeconfig}; landlord get tenants")
-            console.out.print(
-                f"  export LANDLORD_API__URL={demo.api_url} LANDLORD_TOKEN=$(kubectl create token "
-                f"{demo.admin} -n {settings.platform_namespace}); landlord tenant list"
-            )
-            console.out.print(f"  landlord audit tenant {up.DEMO_API_TENANT}")
+            if demo.api_url:
+                console.out.print(
+                    f"  export LANDLORD_API__URL={demo.api_url} LANDLORD_TOKEN=$(kubectl create "
+                    f"token {demo.admin} -n {settings.platform_namespace}); landlord tenant list"
+                )
+                console.out.print(f"  landlord audit tenant {up.DEMO_API_TENANT}")
+            else:
+                console.out.print(
+                    f"  Landlord runs in pods: landlord logs come from the pods in "
+                    f"{settings.platform_namespace} (chart release {incluster.RELEASE})"
+                )
             console.out.print("[bold]Ctrl-C stops the demo.[/bold]")
             stop.wait()
             console.out.print("stopping…")

@@ -114,10 +114,11 @@ class _HttpServer(http.server.ThreadingHTTPServer):
 
 
 class GitServer:
-    """Bare repositories under ``root``, served at ``http://127.0.0.1:<port>/<name>.git``.
+    """Bare repositories under ``root``, served at ``http://<host>:<port>/<name>.git``.
 
+    ``host`` is loopback unless pods must reach it (a real node's host address).
     ``users`` (name → password) and ``tokens`` (bearer) enable auth; with
-    neither, anyone on loopback may read. Test pushes go through the file system
+    neither, anyone who reaches it may read. Test pushes go through the file system
     (``push``/``commit`` helpers), the way a tenant's CI would push elsewhere.
     """
 
@@ -127,8 +128,10 @@ class GitServer:
         *,
         users: dict[str, str] | None = None,
         tokens: list[str] | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.root = root
+        self.host = host
         self.users = dict(users or {})
         self.tokens = list(tokens or [])
         self.public: set[str] = set()
@@ -148,7 +151,7 @@ class GitServer:
 
     def start(self) -> GitServer:
         self.root.mkdir(parents=True, exist_ok=True)
-        self._http = _HttpServer(("127.0.0.1", 0), _Handler)
+        self._http = _HttpServer((self.host, 0), _Handler)
         self._http.git = self
         self._thread = threading.Thread(
             target=self._http.serve_forever, name="git-server", daemon=True
@@ -165,7 +168,7 @@ class GitServer:
     @property
     def base_url(self) -> str:
         assert self._http is not None, "start() the server first"
-        return f"http://127.0.0.1:{self._http.server_address[1]}"
+        return f"http://{self.host}:{self._http.server_address[1]}"
 
     def url(self, repo: str) -> str:
         """The clone URL of ``repo``."""

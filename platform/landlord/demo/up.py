@@ -105,7 +105,7 @@ def running(
             "platform",
             f"bootstrapped {git.url('platform')} ({len(names)} tenants from {tenants_dir}/)",
         )
-        if names and not _wait_ready(client, names, stop):
+        if names and not wait_ready(client, names, stop):
             step("tenants", "not all Ready yet; see the table")
         loaded = _policy_in_force(client, settings.platform_namespace)
         if loaded:
@@ -205,7 +205,7 @@ def _all_ready(client: kube.Kube, kind: str, names: list[str] | None = None) -> 
     )
 
 
-def _wait_ready(client: kube.Kube, names: list[str], stop: threading.Event) -> bool:
+def wait_ready(client: kube.Kube, names: list[str], stop: threading.Event) -> bool:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline and not stop.is_set():
         if all(

@@ -15,8 +15,17 @@ from landlord.kube.client import (
     Manifest,
     bearer_token,
     connect,
+    count_requests,
     service_account_user,
     token_of,
 )
 
-__all__ = ["Kube", "Manifest", "bearer_token", "connect", "service_account_user", "token_of"]
+__all__ = [
+    "Kube",
+    "Manifest",
+    "bearer_token",
+    "connect",
+    "count_requests",
+    "service_account_user",
+    "token_of",
+]

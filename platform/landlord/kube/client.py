@@ -13,7 +13,7 @@ import json
 import os
 import pathlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from kubernetes import client as k8s
@@ -25,6 +25,26 @@ from kubernetes.dynamic import exceptions as dynamic_exceptions
 from landlord import errors
 
 Manifest = dict[str, Any]
+
+# Called with the HTTP method of every request any client of this process makes
+# (the operator counts them in a metric); watches count once, when they start.
+_on_request: list[Callable[[str], None]] = []
+
+
+def count_requests(callback: Callable[[str], None]) -> None:
+    """Have ``callback(method)`` called for each request to the apiserver from now on."""
+    _on_request.append(callback)
+
+
+def _counted(rest: Any) -> None:
+    request = rest.request
+
+    def counted(method: str, *args: Any, **kwargs: Any) -> Any:
+        for callback in _on_request:
+            callback(method)
+        return request(method, *args, **kwargs)
+
+    rest.request = counted
 
 
 def service_account_user(namespace: str, name: str) -> str:
@@ -70,6 +90,7 @@ class Kube:
         self.configuration = configuration
         self.user = user
         self.api_client = k8s.ApiClient(configuration)
+        _counted(self.api_client.rest_client)
         if user is not None:
             self.api_client.set_default_header("Impersonate-User", user)
             for group in groups:

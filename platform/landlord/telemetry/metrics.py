@@ -23,6 +23,12 @@ class Metrics:
             buckets=(0.5, 1, 2, 5, 10, 15, 30, 60, 120),
         )
 
+        self.apiserver_requests_total = Counter(
+            "landlord_apiserver_requests_total",
+            "Requests this process made to the apiserver, by HTTP method (a watch counts once).",
+            ["method"],
+            registry=self.registry,
+        )
         self.tenants = Gauge(
             "landlord_tenants",
             "Tenants known to this operator, by Ready condition.",

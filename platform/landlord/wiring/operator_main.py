@@ -80,6 +80,7 @@ def run(config: settings_mod.Settings, *, serve_api: bool = False) -> None:
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     telemetry.configure_tracing(config.telemetry)
     metrics = telemetry.Metrics()
+    kube.count_requests(lambda method: metrics.apiserver_requests_total.labels(method).inc())
     kube_client = kube.connect()
     operator = build_operator(config, kube_client=kube_client, metrics=metrics, serve_api=serve_api)
     elector = leadership.elector_from(config, kube_client)

@@ -22,6 +22,10 @@ RUNC = "/usr/sbin/runc"
 CONTAINERD_STATE = "/run/containerd"
 CONTAINERD_SOCKET = f"{CONTAINERD_STATE}/containerd.sock"
 KUBELET_ROOT = "/var/lib/kubelet"
+# Seccomp profiles the node offers pods (`localhostProfile` is relative to its
+# kubelet's <root-dir>/seccomp): Landlord's operator needs `landlord/sandbox.json`.
+SECCOMP_PROFILES = pathlib.Path(__file__).parent / "seccomp"
+SANDBOX_PROFILE = "landlord/sandbox.json"
 POD_BRIDGE = "landlord0"
 NODE_KIND_LABEL = "landlord.dev/node-kind"
 REAL_NODE_TAINT = "landlord.dev/real-node"

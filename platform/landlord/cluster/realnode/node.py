@@ -145,6 +145,10 @@ def _write_files(
     kubeconfig.write(files.kubelet_kubeconfig, server, pki, node)
     kubeconfig.write(files.proxy_kubeconfig, server, pki, pki_mod.KUBE_PROXY)
     files.containerd_config.write_text(configs.containerd_config(files, sandbox_image))
+    # /var/lib is the node's own (the anchor bind-mounts files.var_lib there).
+    profile = files.var_lib / "kubelet" / "seccomp" / configs.SANDBOX_PROFILE
+    profile.parent.mkdir(parents=True, exist_ok=True)
+    profile.write_bytes((configs.SECCOMP_PROFILES / "sandbox.json").read_bytes())
     (files.cni_dir / "10-landlord.conflist").write_text(
         json.dumps(configs.cni_conflist(plan, index), indent=2)
     )
