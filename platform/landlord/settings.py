@@ -307,6 +307,13 @@ class ShardSettings(BaseModel):
 
     name: str = Field(default="", pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$")
 
+    @field_validator("name")
+    @classmethod
+    def _not_default(cls, value: str) -> str:
+        if value == "default":  # how the default shard signs status.shard
+            raise ValueError("'default' is the unnamed shard's; leave the name empty for it")
+        return value
+
 
 class Settings(BaseSettings):
     """All of Landlord's settings."""

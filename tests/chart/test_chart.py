@@ -55,6 +55,16 @@ def test_the_charts_rbac_files_are_the_installers_rules() -> None:
         assert (CHART / "files" / name).read_text() == chartfiles.render(constant, rules), (
             f"{name} is stale: run `make chart`"
         )
+    scope = (CHART / "files" / chartfiles.SCOPE).read_text()
+    assert scope == chartfiles.render_scope(), "operator-scope.yaml is stale: run `make chart`"
+
+
+def test_the_charts_admission_policy_is_what_landlord_install_applies(helm: pathlib.Path) -> None:
+    from landlord.installer import admission
+
+    kinds = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+    rendered = [d for d in render(helm) if d["kind"] in kinds]
+    assert rendered == admission.manifests("landlord-system")
 
 
 def _named(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -179,6 +189,9 @@ def test_the_policy_values_become_the_configmap_the_operator_reads(helm: pathlib
         ("api.port=80", "minimum"),
         ("extraEnv[0].name=PATH", "does not match pattern"),
         ("bootstrap.path=/etc", "does not match pattern"),
+        ("sharding.shards={default}", "'not' failed"),
+        ("rbac.tenantRoles={admin,cluster-admin}", "'not' failed"),
+        ("rbac.tenantRoles={system:aggregate-to-admin}", "'not' failed"),
     ],
 )
 def test_the_schema_refuses_bad_values_with_a_clear_message(
@@ -239,7 +252,8 @@ def test_standbys_without_the_api_roll_and_get_a_disruption_budget(helm: pathlib
 def test_each_shard_gets_a_deployment_of_its_own_and_the_api_stays_on_the_default(
     helm: pathlib.Path,
 ) -> None:
-    docs = render(helm, "sharding.shards={blue,green}", "replicas=2", "api.enabled=false")
+    policy = "policy.model=m,policy.csv=c"
+    docs = render(helm, "sharding.shards={blue,green}", "replicas=2", "api.enabled=false", policy)
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
     assert sorted(deployments) == [
         "landlord-operator",
@@ -260,7 +274,7 @@ def test_each_shard_gets_a_deployment_of_its_own_and_the_api_stays_on_the_defaul
         )
     assert len([d for d in docs if d["kind"] == "PodDisruptionBudget"]) == 3
 
-    with_api = render(helm, "sharding.shards={blue}")
+    with_api = render(helm, "sharding.shards={blue}", policy)
     args = {
         d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["args"]
         for d in with_api
@@ -299,3 +313,11 @@ def test_the_sandbox_seccomp_profile_is_runtime_default_plus_namespaces_only() -
         "keyctl",
     ):
         assert name not in allowed, name
+
+
+def test_shards_without_the_policy_as_values_fail_with_the_reason(helm: pathlib.Path) -> None:
+    # Only the default shard fetches the platform repository's policy/ folder.
+    args = ["template", "x", str(CHART), "--kube-version", KUBE_VERSION]
+    done = _helm(helm, *args, "--set", "image.tag=x", "--set", "sharding.shards={blue}")
+    assert done.returncode != 0
+    assert "policy.model and policy.csv" in done.stderr

@@ -23,6 +23,7 @@ from tests.fixtures.realnode import RealCluster
 from tests.helpers import eventually
 
 CHART = pathlib.Path(__file__).resolve().parents[2] / "charts" / "landlord"
+POLICIES = CHART.parents[1] / "policies"
 NAMESPACE = "landlord-system"
 
 
@@ -118,6 +119,12 @@ def test_helm_install_bootstraps_from_git_and_shards_tenants_with_least_privileg
         "tolerations": [{"key": configs.REAL_NODE_TAINT, "operator": "Exists"}],
         "bootstrap": {"url": git.url("platform"), "path": "tenants"},
         "sharding": {"shards": ["blue"]},
+        # Every shard reads the policy from the ConfigMap (only the default one
+        # fetches the platform repository).
+        "policy": {
+            "model": (POLICIES / "model.conf").read_text(),
+            "csv": (POLICIES / "policy.csv").read_text(),
+        },
         # The test's Git server speaks plain HTTP on the node network's host address.
         "extraEnv": [
             {"name": "LANDLORD_SOURCES__ALLOWED_SCHEMES", "value": "https,ssh,http"},

@@ -142,6 +142,94 @@ def test_the_apiserver_refuses_its_attempts_outright(
     assert admin.get(f"{RBAC}/v1", "RoleBinding", "steered", "default") is None
 
 
+def _refused(attempt: Any) -> str:
+    with pytest.raises(errors.ApiError) as refused:
+        attempt()
+    assert refused.value.status in (403, 422), refused.value.message
+    return refused.value.message
+
+
+def test_admission_keeps_its_writes_inside_tenant_namespaces(
+    as_operator: kube.Kube, admin: kube.Kube, tenant_namespace: str
+) -> None:
+    # RBAC lets it bind `admin` and create ServiceAccounts anywhere; the admission
+    # policy (landlord-operator-scope) says where: only in tenant namespaces.
+    message = _refused(
+        lambda: as_operator.create(
+            {
+                "apiVersion": f"{RBAC}/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": "steered", "namespace": "kube-system"},
+                "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "admin"},
+                "subjects": [
+                    {
+                        "kind": "ServiceAccount",
+                        "name": installer.OPERATOR,
+                        "namespace": PLATFORM_NAMESPACE,
+                    }
+                ],
+            }
+        )
+    )
+    assert "only in tenant namespaces" in message
+    _refused(
+        lambda: as_operator.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": "steered", "namespace": "default"},
+            }
+        )
+    )
+    # It cannot make an existing namespace a tenant's (and so adopt it) …
+    message = _refused(
+        lambda: as_operator.merge_patch(
+            "v1", "Namespace", "kube-system", {"metadata": {"labels": {labels.TENANT: "evil"}}}
+        )
+    )
+    assert "never adopts" in message
+    # … nor hand a tenant's namespace to another tenant, nor create an unlabelled one.
+    message = _refused(
+        lambda: as_operator.merge_patch(
+            "v1", "Namespace", tenant_namespace, {"metadata": {"labels": {labels.TENANT: "other"}}}
+        )
+    )
+    assert "never passes to another tenant" in message
+    _refused(
+        lambda: as_operator.create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "steered-ns"}}
+        )
+    )
+    # Its per-namespace access role is bound to itself only, even in a tenant namespace.
+    message = _refused(
+        lambda: as_operator.create(
+            {
+                "apiVersion": f"{RBAC}/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": "steered", "namespace": tenant_namespace},
+                "roleRef": {
+                    "apiGroup": RBAC,
+                    "kind": "ClusterRole",
+                    "name": labels.OPERATOR_ACCESS_ROLE,
+                },
+                "subjects": [{"kind": "User", "name": "mallory", "apiGroup": RBAC}],
+            }
+        )
+    )
+    assert "bound to the operator only" in message
+    assert admin.get(f"{RBAC}/v1", "RoleBinding", "steered", tenant_namespace) is None
+    # What it does for tenants still passes (a reconciler binding in a tenant namespace).
+    as_operator.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "allowed", "namespace": tenant_namespace},
+        },
+        field_manager="test",
+    )
+    admin.delete("v1", "ServiceAccount", "allowed", tenant_namespace)
+
+
 def test_a_tenant_naming_a_role_the_operator_may_not_bind_is_refused_with_the_reason(
     tenants: Tenants, admin: kube.Kube
 ) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from landlord import errors
 from landlord.api import crds, labels
+from landlord.installer import admission
 from landlord.installer.rbac import TENANT_ROLES, manifests
 from landlord.kube import Kube
 
@@ -38,7 +39,10 @@ def install(
             if time.monotonic() > deadline:
                 raise errors.RetryableError(f"CRD {name} was not Established in {timeout}s")
             time.sleep(0.1)
-    for manifest in manifests(platform_namespace, tenant_roles):
+    for manifest in [
+        *manifests(platform_namespace, tenant_roles),
+        *admission.manifests(platform_namespace),
+    ]:
         kube.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
         applied.append(f"{manifest['kind']} {manifest['metadata']['name']}")
     return applied

@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from landlord.installer import rbac
+from landlord.installer import admission, rbac
 
 FILES = {
     "operator-rules.yaml": ("OPERATOR_RULES", rbac.OPERATOR_RULES),
@@ -25,9 +25,24 @@ def render(constant: str, rules: list[dict[str, object]]) -> str:
     return header + yaml.safe_dump(rules, sort_keys=False)
 
 
+SCOPE = "operator-scope.yaml"
+
+
+def render_scope() -> str:
+    """The admission policy, its namespace a placeholder the chart replaces."""
+    header = (
+        "# Generated from landlord.installer.admission by `make chart`; tests/chart checks it.\n"
+        f"# templates/admission.yaml replaces {admission.NAMESPACE_PLACEHOLDER}.\n"
+    )
+    return header + yaml.safe_dump_all(
+        admission.manifests(admission.NAMESPACE_PLACEHOLDER), sort_keys=False
+    )
+
+
 def main(folder: str) -> None:
     for name, (constant, rules) in FILES.items():
         (pathlib.Path(folder) / name).write_text(render(constant, rules))
+    (pathlib.Path(folder) / SCOPE).write_text(render_scope())
 
 
 if __name__ == "__main__":

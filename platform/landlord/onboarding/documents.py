@@ -29,6 +29,8 @@ class TenantFile:
     spec: dict[str, Any]
     annotations: dict[str, str]
     alone: bool
+    # The platform team's labels (its shard among them): an update keeps them.
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def spec_document(spec: TenantSpec) -> dict[str, Any]:
@@ -39,14 +41,18 @@ def spec_document(spec: TenantSpec) -> dict[str, Any]:
     return dumped
 
 
-def render(name: str, spec: dict[str, Any], annotations: dict[str, str]) -> bytes:
+def render(
+    name: str,
+    spec: dict[str, Any],
+    annotations: dict[str, str],
+    tenant_labels: dict[str, str] | None = None,
+) -> bytes:
     """A Tenant manifest, dumped with the safe dumper (no tags, no anchors)."""
-    manifest = {
-        "apiVersion": api.API_VERSION,
-        "kind": "Tenant",
-        "metadata": {"name": name, "annotations": dict(sorted(annotations.items()))},
-        "spec": spec,
-    }
+    metadata: dict[str, Any] = {"name": name}
+    if tenant_labels:
+        metadata["labels"] = dict(sorted(tenant_labels.items()))
+    metadata["annotations"] = dict(sorted(annotations.items()))
+    manifest = {"apiVersion": api.API_VERSION, "kind": "Tenant", "metadata": metadata, "spec": spec}
     body = yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False, allow_unicode=True)
     return (HEADER + body).encode()
 
@@ -104,6 +110,7 @@ def parse(path: str, content: bytes) -> list[TenantFile]:
                     str(k): str(v) for k, v in (metadata.get("annotations") or {}).items()
                 },
                 alone=len(documents) == 1,
+                labels={str(k): str(v) for k, v in (metadata.get("labels") or {}).items()},
             )
         )
     return found

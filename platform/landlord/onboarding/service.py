@@ -192,7 +192,7 @@ class Onboarding:
             if merged == current.spec:
                 return {}
             annotations = self._annotations(name, caller, context, "update")
-            return {current.path: documents.render(name, merged, annotations)}
+            return {current.path: documents.render(name, merged, annotations, current.labels)}
 
         commit = self.files.commit(
             "update", name, caller, context, change, f"Update tenant {name}: {', '.join(given)}"

@@ -128,7 +128,20 @@ class Provisioner:
         for manifest in wanted:
             key = ObjectKey.of(manifest)
             found = current.get(key)
-            if found is not None and contains(found, manifest) and _same_shard(found, manifest):
+            if found is not None and not _same_shard(found, manifest) and _shard(manifest) is None:
+                # The Tenant left its shard: drop the label, whoever set it (an apply
+                # removes only what Landlord's field manager owns).
+                self.kube.merge_patch(
+                    manifest["apiVersion"],
+                    manifest["kind"],
+                    manifest["metadata"]["name"],
+                    {"metadata": {"labels": {labels.SHARD: None}}},
+                    manifest["metadata"].get("namespace"),
+                )
+                changed.append(key)
+                if contains(found, manifest):
+                    continue
+            elif found is not None and contains(found, manifest) and _same_shard(found, manifest):
                 continue
             if key.kind == "Namespace" and found is None:
                 self._claim_namespace(tenant, manifest)
@@ -201,10 +214,10 @@ class _LostNamespaceError(Exception):
         self.refusal = refusal
 
 
+def _shard(obj: Manifest) -> str | None:
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(labels.SHARD)
+
+
 def _same_shard(found: Manifest, wanted: Manifest) -> bool:
     """Whether ``found`` carries the shard label ``wanted`` does (a removed label is a change)."""
-
-    def shard(obj: Manifest) -> str | None:
-        return ((obj.get("metadata") or {}).get("labels") or {}).get(labels.SHARD)
-
-    return shard(found) == shard(wanted)
+    return _shard(found) == _shard(wanted)

@@ -91,6 +91,7 @@ class Operator:
             secret_name=config.api.trace_key_secret,
         )
         self.namespaces = NamespaceLabels()
+        self._tenant_here: dict[str, bool] = {}  # Tenant → this shard's, from Tenant events
         self.router = sharding.ShardRouter(
             shards.Shard(config.shard.name),
             kube_client,
@@ -271,17 +272,27 @@ class Operator:
     def tenant_changed(
         self, name: str, delay: float = 0.0, labels: Mapping[str, str] | None = None
     ) -> None:
-        """A Tenant, or something it owns, changed (``labels``: the changed object's)."""
-        if labels is not None and not self.router.owns_tenant(labels):
-            return  # another shard's (one that moved away is let go by its next reconcile)
+        """A Tenant changed (``labels``: its labels, which say its shard)."""
+        if labels is not None:
+            self._tenant_here[name] = self.router.owns_tenant(labels)
+            if not self._tenant_here[name]:
+                return  # another shard's (one that moved away is let go by its next reconcile)
         self.changes.mark(name)
         self.tenant_controller.enqueue(name, delay)
+
+    def owned_changed(self, tenant: str) -> None:
+        """Something a Tenant owns changed: routed by the Tenant's shard.
+
+        Not by the object's own labels: a tenant may relabel its RoleBindings, not its Tenant.
+        """
+        if self._tenant_here.get(tenant, True):  # unknown yet: its reconcile decides
+            self.tenant_changed(tenant, DEBOUNCE)
 
     def source_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
         """A GitRepository event (the sources feature is on)."""
         self.syncs.remember(dict(body), deleted=deleted)
         self.router.seen({"kind": "GitRepository", **body}, deleted=deleted)
-        if self.source_controller is not None and self.router.owns_key(_key(body)):
+        if self.source_controller is not None and self.router.may_own_key(_key(body)):
             self.source_controller.enqueue(_key(body))
 
     def sync_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
@@ -291,7 +302,7 @@ class Operator:
         self.router.seen({"kind": sharding.KIND, **body}, deleted=deleted)
         if self.sync_controller is None:
             return
-        if self.router.owns_key(key) or self.router.held(key):
+        if self.router.may_own_key(key) or self.router.held(key):
             self.sync_controller.enqueue(key)
         else:  # another shard's: those of ours that wait on it may go on
             for dependent in self.syncs.waiting_on(key):

@@ -16,7 +16,7 @@ import kopf
 from landlord import api, kube
 from landlord.api import labels as api_labels
 from landlord.runtime.leaderelection import LeaderElector
-from landlord.wiring.composition import DEBOUNCE, Operator
+from landlord.wiring.composition import Operator
 
 
 async def _acquire(elector: LeaderElector) -> None:
@@ -120,7 +120,7 @@ def registry_of(
         operator.namespace_changed(name, labels, deleted=event.get("type") == "DELETED")
 
     async def owned_event(labels: Mapping[str, str], **_: Any) -> None:
-        operator.tenant_changed(labels[api_labels.TENANT], DEBOUNCE, labels=labels)
+        operator.owned_changed(labels[api_labels.TENANT])
 
     for group, version, plural in operator.owned_kinds():
         kopf.on.event(

@@ -11,7 +11,7 @@ import pathlib
 from collections.abc import Callable
 from typing import Any
 
-from landlord import api, kube
+from landlord import api, errors, kube
 from landlord import settings as settings_mod
 from landlord.gitops import artifacts
 from landlord.policy.engine import DEFAULTS, PolicyError, Snapshot
@@ -55,6 +55,15 @@ def reader(
             return Snapshot(data["model.conf"], data["policy.csv"], f"ConfigMap {namespace}/{name}")
 
         return from_configmap
+    if config.shard.name:
+        # Only the default shard fetches the platform repository: a named shard would
+        # enforce the shipped policy forever instead of the platform's.
+        raise errors.TerminalError(
+            f"shard {config.shard.name} cannot read the policy from the platform repository "
+            "(the default shard fetches it)",
+            hint="give every shard the policy as a ConfigMap: LANDLORD_POLICY__CONFIGMAP "
+            "(the chart's policy.model and policy.csv)",
+        )
     folder = settings.repo_path.strip("/")
 
     def from_platform_repository() -> Snapshot:

@@ -45,7 +45,8 @@ class ShardRouter:
         self.lease_duration = lease_duration
         self.clock = clock
         self._lock = threading.Lock()
-        self._holders: dict[str, str] = {}  # Kustomization key → status.shard last seen
+        # Kustomization key → (status.shard, resourceVersion) as last seen
+        self._holders: dict[str, tuple[str, str]] = {}
         # namespace → (kind, key) of its GitRepositories and Kustomizations
         self._by_namespace: dict[str, set[tuple[str, str]]] = {}
         self._claimed: set[str] = set()  # keys this process applies
@@ -67,6 +68,11 @@ class ShardRouter:
     def owns_key(self, key: str) -> bool:
         return self.owns_namespace(key.partition("/")[0])
 
+    def may_own_key(self, key: str) -> bool:
+        """For the event loop (no request): False only when the cache says another shard's."""
+        found = self.namespaces.get(key.partition("/")[0])
+        return found is None or self.shard.owns(found)
+
     # -- what the watches say ----------------------------------------------------
 
     def seen(self, body: Mapping[str, Any], *, deleted: bool) -> None:
@@ -83,7 +89,12 @@ class ShardRouter:
                 return
             self._by_namespace.setdefault(namespace, set()).add((kind, key))
             if kind == KIND:
-                self._holders[key] = str((body.get("status") or {}).get("shard") or "")
+                self._remember(key, body)
+
+    def _remember(self, key: str, body: Mapping[str, Any]) -> None:
+        holder = str((body.get("status") or {}).get("shard") or "")
+        version = str((body.get("metadata") or {}).get("resourceVersion") or "")
+        self._holders[key] = (holder, version)
 
     def moved(self, namespace: str, before: Mapping[str, str] | None) -> list[tuple[str, str]]:
         """(kind, key) of what lives in ``namespace`` when its shard changed (else nothing)."""
@@ -97,27 +108,31 @@ class ShardRouter:
     # -- handover ----------------------------------------------------------------
 
     def admit(self, key: str) -> Outcome | None:
-        """None: apply ``key`` now (claimed for this shard); an Outcome: wait for its holder."""
+        """None: apply ``key`` now (claimed for this shard); an Outcome: wait for its holder.
+
+        Claims are fenced by the Kustomization's resourceVersion: of two shards that
+        claim at once, one write fails (409) and that shard looks again.
+        """
         with self._lock:
-            if key in self._claimed:
-                return None
-            holder = self._holders.get(key)
+            known = self._holders.get(key)
+            claimed = key in self._claimed
             since = self._waiting_since.setdefault(key, self.clock())
-        if holder is None:  # no event yet: read it
-            body = self.kube.get(api.API_VERSION, KIND, *reversed(key.split("/", 1)))
-            if body is None:
+        if claimed and known is not None and known[0] in ("", self.shard.signature):
+            with self._lock:
+                self._waiting_since.pop(key, None)
+            return None
+        if claimed:  # another shard took it (this one was slow to let go): stand back
+            with self._lock:
+                self._claimed.discard(key)
+        if known is None:  # no event yet: read it
+            found = self._read(key)
+            if found is None:
                 return None  # gone: the reconcile says so
-            holder = str((body.get("status") or {}).get("shard") or "")
+            known = found
+        holder, version = known
         step = self.shard.handover(holder, self.clock() - since, self.lease_duration)
         if step is shards.Handover.WAIT:
-            return Outcome(
-                False,
-                HANDOVER,
-                f"shard {holder} still applies it; shard {self.shard.signature} takes over "
-                "once it lets go (at most one lease duration)",
-                reconciling=True,
-                requeue_after=HANDOVER_POLL,
-            )
+            return self._waiting(key, f"shard {holder} still applies it")
         if step is not shards.Handover.PROCEED:
             if step is shards.Handover.TAKE:
                 log.warning(
@@ -127,12 +142,22 @@ class ShardRouter:
                     self.lease_duration,
                     self.shard.signature,
                 )
-            if not self._write_holder(key, self.shard.signature):
-                return None
+            if not self._write_holder(key, self.shard.signature, version):
+                return self._waiting(key, "another shard changed it at the same moment")
         with self._lock:
             self._claimed.add(key)
             self._waiting_since.pop(key, None)
         return None
+
+    def _waiting(self, key: str, why: str) -> Outcome:
+        return Outcome(
+            False,
+            HANDOVER,
+            f"{why}; shard {self.shard.signature} takes over once it lets go "
+            "(at most one lease duration)",
+            reconciling=True,
+            requeue_after=HANDOVER_POLL,
+        )
 
     def held(self, key: str) -> bool:
         """Whether this process applies ``key`` (it may have just moved away)."""
@@ -140,28 +165,49 @@ class ShardRouter:
             return key in self._claimed
 
     def release(self, key: str) -> bool:
-        """``key`` is another shard's now: let go of it if this shard held it (True: it did)."""
+        """``key`` is another shard's now: let go of it if this shard held it (True: it did).
+
+        ``status.shard`` is cleared only while it still names this shard (fenced by
+        resourceVersion): a shard that took it over meanwhile keeps it.
+        """
         with self._lock:
             held = key in self._claimed
             self._claimed.discard(key)
             self._waiting_since.pop(key, None)
-        if held:
-            self._write_holder(key, None)
-            log.info("shard %s released %s", self.shard.signature, key)
-        return held
+        if not held:
+            return False
+        found = self._read(key)
+        if found is not None and found[0] == self.shard.signature:
+            self._write_holder(key, None, found[1])
+        log.info("shard %s released %s", self.shard.signature, key)
+        return True
 
-    def _write_holder(self, key: str, holder: str | None) -> bool:
+    def _read(self, key: str) -> tuple[str, str] | None:
         namespace, _, name = key.partition("/")
+        body = self.kube.get(api.API_VERSION, KIND, name, namespace)
+        if body is None:
+            return None
+        with self._lock:
+            self._remember(key, body)
+            return self._holders[key]
+
+    def _write_holder(self, key: str, holder: str | None, version: str) -> bool:
+        """Set ``status.shard`` if the object is still at ``version`` (False: it was not)."""
+        namespace, _, name = key.partition("/")
+        patch: dict[str, Any] = {"status": {"shard": holder}}
+        if version:
+            patch["metadata"] = {"resourceVersion": version}
         try:
-            self.kube.merge_patch(
-                api.API_VERSION, KIND, name, {"status": {"shard": holder}}, namespace, status=True
-            )
+            body = self.kube.merge_patch(api.API_VERSION, KIND, name, patch, namespace, status=True)
         except errors.ApiError as error:
+            if error.conflict:
+                self._read(key)  # the newer state, for the next look
+                return False
             if error.not_found:
                 return False
             raise
         with self._lock:
-            self._holders[key] = holder or ""
+            self._remember(key, body)
         return True
 
 

@@ -32,6 +32,19 @@ def test_a_tenant_file_holds_only_what_was_given_with_safe_yaml() -> None:
     assert parsed.alone
 
 
+def test_the_platform_teams_labels_survive_a_rewrite_through_the_api() -> None:
+    # Its shard above all: an API update must not move a Tenant to the default shard.
+    committed = (
+        b"apiVersion: landlord.dev/v1alpha1\nkind: Tenant\n"
+        b"metadata: {name: a, labels: {landlord.dev/shard: blue, team: x}}\nspec: {}\n"
+    )
+    (found,) = documents.parse("tenants/a.yaml", committed)
+
+    rewritten = documents.render("a", {"quota": {"pods": "5"}}, {}, found.labels)
+
+    assert yaml.safe_load(rewritten)["metadata"]["labels"] == {labels.SHARD: "blue", "team": "x"}
+
+
 def test_the_index_finds_tenants_in_multi_document_files() -> None:
     both = (
         b"apiVersion: landlord.dev/v1alpha1\nkind: Tenant\nmetadata: {name: a}\nspec: {}\n---\n"

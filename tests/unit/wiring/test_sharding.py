@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from landlord import errors
 from landlord.api import labels
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.shards import Shard
@@ -13,20 +14,34 @@ KEY = "team/app"
 
 
 class FakeKube:
-    """Records status patches; reads nothing (the router's caches answer)."""
+    """One Kustomization's status.shard and resourceVersion; patches fenced like the apiserver."""
 
-    def __init__(self) -> None:
+    def __init__(self, holder: str = "") -> None:
+        self.holder = holder
+        self.version = 1
         self.patches: list[tuple[str, Any]] = []
 
-    def get(self, *args: Any) -> None:
-        raise AssertionError(f"no read expected: {args}")
+    def body(self) -> dict[str, Any]:
+        return {
+            "kind": "Kustomization",
+            "metadata": {"namespace": "team", "name": "app", "resourceVersion": str(self.version)},
+            "status": {"shard": self.holder},
+        }
+
+    def get(self, *args: Any) -> dict[str, Any]:
+        return self.body()
 
     def merge_patch(
         self, api_version: str, kind: str, name: str, patch: Any, namespace: str, *, status: bool
     ) -> dict[str, Any]:
         assert status
+        expected = (patch.get("metadata") or {}).get("resourceVersion")
+        if expected is not None and expected != str(self.version):
+            raise errors.ApiError("the object has been modified", status=409)
         self.patches.append((f"{namespace}/{name}", patch["status"]["shard"]))
-        return {}
+        self.holder = patch["status"]["shard"] or ""
+        self.version += 1
+        return self.body()
 
 
 class Clock:
@@ -37,12 +52,10 @@ class Clock:
         return self.now
 
 
-def kustomization(holder: str) -> dict[str, Any]:
-    return {
-        "kind": "Kustomization",
-        "metadata": {"namespace": "team", "name": "app"},
-        "status": {"shard": holder},
-    }
+def kustomization(kube: FakeKube, holder: str) -> dict[str, Any]:
+    kube.holder = holder
+    kube.version += 1
+    return kube.body()
 
 
 def router(name: str, namespaces: NamespaceLabels, kube: FakeKube, clock: Clock) -> ShardRouter:
@@ -53,7 +66,7 @@ def test_a_moved_kustomization_waits_for_its_release_then_is_claimed() -> None:
     namespaces, kube, clock = NamespaceLabels(), FakeKube(), Clock()
     namespaces.update("team", {labels.SHARD: "blue"})
     blue = router("blue", namespaces, kube, clock)
-    blue.seen(kustomization("default"), deleted=False)
+    blue.seen(kustomization(kube, "default"), deleted=False)
 
     waiting = blue.admit(KEY)
     assert waiting is not None
@@ -61,7 +74,7 @@ def test_a_moved_kustomization_waits_for_its_release_then_is_claimed() -> None:
     assert "shard default still applies it" in waiting.message
     assert kube.patches == []
 
-    blue.seen(kustomization(""), deleted=False)  # the default shard let go
+    blue.seen(kustomization(kube, ""), deleted=False)  # the default shard let go
     assert blue.admit(KEY) is None
     assert kube.patches == [(KEY, "blue")]
     assert blue.held(KEY)
@@ -73,7 +86,7 @@ def test_a_holder_that_never_lets_go_loses_it_after_one_lease_duration() -> None
     namespaces, kube, clock = NamespaceLabels(), FakeKube(), Clock()
     namespaces.update("team", {labels.SHARD: "blue"})
     blue = router("blue", namespaces, kube, clock)
-    blue.seen(kustomization("default"), deleted=False)
+    blue.seen(kustomization(kube, "default"), deleted=False)
 
     assert blue.admit(KEY) is not None
     clock.now += 14.9
@@ -87,7 +100,7 @@ def test_the_old_shard_releases_only_what_it_held_and_sees_the_namespace_move() 
     namespaces, kube, clock = NamespaceLabels(), FakeKube(), Clock()
     namespaces.update("team", {})
     default = router("", namespaces, kube, clock)
-    default.seen(kustomization(""), deleted=False)
+    default.seen(kustomization(kube, ""), deleted=False)
     assert default.owns_key(KEY)
     assert default.admit(KEY) is None
     assert kube.patches == [(KEY, "default")]
@@ -101,3 +114,59 @@ def test_the_old_shard_releases_only_what_it_held_and_sees_the_namespace_move() 
     assert not default.release(KEY)  # once
     # A label change that moves nothing between shards brings nothing back.
     assert default.moved("team", {labels.SHARD: "green"}) == []
+
+
+def test_a_named_shard_refuses_to_start_on_the_platform_repositorys_policy() -> None:
+    import pytest
+
+    from landlord import errors, settings
+    from landlord.wiring import policy_sources
+
+    config = settings.Settings(shard={"name": "blue"}, policy={"path": None, "configmap": ""})
+    with pytest.raises(errors.TerminalError) as refused:
+        policy_sources.reader(config, kube_client=None, store=None)  # type: ignore[arg-type]
+    assert "LANDLORD_POLICY__CONFIGMAP" in str(refused.value)
+    # With the policy as a ConfigMap it starts (every shard reads the same one).
+    config = settings.Settings(shard={"name": "blue"}, policy={"configmap": "landlord-policy"})
+    assert callable(policy_sources.reader(config, kube_client=None, store=None))  # type: ignore[arg-type]
+
+
+def test_the_default_shards_name_is_reserved() -> None:
+    import pydantic
+    import pytest
+
+    from landlord import settings
+
+    with pytest.raises(pydantic.ValidationError):
+        settings.Settings(shard={"name": "default"})
+
+
+def test_two_shards_claiming_at_once_one_wins_and_the_other_waits() -> None:
+    namespaces, kube, clock = NamespaceLabels(), FakeKube(), Clock()
+    namespaces.update("team", {})
+    default = router("", namespaces, kube, clock)
+    blue = router("blue", NamespaceLabels(), kube, clock)
+    blue.namespaces.update("team", {labels.SHARD: "blue"})
+    stale = kustomization(kube, "")
+    default.seen(stale, deleted=False)
+    blue.seen(stale, deleted=False)
+
+    assert default.admit(KEY) is None  # wrote status.shard at the version both saw
+    waiting = blue.admit(KEY)  # its write at the same version is refused (409)
+    assert waiting is not None
+    assert kube.patches == [(KEY, "default")]
+    assert not blue.held(KEY)
+
+
+def test_a_release_never_clears_a_claim_another_shard_made_meanwhile() -> None:
+    namespaces, kube, clock = NamespaceLabels(), FakeKube(), Clock()
+    namespaces.update("team", {})
+    default = router("", namespaces, kube, clock)
+    default.seen(kustomization(kube, ""), deleted=False)
+    assert default.admit(KEY) is None
+    kube.holder = "blue"  # blue took it after a lease duration
+    kube.version += 1
+
+    assert default.release(KEY)
+    assert kube.holder == "blue"
+    assert kube.patches == [(KEY, "default")]
