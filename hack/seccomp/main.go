@@ -1,8 +1,8 @@
 // Command seccomp writes the seccomp profile of Landlord's operator container:
 // containerd's default profile for a container without capabilities (what
 // RuntimeDefault gives it), plus the calls bubblewrap needs to build its
-// sandbox — new namespaces (clone, clone3, unshare), and mount, umount2 and
-// pivot_root inside them. `make seccomp` runs it; the output is checked in.
+// sandbox — new namespaces (clone, clone3, unshare), and inside them mount,
+// umount2, pivot_root and the sandbox's host name (sethostname, setdomainname). `make seccomp` runs it; the output is checked in.
 package main
 
 import (
@@ -27,7 +27,7 @@ func main() {
 		kept = append(kept, rule)
 	}
 	profile.Syscalls = append(kept, specs.LinuxSyscall{
-		Names:  []string{"clone", "clone3", "unshare", "mount", "umount2", "pivot_root"},
+		Names:  []string{"clone", "clone3", "unshare", "mount", "umount2", "pivot_root", "sethostname", "setdomainname"},
 		Action: specs.ActAllow,
 	})
 	out, err := json.MarshalIndent(profile, "", "  ")

@@ -230,6 +230,42 @@ def test_admission_keeps_its_writes_inside_tenant_namespaces(
     admin.delete("v1", "ServiceAccount", "allowed", tenant_namespace)
 
 
+def test_a_tenant_that_rebinds_the_operators_access_gets_it_replaced(
+    admin: kube.Kube, tenants: Tenants, tenant_namespace: str
+) -> None:
+    # As the tenant (its reconciler account is `admin` there): swap the operator's
+    # binding for one with another roleRef (immutable: an apply cannot fix it).
+    ns = tenant_namespace
+    tenant = admin.as_service_account(ns, labels.RECONCILER_SERVICE_ACCOUNT)
+    tenant.delete(f"{RBAC}/v1", "RoleBinding", labels.OPERATOR_ACCESS_BINDING, ns)
+    tenant.create(
+        {
+            "apiVersion": f"{RBAC}/v1",
+            "kind": "RoleBinding",
+            "metadata": {
+                "name": labels.OPERATOR_ACCESS_BINDING,
+                "namespace": ns,
+                "labels": {labels.TENANT: ns},
+            },
+            "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "view"},
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": installer.OPERATOR,
+                    "namespace": PLATFORM_NAMESPACE,
+                }
+            ],
+        }
+    )
+
+    def restored() -> bool:
+        found = admin.get(f"{RBAC}/v1", "RoleBinding", labels.OPERATOR_ACCESS_BINDING, ns) or {}
+        return (found.get("roleRef") or {}).get("name") == labels.OPERATOR_ACCESS_ROLE
+
+    eventually(restored, timeout=30, what="the operator's binding replaced")
+    tenants.ready(ns)
+
+
 def test_a_tenant_naming_a_role_the_operator_may_not_bind_is_refused_with_the_reason(
     tenants: Tenants, admin: kube.Kube
 ) -> None:

@@ -73,6 +73,39 @@ def _parents(name: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+# PEP 706's extraction filters (3.11.4+; Debian bookworm's 3.11.2, in Landlord's
+# image, lacks them): without, `_extract` applies the `data` filter's checks itself.
+HAS_FILTERS = hasattr(tarfile, "data_filter")
+_FILTER_ERRORS: tuple[type[Exception], ...] = (
+    (tarfile.FilterError,) if hasattr(tarfile, "FilterError") else ()
+)
+
+
+def _inside(root: str, path: str) -> bool:
+    return os.path.commonpath([root, path]) == root
+
+
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, tree: pathlib.Path) -> None:
+    """Extract one checked entry under ``tree`` as the ``data`` filter would, or refuse it."""
+    if HAS_FILTERS:
+        tar.extract(member, tree, filter="data")
+        return
+    root = os.path.realpath(tree)
+    target = os.path.realpath(os.path.join(root, member.name))
+    if not _inside(root, target):  # through a symlink extracted earlier
+        raise ArtifactError(f"entry {member.name} escapes the repository", reason="UnsafePath")
+    if member.issym():
+        pointed = os.path.realpath(os.path.join(os.path.dirname(target), member.linkname))
+        if not _inside(root, pointed):
+            raise ArtifactError(
+                f"symlink {member.name} points outside the repository", reason="UnsafeSymlink"
+            )
+    # No set-id bits, no group/other write, owner read-write; owned by whoever extracts.
+    member.mode = (member.mode & 0o755) | (0o700 if member.isdir() else 0o600)
+    member.uid, member.gid, member.uname, member.gname = os.getuid(), os.getgid(), "", ""
+    tar.extract(member, tree)
+
+
 def _check_link(member: tarfile.TarInfo) -> None:
     target = member.linkname
     if posixpath.isabs(target):
@@ -228,9 +261,9 @@ class ArtifactStore:
             with tarfile.open(fileobj=cast("IO[bytes]", stream), mode="r|") as tar:
                 for member in tar:
                     if selector.accept(member):
-                        tar.extract(member, tree, filter="data")
+                        _extract(tar, member, tree)
             check_links(tree)
-        except tarfile.FilterError as error:
+        except _FILTER_ERRORS as error:
             shutil.rmtree(staging, ignore_errors=True)
             raise ArtifactError(f"unsafe entry: {error}", reason="UnsafePath") from None
         except tarfile.TarError as error:

@@ -146,9 +146,28 @@ class Provisioner:
             if key.kind == "Namespace" and found is None:
                 self._claim_namespace(tenant, manifest)
             else:
-                self.kube.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
+                self._apply_one(manifest)
             changed.append(key)
         return changed
+
+    def _apply_one(self, manifest: Manifest) -> None:
+        try:
+            self.kube.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
+        except errors.ApiError as error:
+            # A RoleBinding someone recreated with another roleRef (immutable): an
+            # apply can never fix it, so replace it rather than fail every reconcile.
+            if manifest["kind"] != "RoleBinding" or error.status != 422:
+                raise
+            metadata = manifest["metadata"]
+            log.warning(
+                "RoleBinding %s/%s had another roleRef; replacing it",
+                metadata.get("namespace"),
+                metadata["name"],
+            )
+            self.kube.delete(
+                manifest["apiVersion"], "RoleBinding", metadata["name"], metadata.get("namespace")
+            )
+            self.kube.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
 
     def _claim_namespace(self, tenant: Tenant, manifest: Manifest) -> None:
         """Create a namespace; a create is atomic, so two tenants cannot both win it."""

@@ -349,6 +349,8 @@ class Operator:
         outcome = self.syncs.reconcile(key)
         if outcome is not None and not outcome.skipped and self.drift_watches is not None:
             self.drift_watches.ensure(self.syncs.drift.scopes(key))
+        if outcome is None and self.drift_watches is not None:  # gone: its watches may go
+            self.drift_watches.retain(self.syncs.drift.scopes())
         if outcome is not None and outcome.ready and not outcome.skipped:
             for dependent in self.syncs.waiting_on(key):
                 self._wake(self.sync_controller, dependent)

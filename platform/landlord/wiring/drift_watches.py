@@ -29,6 +29,7 @@ class DriftWatches:
         self.wake = wake
         self._stop = threading.Event()
         self._threads: dict[Scope, threading.Thread] = {}
+        self._stops: dict[Scope, threading.Event] = {}  # per-namespace watches: each its own
         self._lock = threading.Lock()
 
     def ensure(self, scopes: set[Scope]) -> None:
@@ -36,13 +37,28 @@ class DriftWatches:
         with self._lock:
             for scope in sorted(scopes - self._threads.keys()):
                 name = f"drift-{scope[1]}" + (f"-{scope[2]}" if scope[2] else "")
-                thread = threading.Thread(target=self._watch, args=(scope,), name=name, daemon=True)
+                stop = self._stop
+                if scope[2]:
+                    stop = self._stops[scope] = threading.Event()
+                    if self._stop.is_set():
+                        stop.set()
+                thread = threading.Thread(
+                    target=self._watch, args=(scope, stop), name=name, daemon=True
+                )
                 self._threads[scope] = thread
                 thread.start()
                 where = f" in {scope[2]}" if scope[2] else ""
                 log.info("watching %s %s%s for drift", scope[0], scope[1], where)
 
-    def _watch(self, scope: Scope) -> None:
+    def retain(self, needed: set[Scope]) -> None:
+        """Stop the per-namespace watches nothing needs any more (an offboarded tenant's)."""
+        with self._lock:
+            for scope in [s for s in self._stops if s not in needed]:
+                self._stops.pop(scope).set()
+                self._threads.pop(scope, None)
+                log.info("stopped watching %s %s in %s", *scope)
+
+    def _watch(self, scope: Scope, stop: threading.Event) -> None:
         def listed(items: list[dict[str, Any]]) -> None:
             for drift in self.tracker.listed(scope, items):
                 log.info("drift found on list: %s", drift, extra={"kustomization": drift.key})
@@ -61,10 +77,13 @@ class DriftWatches:
             label_selector=labels.KUSTOMIZATION_NAME,
             on_list=listed,
             on_event=event,
-            stop=self._stop,
+            stop=stop,
             on_broken=lambda: self.tracker.unsynced(scope),
             namespace=scope[2] or None,
         )
 
     def stop(self) -> None:
-        self._stop.set()
+        with self._lock:
+            self._stop.set()
+            for each in self._stops.values():
+                each.set()

@@ -9,8 +9,18 @@ import tarfile
 
 import pytest
 
+from landlord.gitops import artifacts
 from landlord.gitops.artifacts import ArtifactError, ArtifactStore, Limits
 from landlord.gitops.paths import UnsafePathError, resolve_inside
+
+
+@pytest.fixture(autouse=True, params=["filters", "without-filters"])
+def extraction(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case twice: with PEP 706's filters, and as on a Python without them
+    (Debian bookworm's 3.11.2, in Landlord's image), where Landlord checks by hand."""
+    if request.param == "without-filters":
+        monkeypatch.setattr(artifacts, "HAS_FILTERS", False)
+    return str(request.param)
 
 
 def _tar(entries: list[tuple[str, bytes | str, str]]) -> bytes:
@@ -87,6 +97,8 @@ def test_ignore_patterns_use_gitignore_syntax(tmp_path: pathlib.Path) -> None:
         ([("a/evil", "../../other-tenant", "l")], "UnsafeSymlink"),
         ([("hard", "etc/passwd", "h")], "UnsafePath"),
         ([("../escape.yaml", "x", "f")], "UnsafePath"),
+        # A symlink to a folder inside, then a symlink through it that leaves.
+        ([("d", "sub", "l"), ("sub", "", "d"), ("d/out", "../../x", "l")], "UnsafeSymlink"),
     ],
 )
 def test_unsafe_entries_fail_the_artifact(
@@ -169,3 +181,15 @@ def test_resolve_inside_refuses_escapes(tmp_path: pathlib.Path) -> None:
     for bad in ("/etc", "../x", "apps/../../x", "out", "out/secret"):
         with pytest.raises(UnsafePathError):
             resolve_inside(root, bad)
+
+
+def test_modes_lose_set_id_bits_and_foreign_write_access(tmp_path: pathlib.Path) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("run.sh")
+        info.size, info.mode = 2, 0o6777
+        tar.addfile(info, io.BytesIO(b"hi"))
+    tree = _store(tmp_path, buffer.getvalue())
+    mode = os.stat(tree / "run.sh").st_mode & 0o7777
+    assert mode & 0o6000 == 0
+    assert mode & 0o022 == 0

@@ -46,5 +46,11 @@ def artifact(
     )
     stored = store.lookup(where, name, key)
     if stored is None:
-        raise SyncError(reasons.ARTIFACT_FAILED, f"the artifact for {revision} is not stored yet")
+        message = f"the artifact for {revision} is not stored yet"
+        if where != own:  # fetched by whichever operator owns that namespace
+            message += (
+                f"; a GitRepository in {where} is stored by the shard that handles {where}, "
+                "so it reaches this Kustomization only if both are on the same shard"
+            )
+        raise SyncError(reasons.ARTIFACT_FAILED, message)
     return revision, stored.path
