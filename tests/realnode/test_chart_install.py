@@ -90,6 +90,7 @@ def _color(admin: kube.Kube, name: str) -> str:
     return str((found.get("data") or {}).get("color") or "")
 
 
+@pytest.mark.timeout(900)
 def test_helm_install_bootstraps_from_git_and_shards_tenants_with_least_privilege(
     real_cluster: RealCluster,
     workload_image: tuple[pathlib.Path, str],
@@ -178,8 +179,19 @@ def test_helm_install_bootstraps_from_git_and_shards_tenants_with_least_privileg
         {"tenants/plain.yaml": yaml.safe_dump(_tenant("plain", git.url("plain"), "blue"))},
         message="plain moves to blue",
     )
-    eventually(lambda: _holder(admin, "plain") == "blue", timeout=90, what="blue to take plain")
-    print(f"handover: commit -> new shard holds the sync in {time.monotonic() - began:.1f}s")
+
+    def relabelled() -> bool:
+        tenant = admin.get(api.API_VERSION, "Tenant", "plain") or {}
+        return (tenant["metadata"].get("labels") or {}).get(labels.SHARD) == "blue"
+
+    eventually(relabelled, timeout=120, what="the platform sync to relabel plain")
+    moved = time.monotonic()
+    eventually(lambda: _holder(admin, "plain") == "blue", timeout=60, what="blue to take plain")
+    gap = time.monotonic() - moved
+    print(
+        f"handover: commit -> relabelled {moved - began:.1f}s, relabelled -> blue holds {gap:.1f}s"
+    )
+    assert gap < 15 + 5, f"the handover took {gap:.1f}s"
     git.commit("plain", _app("green"), message="after the move")
     eventually(lambda: _color(admin, "plain") == "green", timeout=60, what="the new shard applies")
 
@@ -212,6 +224,11 @@ def test_helm_install_bootstraps_from_git_and_shards_tenants_with_least_privileg
     rolled = admin.get("apps/v1", "Deployment", "landlord-operator", NAMESPACE) or {}
     assert rolled["metadata"]["generation"] > generation
     assert rolled["status"].get("updatedReplicas") == 1
+    # The new pods start with empty storage (an emptyDir): they fetch again and sync.
+    git.commit("bluish", _app("yellow"), message="after the upgrade")
+    eventually(
+        lambda: _color(admin, "bluish") == "yellow", timeout=90, what="synced after the upgrade"
+    )
 
     _helm(helm, real_cluster, "uninstall", "landlord", "-n", NAMESPACE, "--wait")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,6 +18,8 @@ from landlord import api, kube
 from landlord.api import labels as api_labels
 from landlord.runtime.leaderelection import LeaderElector
 from landlord.wiring.composition import Operator
+
+log = logging.getLogger(__name__)
 
 
 async def _acquire(elector: LeaderElector) -> None:
@@ -45,6 +48,19 @@ async def _acquire(elector: LeaderElector) -> None:
         raise
 
 
+def _stop_if_failed(on_lost: Callable[[], None] | None) -> Callable[[asyncio.Task[None]], None]:
+    """A leader that cannot start its controllers stops (a standby may do better)."""
+
+    def check(task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("the operator could not start after it took the Lease", exc_info=task.exception())
+        if on_lost is not None:
+            on_lost()
+
+    return check
+
+
 def registry_of(
     operator: Operator,
     *,
@@ -53,12 +69,24 @@ def registry_of(
 ) -> kopf.OperatorRegistry:
     """A kopf registry whose handlers feed ``operator``'s controllers.
 
-    With an ``elector`` the operator starts only once it holds the Lease (the
-    watches start after it, so a standby watches nothing and writes nothing), and
-    ``on_lost`` runs the moment it cannot renew it.
+    With an ``elector`` the watches start at once — a standby keeps its caches
+    warm (bodies, namespace labels, queued keys) but writes nothing — and the
+    controllers start only once it holds the Lease, with everything already
+    known; ``on_lost`` runs the moment it cannot renew it.
     """
     registry = kopf.OperatorRegistry()
     features = operator.features
+    leading: list[asyncio.Task[None]] = []
+
+    async def lead(elector: LeaderElector) -> None:
+        await _acquire(elector)
+        threading.Thread(
+            target=elector.hold,
+            args=(on_lost or (lambda: None),),
+            name="leader-election",
+            daemon=True,
+        ).start()
+        await operator.start()
 
     @kopf.on.startup(registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -66,18 +94,20 @@ def registry_of(
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.error_backoffs = [1, 2, 5]
-        if elector is not None:
-            await _acquire(elector)
-            threading.Thread(
-                target=elector.hold,
-                args=(on_lost or (lambda: None),),
-                name="leader-election",
-                daemon=True,
-            ).start()
-        await operator.start()
+        if elector is None:
+            await operator.start()
+        else:  # the watches start now; the controllers once it leads
+            task = asyncio.create_task(lead(elector), name="leader-election")
+            task.add_done_callback(_stop_if_failed(on_lost))
+            leading.append(task)
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
+        if leading and not leading[0].done():  # still a standby: nothing to stop
+            leading[0].cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await leading[0]
+            return
         await operator.stop()
         if elector is not None:
             await asyncio.to_thread(elector.release)  # a standby takes over at once
