@@ -56,8 +56,11 @@ class TenantsSettings(BaseModel):
     # The ClusterRoles a Tenant's ownerRole/reconcilerRole may name: the ones the
     # operator's ClusterRole may `bind` (the chart's rbac.tenantRoles).
     roles: Annotated[list[str], NoDecode] = ["admin", "edit", "view"]
+    # The Pod Security levels a Tenant's podSecurity may name (the chart's
+    # rbac.podSecurityLevels; the admission policy holds the operator to them).
+    pod_security_levels: Annotated[list[str], NoDecode] = ["restricted", "baseline"]
 
-    _split_roles = field_validator("roles", mode="before")(_comma_list)
+    _split_roles = field_validator("roles", "pod_security_levels", mode="before")(_comma_list)
 
 
 class SourcesSettings(BaseModel):

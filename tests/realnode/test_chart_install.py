@@ -235,6 +235,8 @@ def test_helm_install_bootstraps_from_git_and_shards_tenants_with_least_privileg
     assert admin.get("apps/v1", "Deployment", "landlord-operator", NAMESPACE) is None
     assert admin.get("apps/v1", "Deployment", "landlord-operator-blue", NAMESPACE) is None
     assert admin.get("rbac.authorization.k8s.io/v1", "ClusterRole", "landlord-operator") is None
+    # Kept: nothing would run its finalizer once the operator is gone.
+    assert admin.get(api.API_VERSION, "Kustomization", "platform", NAMESPACE) is not None
     # The tenants' namespaces and workloads (and the CRDs with every Tenant) stay.
     for name in ("plain", "bluish"):
         assert admin.get("v1", "Namespace", name) is not None

@@ -276,6 +276,22 @@ def test_output_memory_and_time_are_bounded() -> None:
         assert raised.value.reason == reason, raised.value.message
 
 
+def test_nothing_in_the_sandbox_can_make_a_user_namespace() -> None:
+    # The capabilities a user namespace grants (net_admin, sys_admin there) open the
+    # kernel's widest attack surface (nf_tables, overlayfs); no build needs one.
+    box = sandbox.Sandbox()
+    with pytest.raises(sandbox.SandboxError) as raised:
+        box.run(
+            ["/usr/bin/unshare", "--user", "/usr/bin/true"],
+            binds=[],
+            cwd="/",
+            system=True,
+            what="unshare",
+        )
+    assert raised.value.reason == "Failed"
+    box.run(["/usr/bin/true"], binds=[], cwd="/", system=True, what="true")  # the rest runs
+
+
 def test_a_failed_build_shows_a_short_sanitised_excerpt(tmp_path: pathlib.Path) -> None:
     noisy = "x\x1b[31m" * 5000
     (tmp_path / "app").mkdir()

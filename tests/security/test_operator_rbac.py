@@ -200,6 +200,26 @@ def test_admission_keeps_its_writes_inside_tenant_namespaces(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "steered-ns"}}
         )
     )
+    # Nor make itself a privileged namespace to run host pods in, or loosen a tenant's.
+    privileged = {"pod-security.kubernetes.io/enforce": "privileged"}
+    message = _refused(
+        lambda: as_operator.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": "steered-ns",
+                    "labels": {labels.TENANT: "steered", **privileged},
+                },
+            }
+        )
+    )
+    assert "Pod Security levels" in message
+    _refused(
+        lambda: as_operator.merge_patch(
+            "v1", "Namespace", tenant_namespace, {"metadata": {"labels": privileged}}
+        )
+    )
     # Its per-namespace access role is bound to itself only, even in a tenant namespace.
     message = _refused(
         lambda: as_operator.create(
@@ -264,6 +284,44 @@ def test_a_tenant_that_rebinds_the_operators_access_gets_it_replaced(
 
     eventually(restored, timeout=30, what="the operator's binding replaced")
     tenants.ready(ns)
+
+
+def test_a_privileged_tenant_is_refused_unless_the_platform_allows_the_level(
+    tenants: Tenants, admin: kube.Kube
+) -> None:
+    name = tenants.create(tenants.name("priv"), {"podSecurity": "privileged"})
+
+    ready = tenants.condition(name, "PodSecurityNotAllowed")
+
+    assert "LANDLORD_TENANTS__POD_SECURITY_LEVELS" in ready["message"]
+    assert admin.get("v1", "Namespace", name) is None
+
+
+def test_an_object_labelled_for_a_tenant_outside_its_namespaces_is_not_its_own(
+    tenants: Tenants, admin: kube.Kube, tenant_namespace: str
+) -> None:
+    # Anyone who can label something elsewhere must not make the operator delete
+    # it (a confused deputy) nor wedge the tenant's offboarding on it.
+    stray = tenants.name("stray")
+    admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": stray}})
+    try:
+        admin.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {
+                    "name": "decoy",
+                    "namespace": stray,
+                    "labels": {labels.TENANT: tenant_namespace},
+                },
+            }
+        )
+        tenants.update(tenant_namespace, {"quota": {"pods": "7"}})
+        tenants.ready(tenant_namespace)
+        tenants.delete(tenant_namespace)
+        assert admin.get("v1", "ServiceAccount", "decoy", stray) is not None
+    finally:
+        admin.delete("v1", "Namespace", stray)
 
 
 def test_a_tenant_naming_a_role_the_operator_may_not_bind_is_refused_with_the_reason(

@@ -54,6 +54,7 @@ PROVISIONED = "Provisioned"
 PROVISIONING_FAILED = "ProvisioningFailed"
 RESERVED_NAMESPACE = "ReservedNamespace"
 ROLE_NOT_ALLOWED = "RoleNotAllowed"
+POD_SECURITY_NOT_ALLOWED = "PodSecurityNotAllowed"
 NAMESPACE_CONFLICT = "NamespaceConflict"
 PRUNED = "Pruned"  # the Event when objects the Tenant no longer wants were removed
 OFFBOARDING = "Offboarding"

@@ -19,6 +19,7 @@ def install_command(settings: Settings) -> None:
         client,
         platform_namespace=settings.platform_namespace,
         tenant_roles=settings.tenants.roles,
+        pod_security_levels=settings.tenants.pod_security_levels,
     ):
         console.out.print(f"applied {item}")
 
@@ -61,6 +62,7 @@ def bootstrap_command(
         client,
         platform_namespace=settings.platform_namespace,
         tenant_roles=settings.tenants.roles,
+        pod_security_levels=settings.tenants.pod_security_levels,
     )
     for item in bootstrap.bootstrap(
         client,

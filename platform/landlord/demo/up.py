@@ -87,6 +87,7 @@ def running(
             client,
             platform_namespace=settings.platform_namespace,
             tenant_roles=settings.tenants.roles,
+            pod_security_levels=settings.tenants.pod_security_levels,
         )
         step("landlord", "CRDs and operator RBAC installed")
         api_bind = _api_bind(settings)

@@ -73,6 +73,9 @@ def _parents(name: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+# Longest entry name or link target accepted (Git's own paths are far shorter).
+MAX_NAME = 1024
+
 # PEP 706's extraction filters (3.11.4+; Debian bookworm's 3.11.2, in Landlord's
 # image, lacks them): without, `_extract` applies the `data` filter's checks itself.
 HAS_FILTERS = hasattr(tarfile, "data_filter")
@@ -129,17 +132,33 @@ class _Selector:
         self.limits = limits
         self.files = 0
         self.total = 0
+        self.seen: set[str] = set()
+        self.links: set[str] = set()
 
     def accept(self, member: tarfile.TarInfo) -> bool:
         name = member.name.removeprefix("./").rstrip("/")
         if not name or member.type == tarfile.XGLTYPE or name == "pax_global_header":
             return False
+        if len(name) > MAX_NAME or len(member.linkname) > MAX_NAME:
+            # Long paths make realpath stop following links (CVE-2025-4517's class).
+            raise ArtifactError(
+                f"entry {name[:80]!r}… has a name or link over {MAX_NAME} characters",
+                reason="UnsafePath",
+            )
         if name.startswith("/") or ".." in name.split("/"):
             raise ArtifactError(f"entry {name!r} escapes the repository", reason="UnsafePath")
+        # Nothing is written through a symlink, and nothing twice (Git never does
+        # either; a crafted tree that does is after the files a link points at).
+        if name in self.seen or any(parent in self.links for parent in _parents(name)):
+            raise ArtifactError(
+                f"entry {name!r} repeats a name or lies under a symlink", reason="UnsafePath"
+            )
+        self.seen.add(name)
         if _ignored(self.spec, name, member.isdir()):
             return False
         if member.issym():
             _check_link(member)
+            self.links.add(name)
         elif not (member.isfile() or member.isdir()):
             raise ArtifactError(
                 f"entry {name} is not a regular file, folder or symlink", reason="UnsafePath"

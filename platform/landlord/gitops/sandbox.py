@@ -171,6 +171,10 @@ class Sandbox:
     def _namespace_args(self) -> list[str]:
         return [
             "--unshare-all",  # user, mount, pid, net, ipc, uts, cgroup
+            "--unshare-user",
+            # No user namespace inside: kustomize and git never need one, and the
+            # capabilities one grants are the kernel's widest attack surface.
+            "--disable-userns",
             "--die-with-parent",
             "--new-session",
             "--cap-drop",

@@ -14,12 +14,18 @@ concerned: they run as the tenants' accounts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from landlord.api import labels
 
 POLICY = "landlord-operator-scope"
 NAMESPACE_PLACEHOLDER = "__PLATFORM_NAMESPACE__"
+LEVELS_PLACEHOLDER = "__POD_SECURITY_LEVELS__"
+# The Pod Security levels the operator may give a tenant namespace (the chart's
+# rbac.podSecurityLevels): `privileged` only if the platform team says so.
+POD_SECURITY_LEVELS: tuple[str, ...] = ("restricted", "baseline")
+ENFORCE = "pod-security.kubernetes.io/enforce"
 
 _TENANT = labels.TENANT
 _IS_TENANT_NAMESPACE = (
@@ -29,7 +35,8 @@ _IS_TENANT_NAMESPACE = (
 _NAMESPACES = "request.resource.resource == 'namespaces'"
 
 
-def _validations(platform_namespace: str) -> list[dict[str, str]]:
+def _validations(platform_namespace: str, levels: Sequence[str]) -> list[dict[str, str]]:
+    allowed = "[" + ", ".join(f"'{level}'" for level in levels) + "]"
     return [
         {
             "expression": f"{_NAMESPACES} || ({_IS_TENANT_NAMESPACE})",
@@ -54,6 +61,13 @@ def _validations(platform_namespace: str) -> list[dict[str, str]]:
             "message": "a tenant namespace never passes to another tenant",
         },
         {
+            "expression": f"!({_NAMESPACES}) || request.operation == 'DELETE' || "
+            f"(has(object.metadata.labels) && '{ENFORCE}' in object.metadata.labels && "
+            f"object.metadata.labels['{ENFORCE}'] in {allowed})",
+            "message": f"a tenant namespace enforces one of the Pod Security levels {allowed} "
+            "(the chart's rbac.podSecurityLevels)",
+        },
+        {
             "expression": "request.resource.resource != 'rolebindings' || "
             "request.operation == 'DELETE' || "
             f"object.roleRef.name != '{labels.OPERATOR_ACCESS_ROLE}' || "
@@ -65,7 +79,9 @@ def _validations(platform_namespace: str) -> list[dict[str, str]]:
     ]
 
 
-def manifests(platform_namespace: str) -> list[dict[str, Any]]:
+def manifests(
+    platform_namespace: str, pod_security_levels: Sequence[str] = POD_SECURITY_LEVELS
+) -> list[dict[str, Any]]:
     """The policy and its binding, for the operator of ``platform_namespace``."""
     operator = f"system:serviceaccount:{platform_namespace}:{labels.OPERATOR_ACCOUNT}"
 
@@ -101,7 +117,7 @@ def manifests(platform_namespace: str) -> list[dict[str, Any]]:
                 ],
                 "validations": [
                     {**validation, "reason": "Forbidden"}
-                    for validation in _validations(platform_namespace)
+                    for validation in _validations(platform_namespace, pod_security_levels)
                 ],
             },
         },

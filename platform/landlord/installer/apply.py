@@ -21,6 +21,7 @@ def install(
     *,
     platform_namespace: str,
     tenant_roles: Sequence[str] = TENANT_ROLES,
+    pod_security_levels: Sequence[str] = admission.POD_SECURITY_LEVELS,
     timeout: float = 30.0,
 ) -> list[str]:
     """Apply the CRDs (and wait until they are served), then the platform objects.
@@ -41,7 +42,7 @@ def install(
             time.sleep(0.1)
     for manifest in [
         *manifests(platform_namespace, tenant_roles),
-        *admission.manifests(platform_namespace),
+        *admission.manifests(platform_namespace, pod_security_levels),
     ]:
         kube.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
         applied.append(f"{manifest['kind']} {manifest['metadata']['name']}")

@@ -32,10 +32,15 @@ def render_scope() -> str:
     """The admission policy, its namespace a placeholder the chart replaces."""
     header = (
         "# Generated from landlord.installer.admission by `make chart`; tests/chart checks it.\n"
-        f"# templates/admission.yaml replaces {admission.NAMESPACE_PLACEHOLDER}.\n"
+        f"# templates/admission.yaml replaces {admission.NAMESPACE_PLACEHOLDER} and "
+        f"{admission.LEVELS_PLACEHOLDER}.\n"
     )
+    # Every string double-quoted: the chart's replacements hold single quotes.
     return header + yaml.safe_dump_all(
-        admission.manifests(admission.NAMESPACE_PLACEHOLDER), sort_keys=False
+        admission.manifests(admission.NAMESPACE_PLACEHOLDER, [admission.LEVELS_PLACEHOLDER]),
+        sort_keys=False,
+        default_style='"',
+        width=10_000,
     )
 
 

@@ -24,7 +24,11 @@ class TenantObjects:
         self.kube = kube
 
     def live(self, tenant: str) -> dict[ObjectKey, Manifest]:
-        """Every object of the managed kinds that carries this tenant's label."""
+        """Every object of the managed kinds that carries this tenant's label, in its namespaces.
+
+        Anyone may put the label on an object in another namespace: such an object is
+        not the tenant's, and is neither changed nor deleted (nor waited for).
+        """
         selector = f"{labels.TENANT}={tenant}"
         found: dict[ObjectKey, Manifest] = {}
         for api_version, kind in desired.MANAGED_KINDS:
@@ -36,7 +40,8 @@ class TenantObjects:
                 raise
             for item in items:
                 found[ObjectKey.of(item)] = item
-        return found
+        own = {key.name for key in found if key.kind == "Namespace"}
+        return {key: obj for key, obj in found.items() if not key.namespace or key.namespace in own}
 
     def exists(self, key: ObjectKey) -> bool:
         """Whether the object is still there (a terminating one counts)."""

@@ -47,8 +47,10 @@ class Provisioner:
         origins: telemetry.Origins,
         metrics: telemetry.Metrics | None = None,
         roles: Collection[str] | None = None,
+        pod_security_levels: Collection[str] | None = None,
     ) -> None:
         self.roles = roles  # None: any ClusterRole
+        self.pod_security_levels = pod_security_levels  # None: any level
         self.kube = kube
         self.objects = objects
         self.features = features
@@ -68,6 +70,8 @@ class Provisioner:
         refusal = validation.reserved(tenant, self.platform_namespace)
         if refusal is None and self.roles is not None:
             refusal = validation.roles(tenant, self.roles)
+        if refusal is None and self.pod_security_levels is not None:
+            refusal = validation.pod_security(tenant, self.pod_security_levels)
         if refusal is None:
             refusal = validation.conflicts(tenant, self.objects.namespace_owners(tenant.namespaces))
         if refusal is not None:
@@ -146,17 +150,18 @@ class Provisioner:
             if key.kind == "Namespace" and found is None:
                 self._claim_namespace(tenant, manifest)
             else:
-                self._apply_one(manifest)
+                self._apply_one(manifest, found)
             changed.append(key)
         return changed
 
-    def _apply_one(self, manifest: Manifest) -> None:
+    def _apply_one(self, manifest: Manifest, found: Manifest | None) -> None:
         try:
             self.kube.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
         except errors.ApiError as error:
             # A RoleBinding someone recreated with another roleRef (immutable): an
             # apply can never fix it, so replace it rather than fail every reconcile.
-            if manifest["kind"] != "RoleBinding" or error.status != 422:
+            other_role = found is not None and found.get("roleRef") != manifest.get("roleRef")
+            if manifest["kind"] != "RoleBinding" or error.status != 422 or not other_role:
                 raise
             metadata = manifest["metadata"]
             log.warning(

@@ -41,6 +41,7 @@ class TenantReconciler:
         trace_signer: telemetry.TraceSigner | None = None,
         offboarding_deadline: float = offboarding.DEADLINE,
         roles: Collection[str] | None = None,
+        pod_security_levels: Collection[str] | None = None,
         owns: Callable[[dict[str, Any]], bool] = lambda _: True,
     ) -> None:
         self.owns = owns  # whether a Tenant is this operator's shard's
@@ -61,6 +62,7 @@ class TenantReconciler:
             origins=self.origins,
             metrics=metrics,
             roles=roles,
+            pod_security_levels=pod_security_levels,
         )
         self.offboarder = offboarding.Offboarder(kube, objects, deadline=offboarding_deadline)
 

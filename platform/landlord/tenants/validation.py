@@ -48,6 +48,18 @@ def roles(tenant: Tenant, allowed: Collection[str]) -> Refusal | None:
     )
 
 
+def pod_security(tenant: Tenant, allowed: Collection[str]) -> Refusal | None:
+    """``podSecurity`` at a level the operator may not give a namespace."""
+    if tenant.spec.pod_security in allowed:
+        return None
+    return Refusal(
+        reasons.POD_SECURITY_NOT_ALLOWED,
+        f"podSecurity {tenant.spec.pod_security}: the operator gives tenant namespaces only "
+        f"{', '.join(sorted(allowed))} (LANDLORD_TENANTS__POD_SECURITY_LEVELS, the chart's "
+        "rbac.podSecurityLevels); use one of them or ask the platform team to allow it",
+    )
+
+
 def conflicts(tenant: Tenant, owners: Mapping[str, str | None]) -> Refusal | None:
     """Namespaces that exist and are not this tenant's.
 

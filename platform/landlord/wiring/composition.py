@@ -97,6 +97,9 @@ class Operator:
             kube_client,
             self.namespaces,
             lease_duration=config.leader_election.lease_duration,
+            leases=(config.platform_namespace, config.leader_election.lease)
+            if config.leader_election.enabled
+            else None,
         )
         # One tenant's keys (all of its namespaces) take at most half of a controller's workers.
         group_of = parts.fairness_group(self.namespaces)
@@ -112,6 +115,7 @@ class Operator:
             trace_signer=trace_signer,
             offboarding_deadline=config.tenants.offboarding_deadline,
             roles=frozenset(config.tenants.roles),
+            pod_security_levels=frozenset(config.tenants.pod_security_levels),
             owns=lambda body: self.router.owns_tenant(body["metadata"].get("labels")),
         )
         self.changes = controller.Changes(full_every=TENANT_FULL_RESYNC)

@@ -77,9 +77,11 @@ def registry_of(
     registry = kopf.OperatorRegistry()
     features = operator.features
     leading: list[asyncio.Task[None]] = []
+    acquired = threading.Event()
 
     async def lead(elector: LeaderElector) -> None:
         await _acquire(elector)
+        acquired.set()
         threading.Thread(
             target=elector.hold,
             args=(on_lost or (lambda: None),),
@@ -103,10 +105,13 @@ def registry_of(
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
-        if leading and not leading[0].done():  # still a standby: nothing to stop
+        if leading and not leading[0].done():  # a standby, or a leader still starting
             leading[0].cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await leading[0]
+            if acquired.is_set() and elector is not None:
+                await operator.stop()  # whatever started of it
+                await asyncio.to_thread(elector.release)  # hand it back all the same
             return
         await operator.stop()
         if elector is not None:

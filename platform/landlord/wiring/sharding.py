@@ -8,6 +8,7 @@ patches that claim and release a Kustomization.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 import time
@@ -38,7 +39,12 @@ class ShardRouter:
         *,
         lease_duration: float,
         clock: Callable[[], float] = time.monotonic,
+        leases: tuple[str, str] | None = None,
+        wall: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
     ) -> None:
+        """``leases``: (namespace, base name) of the shards' leader-election Leases, when on."""
+        self.leases = leases
+        self.wall = wall
         self.shard = shard
         self.kube = kube_client
         self.namespaces = namespaces
@@ -133,6 +139,10 @@ class ShardRouter:
         step = self.shard.handover(holder, self.clock() - since, self.lease_duration)
         if step is shards.Handover.WAIT:
             return self._waiting(key, f"shard {holder} still applies it")
+        if step is shards.Handover.TAKE and self._leading(holder):
+            # Alive (it renews its Lease) but not let go yet, a long reconcile in
+            # flight: taking it now would make two shards apply at once.
+            return self._waiting(key, f"shard {holder} is alive and still applies it")
         if step is not shards.Handover.PROCEED:
             if step is shards.Handover.TAKE:
                 log.warning(
@@ -148,6 +158,24 @@ class ShardRouter:
             self._claimed.add(key)
             self._waiting_since.pop(key, None)
         return None
+
+    def _leading(self, holder: str) -> bool:
+        """Whether some replica of shard ``holder`` holds its Lease now (False: unknown)."""
+        if self.leases is None:
+            return False
+        namespace, base = self.leases
+        name = shards.Shard("" if holder == shards.DEFAULT else holder).lease(base)
+        lease = self.kube.get("coordination.k8s.io/v1", "Lease", name, namespace) or {}
+        spec = lease.get("spec") or {}
+        renewed = str(spec.get("renewTime") or "")
+        if not spec.get("holderIdentity") or not renewed:
+            return False
+        try:
+            at = datetime.datetime.fromisoformat(renewed.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        age = (self.wall() - at).total_seconds()
+        return age < float(spec.get("leaseDurationSeconds") or self.lease_duration)
 
     def _waiting(self, key: str, why: str) -> Outcome:
         return Outcome(
@@ -176,9 +204,12 @@ class ShardRouter:
             self._waiting_since.pop(key, None)
         if not held:
             return False
-        found = self._read(key)
-        if found is not None and found[0] == self.shard.signature:
-            self._write_holder(key, None, found[1])
+        for _ in range(3):  # a 409: someone wrote meanwhile; look again
+            found = self._read(key)
+            if found is None or found[0] != self.shard.signature:
+                break
+            if self._write_holder(key, None, found[1]):
+                break
         log.info("shard %s released %s", self.shard.signature, key)
         return True
 

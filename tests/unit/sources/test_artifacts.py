@@ -98,7 +98,13 @@ def test_ignore_patterns_use_gitignore_syntax(tmp_path: pathlib.Path) -> None:
         ([("hard", "etc/passwd", "h")], "UnsafePath"),
         ([("../escape.yaml", "x", "f")], "UnsafePath"),
         # A symlink to a folder inside, then a symlink through it that leaves.
-        ([("d", "sub", "l"), ("sub", "", "d"), ("d/out", "../../x", "l")], "UnsafeSymlink"),
+        ([("d", "sub", "l"), ("sub", "", "d"), ("d/out", "../../x", "l")], "UnsafePath"),
+        # Writing through a symlink, even one pointing inside (CVE-2025-4517's chain
+        # of links whose long paths stop realpath from following them starts so).
+        ([("sub", "", "d"), ("d", "sub", "l"), ("d/f.yaml", "x", "f")], "UnsafePath"),
+        ([("a.yaml", "x", "f"), ("a.yaml", "y", "f")], "UnsafePath"),
+        ([("l", "a" * 1100, "l")], "UnsafePath"),
+        ([("a" * 1100, "x", "f")], "UnsafePath"),
     ],
 )
 def test_unsafe_entries_fail_the_artifact(

@@ -28,8 +28,10 @@ class FakeKube:
             "status": {"shard": self.holder},
         }
 
-    def get(self, *args: Any) -> dict[str, Any]:
-        return self.body()
+    lease: dict[str, Any] | None = None
+
+    def get(self, api_version: str, kind: str, *args: Any) -> dict[str, Any] | None:
+        return self.lease if kind == "Lease" else self.body()
 
     def merge_patch(
         self, api_version: str, kind: str, name: str, patch: Any, namespace: str, *, status: bool
@@ -170,3 +172,39 @@ def test_a_release_never_clears_a_claim_another_shard_made_meanwhile() -> None:
     assert default.release(KEY)
     assert kube.holder == "blue"
     assert kube.patches == [(KEY, "default")]
+
+
+def test_a_holder_that_still_renews_its_lease_is_never_taken_over() -> None:
+    import datetime
+
+    namespaces, kube, clock = NamespaceLabels(), FakeKube(), Clock()
+    namespaces.update("team", {labels.SHARD: "blue"})
+    now = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
+    blue = ShardRouter(
+        Shard("blue"),
+        kube,  # type: ignore[arg-type]
+        namespaces,
+        lease_duration=15.0,
+        clock=clock,
+        leases=("landlord-system", "landlord-operator"),
+        wall=lambda: now,
+    )
+    blue.seen(kustomization(kube, "default"), deleted=False)
+    kube.lease = {
+        "spec": {
+            "holderIdentity": "pod-a",
+            "renewTime": "2026-11-29T11:59:58.000000Z",
+            "leaseDurationSeconds": 15,
+        }
+    }
+
+    assert blue.admit(KEY) is not None
+    clock.now += 60  # a long reconcile in flight on the default shard
+    waiting = blue.admit(KEY)
+    assert waiting is not None
+    assert "alive" in waiting.message
+    assert kube.patches == []
+
+    kube.lease["spec"]["renewTime"] = "2026-11-29T11:59:00.000000Z"  # it died
+    assert blue.admit(KEY) is None
+    assert kube.patches == [(KEY, "blue")]
