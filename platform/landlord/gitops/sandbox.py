@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import pathlib
 import shutil
@@ -34,6 +35,8 @@ from typing import Literal
 from landlord import errors
 from landlord.gitops.supervision import CappedReader, Supervised, excerpt
 from landlord.settings import SandboxSettings
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Bind",
@@ -118,6 +121,9 @@ class Sandbox:
         self.bwrap = bwrap if bwrap is not None else find_bwrap()
         self.limits = limits or Limits()
         self._available: str | None = None  # "" when available, else why not
+        # Whether the sandbox can forbid user namespaces inside it (bwrap's
+        # --disable-userns writes /proc/sys, read-only in a container): probed.
+        self.no_nested_userns = True
         self._lock = threading.Lock()
 
     # -- availability ----------------------------------------------------------
@@ -137,14 +143,18 @@ class Sandbox:
                 "tenant builds without isolation"
             )
         # The probe sees the host read-only: it only asks whether namespaces work.
-        command = [str(self.bwrap), *self._namespace_args(), "--ro-bind", "/", "/", *self._mounts()]
         try:
-            result = subprocess.run(
-                [*command, "--", "true"],
-                capture_output=True,
-                timeout=10,
-                check=False,
-            )
+            result = self._try()
+            if result.returncode != 0:
+                self.no_nested_userns = False
+                if self._try().returncode == 0:
+                    log.warning(
+                        "the build sandbox cannot forbid user namespaces inside it here "
+                        "(bwrap --disable-userns: %s); builds run confined otherwise",
+                        result.stderr.decode(errors="replace").strip()[-200:],
+                    )
+                    return ""
+                self.no_nested_userns = True
         except (OSError, subprocess.TimeoutExpired) as error:
             return f"bubblewrap could not start: {error}"
         if result.returncode != 0:
@@ -156,6 +166,12 @@ class Sandbox:
                 "LANDLORD_SANDBOX__MODE=unconfined to accept the risk"
             )
         return ""
+
+    def _try(self) -> subprocess.CompletedProcess[bytes]:
+        command = [str(self.bwrap), *self._namespace_args(), "--ro-bind", "/", "/", *self._mounts()]
+        return subprocess.run(
+            [*command, "--", "true"], capture_output=True, timeout=10, check=False
+        )
 
     def check(self) -> str | None:
         """A warning to log at start, or None when builds will run confined."""
@@ -174,7 +190,7 @@ class Sandbox:
             "--unshare-user",
             # No user namespace inside: kustomize and git never need one, and the
             # capabilities one grants are the kernel's widest attack surface.
-            "--disable-userns",
+            *(["--disable-userns"] if self.no_nested_userns else []),
             "--die-with-parent",
             "--new-session",
             "--cap-drop",
