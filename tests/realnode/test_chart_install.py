@@ -179,6 +179,14 @@ def test_helm_install_bootstraps_from_git_and_shards_tenants_with_least_privileg
         {"tenants/plain.yaml": yaml.safe_dump(_tenant("plain", git.url("plain"), "blue"))},
         message="plain moves to blue",
     )
+    # Fetch now rather than at the platform source's 1-minute interval.
+    admin.merge_patch(
+        api.API_VERSION,
+        "GitRepository",
+        "platform",
+        {"metadata": {"annotations": {labels.REQUESTED_AT: str(time.time())}}},
+        NAMESPACE,
+    )
 
     def relabelled() -> bool:
         tenant = admin.get(api.API_VERSION, "Tenant", "plain") or {}

@@ -93,7 +93,7 @@ def _sync(deletion_policy: str) -> dict[str, Any]:
 
 def test_an_orphan_tenants_kustomization_is_made_orphan_before_it_is_deleted() -> None:
     # Say the Tenant became Orphan just before its deletion: its Kustomization still prunes.
-    fake = FakeKube([_sync("MirrorPrune")])
+    fake = FakeKube([_sync("MirrorPrune"), _namespace()])
     kube = cast(Kube, fake)
     steps = offboarding.Offboarder(kube, live.TenantObjects(kube), clock=lambda: NOW)
 
@@ -107,7 +107,7 @@ def test_an_orphan_tenants_kustomization_is_made_orphan_before_it_is_deleted() -
 
 
 def test_a_deleted_tenants_kustomization_is_deleted_as_it_is() -> None:
-    fake = FakeKube([_sync("MirrorPrune")])
+    fake = FakeKube([_sync("MirrorPrune"), _namespace()])
     kube = cast(Kube, fake)
     steps = offboarding.Offboarder(kube, live.TenantObjects(kube), clock=lambda: NOW)
 
@@ -149,7 +149,12 @@ def _stuck(fake: FakeKube) -> None:
 
 def test_the_owners_access_goes_before_the_sync_is_waited_for() -> None:
     fake = FakeKube(
-        [_sync("MirrorPrune"), _binding(labels.OWNERS_BINDING), _binding("landlord-reconciler")]
+        [
+            _sync("MirrorPrune"),
+            _binding(labels.OWNERS_BINDING),
+            _binding("landlord-reconciler"),
+            _namespace(),
+        ]
     )
     _stuck(fake)
     kube = cast(Kube, fake)
