@@ -37,9 +37,11 @@ from landlord.demo import GitServer
 from landlord.settings import PLATFORM_NAMESPACE
 from tests.bench import _harness
 
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
 KILLS = int(os.environ.get("LANDLORD_BENCH_KILLS", "10"))
 SHARD_TENANTS = int(os.environ.get("LANDLORD_BENCH_SHARD_TENANTS", "1000"))
-SHARD_COUNTS = (1, 2, 4)
+SHARD_COUNTS = [int(n) for n in os.environ.get("LANDLORD_BENCH_SHARDS", "1,2,4").split(",")]
+PARTS = os.environ.get("LANDLORD_BENCH_HA", "failover,shards").split(",")
 
 
 @contextlib.contextmanager
@@ -133,8 +135,16 @@ _REQUESTS = re.compile(r'^landlord_apiserver_requests_total\{method="(\w+)"\} (\
 
 
 def _requests(port: int) -> int:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
+    deadline = time.monotonic() + 60
+    while True:  # a shard just started serves its metrics after start-up
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+                text = response.read().decode()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
     return int(sum(float(value) for _, value in _REQUESTS.findall(text)))
 
 
@@ -149,7 +159,14 @@ def sharded(shard_count: int, tenants: int) -> None:
         stack.callback(git.stop)
         shards = {
             name: stack.enter_context(
-                _process(plane, Path(tmp), name or "default", {"LANDLORD_SHARD__NAME": name})
+                # Every shard reads the same policy (only the default one fetches the
+                # platform repository): the checkout's policies/ folder.
+                _process(
+                    plane,
+                    Path(tmp),
+                    name or "default",
+                    {"LANDLORD_SHARD__NAME": name, "LANDLORD_POLICY__PATH": str(POLICIES)},
+                )
             )
             for name in names
         }
@@ -192,6 +209,8 @@ def sharded(shard_count: int, tenants: int) -> None:
 
 
 def run() -> None:
-    failover()
-    for count in SHARD_COUNTS:
-        sharded(count, SHARD_TENANTS)
+    if "failover" in PARTS:
+        failover()
+    if "shards" in PARTS:
+        for count in SHARD_COUNTS:
+            sharded(count, SHARD_TENANTS)
