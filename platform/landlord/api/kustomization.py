@@ -83,7 +83,7 @@ class KubeConfigSecretRef(_Model):
 
 
 class KubeConfig(_Model):
-    """``spec.kubeConfig``: a remote target cluster (refused for now)."""
+    """``spec.kubeConfig`` (Flux's): the kubeconfig Secret of a registered Cluster."""
 
     secret_ref: KubeConfigSecretRef | None = Field(default=None, alias="secretRef")
 
@@ -106,6 +106,7 @@ class KustomizationSpec(_Model):
     force: bool = False
     suspend: bool = False
     kube_config: KubeConfig | None = Field(default=None, alias="kubeConfig")
+    cluster: str | None = None
     deletion_policy: DeletionPolicy | None = Field(default=None, alias="deletionPolicy")
 
     @classmethod

@@ -98,6 +98,7 @@ def kustomization(spec: Mapping[str, Any]) -> list[InvalidName]:
     fields += [
         ("spec.serviceAccountName", spec.get("serviceAccountName") or None, "subdomain"),
         ("spec.targetNamespace", spec.get("targetNamespace") or None, "label"),
+        ("spec.cluster", spec.get("cluster") or None, "label"),
     ]
     for index, ref in _items(_object(spec, "postBuild"), "substituteFrom"):
         fields.append(

@@ -30,7 +30,18 @@ HEALTH_SUCCEEDED = "Succeeded"
 DEPENDENCY_NOT_READY = "DependencyNotReady"
 DEPENDENCY_CYCLE = "DependencyCycle"
 SERVICE_ACCOUNT_NOT_FOUND = "ServiceAccountNotFound"
-TARGET_NOT_SUPPORTED = "TargetNotSupported"
+# spec.cluster / spec.kubeConfig: no such registered Cluster, the tenant is not
+# provisioned there, or it cannot be reached now.
+CLUSTER_NOT_FOUND = "ClusterNotFound"
+CLUSTER_NOT_PROVISIONED = "ClusterNotProvisioned"
+CLUSTER_UNREACHABLE = "ClusterUnreachable"
+# Entries on a cluster the Kustomization left wait there: it cannot be reached
+# (or now answers with another identity); retried until pruned or orphaned.
+PRUNE_BLOCKED = "PruneBlocked"
+# The Event when entries on a cluster removed from the registry are let go.
+ORPHANED = "Orphaned"
+# The Event when a Kustomization's target cluster changed.
+TARGET_CHANGED = "TargetChanged"
 DRIFT_REPAIRED = "DriftRepaired"
 # Deletion (spec.deletionPolicy): waiting for pruned objects to be gone, and giving up.
 WAITING_FOR_TERMINATION = "WaitingForTermination"
@@ -38,8 +49,6 @@ TERMINATION_TIMEOUT = "TerminationTimeout"
 # A prune the tenant's identity could not do by the deletion deadline: left undone.
 PRUNE_ABANDONED = "PruneAbandoned"
 TERMINATED = "Terminated"
-# An inventory recorded for another cluster is never pruned through this one.
-INVENTORY_OF_OTHER_CLUSTER = "InventoryOfOtherCluster"
 
 # -- GitRepository -----------------------------------------------------------------
 SOURCE_SUCCEEDED = "Succeeded"  # an artifact is stored for the revision the ref selects
@@ -61,3 +70,13 @@ OFFBOARDING = "Offboarding"
 # The Warning when offboarding stopped waiting for the tenant's sync objects at its deadline.
 OFFBOARDING_DEADLINE = "OffboardingDeadlineExceeded"
 NAMESPACE_STUCK = "NamespaceStuck"
+# Offboarding from a cluster removed from spec.clusters.
+OFFBOARDED_CLUSTER = "OffboardedFromCluster"
+
+# -- Cluster -----------------------------------------------------------------------
+CLUSTER_REACHABLE = "Reachable"
+KUBECONFIG_REFUSED = "KubeconfigRefused"
+KUBECONFIG_NOT_FOUND = "KubeconfigNotFound"
+IDENTITY_CHANGED = "IdentityChanged"
+# Deletion held: Tenants or inventories still have objects on the cluster.
+CLUSTER_IN_USE = "ClusterInUse"

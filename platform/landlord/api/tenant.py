@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from landlord.api import gitrepository, kustomization, labels, names
+from landlord.api import cluster, gitrepository, kustomization, labels, names
 from landlord.api.gitrepository import GitRef
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -162,6 +162,18 @@ class TenantSpec(_Model):
     sync: Sync | None = None
     suspend: bool = False
     deletion_policy: DeletionPolicy = Field(default=DELETE, alias="deletionPolicy")
+    # Where the tenant is provisioned: registered Cluster names; ``local`` (the
+    # operator's own cluster, which always holds its sources and syncs) by default.
+    clusters: tuple[str, ...] = (cluster.LOCAL,)
+
+    @field_validator("clusters")
+    @classmethod
+    def _clusters(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            check_dns_label(item, "cluster")
+        if len(set(value)) != len(value):
+            raise ValueError("clusters must not repeat")
+        return value
 
     @field_validator("namespaces")
     @classmethod
@@ -200,6 +212,11 @@ class Tenant(_Model):
     def namespaces(self) -> tuple[str, ...]:
         """``spec.namespaces``, defaulting to the tenant's own name."""
         return self.spec.namespaces or (self.name,)
+
+    @property
+    def remote_clusters(self) -> tuple[str, ...]:
+        """``spec.clusters`` but the local one (always provisioned: it holds the syncs)."""
+        return tuple(name for name in self.spec.clusters if name != cluster.LOCAL)
 
     @property
     def home_namespace(self) -> str:

@@ -22,6 +22,8 @@ class Trail:
     path: str  # the tenant's file in the platform repository
     location: repository.Location
     entries: list[audit.Entry]
+    # Where the tenant is: each cluster it is provisioned on, and where its sync applied.
+    where: list[str] = dataclasses.field(default_factory=list)
 
 
 def tenant_trail(client: kube.Kube, settings: Settings, name: str, *, limit: int) -> Trail:
@@ -59,7 +61,30 @@ def tenant_trail(client: kube.Kube, settings: Settings, name: str, *, limit: int
             f"nothing is known about tenant {name}: no commit touches {path}, "
             "and there is no Tenant or Event"
         )
-    return Trail(name=name, path=path, location=location, entries=entries)
+    return Trail(
+        name=name, path=path, location=location, entries=entries, where=placements(tenant, syncs)
+    )
+
+
+def placements(tenant: dict[str, Any] | None, syncs: list[dict[str, Any]]) -> list[str]:
+    """Each cluster the tenant is on, and where each of its Kustomizations applied what."""
+    found = []
+    for item in ((tenant or {}).get("status") or {}).get("clusters") or []:
+        state = "ready" if item.get("ready") else f"not ready: {item.get('message', '')}"
+        found.append(f"provisioned on cluster {item.get('name')} ({state})")
+    for sync in syncs:
+        inventory = (sync.get("status") or {}).get("inventory") or {}
+        if sync.get("kind") != "Kustomization" or not inventory:
+            continue
+        what = f"Kustomization {sync['metadata']['namespace']}/{sync['metadata']['name']}"
+        where = inventory.get("clusterName") or inventory.get("cluster") or "?"
+        found.append(f"{what}: {len(inventory.get('entries') or [])} object(s) on cluster {where}")
+        for group in inventory.get("pending") or []:
+            found.append(
+                f"{what}: {len(group.get('entries') or [])} object(s) on cluster "
+                f"{group.get('clusterName') or group.get('cluster')} wait to be pruned"
+            )
+    return found
 
 
 def _get(client: kube.Kube, kind: str, name: str, namespace: str) -> dict[str, Any] | None:

@@ -34,3 +34,5 @@ def tenant_command(settings: Settings, name: str, limit: int) -> None:
     location = trail.location
     console.out.print(f"tenant {name} ({trail.path} in {location.url}, branch {location.branch})")
     console.out.print(table)
+    for line in trail.where:
+        console.out.print(f"where: {line}")

@@ -7,9 +7,12 @@ import pathlib
 import click
 from rich.table import Table
 
+from landlord import kube
 from landlord.cli import console
 from landlord.cluster import binaries, controlplane
 from landlord.cluster.realnode import plan as realnode_plan
+from landlord.clusters import register
+from landlord.kube import remote
 from landlord.settings import Settings
 
 
@@ -172,3 +175,42 @@ def build_command(settings: Settings, real_nodes: bool) -> None:
         )
     for name, path in sorted(found.items()):
         console.out.print(f"{name:>24}  {path}", soft_wrap=True)
+
+
+@cluster_group.command("register")
+@click.argument("name")
+@click.option(
+    "--kubeconfig",
+    "kubeconfig",
+    type=click.Path(path_type=pathlib.Path, dir_okay=False, exists=True),
+    required=True,
+    help="The target's kubeconfig: inline certificates or a token only (no exec, "
+    "auth-provider or file paths).",
+)
+@click.option("--interval", default=None, help="How often to probe it (default 1m).")
+@click.pass_obj
+def register_command(
+    settings: Settings, name: str, kubeconfig: pathlib.Path, interval: str | None
+) -> None:
+    """Register a target cluster: a kubeconfig Secret and a Cluster in the platform namespace.
+
+    Writes to the cluster of the current kubeconfig (where the operator runs).
+    The file is checked first: a kubeconfig the operator would refuse is never stored.
+    """
+    try:
+        stored = register.register(
+            kube.connect(),
+            name,
+            kubeconfig,
+            platform_namespace=settings.platform_namespace,
+            interval=interval,
+        )
+    except (remote.KubeconfigError, ValueError) as error:
+        raise click.ClickException(f"{kubeconfig}: {error}") from None
+    secret, cluster = stored
+    console.out.print(
+        f"registered cluster [bold]{name}[/bold]: Secret "
+        f"{secret['metadata']['namespace']}/{secret['metadata']['name']}, Cluster "
+        f"{cluster['metadata']['namespace']}/{name}; `landlord get clusters` shows whether "
+        "it is reachable"
+    )

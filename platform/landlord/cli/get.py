@@ -11,6 +11,7 @@ from rich.table import Table
 from landlord import api, kube
 from landlord.api import conditions
 from landlord.cli import console
+from landlord.settings import Settings
 
 
 def age(timestamp: str | None) -> str:
@@ -82,7 +83,8 @@ def namespaced_table(client: kube.Kube, kind: str, namespace: str | None = None)
     if not items:
         return None
     drift = kind == "Kustomization"
-    columns = ["NAMESPACE", "NAME", "READY", "REVISION", "AGE"]
+    columns = ["NAMESPACE", "NAME", "READY", "REVISION"]
+    columns += ["CLUSTER", "AGE"] if drift else ["AGE"]
     columns += ["LAST DRIFT REPAIR", "STATUS"] if drift else ["STATUS"]
     table = Table(*columns, box=None, pad_edge=False)
     for item in sorted(items, key=lambda i: (i["metadata"]["namespace"], i["metadata"]["name"])):
@@ -93,8 +95,10 @@ def namespaced_table(client: kube.Kube, kind: str, namespace: str | None = None)
             item["metadata"]["name"],
             f"[{style}]{ready}[/{style}]",
             _revision(item),
-            age(item["metadata"].get("creationTimestamp")),
         ]
+        if drift:
+            row.append(target_of(item))
+        row.append(age(item["metadata"].get("creationTimestamp")))
         if drift:
             repair = (item.get("status") or {}).get("lastDriftRepair") or {}
             row.append(
@@ -104,6 +108,63 @@ def namespaced_table(client: kube.Kube, kind: str, namespace: str | None = None)
             )
         table.add_row(*row, message)
     return table
+
+
+def target_of(item: dict[str, Any]) -> str:
+    """Where a Kustomization applies (its spec), and where objects still wait to be pruned."""
+    spec = item.get("spec") or {}
+    wanted = spec.get("cluster") or (
+        f"kubeConfig:{((spec.get('kubeConfig') or {}).get('secretRef') or {}).get('name', '?')}"
+        if spec.get("kubeConfig")
+        else "local"
+    )
+    inventory = (item.get("status") or {}).get("inventory") or {}
+    pending = [
+        f"{g.get('clusterName') or g.get('cluster')}({len(g.get('entries') or [])})"
+        for g in inventory.get("pending") or []
+    ]
+    return wanted + (f" (pending prune: {', '.join(pending)})" if pending else "")
+
+
+def clusters_table(client: kube.Kube, namespace: str) -> Table | None:
+    """The registered clusters as a table (None when there are none)."""
+    items = client.list_objects(api.API_VERSION, "Cluster", namespace=namespace)
+    if not items:
+        return None
+    table = Table(
+        "NAME",
+        "READY",
+        "VERSION",
+        "IDENTITY",
+        "LAST CONTACT",
+        "AGE",
+        "STATUS",
+        box=None,
+        pad_edge=False,
+    )
+    for item in sorted(items, key=lambda i: i["metadata"]["name"]):
+        ready, message = _ready(item)
+        status = item.get("status") or {}
+        style = {"True": "green", "False": "red"}.get(ready, "yellow")
+        contact = status.get("lastContact")
+        table.add_row(
+            item["metadata"]["name"],
+            f"[{style}]{ready}[/{style}]",
+            str(status.get("version") or "-"),
+            str(status.get("identity") or "-"),
+            f"{age(contact)} ago" if contact else "never",
+            age(item["metadata"].get("creationTimestamp")),
+            message,
+        )
+    return table
+
+
+@get_group.command("clusters")
+@click.pass_obj
+def get_clusters(settings: Settings) -> None:
+    """Registered clusters: ready, server version, identity, last contact, status."""
+    table = clusters_table(kube.connect(), settings.platform_namespace)
+    console.out.print(table if table is not None else "no clusters registered")
 
 
 def _print_namespaced(kind: str, label: str, namespace: str | None, all_namespaces: bool) -> None:

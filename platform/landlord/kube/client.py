@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import dynamic
@@ -47,6 +48,25 @@ def _counted(rest: Any) -> None:
     rest.request = counted
 
 
+# The api_reason of an ApiError for a request that got no answer.
+UNREACHABLE = "Unreachable"
+
+
+def _bounded_connect(rest: Any, seconds: float) -> None:
+    """Requests that set no timeout of their own give up connecting after ``seconds``.
+
+    Reads stay unbounded: a watch waits as long as the apiserver holds it open.
+    """
+    inner = rest.request
+
+    def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("_request_timeout") is None:
+            kwargs["_request_timeout"] = (seconds, None)
+        return inner(method, url, *args, **kwargs)
+
+    rest.request = request
+
+
 def service_account_user(namespace: str, name: str) -> str:
     """The username the apiserver gives a service account."""
     return f"system:serviceaccount:{namespace}:{name}"
@@ -72,6 +92,14 @@ def _translated() -> Iterator[None]:
         yield
     except (k8s_exceptions.ApiException, dynamic_exceptions.DynamicApiError) as error:
         raise _api_error(error) from error
+    except urllib3.exceptions.HTTPError as error:
+        # No answer at all (refused, timed out, reset): a registered cluster that is
+        # down is a condition to report and retry, not a crash.
+        raise errors.ApiError(
+            f"no answer from the apiserver: {str(error)[:300]}",
+            status=503,
+            api_reason=UNREACHABLE,
+        ) from error
 
 
 class Kube:
@@ -83,6 +111,7 @@ class Kube:
         *,
         user: str | None = None,
         groups: Sequence[str] = (),
+        connect_timeout: float | None = None,
     ) -> None:
         if len(groups) > 1:
             # The client sends headers from a dict: one Impersonate-Group value at most.
@@ -91,6 +120,9 @@ class Kube:
         self.user = user
         self.api_client = k8s.ApiClient(configuration)
         _counted(self.api_client.rest_client)
+        self.connect_timeout = connect_timeout
+        if connect_timeout is not None:
+            _bounded_connect(self.api_client.rest_client, connect_timeout)
         if user is not None:
             self.api_client.set_default_header("Impersonate-User", user)
             for group in groups:
@@ -99,7 +131,12 @@ class Kube:
 
     def impersonate(self, user: str, groups: Sequence[str] = ()) -> Kube:
         """The same connection, acting as ``user`` (and ``groups``)."""
-        return Kube(copy.copy(self.configuration), user=user, groups=groups)
+        return Kube(
+            copy.copy(self.configuration),
+            user=user,
+            groups=groups,
+            connect_timeout=self.connect_timeout,
+        )
 
     def as_service_account(self, namespace: str, name: str) -> Kube:
         """Act as a service account; the apiserver adds its groups itself."""
@@ -131,7 +168,7 @@ class Kube:
 
     def resource(self, api_version: str, kind: str) -> Any:
         """The dynamic client's resource for a kind, rediscovering once for new CRDs."""
-        with self._discovery_lock:
+        with self._discovery_lock, _translated():
             try:
                 return self.dynamic.resources.get(api_version=api_version, kind=kind)
             except dynamic_exceptions.ResourceNotFoundError:

@@ -4,7 +4,8 @@ One watch per kind across the cluster (or, for kinds the operator may read only
 in some namespaces, per namespace) feeds every Kustomization's drift detection.
 Callbacks run in the caller's thread; an error relists after a short pause, so
 a restarted apiserver or an expired resourceVersion only costs one LIST. A
-refusal (403) is not a blip: it is retried with a backoff up to
+refusal (403), or a cluster that does not answer at all (a registered one that
+is down), is not a blip: it is retried with a backoff up to
 ``FORBIDDEN_BACKOFF_MAX`` and logged once per streak.
 """
 
@@ -70,12 +71,13 @@ def watch_kind(
         except _ExpiredError:
             pass  # list again at once
         except errors.ApiError as error:
-            if error.status == 403:
+            if error.status in (403, 503):  # refused, or a cluster that does not answer
                 if not forbidden:
                     log.warning(
-                        "watch of %s refused: %s; its drift is repaired at each interval "
-                        "until the operator may watch it (retrying with a backoff)",
+                        "watch of %s %s: %s; its drift is repaired at each interval "
+                        "until it can be watched (retrying with a backoff)",
                         where,
+                        "refused" if error.status == 403 else "failed",
                         error.message,
                     )
                 forbidden = min(max(forbidden * 2, 1.0), FORBIDDEN_BACKOFF_MAX)

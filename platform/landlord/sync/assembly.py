@@ -21,13 +21,14 @@ from landlord.gitops import artifacts, durations
 from landlord.gitops import budgets as budgets_mod
 from landlord.gitops import sandbox as sandbox_mod
 from landlord.kube import Kube
+from landlord.kube.fleet import Fleet
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
 from landlord.sync import depindex
 from landlord.sync.drift import DriftTracker
 from landlord.sync.finalize import Finalizer
 from landlord.sync.scheduler import Scheduler
-from landlord.sync.steps import apply, gatekeeper
+from landlord.sync.steps import apply, elsewhere, gatekeeper, target
 from landlord.sync.steps.identity import Identity
 from landlord.sync.watchcache import WatchCache
 
@@ -50,7 +51,7 @@ class Steps:
         kustomize: pathlib.Path | None,
         sandbox: sandbox_mod.Sandbox,
         gate: policy.Gate,
-        cluster: str = "local",
+        fleet: Fleet | None = None,
         metrics: telemetry.Metrics | None = None,
         drift: DriftTracker | None = None,
         namespaces: NamespaceLabels | None = None,
@@ -86,7 +87,8 @@ class Steps:
         self.cache = WatchCache()
         self.scheduler = Scheduler()
         self.index = depindex.DependencyIndex()
-        self.identity = Identity(kube, platform_namespace=platform_namespace, cluster=cluster)
+        self.identity = Identity(kube, platform_namespace=platform_namespace, fleet=fleet)
+        self.fleet = self.identity.fleet
         self.gatekeeper = gatekeeper.Gatekeeper(
             kube,
             gate=gate,
@@ -94,14 +96,18 @@ class Steps:
             namespaces=self.namespaces,
             budgets=budgets or budgets_mod.Budgets(),
         )
+        self.targets = target.Targets(kube, identity=self.identity, gatekeeper=self.gatekeeper)
+        self.leftovers = elsewhere.Leftovers(
+            kube, identity=self.identity, executor=self.executor, in_flight=self.in_flight
+        )
         self.applier = apply.Applier(
             self.executor, write_rate=write_rate, write_burst=write_burst, in_flight=self.in_flight
         )
         self.finalizer = Finalizer(
             kube,
             identity=self.identity,
+            leftovers=self.leftovers,
             executor=self.executor,
-            cluster=self.identity.cluster_id,
             bounds=self.bounds,
             in_flight=self.in_flight,
         )

@@ -23,8 +23,10 @@ from landlord.gitops.objects import contains
 from landlord.sync.inventory import Entry
 
 Kind = tuple[str, str]  # (apiVersion, kind)
-# What one watch covers: (apiVersion, kind, namespace); "" is every namespace.
-Scope = tuple[str, str, str]
+# What one watch covers: (apiVersion, kind, namespace, cluster); namespace "" is
+# every namespace; cluster is the registered name the watch connects to.
+Scope = tuple[str, str, str, str]
+LOCAL = "local"
 
 # Kinds watched namespace by namespace: the operator may read Secrets only in
 # tenants' namespaces (a RoleBinding there), never across the cluster.
@@ -75,25 +77,26 @@ class DriftTracker:
         self.field_manager = field_manager
         self.per_namespace = per_namespace
         self._lock = threading.Lock()
-        self._desired: dict[str, tuple[str, dict[str, Any]]] = {}  # entry id → (key, manifest)
-        self._ids: dict[str, set[str]] = {}  # Kustomization key → entry ids
+        # (cluster, entry id) → (key, manifest): one id may name objects on two clusters.
+        self._desired: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        self._ids: dict[str, set[tuple[str, str]]] = {}  # Kustomization key → its places
         self._scopes: dict[str, set[Scope]] = {}
         self._synced: set[Scope] = set()
         self._pending: dict[str, list[Drift]] = {}
 
     # -- what the sync tells it ---------------------------------------------
 
-    def record(self, key: str, manifests: Iterable[dict[str, Any]]) -> None:
-        """``key`` applied these manifests: they are its desired state from now on."""
+    def record(self, key: str, manifests: Iterable[dict[str, Any]], cluster: str = LOCAL) -> None:
+        """``key`` applied these manifests on ``cluster``: its desired state from now on."""
         with self._lock:
             for stale in self._ids.pop(key, set()):
                 self._desired.pop(stale, None)
             ids, scopes = set(), set()
             for manifest in manifests:
-                entry = Entry.of(manifest)
-                self._desired[entry.id] = (key, manifest)
-                ids.add(entry.id)
-                scopes.add(self.scope_of(manifest))
+                place = (cluster, Entry.of(manifest).id)
+                self._desired[place] = (key, manifest)
+                ids.add(place)
+                scopes.add(self.scope_of(manifest, cluster))
             self._ids[key] = ids
             self._scopes[key] = scopes
 
@@ -115,12 +118,12 @@ class DriftTracker:
         with self._lock:
             return key in self._pending
 
-    def scope_of(self, manifest: dict[str, Any]) -> Scope:
+    def scope_of(self, manifest: dict[str, Any], cluster: str = LOCAL) -> Scope:
         """The watch that sees ``manifest``: its kind's, or its kind's in its namespace."""
         kind = (manifest["apiVersion"], manifest["kind"])
         if kind in self.per_namespace:
-            return (*kind, (manifest.get("metadata") or {}).get("namespace") or "")
-        return (*kind, "")
+            return (*kind, (manifest.get("metadata") or {}).get("namespace") or "", cluster)
+        return (*kind, "", cluster)
 
     def scopes(self, key: str | None = None) -> set[Scope]:
         """The watches ``key``'s objects need (or every Kustomization's)."""
@@ -142,18 +145,19 @@ class DriftTracker:
 
     def listed(self, scope: Scope, items: list[dict[str, Any]]) -> list[Drift]:
         """A (re)list of one watch: anything desired there and missing or changed is drift."""
+        cluster = scope[3]
         found = {Entry.of(item).id: item for item in items}
         drifts = []
         with self._lock:
             self._synced.add(scope)
             expected = [
-                (entry_id, key)
-                for entry_id, (key, manifest) in self._desired.items()
-                if self.scope_of(manifest) == scope
+                (place, key)
+                for place, (key, manifest) in self._desired.items()
+                if place[0] == cluster and self.scope_of(manifest, cluster) == scope
             ]
-        for entry_id, key in expected:
-            live = found.get(entry_id)
-            drift = self._check(key, entry_id, live, deleted=live is None)
+        for place, key in expected:
+            live = found.get(place[1])
+            drift = self._check(key, place, live, deleted=live is None)
             if drift is not None:
                 drifts.append(drift)
         return drifts
@@ -163,19 +167,18 @@ class DriftTracker:
         with self._lock:
             self._synced.discard(scope)
 
-    def observe(self, event: str, live: dict[str, Any]) -> Drift | None:
-        """One watch event; the drift it shows, if any (also kept for :meth:`take`)."""
+    def observe(self, event: str, live: dict[str, Any], cluster: str = LOCAL) -> Drift | None:
+        """One watch event on ``cluster``; the drift it shows, if any (kept for :meth:`take`)."""
         key = _owner(live)
         if key is None:
             return None
-        entry_id = Entry.of(live).id
-        return self._check(key, entry_id, live, deleted=event == "DELETED")
+        return self._check(key, (cluster, Entry.of(live).id), live, deleted=event == "DELETED")
 
     def _check(
-        self, key: str, entry_id: str, live: dict[str, Any] | None, *, deleted: bool
+        self, key: str, place: tuple[str, str], live: dict[str, Any] | None, *, deleted: bool
     ) -> Drift | None:
         with self._lock:
-            recorded = self._desired.get(entry_id)
+            recorded = self._desired.get(place)
             if recorded is None or recorded[0] != key:
                 return None  # not (or no longer) this Kustomization's: pruned, or foreign
             manifest = recorded[1]

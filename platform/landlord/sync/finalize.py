@@ -4,8 +4,10 @@ Flux's meanings: MirrorPrune (the default) prunes the inventory when
 ``spec.prune`` is true; Delete prunes it whatever ``prune`` says;
 WaitForTermination prunes it and then holds the finalizer until the objects
 are gone (looked at again as requeues, no worker held); Orphan keeps
-everything. An inventory recorded for another cluster is never pruned through
-this one. In a terminating namespace everything goes anyway: nothing to prune.
+everything. Each cluster's entries are pruned through that cluster's own
+connection, as the tenant's service account there (``landlord.sync.steps.elsewhere``);
+never through another. In a terminating namespace (of the operator's own
+cluster) nothing is pruned on it: everything there goes anyway.
 
 Every wait is bounded: ``spec.timeout`` (within the platform's bounds, 5m when
 unset) after ``metadata.deletionTimestamp`` the finalizer is released with a
@@ -19,20 +21,20 @@ from __future__ import annotations
 import concurrent.futures
 import datetime
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from landlord.api import conditions, labels, reasons
 from landlord.gitops import durations
 from landlord.kube import Kube, events, finalizers
 from landlord.kube import status as kube_status
+from landlord.kube.fleet import Member
 from landlord.runtime.outcome import Outcome
 from landlord.sync import deletion as deletion_mod
 from landlord.sync import healthwait
 from landlord.sync.deletion import Deletion
 from landlord.sync.failure import SyncError
 from landlord.sync.inventory import Inventory
-from landlord.sync.steps import prune
+from landlord.sync.steps import elsewhere, prune
 from landlord.sync.steps.identity import Identity
 
 log = logging.getLogger(__name__)
@@ -64,15 +66,15 @@ class Finalizer:
         kube: Kube,
         *,
         identity: Identity,
+        leftovers: elsewhere.Leftovers,
         executor: concurrent.futures.Executor,
-        cluster: Callable[[], str],
         bounds: durations.Bounds,
         in_flight: int = IN_FLIGHT,
     ) -> None:
         self.kube = kube
         self.identity = identity
         self.executor = executor
-        self.cluster = cluster
+        self.leftovers = leftovers
         self.bounds = bounds
         self.in_flight = in_flight
 
@@ -93,53 +95,63 @@ class Finalizer:
         # In a terminating namespace everything goes anyway (and the tenant's
         # service account may already be gone): nothing to prune.
         terminating = bool(namespace.get("metadata", {}).get("deletionTimestamp"))
-        if inventory and inventory.entries and not terminating and deletion.prunes:
-            waiting = self._prune(body, deletion, inventory)
+        if inventory and inventory.size() and deletion.prunes:
+            waiting = self._prune(body, deletion, inventory, terminating=terminating)
             if waiting is not None:
                 return waiting
         finalizers.remove(self.kube, body, labels.FINALIZER)
         return None
 
     def _prune(
-        self, body: dict[str, Any], deletion: Deletion, inventory: Inventory
+        self, body: dict[str, Any], deletion: Deletion, inventory: Inventory, *, terminating: bool
     ) -> Outcome | None:
-        """Prune the inventory; an Outcome while the finalizer must stay."""
+        """Prune every cluster's entries there; an Outcome while the finalizer must stay."""
         metadata = body["metadata"]
-        current = self.cluster()
-        if inventory.cluster != current:
-            message = (
-                f"the inventory was recorded for cluster {inventory.cluster or '(unknown)'}, not "
-                f"this one ({current}): nothing was pruned through this cluster"
-            )
-            log.warning("%s/%s: %s", metadata["namespace"], metadata["name"], message)
-            events.record(
-                self.kube,
-                body,
-                reason=reasons.INVENTORY_OF_OTHER_CLUSTER,
-                message=message,
-                warning=True,
-            )
-            return None
         seconds = termination_left(metadata["deletionTimestamp"], deletion.timeout)
         owner = prune.owner_labels(metadata["name"], metadata["namespace"])
-        try:
-            tenant = self._tenant(metadata["namespace"], deletion)
-        except SyncError as error:
-            entries = [str(entry) for entry in inventory.entries]
-            return self._retry(body, deletion, seconds, error.reason, error.message, entries)
-        _, kept = prune.prune(
-            self.executor, tenant, inventory.entries, owner, in_flight=self.in_flight
-        )
-        if kept:
-            failed = [str(entry) for entry in kept]
-            message = "could not delete " + ", ".join(failed)
-            return self._retry(body, deletion, seconds, reasons.PRUNE_FAILED, message, failed)
+        failed: list[str] = []
+        reason, why = reasons.PRUNE_FAILED, ""
+        gone: list[tuple[Kube, Inventory]] = []  # pruned: waited for with WaitForTermination
+        for group in inventory.groups():
+            if not group.entries:
+                continue
+            reached = self.leftovers.reach(group)
+            if isinstance(reached, elsewhere.Unusable):
+                if reached.orphan:
+                    self.leftovers.orphaned(body, group, reached.message)
+                else:
+                    failed += [str(entry) for entry in group.entries]
+                    reason, why = reasons.PRUNE_BLOCKED, reached.message
+                continue
+            if reached.local and terminating:
+                continue  # the namespace takes everything with it
+            try:
+                client = (
+                    self._tenant(metadata["namespace"], deletion)
+                    if reached.local
+                    else self._remote(metadata["namespace"], deletion, reached)
+                )
+            except SyncError as error:
+                failed += [str(entry) for entry in group.entries]
+                reason, why = error.reason, error.message
+                continue
+            if client is None:
+                continue  # the tenant's namespace there is gone, with everything in it
+            _, kept = prune.prune(
+                self.executor, client, group.entries, owner, in_flight=self.in_flight
+            )
+            if kept:
+                failed += [str(entry) for entry in kept]
+                why = "could not delete " + ", ".join(map(str, kept))
+            gone.append((client, group))
+        if failed:
+            return self._retry(body, deletion, seconds, reason, why, failed)
         if not deletion.waits:
             return None
-        left = prune.remaining(tenant, inventory.entries, owner)
+        left = [str(e) for client, g in gone for e in prune.remaining(client, g.entries, owner)]
         if not left:
             return None
-        named = healthwait.summary([str(entry) for entry in left])
+        named = healthwait.summary(left)
         if seconds <= 0:
             events.record(
                 self.kube,
@@ -159,6 +171,15 @@ class Finalizer:
             message,
             requeue_after=max(healthwait.MIN_POLL, min(healthwait.POLL, seconds)),
         )
+
+    def _remote(self, namespace: str, deletion: Deletion, member: Member) -> Kube | None:
+        """The tenant's client on a registered cluster (None: its namespace there is gone)."""
+        if deletion.bad_account:
+            self._tenant(namespace, deletion)  # raises: the account is not a valid name
+        found = self.leftovers.client(namespace, deletion.service_account_name, member)
+        if isinstance(found, elsewhere.Unusable):
+            raise SyncError(reasons.PRUNE_BLOCKED, found.message)
+        return found
 
     def _tenant(self, namespace: str, deletion: Deletion) -> Kube:
         """The client of the Kustomization's service account (never the operator's own)."""

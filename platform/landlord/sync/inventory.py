@@ -49,10 +49,17 @@ class Entry:
 
 @dataclasses.dataclass(frozen=True)
 class Inventory:
-    """The entries of one target cluster."""
+    """The entries of one target cluster, and those left on clusters it no longer targets.
+
+    ``cluster`` is the target's identity (its kube-system uid), ``name`` the
+    registered name it was reached by (``local``: the operator's own). ``pending``
+    holds, per other cluster, the entries recorded there and not pruned yet.
+    """
 
     cluster: str
     entries: tuple[Entry, ...]
+    name: str = ""
+    pending: tuple[Inventory, ...] = ()
 
     @classmethod
     def from_status(cls, status: dict[str, Any] | None) -> Inventory | None:
@@ -61,14 +68,41 @@ class Inventory:
         return cls(
             status.get("cluster", ""),
             tuple(Entry.parse(item) for item in status.get("entries") or []),
+            status.get("clusterName", ""),
+            tuple(
+                cls(
+                    item.get("cluster", ""),
+                    tuple(Entry.parse(entry) for entry in item.get("entries") or []),
+                    item.get("clusterName", ""),
+                )
+                for item in status.get("pending") or []
+            ),
         )
 
     @classmethod
-    def of(cls, cluster: str, manifests: Iterable[dict[str, Any]]) -> Inventory:
-        return cls(cluster, tuple(sorted({Entry.of(m) for m in manifests})))
+    def of(cls, cluster: str, manifests: Iterable[dict[str, Any]], name: str = "") -> Inventory:
+        return cls(cluster, tuple(sorted({Entry.of(m) for m in manifests})), name)
 
     def to_status(self) -> dict[str, Any]:
-        return {"cluster": self.cluster, "entries": [e.to_status() for e in self.entries]}
+        status: dict[str, Any] = {"cluster": self.cluster}
+        if self.name:
+            status["clusterName"] = self.name
+        status["entries"] = [e.to_status() for e in self.entries]
+        if self.pending:
+            status["pending"] = [
+                {
+                    "cluster": group.cluster,
+                    **({"clusterName": group.name} if group.name else {}),
+                    "entries": [e.to_status() for e in group.entries],
+                }
+                for group in self.pending
+            ]
+        return status
+
+    def groups(self) -> tuple[Inventory, ...]:
+        """The entries of the target cluster and of each other one, an inventory each."""
+        mine = Inventory(self.cluster, self.entries, self.name)
+        return (mine, *self.pending)
 
     def stale(self, newer: Inventory) -> list[Entry]:
         """Entries of this inventory that ``newer`` no longer has; none across clusters.
@@ -80,3 +114,32 @@ class Inventory:
             return []
         keep = {entry.id for entry in newer.entries}
         return [entry for entry in self.entries if entry.id not in keep]
+
+    def size(self) -> int:
+        """Every entry, on every cluster."""
+        return sum(len(group.entries) for group in self.groups())
+
+
+def leftovers(old: Inventory | None, new: Inventory) -> tuple[list[Entry], list[Inventory]]:
+    """What ``new`` leaves behind: (stale entries on its cluster, per other cluster its entries).
+
+    Every group ``old`` recorded — its own cluster's and those pending — counts:
+    entries on ``new``'s cluster that ``new`` lacks are stale there; everything
+    recorded on another cluster waits to be pruned through that cluster.
+    """
+    if old is None:
+        return [], []
+    here: set[Entry] = set()
+    there: dict[str, tuple[str, set[Entry]]] = {}
+    for group in old.groups():
+        if group.cluster == new.cluster:
+            here.update(group.stale(new))
+        elif group.entries:
+            name, entries = there.get(group.cluster, (group.name, set()))
+            entries.update(group.entries)
+            there[group.cluster] = (name or group.name, entries)
+    others = [
+        Inventory(cluster, tuple(sorted(entries)), name)
+        for cluster, (name, entries) in sorted(there.items())
+    ]
+    return sorted(here), others

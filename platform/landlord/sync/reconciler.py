@@ -26,8 +26,10 @@ from landlord.api import kustomization as model
 from landlord.api import labels, reasons
 from landlord.gitops import durations
 from landlord.kube import Kube
+from landlord.kube.fleet import Member
 from landlord.runtime.outcome import Outcome
 from landlord.sync import healthwait, report, validate
+from landlord.sync import inventory as inventory_mod
 from landlord.sync.assembly import Steps
 from landlord.sync.failure import SyncError
 from landlord.sync.inventory import Entry, Inventory
@@ -49,8 +51,9 @@ class Run:
 
     body: dict[str, Any]
     spec: model.KustomizationSpec
-    tenant: Kube  # impersonates the Kustomization's service account
+    tenant: Kube  # impersonates the Kustomization's service account on the target cluster
     result: Result
+    member: Member  # the target cluster
 
     @property
     def namespace(self) -> str:
@@ -157,8 +160,9 @@ class KustomizationReconciler(Steps):
         """The pipeline, a named step a line; each raises a SyncError with its Ready reason."""
         namespace = body["metadata"]["namespace"]
         self.gatekeeper.check_budget(body)
-        self.gatekeeper.check_target(namespace, spec)
-        run = Run(body, spec, self.identity.client(namespace, spec.service_account_name), result)
+        member = self.targets.resolve(namespace, spec)
+        tenant = self.identity.client(namespace, spec.service_account_name, member)
+        run = Run(body, spec, tenant, result, member)
         root = self._artifact(run, found)
         self._dependencies(run)
         documents = self._build(run, root)
@@ -166,7 +170,7 @@ class KustomizationReconciler(Steps):
         result.changed = self.applier.apply(run.tenant, manifests, spec.force)
         # From now on these are the desired state: watch events are compared with
         # them (before pruning, so our own deletions are not mistaken for drift).
-        self.drift.record(run.key, manifests)
+        self.drift.record(run.key, manifests, run.member.name)
         inventory = self._prune(run, manifests)
         self._health(run, inventory.entries, timing)
 
@@ -188,7 +192,13 @@ class KustomizationReconciler(Steps):
         """The built documents, within the object budget, with postBuild substituted."""
         documents = build.build(root, run.spec, kustomize=self.kustomize, sandbox=self.sandbox)
         self.gatekeeper.check_objects(run.namespace, len(documents))
-        variables = build.variables(run.tenant, run.namespace, run.spec.post_build)
+        # postBuild.substituteFrom lives beside the Kustomization: read there, as the tenant.
+        home = (
+            run.tenant
+            if run.member.local
+            else self.identity.client(run.namespace, run.spec.service_account_name)
+        )
+        variables = build.variables(home, run.namespace, run.spec.post_build)
         return build.substituted(documents, variables)
 
     def _validate(self, run: Run, documents: list[Document]) -> list[dict[str, Any]]:
@@ -206,29 +216,36 @@ class KustomizationReconciler(Steps):
     def _prune(self, run: Run, manifests: list[dict[str, Any]]) -> Inventory:
         """The new inventory; with ``spec.prune``, what the old one has and it lacks is deleted.
 
-        Only an inventory of this cluster is pruned through it; one of another
-        cluster is replaced, unpruned (the status write posts a Warning Event).
+        Each entry is pruned through the client of the cluster it was recorded
+        on: stale ones here through this target's, those on a cluster the
+        Kustomization left through that cluster's (PruneBlocked, kept in
+        ``pending``, while it cannot be reached or answers with another identity).
         """
-        new = run.result.inventory = Inventory.of(self.identity.cluster_id(), manifests)
+        member = run.member
+        new = Inventory.of(member.identity, manifests, member.name)
+        run.result.inventory = new
         old = Inventory.from_status((run.body.get("status") or {}).get("inventory"))
-        if old is not None and old.cluster != new.cluster:
-            log.warning(
-                "%s: inventory of cluster %s not pruned through %s",
-                run.key,
-                old.cluster,
-                new.cluster,
-            )
-        if old is not None and run.spec.prune:
-            stale = old.stale(new)
+        here, elsewhere = inventory_mod.leftovers(old, new)
+        if not run.spec.prune:
+            return new
+        kept: list[Entry] = []
+        if here:
             run.result.pruned, kept = prune.prune(
-                self.executor, run.tenant, stale, run.owner, in_flight=self.in_flight
+                self.executor, run.tenant, here, run.owner, in_flight=self.in_flight
             )
-            if kept:
-                run.result.inventory = Inventory(new.cluster, tuple(sorted({*new.entries, *kept})))
-                raise SyncError(
-                    reasons.PRUNE_FAILED, "could not delete " + ", ".join(map(str, kept))
-                )
-        return new
+        pending, blocked = self.leftovers.prune(run.body, run.spec, elsewhere, run.result)
+        run.result.inventory = Inventory(
+            new.cluster, tuple(sorted({*new.entries, *kept})), new.name, tuple(pending)
+        )
+        if kept:
+            raise SyncError(reasons.PRUNE_FAILED, "could not delete " + ", ".join(map(str, kept)))
+        if blocked:
+            raise SyncError(
+                reasons.PRUNE_BLOCKED,
+                f"applied revision {run.result.revision} to cluster {member.name}; "
+                + "; ".join(blocked),
+            )
+        return run.result.inventory
 
     def _health(self, run: Run, applied: Iterable[Entry], timing: Timing) -> None:
         """HealthCheckFailed, or a health wait, unless what it checks is healthy."""
@@ -240,10 +257,12 @@ class KustomizationReconciler(Steps):
         self, body: dict[str, Any], spec: model.KustomizationSpec, result: Result, timing: Timing
     ) -> None:
         """A later reconcile of a revision waiting for health: look again, apply nothing."""
-        tenant = self.identity.client(body["metadata"]["namespace"], spec.service_account_name)
+        namespace = body["metadata"]["namespace"]
+        member = self.targets.resolve(namespace, spec)
+        tenant = self.identity.client(namespace, spec.service_account_name, member)
         inventory = Inventory.from_status((body.get("status") or {}).get("inventory"))
         self._health(
-            Run(body, spec, tenant, result), inventory.entries if inventory else (), timing
+            Run(body, spec, tenant, result, member), inventory.entries if inventory else (), timing
         )
 
     def _refuse_durations(

@@ -296,6 +296,22 @@ def desired_objects(
     return sorted(objects, key=apply_order)
 
 
+def remote_objects(
+    tenant: Tenant, features: Features, *, platform_namespace: str
+) -> list[Manifest]:
+    """What the Tenant should have on a registered cluster: its namespaces and access there.
+
+    Not its sources and syncs (those live on the operator's own cluster), nor the
+    operator's access binding (the registry credential is the operator's there).
+    """
+    return [
+        obj
+        for obj in desired_objects(tenant, features, platform_namespace=platform_namespace)
+        if obj["kind"] not in SYNC_KINDS
+        and obj["metadata"]["name"] != labels.OPERATOR_ACCESS_BINDING
+    ]
+
+
 def deletion_policy(tenant: Tenant) -> kustomization.DeletionPolicy:
     """The ``deletionPolicy`` of the tenant's Kustomization (see :func:`sync`)."""
     return sync_deletion_policy(tenant.spec.deletion_policy)

@@ -55,7 +55,11 @@ class Offboarder:
         *,
         deadline: float = DEADLINE,
         clock: Callable[[], datetime.datetime] = _now,
+        elsewhere: Callable[[dict[str, Any]], str | None] | None = None,
     ) -> None:
+        # Offboards the tenant from its registered clusters, after its syncs finished
+        # (their finalizers prune there as the tenant): what is left, or None.
+        self.elsewhere = elsewhere
         self.kube = kube
         self.objects = objects
         self.deadline = deadline
@@ -95,6 +99,12 @@ class Offboarder:
             if self.since_deletion(body) < self.deadline:
                 return waiting
             self._leave_sync(body, current, orphan=policy == tenant_api.ORPHAN)
+
+        remote = self.elsewhere(body) if self.elsewhere is not None else None
+        if remote is not None:
+            if self.since_deletion(body) < self.deadline:
+                return self._waiting(body, remote)
+            self._leave_clusters(body, remote)
 
         access = [
             obj
@@ -182,6 +192,21 @@ class Offboarder:
             reason=reasons.OFFBOARDING_DEADLINE,
             message=f"{', '.join(left) or 'the sync objects'} still present "
             f"{int(self.deadline)}s after the Tenant's deletion; offboarding goes on: {then}",
+            warning=True,
+        )
+
+    def _leave_clusters(self, body: dict[str, Any], left: str) -> None:
+        """The deadline is over: go on without the registered clusters, saying so once."""
+        name = body["metadata"]["name"]
+        if f"clusters:{name}" in self._left:
+            return
+        self._left.add(f"clusters:{name}")
+        events.record(
+            self.kube,
+            body,
+            reason=reasons.OFFBOARDING_DEADLINE,
+            message=f"{int(self.deadline)}s after the Tenant's deletion, other clusters still "
+            f"hold its objects ({left[:500]}); they are left as they are",
             warning=True,
         )
 

@@ -16,6 +16,7 @@ import pydantic
 from landlord import errors, telemetry
 from landlord.api import conditions, invalid, labels, reasons
 from landlord.api import tenant as tenant_api
+from landlord.api.cluster import LOCAL
 from landlord.api.tenant import Tenant
 from landlord.gitops.objects import contains
 from landlord.kube import Kube, events
@@ -48,7 +49,13 @@ class Provisioner:
         metrics: telemetry.Metrics | None = None,
         roles: Collection[str] | None = None,
         pod_security_levels: Collection[str] | None = None,
+        home: Kube | None = None,
+        cluster: str = LOCAL,
     ) -> None:
+        # ``kube`` writes the tenant's objects on ``cluster``; ``home`` (the operator's
+        # own cluster, where the Tenant lives) gets its Events and status warnings.
+        self.home = home or kube
+        self.cluster = cluster
         self.roles = roles  # None: any ClusterRole
         self.pod_security_levels = pod_security_levels  # None: any level
         self.kube = kube
@@ -66,7 +73,8 @@ class Provisioner:
             return Result(
                 Outcome(False, reasons.INVALID_SPEC, invalid.describe(error), stalled=True)
             )
-        self.objects.ensure_finalizer(body)
+        if self.cluster == LOCAL:
+            self.objects.ensure_finalizer(body)
         refusal = validation.reserved(tenant, self.platform_namespace)
         if refusal is None and self.roles is not None:
             refusal = validation.roles(tenant, self.roles)
@@ -76,7 +84,7 @@ class Provisioner:
             refusal = validation.conflicts(tenant, self.objects.namespace_owners(tenant.namespaces))
         if refusal is not None:
             return self._refused(body, refusal)
-        wanted = desired.desired_objects(
+        wanted = (desired.desired_objects if self.cluster == LOCAL else desired.remote_objects)(
             tenant, self.features, platform_namespace=self.platform_namespace
         )
         trusted = self.origins.trusted(tenant_api.KIND, body)
@@ -94,22 +102,22 @@ class Provisioner:
         except _LostNamespaceError as lost:
             return self._refused(body, lost.refusal)
         except errors.ApiError as error:
-            message = f"provisioning failed: {error.message}"
-            kube_status.warn_on_change(self.kube, body, reasons.PROVISIONING_FAILED, message)
+            message = f"provisioning failed{self._on()}: {error.message}"
+            kube_status.warn_on_change(self.home, body, reasons.PROVISIONING_FAILED, message)
             raise errors.RetryableError(message) from error
         if was_ready and changed:
             self._record_drift(body, changed)
         if pruned.removed:
             events.record(
-                self.kube,
+                self.home,
                 body,
                 reason=reasons.PRUNED,
-                message="removed " + ", ".join(str(key) for key in pruned.removed),
+                message="removed " + ", ".join(str(key) for key in pruned.removed) + self._on(),
             )
-        message = f"{len(tenant.namespaces)} namespace(s) provisioned"
+        message = f"{len(tenant.namespaces)} namespace(s) provisioned{self._on()}"
         if not was_ready:
             log.info("tenant %s: %s", tenant.name, message, extra={"tenant": tenant.name})
-            events.record(self.kube, body, reason=reasons.PROVISIONED, message=message)
+            events.record(self.home, body, reason=reasons.PROVISIONED, message=message)
         # A stale Kustomization given the Tenant's deletionPolicy: deleted on the next pass.
         again = WAIT_FOR_POLICY if pruned.waiting else None
         return Result(
@@ -117,12 +125,15 @@ class Provisioner:
             namespaces=tenant.namespaces,
         )
 
+    def _on(self) -> str:
+        """`` on cluster NAME`` for a registered cluster's provisioning (nothing for the local)."""
+        return "" if self.cluster == LOCAL else f" on cluster {self.cluster}"
+
     def _refused(self, body: dict[str, Any], refusal: validation.Refusal) -> Result:
-        kube_status.warn_on_change(self.kube, body, refusal.reason, refusal.message)
+        message = refusal.message + self._on()
+        kube_status.warn_on_change(self.home, body, refusal.reason, message)
         return Result(
-            Outcome(
-                False, refusal.reason, refusal.message, stalled=True, requeue_after=RECHECK_REFUSED
-            )
+            Outcome(False, refusal.reason, message, stalled=True, requeue_after=RECHECK_REFUSED)
         )
 
     def _apply(
@@ -211,10 +222,10 @@ class Provisioner:
             for key in changed:
                 self.metrics.tenant_drift_repairs_total.labels(kind=key.kind).inc()
         events.record(
-            self.kube,
+            self.home,
             body,
             reason=reasons.DRIFT_REPAIRED,
-            message="restored " + ", ".join(str(key) for key in changed),
+            message="restored " + ", ".join(str(key) for key in changed) + self._on(),
         )
         log.info(
             "drift repaired",

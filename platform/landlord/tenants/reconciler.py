@@ -10,18 +10,21 @@ own manifests are never applied here (the sync applies them as the tenant).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import time
 from collections.abc import Callable, Collection
 from typing import Any
 
 from landlord import api, telemetry
+from landlord.api import cluster as cluster_api
 from landlord.api import conditions, labels
 from landlord.api import tenant as tenant_api
 from landlord.kube import Kube
 from landlord.kube import status as kube_status
+from landlord.kube.fleet import Fleet
 from landlord.runtime.outcome import Outcome
-from landlord.tenants import live, offboarding, provisioning, status
+from landlord.tenants import clusters, live, offboarding, provisioning, status
 from landlord.tenants.features import Features
 
 # How many onboarding request ids to remember (each one's lead time is observed once).
@@ -43,6 +46,7 @@ class TenantReconciler:
         roles: Collection[str] | None = None,
         pod_security_levels: Collection[str] | None = None,
         owns: Callable[[dict[str, Any]], bool] = lambda _: True,
+        fleet: Fleet | None = None,
     ) -> None:
         self.owns = owns  # whether a Tenant is this operator's shard's
         self.kube = kube
@@ -64,7 +68,20 @@ class TenantReconciler:
             roles=roles,
             pod_security_levels=pod_security_levels,
         )
-        self.offboarder = offboarding.Offboarder(kube, objects, deadline=offboarding_deadline)
+        self.fleet = fleet or Fleet(kube, platform_namespace=platform_namespace)
+        self.spread = clusters.Spread(
+            kube,
+            self.fleet,
+            features=features,
+            platform_namespace=platform_namespace,
+            origins=self.origins,
+            metrics=metrics,
+            roles=roles,
+            pod_security_levels=pod_security_levels,
+        )
+        self.offboarder = offboarding.Offboarder(
+            kube, objects, deadline=offboarding_deadline, elsewhere=self._leave_clusters
+        )
 
     def reconcile(self, name: str) -> Outcome | None:
         """Bring Tenant ``name`` to its desired state; None when it no longer exists."""
@@ -85,7 +102,7 @@ class TenantReconciler:
             if body["metadata"].get("deletionTimestamp"):
                 result = self._offboarded(body)
             else:
-                result = self.provisioner.provision(body)
+                result = self._spread(body, self.provisioner.provision(body))
             if result is not None:
                 self._write_status(body, result)
                 self._ready[name] = result.outcome.ready
@@ -111,6 +128,29 @@ class TenantReconciler:
     def settled(self, name: str) -> bool:
         """Whether the last reconcile of ``name`` here ended Ready with nothing left to do."""
         return self._ready.get(name) is True and name not in self._again
+
+    def _spread(self, body: dict[str, Any], local: status.Result) -> status.Result:
+        """The local provisioning's result, with every other listed cluster provisioned too."""
+        if not local.outcome.ready:
+            return local  # refused or failed here: nothing is spread yet
+        tenant = tenant_api.Tenant.from_object(body)
+        placements = self.spread.reconcile(body, tenant)
+        here = clusters.Placement(cluster_api.LOCAL, True, identity=self.fleet.local_identity())
+        recorded = tuple(p.to_status() for p in (here, *placements))
+        waiting = [p for p in placements if not p.ready]
+        if not waiting:
+            return dataclasses.replace(local, clusters=recorded)
+        first = waiting[0]
+        message = "; ".join(f"cluster {p.name}: {p.message}" for p in waiting)
+        outcome = Outcome(False, first.reason, message[:2000], requeue_after=clusters.RETRY)
+        return status.Result(outcome, local.namespaces, recorded)
+
+    def _leave_clusters(self, body: dict[str, Any]) -> str | None:
+        """Offboarding: every registered cluster first (None once nothing is left there)."""
+        left = self.spread.leave_all(body)
+        if not left:
+            return None
+        return "; ".join(f"cluster {p.name}: {p.message}" for p in left)
 
     def _offboarded(self, body: dict[str, Any]) -> status.Result | None:
         outcome = self.offboarder.offboard(body)
@@ -142,6 +182,7 @@ class TenantReconciler:
             namespaces=result.namespaces,
             generation=int(metadata.get("generation") or 1),
             existing=body.get("status") or {},
+            clusters=result.clusters,
         )
         requested = (metadata.get("annotations") or {}).get(labels.REQUESTED_AT)
         if requested:

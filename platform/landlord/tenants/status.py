@@ -16,6 +16,8 @@ class Result:
 
     outcome: Outcome
     namespaces: tuple[str, ...] = ()
+    # status.clusters: each cluster the tenant is on (None: leave the recorded list as it is)
+    clusters: tuple[dict[str, Any], ...] | None = None
 
 
 def render(
@@ -24,6 +26,7 @@ def render(
     namespaces: tuple[str, ...],
     generation: int,
     existing: dict[str, Any],
+    clusters: tuple[dict[str, Any], ...] | None = None,
 ) -> dict[str, Any]:
     """The ``status`` to write for ``outcome`` (transition times kept where unchanged).
 
@@ -36,6 +39,10 @@ def render(
         ),
         "namespaces": list(namespaces),
     }
+    if clusters is not None:
+        status["clusters"] = list(clusters)
+    elif existing.get("clusters"):
+        status["clusters"] = existing["clusters"]
     if namespaces and outcome.ready:
         status["serviceAccount"] = (
             f"system:serviceaccount:{namespaces[0]}:{RECONCILER_SERVICE_ACCOUNT}"

@@ -17,9 +17,11 @@ from typing import Any
 
 from landlord import api, kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
+from landlord.clusters.reconciler import ClusterReconciler
 from landlord.git import network
 from landlord.gitops import artifacts, budgets, durations
 from landlord.kube import events
+from landlord.kube.fleet import Fleet
 from landlord.policy import reloader as policy_reloader
 from landlord.runtime import controller, shards
 from landlord.runtime.namespaces import NamespaceLabels
@@ -29,7 +31,7 @@ from landlord.sync import reconciler as sync_reconciler
 from landlord.sync.drift import DriftTracker
 from landlord.tenants import reconciler as tenants_reconciler
 from landlord.tenants.features import Features
-from landlord.wiring import drift_watches, parts, policy_sources, retire, sharding
+from landlord.wiring import drift_watches, fleet_watches, parts, policy_sources, retire, sharding
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,8 @@ class Operator:
             secret_name=config.api.trace_key_secret,
         )
         self.namespaces = NamespaceLabels()
+        # A connection per registered cluster (and the operator's own), shared by all.
+        self.fleet = Fleet(kube_client, platform_namespace=config.platform_namespace)
         self._tenant_here: dict[str, bool] = {}  # Tenant → this shard's, from Tenant events
         self.router = sharding.ShardRouter(
             shards.Shard(config.shard.name),
@@ -117,6 +121,17 @@ class Operator:
             roles=frozenset(config.tenants.roles),
             pod_security_levels=frozenset(config.tenants.pod_security_levels),
             owns=lambda body: self.router.owns_tenant(body["metadata"].get("labels")),
+            fleet=self.fleet,
+        )
+        self.tenant_watches = fleet_watches.TenantWatches(self.fleet, self._owned_elsewhere)
+        # Clusters are platform objects: the default shard keeps their status.
+        self.clusters = ClusterReconciler(
+            kube_client, self.fleet, platform_namespace=config.platform_namespace
+        )
+        self.cluster_controller = (
+            controller.Controller("cluster", self.reconcile_cluster, workers=2, resync=float("inf"))
+            if config.shard.name == shards.DEFAULT
+            else None
         )
         self.changes = controller.Changes(full_every=TENANT_FULL_RESYNC)
         self.tenant_controller = controller.Controller(
@@ -150,9 +165,10 @@ class Operator:
             trace_signer=trace_signer,
             bounds=bounds,
             budgets=budget,
+            fleet=self.fleet,
         )
         self.drift_watches = (
-            drift_watches.DriftWatches(kube_client, self.syncs.drift, self.on_drift)
+            drift_watches.DriftWatches(kube_client, self.syncs.drift, self.on_drift, self.fleet)
             if drift_on
             else None
         )
@@ -223,7 +239,12 @@ class Operator:
         """The controllers the features leave running."""
         return [
             c
-            for c in (self.tenant_controller, self.source_controller, self.sync_controller)
+            for c in (
+                self.tenant_controller,
+                self.source_controller,
+                self.sync_controller,
+                self.cluster_controller,
+            )
             if c is not None
         ]
 
@@ -264,6 +285,7 @@ class Operator:
         if self.on_stopping is not None:
             await asyncio.to_thread(self.on_stopping)
         self.reloader.stop()
+        self.tenant_watches.stop()
         if self.drift_watches is not None:
             self.drift_watches.stop()
         for each in self.controllers():
@@ -291,6 +313,17 @@ class Operator:
         """
         if self._tenant_here.get(tenant, True):  # unknown yet: its reconcile decides
             self.tenant_changed(tenant, DEBOUNCE)
+
+    def cluster_changed(self, name: str) -> None:
+        """A Cluster changed: connect again from its (maybe new) Secret, and probe it."""
+        self.fleet.forget(name)
+        if self.cluster_controller is not None:
+            self.cluster_controller.enqueue(name)
+
+    def _owned_elsewhere(self, tenant: str) -> None:
+        """Something a Tenant owns on a registered cluster changed (from a watch thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.owned_changed, tenant)
 
     def source_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
         """A GitRepository event (the sources feature is on)."""
@@ -328,7 +361,15 @@ class Operator:
         if self.changes.quiet(name) and self.tenants.settled(name):
             return Outcome(True, skipped=True)  # no requeue: the resync asks again
         self.changes.taken(name)
-        return self.tenants.reconcile(name)
+        outcome = self.tenants.reconcile(name)
+        self.tenant_watches.ensure({member.name for member in self.fleet.cached()})
+        return outcome
+
+    def reconcile_cluster(self, name: str) -> Outcome | None:
+        """Probe one Cluster and keep its status; hold its deletion while it is in use."""
+        outcome = self.clusters.reconcile(name)
+        self.tenant_watches.ensure({member.name for member in self.fleet.cached()})
+        return outcome
 
     def reconcile_source(self, key: str) -> Outcome | None:
         """Fetch one GitRepository, if it is this shard's."""

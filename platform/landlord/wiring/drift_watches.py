@@ -1,4 +1,9 @@
-"""A watch per kind any Kustomization applied (Secrets: per namespace); drift wakes its owner."""
+"""A watch per kind any Kustomization applied (Secrets: per namespace), per cluster.
+
+Drift wakes the owning Kustomization. On a registered cluster the watch runs
+through the registry credential's connection (one watch set per cluster and
+kind); a cluster that cannot be reached is retried with a backoff.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from typing import Any
 from landlord import kube
 from landlord.api import labels
 from landlord.kube import watch
-from landlord.sync.drift import DriftTracker, Scope
+from landlord.kube.fleet import ClusterError, Fleet
+from landlord.sync.drift import LOCAL, DriftTracker, Scope
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +29,10 @@ class DriftWatches:
         kube_client: kube.Kube,
         tracker: DriftTracker,
         wake: Callable[[str], None],
+        fleet: Fleet | None = None,
     ) -> None:
         self.kube = kube_client
+        self.fleet = fleet
         self.tracker = tracker
         self.wake = wake
         self._stop = threading.Event()
@@ -36,9 +44,14 @@ class DriftWatches:
         """Start a watch for every scope in ``scopes`` not watched yet."""
         with self._lock:
             for scope in sorted(scopes - self._threads.keys()):
-                name = f"drift-{scope[1]}" + (f"-{scope[2]}" if scope[2] else "")
+                remote = scope[3] != LOCAL
+                name = (
+                    f"drift-{scope[1]}"
+                    + (f"-{scope[2]}" if scope[2] else "")
+                    + (f"@{scope[3]}" if remote else "")
+                )
                 stop = self._stop
-                if scope[2]:
+                if scope[2] or remote:  # stopped on its own once nothing needs it
                     stop = self._stops[scope] = threading.Event()
                     if self._stop.is_set():
                         stop.set()
@@ -47,7 +60,9 @@ class DriftWatches:
                 )
                 self._threads[scope] = thread
                 thread.start()
-                where = f" in {scope[2]}" if scope[2] else ""
+                where = (f" in {scope[2]}" if scope[2] else "") + (
+                    f" on cluster {scope[3]}" if remote else ""
+                )
                 log.info("watching %s %s%s for drift", scope[0], scope[1], where)
 
     def retain(self, needed: set[Scope]) -> None:
@@ -56,7 +71,7 @@ class DriftWatches:
             for scope in [s for s in self._stops if s not in needed]:
                 self._stops.pop(scope).set()
                 self._threads.pop(scope, None)
-                log.info("stopped watching %s %s in %s", *scope)
+                log.info("stopped watching %s %s in %s (cluster %s)", *scope)
 
     def _watch(self, scope: Scope, stop: threading.Event) -> None:
         def listed(items: list[dict[str, Any]]) -> None:
@@ -65,13 +80,16 @@ class DriftWatches:
                 self.wake(drift.key)
 
         def event(kind_of_event: str, obj: dict[str, Any]) -> None:
-            drift = self.tracker.observe(kind_of_event, obj)
+            drift = self.tracker.observe(kind_of_event, obj, scope[3])
             if drift is not None:
                 log.info("drift: %s", drift, extra={"kustomization": drift.key})
                 self.wake(drift.key)
 
+        client = self._client(scope[3], stop)
+        if client is None:
+            return  # stopped before the cluster could be reached
         watch.watch_kind(
-            self.kube,
+            client,
             scope[0],
             scope[1],
             label_selector=labels.KUSTOMIZATION_NAME,
@@ -81,6 +99,20 @@ class DriftWatches:
             on_broken=lambda: self.tracker.unsynced(scope),
             namespace=scope[2] or None,
         )
+
+    def _client(self, cluster: str, stop: threading.Event) -> kube.Kube | None:
+        """The connection to watch ``cluster`` through (retried until reached or stopped)."""
+        if cluster == LOCAL or self.fleet is None:
+            return self.kube
+        pause = 1.0
+        while not stop.is_set():
+            try:
+                return self.fleet.member(cluster).kube
+            except ClusterError as error:
+                log.warning("drift watch on cluster %s waits: %s", cluster, error.message)
+                stop.wait(pause)
+                pause = min(pause * 2, watch.FORBIDDEN_BACKOFF_MAX)
+        return None
 
     def stop(self) -> None:
         with self._lock:

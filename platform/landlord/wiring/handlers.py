@@ -148,6 +148,10 @@ def registry_of(
         async def sync_event(event: Mapping[str, Any], **_: Any) -> None:
             operator.sync_changed(event["object"], deleted=event.get("type") == "DELETED")
 
+    @kopf.on.event(api.GROUP, api.VERSION, "clusters", registry=registry)
+    async def cluster_event(name: str, **_: Any) -> None:
+        operator.cluster_changed(name)
+
     @kopf.on.event("", "v1", "namespaces", registry=registry)
     async def namespace_event(
         name: str, labels: Mapping[str, str], event: Mapping[str, Any], **_: Any

@@ -66,5 +66,5 @@ class NoDriftTracker(DriftTracker):
     repair left; no desired state is held in memory for watches that do not run.
     """
 
-    def record(self, key: str, manifests: Iterable[dict[str, Any]]) -> None:
+    def record(self, key: str, manifests: Iterable[dict[str, Any]], cluster: str = "local") -> None:
         self.forget(key)

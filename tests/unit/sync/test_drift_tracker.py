@@ -8,7 +8,7 @@ from landlord.api import labels
 from landlord.sync.drift import DriftTracker
 
 KEY = "team-a/app"
-KIND = ("v1", "ConfigMap", "")
+KIND = ("v1", "ConfigMap", "", "local")
 
 
 def manifest(name: str = "cm", **data: str) -> dict[str, Any]:
@@ -124,14 +124,14 @@ def test_secrets_are_watched_per_namespace_and_a_list_there_speaks_only_for_it()
     t.record(KEY, [manifest("cm"), secret("a", "team-a"), secret("b", "team-a-db")])
 
     assert t.scopes(KEY) == {
-        ("v1", "ConfigMap", ""),
-        ("v1", "Secret", "team-a"),
-        ("v1", "Secret", "team-a-db"),
+        ("v1", "ConfigMap", "", "local"),
+        ("v1", "Secret", "team-a", "local"),
+        ("v1", "Secret", "team-a-db", "local"),
     }
     t.listed(KIND, [live("cm", manager="landlord")])
     # The list of one namespace's Secrets says nothing about the other's.
-    assert t.listed(("v1", "Secret", "team-a"), []) != []
+    assert t.listed(("v1", "Secret", "team-a", "local"), []) != []
     assert [str(d) for d in t.take(KEY)] == ["Secret team-a/a deleted"]
     assert not t.clean(KEY)
-    assert t.listed(("v1", "Secret", "team-a-db"), [secret("b", "team-a-db")]) == []
+    assert t.listed(("v1", "Secret", "team-a-db", "local"), [secret("b", "team-a-db")]) == []
     assert t.clean(KEY)

@@ -1,4 +1,4 @@
-"""Deleting a Kustomization: the deletion policy decides; only this cluster's inventory goes."""
+"""Deleting a Kustomization: the deletion policy decides; each cluster's entries go through it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from landlord.gitops import durations
 from landlord.kube import Kube
 from landlord.sync import deletion, finalize
 from landlord.sync.inventory import Entry, Inventory
+from landlord.sync.steps import elsewhere
 from landlord.sync.steps.identity import Identity
 
 WEB = Entry("team-a", "web", "apps", "Deployment", "v1")
@@ -35,6 +36,8 @@ class Cluster:
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
         if kind == "Deployment":
             return self.web
+        if kind == "Namespace" and name == "kube-system":
+            return {"metadata": {"name": name, "uid": "this"}}  # this cluster's identity
         return {"metadata": {"name": name}}
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
@@ -79,11 +82,12 @@ def _body(cluster: str = "this", deleted_at: str | None = None, **spec: Any) -> 
 
 def _finalizer(kube: Cluster, executor: concurrent.futures.Executor) -> finalize.Finalizer:
     client = cast(Kube, kube)
+    identity = Identity(client, platform_namespace="landlord-system")
     return finalize.Finalizer(
         client,
-        identity=Identity(client, platform_namespace="landlord-system"),
+        identity=identity,
+        leftovers=elsewhere.Leftovers(client, identity=identity, executor=executor, in_flight=2),
         executor=executor,
-        cluster=lambda: "this",
         bounds=durations.Bounds(),
     )
 
@@ -114,7 +118,7 @@ def test_the_deletion_policy_decides_what_is_pruned(
     assert _released(kube)
 
 
-def test_an_inventory_of_another_cluster_is_not_pruned_through_this_one(
+def test_an_inventory_of_an_unnamed_other_cluster_is_let_go_never_pruned_through_this_one(
     executor: concurrent.futures.Executor,
 ) -> None:
     kube = Cluster()
@@ -122,7 +126,7 @@ def test_an_inventory_of_another_cluster_is_not_pruned_through_this_one(
     assert _finalizer(kube, executor).finalize(_body(cluster="elsewhere")) is None
 
     assert kube.deleted == []
-    assert [e["reason"] for e in kube.events] == [reasons.INVENTORY_OF_OTHER_CLUSTER]
+    assert [e["reason"] for e in kube.events] == [reasons.ORPHANED]
     assert _released(kube)
 
 

@@ -109,7 +109,7 @@ def test_only_drift_the_run_applied_again_counts_as_repaired() -> None:
     assert [d.entry for d in result.repaired] == [WEB]
 
 
-def test_replacing_another_clusters_inventory_warns_once() -> None:
+def test_a_new_target_cluster_is_said_once() -> None:
     outcome = Outcome(True, reasons.SUCCEEDED, "Applied revision: main@sha1:2")
     result = Result(revision="main@sha1:2", inventory=Inventory("here", (WEB,)))
     elsewhere = Inventory("elsewhere", (WEB,)).to_status()
@@ -130,9 +130,9 @@ def test_replacing_another_clusters_inventory_warns_once() -> None:
     )
 
     [event] = replaced.events
-    assert event.reason == reasons.INVENTORY_OF_OTHER_CLUSTER
-    assert event.warning
-    assert "elsewhere" in event.message
-    assert "not pruned" in event.message
+    assert event.reason == reasons.TARGET_CHANGED
+    assert not event.warning
+    assert "from cluster elsewhere" in event.message
+    assert "nothing of them is left recorded" in event.message
     assert replaced.status["inventory"]["cluster"] == "here"
     assert again.events == []

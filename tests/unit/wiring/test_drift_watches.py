@@ -53,12 +53,12 @@ def _until(check: Any) -> bool:
 def test_a_namespaces_secret_watch_stops_when_no_kustomization_needs_it() -> None:
     kube = _Kube()
     watches = DriftWatches(kube, DriftTracker(), lambda key: None)  # type: ignore[arg-type]
-    a, b = ("v1", "Secret", "team-a"), ("v1", "Secret", "team-b")
+    a, b = ("v1", "Secret", "team-a", "local"), ("v1", "Secret", "team-b", "local")
     try:
-        watches.ensure({a, b, ("v1", "ConfigMap", "")})
+        watches.ensure({a, b, ("v1", "ConfigMap", "", "local")})
         assert _until(lambda: {"team-a", "team-b", None} <= set(kube.seen))  # each where it belongs
 
-        watches.retain({a, ("v1", "ConfigMap", "")})  # team-b's tenant was offboarded
+        watches.retain({a, ("v1", "ConfigMap", "", "local")})  # team-b's tenant was offboarded
 
         assert _until(lambda: not _alive("drift-Secret-team-b"))
         assert _alive("drift-Secret-team-a")

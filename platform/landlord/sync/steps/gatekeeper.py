@@ -119,18 +119,6 @@ class Gatekeeper:
                 target = f"{namespace}/{name}"
                 self.check(own, "depend", target, f"dependsOn {target}")
 
-    def check_target(self, own: str, spec: model.KustomizationSpec) -> None:
-        """A remote target cluster: PolicyDenied, or TargetNotSupported (never the local one)."""
-        if spec.kube_config is None:
-            return
-        target = spec.kube_config.secret_ref.name if spec.kube_config.secret_ref else ""
-        self.check(own, "target", target, f"target cluster {target!r}")
-        raise SyncError(
-            reasons.TARGET_NOT_SUPPORTED,
-            "spec.kubeConfig (remote target clusters) is not supported yet; nothing was applied",
-            stalled=True,
-        )
-
     # -- policy --------------------------------------------------------------------
 
     def namespace_labels(self, namespace: str) -> dict[str, str]:

@@ -1,12 +1,21 @@
-"""The identity step: the client every tenant-object request goes through, and the cluster's."""
+"""The identity step: the client every tenant-object request goes through, on its cluster.
+
+On the operator's own cluster a sync impersonates its service account (only the
+platform namespace's sync without one runs as the operator). On a registered
+cluster it impersonates the service account of the same name there, through
+the registry credential's connection — never as that credential, and never on
+another cluster instead.
+"""
 
 from __future__ import annotations
 
 import collections
 import threading
 
+from landlord import errors
 from landlord.api import labels, reasons
 from landlord.kube import Kube
+from landlord.kube.fleet import LOCAL, ClusterError, Fleet, Member
 from landlord.sync.failure import SyncError
 
 # Impersonating clients kept for reuse; the least recently used goes first.
@@ -14,59 +23,79 @@ CAPACITY = 256
 
 
 class Identity:
-    """Impersonating clients per service account, at most ``capacity`` of them kept."""
+    """Impersonating clients per cluster and service account, at most ``capacity`` kept."""
 
     def __init__(
         self,
         kube: Kube,
         *,
         platform_namespace: str,
-        cluster: str = "local",
+        fleet: Fleet | None = None,
         capacity: int = CAPACITY,
     ) -> None:
         self.kube = kube
-        self.cluster = cluster
+        self.fleet = fleet or Fleet(kube, platform_namespace=platform_namespace)
         self.platform_namespace = platform_namespace
         self.capacity = capacity
-        self._clients: collections.OrderedDict[str, Kube] = collections.OrderedDict()
+        self._clients: collections.OrderedDict[tuple[str, int, str], Kube] = (
+            collections.OrderedDict()
+        )
         self._lock = threading.Lock()
 
-    def client(self, namespace: str, service_account: str | None) -> Kube:
+    def target(self, name: str) -> Member:
+        """The connection to cluster ``name``; a SyncError (retried) when it cannot be used."""
+        try:
+            return self.fleet.member(name)
+        except ClusterError as error:
+            raise SyncError(error.reason, f"{error.message}; nothing was applied") from None
+
+    def client(
+        self, namespace: str, service_account: str | None, member: Member | None = None
+    ) -> Kube:
         """The client for a Kustomization in ``namespace`` running as ``service_account``.
 
-        Only the platform namespace's sync without a service account runs with
-        the operator's own identity; every other one impersonates its account,
-        which must exist (ServiceAccountNotFound otherwise).
+        Only the platform namespace's sync without a service account, on the
+        operator's own cluster, runs with the operator's own identity; every
+        other one impersonates its account, which must exist on the target
+        cluster (ServiceAccountNotFound otherwise).
         """
-        if namespace == self.platform_namespace and not service_account:
+        member = member or self.fleet.member(LOCAL)
+        if member.local and namespace == self.platform_namespace and not service_account:
             return self.kube  # the platform sync: the one privileged path
         account = service_account or labels.RECONCILER_SERVICE_ACCOUNT
-        if self.kube.get("v1", "ServiceAccount", account, namespace) is None:
+        where = "" if member.local else f" on cluster {member.name}"
+        try:
+            found = member.kube.get("v1", "ServiceAccount", account, namespace)
+        except errors.ApiError as error:
+            if member.local:
+                raise
+            raise SyncError(
+                reasons.CLUSTER_UNREACHABLE,
+                f"cluster {member.name}: {error.message}; nothing was applied",
+            ) from None
+        if found is None:
             raise SyncError(
                 reasons.SERVICE_ACCOUNT_NOT_FOUND,
-                f"service account {namespace}/{account} does not exist; the sync "
+                f"service account {namespace}/{account} does not exist{where}; the sync "
                 "runs only as that account",
             )
-        user = f"{namespace}/{account}"
+        place = (member.name, id(member.kube), f"{namespace}/{account}")
         with self._lock:
-            client = self._clients.get(user)
+            client = self._clients.get(place)
             if client is not None:
-                self._clients.move_to_end(user)
+                self._clients.move_to_end(place)
                 return client
-        client = self.kube.as_service_account(namespace, account)
+        client = member.kube.as_service_account(namespace, account)
         with self._lock:
-            self._clients[user] = client
-            self._clients.move_to_end(user)
+            self._clients[place] = client
+            self._clients.move_to_end(place)
             while len(self._clients) > self.capacity:
                 self._clients.popitem(last=False)
         return client
 
     def cluster_id(self) -> str:
-        """The target cluster's identity: the uid of its kube-system namespace."""
-        if self.cluster == "local":
-            system = self.kube.get("v1", "Namespace", "kube-system") or {}
-            self.cluster = (system.get("metadata") or {}).get("uid") or "local"
-        return self.cluster
+        """The operator's own cluster's identity: the uid of its kube-system namespace."""
+        return self.fleet.local_identity()
 
     def __len__(self) -> int:
         with self._lock:

@@ -105,20 +105,26 @@ def _conditions(
 
 
 def _other_cluster(existing: dict[str, Any], inventory: Inventory) -> Event | None:
-    """A Warning when this write replaces an inventory recorded for another cluster.
+    """An Event when this write records another target cluster than the last one.
 
-    Once per change: the next write finds this cluster's inventory. The other
-    cluster's objects are not pruned (never through this cluster's client).
+    Once per change: the next write finds this cluster's inventory. What was
+    recorded on the old cluster is pruned through that cluster's own client (or
+    waits in ``inventory.pending``), never through the new one.
     """
     old = Inventory.from_status(existing.get("inventory"))
     if old is None or not old.entries or old.cluster == inventory.cluster:
         return None
+    left = next((g for g in inventory.pending if g.cluster == old.cluster), None)
+    before = old.name or old.cluster or "(unknown)"
+    then = (
+        f"{len(left.entries)} of them wait to be pruned there (status.inventory.pending)"
+        if left is not None
+        else "nothing of them is left recorded"
+    )
     return Event(
-        reasons.INVENTORY_OF_OTHER_CLUSTER,
-        f"the inventory recorded for cluster {old.cluster or '(unknown)'} "
-        f"({len(old.entries)} objects) is replaced by this cluster's ({inventory.cluster}); "
-        "those objects are not pruned and stay as they are",
-        warning=True,
+        reasons.TARGET_CHANGED,
+        f"the target moved from cluster {before} ({len(old.entries)} objects) to cluster "
+        f"{inventory.name or inventory.cluster}; {then}",
     )
 
 

@@ -1,0 +1,107 @@
+"""The target step: which cluster a Kustomization applies to, and whether it may.
+
+``spec.cluster`` names a registered Cluster (``local``, the default, is the
+operator's own); Flux's ``spec.kubeConfig.secretRef`` names the kubeconfig
+Secret of one (in the platform namespace: a kubeconfig of the tenant's own is
+never used). A remote target needs a ``target`` policy line for
+``clusters/<name>`` and a Tenant provisioned there; the sync then impersonates
+the tenant's service account on that cluster. Nothing falls back to the local
+cluster: a target that cannot be used applies nothing anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from landlord import api
+from landlord.api import cluster as cluster_api
+from landlord.api import kustomization as model
+from landlord.api import labels, reasons
+from landlord.api import tenant as tenant_api
+from landlord.kube import Kube
+from landlord.kube.fleet import Member
+from landlord.sync.failure import SyncError
+from landlord.sync.steps.gatekeeper import Gatekeeper
+from landlord.sync.steps.identity import Identity
+
+LOCAL = cluster_api.LOCAL
+
+
+def requested(spec: dict[str, Any]) -> bool:
+    """Whether a raw spec asks for a cluster other than the local one."""
+    return bool(spec.get("kubeConfig")) or (spec.get("cluster") or LOCAL) != LOCAL
+
+
+class Targets:
+    """Resolves and admits a Kustomization's target cluster."""
+
+    def __init__(self, kube: Kube, *, identity: Identity, gatekeeper: Gatekeeper) -> None:
+        self.kube = kube
+        self.identity = identity
+        self.gatekeeper = gatekeeper
+
+    def resolve(self, namespace: str, spec: model.KustomizationSpec) -> Member:
+        """The target's connection; PolicyDenied, ClusterNotFound, ... (nothing applied)."""
+        name = self.name(spec)
+        if name == LOCAL:
+            return self.identity.target(LOCAL)
+        self.gatekeeper.check(namespace, "target", f"clusters/{name}", f"target cluster {name!r}")
+        self.provisioned(namespace, name)
+        return self.identity.target(name)
+
+    def name(self, spec: model.KustomizationSpec) -> str:
+        """The registered name of the target (``spec.cluster``, or the kubeConfig's Cluster)."""
+        if spec.kube_config is None:
+            return spec.cluster or LOCAL
+        if spec.kube_config.secret_ref is None:
+            raise SyncError(
+                reasons.INVALID_SPEC,
+                "spec.kubeConfig needs secretRef.name (or use spec.cluster)",
+                stalled=True,
+            )
+        secret = spec.kube_config.secret_ref.name
+        found = self.identity.fleet.by_secret(secret)
+        if found is None:
+            raise SyncError(
+                reasons.CLUSTER_NOT_FOUND,
+                f"spec.kubeConfig.secretRef {secret!r} is not the kubeconfig Secret of a "
+                "registered Cluster (only those are used; a kubeconfig of the tenant's own "
+                "never is); nothing was applied",
+            )
+        if spec.cluster and spec.cluster != found:
+            raise SyncError(
+                reasons.INVALID_SPEC,
+                f"spec.cluster {spec.cluster!r} and spec.kubeConfig (cluster {found!r}) "
+                "disagree; set one of them",
+                stalled=True,
+            )
+        return found
+
+    def provisioned(self, namespace: str, name: str) -> None:
+        """ClusterNotProvisioned unless the namespace's Tenant lists ``name`` and is there."""
+        tenant = self.gatekeeper.namespace_labels(namespace).get(labels.TENANT)
+        if not tenant:
+            raise SyncError(
+                reasons.CLUSTER_NOT_PROVISIONED,
+                f"only a tenant's Kustomization may target cluster {name}: namespace "
+                f"{namespace} belongs to no Tenant; nothing was applied",
+                stalled=True,
+            )
+        body = self.kube.get(api.API_VERSION, tenant_api.KIND, tenant) or {}
+        listed = (body.get("spec") or {}).get("clusters") or [LOCAL]
+        there = next(
+            (c for c in (body.get("status") or {}).get("clusters") or [] if c.get("name") == name),
+            None,
+        )
+        if name not in listed:
+            raise SyncError(
+                reasons.CLUSTER_NOT_PROVISIONED,
+                f"tenant {tenant} is not provisioned on cluster {name}: add it to the Tenant's "
+                "spec.clusters; nothing was applied",
+            )
+        if there is None or not there.get("ready"):
+            why = (there or {}).get("message") or "not provisioned yet"
+            raise SyncError(
+                reasons.CLUSTER_NOT_PROVISIONED,
+                f"tenant {tenant} is not ready on cluster {name} ({why}); nothing was applied",
+            )
