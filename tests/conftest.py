@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.fixtures.git",
     "tests.fixtures.policy",
     "tests.fixtures.realnode",
+    "tests.fixtures.multicluster",
 ]
 
 
@@ -30,6 +31,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         if "control_plane" in fixtures or "admin" in fixtures or "namespace" in fixtures:
+            item.add_marker(pytest.mark.controlplane)
+        elif "planes" in fixtures or "clusters" in fixtures:
             item.add_marker(pytest.mark.controlplane)
 
 

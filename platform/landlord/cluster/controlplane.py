@@ -420,3 +420,32 @@ def status(state_dir: pathlib.Path) -> tuple[ControlPlane | None, list[Component
         ComponentStatus(record.name, record.pid, processes.alive(record), record.log)
         for record in plane.components
     ]
+
+
+def stop_component(state_dir: pathlib.Path, name: str) -> processes.Record:
+    """Stop one running component (its data stays): a cluster that is down, for drills."""
+    plane = ControlPlane.load(state_dir.resolve())
+    if plane is None:
+        raise errors.StateDirError(f"no control plane is recorded in {state_dir}")
+    record = next((r for r in plane.components if r.name == name), None)
+    if record is None:
+        raise errors.StateDirError(f"{state_dir} records no component {name!r}")
+    processes.stop(record)
+    return record
+
+
+def start_component(state_dir: pathlib.Path, name: str) -> processes.Record:
+    """Start a stopped component again with its recorded command line (and record its pid)."""
+    plane = ControlPlane.load(state_dir.resolve())
+    if plane is None:
+        raise errors.StateDirError(f"no control plane is recorded in {state_dir}")
+    records = list(plane.components)
+    index = next((i for i, r in enumerate(records) if r.name == name), None)
+    if index is None:
+        raise errors.StateDirError(f"{state_dir} records no component {name!r}")
+    old = records[index]
+    if processes.alive(old):
+        return old
+    records[index] = processes.start(old.name, old.argv, pathlib.Path(old.log), program=old.program)
+    dataclasses.replace(plane, components=tuple(records)).save()
+    return records[index]

@@ -171,6 +171,11 @@ class Kube:
         with self._discovery_lock, _translated():
             try:
                 return self.dynamic.resources.get(api_version=api_version, kind=kind)
+            except (KeyError, TypeError, AttributeError):
+                # A discovery cut short (the apiserver went away mid-way) leaves the
+                # client's cache half-written: start it again rather than fail forever.
+                self.dynamic.resources.invalidate_cache()
+                return self.dynamic.resources.get(api_version=api_version, kind=kind)
             except dynamic_exceptions.ResourceNotFoundError:
                 self.dynamic.resources.invalidate_cache()
                 try:

@@ -34,7 +34,7 @@ SHAPES: dict[str, tuple[Spec, ...]] = {
     "depend": (_REF,),
     "source": (_URL, _REF),
     "apply": (_KIND,),
-    "target": (_NAME,),
+    "target": (_literal_steps("clusters/") + _NAME,),
     **{
         action: (_literal_steps("tenants/") + _NAME,)
         for action in ACTIONS
@@ -47,7 +47,7 @@ EXAMPLES: dict[str, str] = {
     "source": "a Git URL such as https://git.example.com/team-a/app.git, "
     "or a namespace/name such as team-b/charts",
     "apply": "a group/Kind such as apps/Deployment or core/ConfigMap",
-    "target": "a target cluster's name such as staging",
+    "target": "clusters/<name> such as clusters/staging",
     "api": "tenants/<name> (tenants for api:list)",
 }
 # The pattern that matches every object of an enforcement point.
@@ -55,7 +55,7 @@ EVERYTHING: dict[str, str] = {
     "depend": "*/*",
     "source": "**",
     "apply": "*/*",
-    "target": "*",
+    "target": "clusters/*",
     "api": "tenants/*",
 }
 

@@ -130,7 +130,7 @@ class Operator:
         )
         self.cluster_controller = (
             controller.Controller("cluster", self.reconcile_cluster, workers=2, resync=float("inf"))
-            if config.shard.name == shards.DEFAULT
+            if not config.shard.name  # the default shard
             else None
         )
         self.changes = controller.Changes(full_every=TENANT_FULL_RESYNC)

@@ -41,10 +41,10 @@ class TenantWatches:
         """Start the watches of every cluster in ``clusters`` not watched yet."""
         with self._lock:
             for cluster in sorted(clusters):
+                if (cluster, *KINDS[0]) in self._started or self._stop.is_set():
+                    continue
                 for api_version, kind in KINDS:
                     place = (cluster, api_version, kind)
-                    if place in self._started or self._stop.is_set():
-                        continue
                     self._started.add(place)
                     threading.Thread(
                         target=self._watch,

@@ -172,6 +172,8 @@ def render(
         new["lastAppliedRevision"] = result.revision
     if result.inventory is not None:
         new["inventory"] = result.inventory.to_status()
+        if "pending" in (existing.get("inventory") or {}) and not result.inventory.pending:
+            new["inventory"]["pending"] = None  # a merge patch keeps what it does not name
         replaced = _other_cluster(existing, result.inventory)
         if replaced is not None:
             posted.append(replaced)
