@@ -223,27 +223,38 @@ def test_a_remote_target_needs_a_policy_line_and_is_never_applied_locally(
     admin: kube.Kube, tenant_repo: TenantRepo, policy_files: PolicyFiles
 ) -> None:
     namespace = tenant_repo.name
-    admin.apply(
-        {
-            "apiVersion": api.API_VERSION,
-            "kind": "Kustomization",
-            "metadata": {"name": "remote", "namespace": namespace},
-            "spec": {
-                "sourceRef": {"kind": "GitRepository", "name": namespace},
-                "path": "./",
-                "interval": "1m",
-                "retryInterval": "1s",
-                "kubeConfig": {"secretRef": {"name": "staging"}},
-            },
-        },
-        field_manager="test",
-        force=True,
-    )
 
+    def aim(**target: Any) -> None:
+        admin.apply(
+            {
+                "apiVersion": api.API_VERSION,
+                "kind": "Kustomization",
+                "metadata": {"name": "remote", "namespace": namespace},
+                "spec": {
+                    "sourceRef": {"kind": "GitRepository", "name": namespace},
+                    "path": "./",
+                    "interval": "1m",
+                    "retryInterval": "1s",
+                    **target,
+                },
+            },
+            field_manager="test",
+            force=True,
+        )
+
+    aim(cluster="staging")
     denied = _reason(admin, namespace, "remote", "PolicyDenied")
     assert "target cluster 'staging' is denied" in denied["message"]
+    assert f"p, tenant:{namespace}, target, clusters/staging, allow" in denied["message"]
 
-    policy_files.add(f"p, tenant:{namespace}, target, staging, allow")
-
-    refused = _reason(admin, namespace, "remote", "TargetNotSupported")
+    policy_files.add(f"p, tenant:{namespace}, target, clusters/staging, allow")
+    refused = _reason(admin, namespace, "remote", "ClusterNotProvisioned")
     assert "nothing was applied" in refused["message"]
+
+    # Flux's field names a registered Cluster's kubeconfig Secret, never one of the tenant's.
+    aim(kubeConfig={"secretRef": {"name": "staging"}})
+    unknown = _reason(admin, namespace, "remote", "ClusterNotFound")
+    assert "never is" in unknown["message"]
+    assert (admin.get(api.API_VERSION, "Kustomization", "remote", namespace) or {}).get(
+        "status", {}
+    ).get("inventory") is None

@@ -96,9 +96,9 @@ def test_lines_a_test_file_adds_are_checked_and_named_by_its_own_lines(
     (folder / "tests" / "alone.yaml").write_text(
         "standalone: true\n"
         "policy: |\n"
-        "  p, tenant:a, target, prod/*, allow\n"
+        "  p, tenant:a, target, clusters/prod/*, allow\n"
         "cases:\n"
-        "  - {subject: tenant:a, action: target, object: prod, expect: deny}\n"
+        "  - {subject: tenant:a, action: target, object: clusters/prod, expect: deny}\n"
     )
 
     found = cases.findings(folder)

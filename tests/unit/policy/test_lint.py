@@ -41,8 +41,9 @@ NEVER_MATCHES = [
     ("p, tenant:x, apply, *, deny", True, "*/* for apply"),
     ("p, tenant:x, apply, core/*, deny", False, ""),
     ("p, tenant:x, apply, core/resource-quota, deny", True, ""),
-    ("p, tenant:x, target, *, deny", False, ""),
-    ("p, tenant:x, target, prod/*, deny", True, "* for target"),
+    ("p, tenant:x, target, clusters/*, deny", False, ""),
+    ("p, tenant:x, target, *, deny", True, "clusters/* for target"),
+    ("p, tenant:x, target, prod/*, deny", True, "clusters/* for target"),
     ("p, tenant:x, api:get, *, deny", True, "tenants/* for api"),
     ("p, tenant:x, api:get, team-a, allow", True, "did you mean tenants/team-a?"),
     ("p, tenant:x, api:list, tenants/*, allow", True, "tenants for api"),
@@ -85,7 +86,7 @@ def test_the_message_names_the_line_the_reason_and_the_fix() -> None:
 def test_a_line_that_misses_some_points_says_which() -> None:
     (finding,) = _findings("p, tenant:x, *, *, deny")
 
-    assert "so this line denies no depend/source/apply request" in finding.why
+    assert "so this line denies no depend/source/apply/target request" in finding.why
 
 
 # (policy, {line: (kind, other line)})
@@ -148,8 +149,8 @@ SHADOWS_AND_DUPLICATES = [
         "p, tenant:x, depend, a/b, allow\np, tenant:y, depend, a/b, allow",
         {},
     ),
-    (  # `*` and `**` are the same over target names (no '/'): the later is the duplicate
-        "p, tenant:x, target, *, allow\np, tenant:x, target, **, allow",
+    (  # `*` and `**` are the same over cluster names (no '/'): the later is the duplicate
+        "p, tenant:x, target, clusters/*, allow\np, tenant:x, target, clusters/**, allow",
         {2: (lint.DUPLICATE, 1)},
     ),
     (  # three equal lines: the later two are duplicates of the first
@@ -193,7 +194,7 @@ SAMPLES = {
     "source": ["https://git.example.com/team-b/app.git", "ssh://git@h:22/a/b.git", "team-b/x"],
     "depend": ["team-b/shared-db", "infra/cert-manager"],
     "apply": ["apps/Deployment", "core/ConfigMap", "rbac.authorization.k8s.io/RoleBinding"],
-    "target": ["staging", "production"],
+    "target": ["clusters/staging", "clusters/production"],
     "api:create": ["tenants/team-a"],
     "api:get": ["tenants/team-a"],
     "api:list": ["tenants"],

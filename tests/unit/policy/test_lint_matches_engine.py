@@ -43,6 +43,7 @@ def _pattern(rng: random.Random) -> str:
             f"{seg()}://{seg()}/{seg()}",
             seg(),
             f"core/{seg()}",
+            f"clusters/{seg()}",
         ]
     )
 
@@ -61,7 +62,7 @@ def _samples(rng: random.Random, action: str, found: list[str]) -> list[str]:
         kinds = ["A", "Deployment", "a", "ConfigMap", "t1"]
         out = [f"{name()}/{rng.choice(kinds)}" for _ in range(20)] + ["core/ConfigMap"]
     elif point == "target":
-        out = [name() for _ in range(10)]
+        out = [f"clusters/{name()}" for _ in range(10)]
     else:
         out = ["tenants"] if action == "api:list" else [f"tenants/{name()}" for _ in range(10)]
     out += found
