@@ -11,10 +11,9 @@ from landlord import api, kube
 from landlord.api import labels
 from landlord.clusters import register
 from landlord.settings import PLATFORM_NAMESPACE
-from tests.fixtures.multicluster import Plane, cluster_ready
+from tests.fixtures.multicluster import Plane, Spread, cluster_ready
 from tests.fixtures.operator import OperatorProcess
 from tests.helpers import eventually
-from tests.multicluster.conftest import Spread
 
 
 def test_a_registered_cluster_reports_its_version_and_identity(
