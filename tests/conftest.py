@@ -32,8 +32,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = getattr(item, "fixturenames", ())
         if "control_plane" in fixtures or "admin" in fixtures or "namespace" in fixtures:
             item.add_marker(pytest.mark.controlplane)
-        elif "planes" in fixtures or "clusters" in fixtures:
-            item.add_marker(pytest.mark.controlplane)
 
 
 @pytest.fixture(scope="session")
