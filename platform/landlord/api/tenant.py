@@ -141,8 +141,15 @@ class Sync(_Model):
     interval: str = kustomization.DEFAULT_INTERVAL
     prune: bool = True
     depends_on: tuple[DependsOn, ...] = Field(default=(), alias="dependsOn")
+    # Where the sync applies: a cluster of spec.clusters (default local).
+    cluster: str | None = None
 
     _duration = field_validator("interval")(check_duration)
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str | None) -> str | None:
+        return None if value is None else check_dns_label(value, "sync.cluster")
 
 
 class TenantSpec(_Model):
@@ -188,6 +195,12 @@ class TenantSpec(_Model):
     def _sync_needs_source(self) -> TenantSpec:
         if self.sync is not None and self.source is None:
             raise ValueError("spec.sync needs spec.source: there is nothing to sync from")
+        target = self.sync.cluster if self.sync is not None else None
+        if target and target != cluster.LOCAL and target not in self.clusters:
+            raise ValueError(
+                f"spec.sync.cluster {target!r} is not in spec.clusters: the tenant is "
+                "provisioned only there"
+            )
         return self
 
 

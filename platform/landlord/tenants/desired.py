@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any
 
 from landlord import api
+from landlord.api import cluster as cluster_api
 from landlord.api import gitrepository, kustomization, labels
 from landlord.api import tenant as tenant_api
 from landlord.api.tenant import Tenant
@@ -230,6 +231,8 @@ def sync(tenant: Tenant) -> Manifest | None:
         "serviceAccountName": labels.RECONCILER_SERVICE_ACCOUNT,
         "deletionPolicy": deletion_policy(tenant),
     }
+    if wanted.cluster and wanted.cluster != cluster_api.LOCAL:
+        spec["cluster"] = wanted.cluster  # the policy's target point still decides
     if wanted.depends_on:
         spec["dependsOn"] = [dep.model_dump(exclude_none=True) for dep in wanted.depends_on]
     return _sync_object(tenant, kustomization.KIND, spec)
