@@ -21,7 +21,9 @@ DEFAULT_INTERVAL = "1m"
 DeletionPolicy = Literal["Block", "Orphan"]
 BLOCK: DeletionPolicy = "Block"
 ORPHAN: DeletionPolicy = "Orphan"
-# Where a Cluster records the identity it was first found with (the kube-system uid).
+# The first identity a Cluster answered with is pinned in status.identity; the platform
+# accepts another (a re-pointed registration) by naming it in this annotation.
+IDENTITY_ANNOTATION = "landlord.dev/identity"
 REACHABLE = "Reachable"  # a condition type, beside Ready
 
 

@@ -78,5 +78,7 @@ CLUSTER_REACHABLE = "Reachable"
 KUBECONFIG_REFUSED = "KubeconfigRefused"
 KUBECONFIG_NOT_FOUND = "KubeconfigNotFound"
 IDENTITY_CHANGED = "IdentityChanged"
+# The operator's own cluster, or one already registered under another name.
+DUPLICATE_IDENTITY = "DuplicateIdentity"
 # Deletion held: Tenants or inventories still have objects on the cluster.
 CLUSTER_IN_USE = "ClusterInUse"

@@ -85,8 +85,8 @@ class ClusterReconciler:
                 body,
                 reason=reasons.IDENTITY_CHANGED,
                 message=f"cluster {name} now answers with identity {member.identity} (it was "
-                f"{before}): another cluster behind the same registration; objects recorded on "
-                "the old one are never pruned through it",
+                f"{before}), accepted by the annotation {cluster_api.IDENTITY_ANNOTATION}; "
+                "objects recorded on the old one are never pruned through it",
                 warning=True,
             )
         outcome = Outcome(

@@ -52,16 +52,13 @@ def _counted(rest: Any) -> None:
 UNREACHABLE = "Unreachable"
 
 
-def _bounded_connect(rest: Any, seconds: float) -> None:
-    """Requests that set no timeout of their own give up connecting after ``seconds``.
-
-    Reads stay unbounded: a watch waits as long as the apiserver holds it open.
-    """
+def _bounded(rest: Any, connect: float, read: float | None) -> None:
+    """Requests that set no timeout of their own give up after ``connect`` / ``read`` seconds."""
     inner = rest.request
 
     def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("_request_timeout") is None:
-            kwargs["_request_timeout"] = (seconds, None)
+            kwargs["_request_timeout"] = (connect, read)
         return inner(method, url, *args, **kwargs)
 
     rest.request = request
@@ -112,6 +109,7 @@ class Kube:
         user: str | None = None,
         groups: Sequence[str] = (),
         connect_timeout: float | None = None,
+        read_timeout: float | None = None,
     ) -> None:
         if len(groups) > 1:
             # The client sends headers from a dict: one Impersonate-Group value at most.
@@ -121,8 +119,9 @@ class Kube:
         self.api_client = k8s.ApiClient(configuration)
         _counted(self.api_client.rest_client)
         self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         if connect_timeout is not None:
-            _bounded_connect(self.api_client.rest_client, connect_timeout)
+            _bounded(self.api_client.rest_client, connect_timeout, read_timeout)
         if user is not None:
             self.api_client.set_default_header("Impersonate-User", user)
             for group in groups:
@@ -136,6 +135,7 @@ class Kube:
             user=user,
             groups=groups,
             connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
         )
 
     def as_service_account(self, namespace: str, name: str) -> Kube:

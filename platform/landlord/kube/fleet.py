@@ -18,6 +18,7 @@ import base64
 import binascii
 import dataclasses
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pydantic
@@ -29,6 +30,8 @@ from landlord.kube import remote
 from landlord.kube.client import Kube
 
 LOCAL = cluster_api.LOCAL
+# A Cluster's annotation that accepts a new identity behind its registration.
+IDENTITY_ANNOTATION = cluster_api.IDENTITY_ANNOTATION
 
 
 class ClusterError(Exception):
@@ -65,12 +68,17 @@ class Fleet:
         self._local_identity: str | None = None
 
     def local_identity(self) -> str:
-        """The operator's own cluster's identity (read once)."""
+        """The operator's own cluster's identity (read once; ClusterError until it can be)."""
         if self._local_identity is None:
             try:
                 self._local_identity = remote.identity(self.kube)
-            except errors.ApiError:
-                return LOCAL  # an apiserver that hides kube-system: the old placeholder
+            except errors.ApiError as error:
+                # Never a placeholder: an inventory recorded under it would not be
+                # recognised as this cluster's, and its entries pruned as another's.
+                raise ClusterError(
+                    reasons.CLUSTER_UNREACHABLE,
+                    f"the operator's own cluster's identity cannot be read: {error.message}",
+                ) from None
         return self._local_identity
 
     def member(self, name: str) -> Member:
@@ -103,7 +111,65 @@ class Fleet:
             raise ClusterError(
                 reasons.CLUSTER_UNREACHABLE, f"cluster {name} cannot be reached: {error.message}"
             ) from None
+        self._check_identity(name, body, identity)
         return Member(name, client, identity, version)
+
+    def _check_identity(self, name: str, body: dict[str, Any], identity: str) -> None:
+        """ClusterError unless ``identity`` is this registration's own, and no one else's.
+
+        The operator's own cluster registered under a name would have its tenants
+        provisioned (and pruned) twice over; two names for one cluster fight over
+        the same namespaces; a registration re-pointed at another cluster would
+        act there on what it recorded here. The first identity a Cluster answered
+        with is pinned (``status.identity``); another is accepted only when the
+        platform names it in the annotation ``landlord.dev/identity``.
+        """
+        if identity == self.local_identity():
+            raise ClusterError(
+                reasons.DUPLICATE_IDENTITY,
+                f"cluster {name} is the operator's own cluster (identity {identity}): it is "
+                f"'{LOCAL}' and is never registered",
+            )
+        with self._lock:
+            twins = [
+                m.name for m in self._members.values() if m.name != name and m.identity == identity
+            ]
+        for other in self.kube.list_objects(
+            api.API_VERSION, cluster_api.KIND, namespace=self.platform_namespace
+        ):
+            other_name = other["metadata"]["name"]
+            if other_name != name and (other.get("status") or {}).get("identity") == identity:
+                twins.append(other_name)
+        if twins:
+            raise ClusterError(
+                reasons.DUPLICATE_IDENTITY,
+                f"cluster {name} is the same cluster as {sorted(set(twins))[0]} (identity "
+                f"{identity}): register each cluster once",
+            )
+        pinned = (body.get("status") or {}).get("identity")
+        accepted = (body["metadata"].get("annotations") or {}).get(IDENTITY_ANNOTATION)
+        if pinned and pinned != identity and accepted != identity:
+            raise ClusterError(
+                reasons.IDENTITY_CHANGED,
+                f"cluster {name} now answers with identity {identity}, registered as {pinned}: "
+                "another cluster behind the same name is not used until the platform accepts "
+                f"it (annotation {IDENTITY_ANNOTATION}: {identity}); what was recorded on the "
+                "old one is never pruned through it",
+            )
+
+    def connection(self, name: str) -> Callable[[], Kube]:
+        """A function returning the connection to ``name`` now; ApiError 503 while unusable.
+
+        For watches, which call it at every relist: a new credential counts.
+        """
+
+        def connect() -> Kube:
+            try:
+                return self.member(name).kube
+            except ClusterError as error:
+                raise errors.ApiError(error.message, status=503, api_reason=error.reason) from None
+
+        return connect
 
     def registered(self, name: str) -> dict[str, Any] | None:
         """The Cluster object ``name`` (None: not registered)."""

@@ -44,9 +44,12 @@ REFUSED = {
     "as-uid": "Landlord impersonates the tenant itself",
     "as-user-extra": "Landlord impersonates the tenant itself",
 }
-# Connecting to a cluster that does not answer gives up this soon (reads are not bounded:
-# a watch waits for as long as the apiserver holds it open).
+# Connecting to a cluster that does not answer gives up this soon; an answer that does not
+# come is given up after READ_TIMEOUT (longer than a watch's 240 s server-side timeout, so a
+# quiet watch is not cut short). One retry of a failed connection, not urllib3's three.
 CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 300.0
+RETRIES = 1
 MAX_KUBECONFIG_BYTES = 256 * 1024
 
 
@@ -102,7 +105,10 @@ def parse(text: str | bytes) -> Target:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise KubeconfigError(f"the kubeconfig is not YAML: {str(error)[:200]}") from None
+        # PyYAML's message quotes the offending line, which may hold a token: never echoed.
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise KubeconfigError(f"the kubeconfig is not valid YAML{where}") from None
     if not isinstance(document, dict):
         raise KubeconfigError("the kubeconfig is not a mapping")
     current = document.get("current-context")
@@ -143,8 +149,11 @@ def connect(target: Target) -> Kube:
             target.document(), client_configuration=configuration, persist_config=False
         )
     except (k8s_config.ConfigException, ValueError, TypeError) as error:
-        raise KubeconfigError(f"the kubeconfig could not be loaded: {str(error)[:200]}") from None
-    return Kube(configuration, connect_timeout=CONNECT_TIMEOUT)
+        raise KubeconfigError(
+            f"the kubeconfig could not be loaded ({type(error).__name__})"
+        ) from None
+    configuration.retries = RETRIES
+    return Kube(configuration, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
 
 
 def identity(client: Kube) -> str:

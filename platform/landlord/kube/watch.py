@@ -34,7 +34,7 @@ class _ExpiredError(Exception):
 
 
 def watch_kind(
-    kube: Kube,
+    kube: Kube | Callable[[], Kube],
     api_version: str,
     kind: str,
     *,
@@ -48,13 +48,16 @@ def watch_kind(
 ) -> None:
     """Call ``on_list`` with every matching object, then ``on_event`` per change, until ``stop``.
 
-    ``namespace``: watch only there (None: across the cluster).
+    ``namespace``: watch only there (None: across the cluster). ``kube`` may be a
+    function that returns the connection: called again at every (re)list, so a
+    registered cluster's rotated credential or new connection is picked up.
     """
     forbidden = 0.0  # the current pause after a 403; 0 while the watch is allowed
     where = f"{kind} in {namespace}" if namespace else kind
     while not stop.is_set():
         try:
-            resource = kube.resource(api_version, kind)
+            client = kube() if callable(kube) else kube
+            resource = client.resource(api_version, kind)
             with _translated():
                 listed = resource.get(label_selector=label_selector, namespace=namespace).to_dict()
             forbidden = 0.0
@@ -71,13 +74,13 @@ def watch_kind(
         except _ExpiredError:
             pass  # list again at once
         except errors.ApiError as error:
-            if error.status in (403, 503):  # refused, or a cluster that does not answer
+            if error.status in (401, 403, 503):  # refused, or a cluster that does not answer
                 if not forbidden:
                     log.warning(
                         "watch of %s %s: %s; its drift is repaired at each interval "
                         "until it can be watched (retrying with a backoff)",
                         where,
-                        "refused" if error.status == 403 else "failed",
+                        "failed" if error.status == 503 else "refused",
                         error.message,
                     )
                 forbidden = min(max(forbidden * 2, 1.0), FORBIDDEN_BACKOFF_MAX)

@@ -135,8 +135,13 @@ class Finalizer:
                 failed += [str(entry) for entry in group.entries]
                 reason, why = error.reason, error.message
                 continue
-            if client is None:
-                continue  # the tenant's namespace there is gone, with everything in it
+            if client is None:  # the account's namespace is gone there, with what it held
+                survived = self.leftovers.surviving(reached, group)
+                if survived is not None:
+                    failed += [str(entry) for entry in survived.entries]
+                    reason = reasons.PRUNE_BLOCKED
+                    why = f"the service account's namespace is gone on cluster {reached.name}"
+                continue
             _, kept = prune.prune(
                 self.executor, client, group.entries, owner, in_flight=self.in_flight
             )

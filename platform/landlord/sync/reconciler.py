@@ -227,6 +227,8 @@ class KustomizationReconciler(Steps):
         old = Inventory.from_status((run.body.get("status") or {}).get("inventory"))
         here, elsewhere = inventory_mod.leftovers(old, new)
         if not run.spec.prune:
+            for group in elsewhere:  # left as they are, and said so once (no longer recorded)
+                self.leftovers.orphaned(run.body, group, "spec.prune is false")
             return new
         kept: list[Entry] = []
         if here:

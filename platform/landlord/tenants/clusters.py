@@ -117,7 +117,7 @@ class Spread:
         try:
             member = self.fleet.member(name)
         except ClusterError as error:
-            return Placement(name, False, error.message, reason=error.reason)
+            return Placement(name, False, _unusable(name, error), reason=error.reason)
         try:
             result = self.provisioner(member).provision(body)
         except errors.RetryableError as error:
@@ -145,6 +145,18 @@ class Spread:
             return Placement(
                 name, False, f"offboarding waits: {error.message}", reason=error.reason
             )
+        placed = _placed_identity(body, name)
+        if placed and placed != member.identity:
+            events.record(
+                self.kube,
+                body,
+                reason=reasons.ORPHANED,
+                message=f"cluster {name} is now another cluster (identity {member.identity}, "
+                f"tenant {tenant} was provisioned on {placed}): nothing is removed there; "
+                "what the tenant had on the old one is left as it is",
+                warning=True,
+            )
+            return None
         objects = live.TenantObjects(member.kube)
         try:
             current = objects.live(tenant)
@@ -187,6 +199,22 @@ class Spread:
             message=f"tenant {tenant} offboarded from cluster {name} (deletionPolicy {policy})",
         )
         return None
+
+
+def _placed_identity(body: dict[str, Any], name: str) -> str:
+    """The identity ``status.clusters`` recorded for cluster ``name`` ("" if none)."""
+    for item in (body.get("status") or {}).get("clusters") or []:
+        if item.get("name") == name:
+            return str(item.get("identity") or "")
+    return ""
+
+
+def _unusable(name: str, error: ClusterError) -> str:
+    """Why a cluster cannot be used, without the details tenants may not see.
+
+    Addresses and Secret names are on the Cluster's own status.
+    """
+    return f"cluster {name} cannot be used now ({error.reason}; see its Cluster's status)"
 
 
 def _teardown(key: ObjectKey) -> int:

@@ -231,8 +231,9 @@ def sync(tenant: Tenant) -> Manifest | None:
         "serviceAccountName": labels.RECONCILER_SERVICE_ACCOUNT,
         "deletionPolicy": deletion_policy(tenant),
     }
-    if wanted.cluster and wanted.cluster != cluster_api.LOCAL:
-        spec["cluster"] = wanted.cluster  # the policy's target point still decides
+    # Always set, local too: provisioning applies only when the live object lacks a
+    # wanted field, so a field left out would never be taken back.
+    spec["cluster"] = wanted.cluster or cluster_api.LOCAL  # the policy's target point decides
     if wanted.depends_on:
         spec["dependsOn"] = [dep.model_dump(exclude_none=True) for dep in wanted.depends_on]
     return _sync_object(tenant, kustomization.KIND, spec)

@@ -124,6 +124,7 @@ class Operator:
             fleet=self.fleet,
         )
         self.tenant_watches = fleet_watches.TenantWatches(self.fleet, self._owned_elsewhere)
+        self._cluster_seen: dict[str, object] = {}  # Cluster → what of it was last acted on
         # Clusters are platform objects: the default shard keeps their status.
         self.clusters = ClusterReconciler(
             kube_client, self.fleet, platform_namespace=config.platform_namespace
@@ -314,8 +315,16 @@ class Operator:
         if self._tenant_here.get(tenant, True):  # unknown yet: its reconcile decides
             self.tenant_changed(tenant, DEBOUNCE)
 
-    def cluster_changed(self, name: str) -> None:
-        """A Cluster changed: connect again from its (maybe new) Secret, and probe it."""
+    def cluster_changed(self, name: str, fingerprint: object, *, deleted: bool = False) -> None:
+        """A Cluster's spec, annotations or deletion changed: connect again, and probe it.
+
+        Not on its status writes (the probe's own): those would probe again at once.
+        """
+        if not deleted and self._cluster_seen.get(name) == fingerprint:
+            return
+        self._cluster_seen[name] = fingerprint
+        if deleted:
+            self._cluster_seen.pop(name, None)
         self.fleet.forget(name)
         if self.cluster_controller is not None:
             self.cluster_controller.enqueue(name)

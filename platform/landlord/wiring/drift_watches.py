@@ -15,7 +15,7 @@ from typing import Any
 from landlord import kube
 from landlord.api import labels
 from landlord.kube import watch
-from landlord.kube.fleet import ClusterError, Fleet
+from landlord.kube.fleet import Fleet
 from landlord.sync.drift import LOCAL, DriftTracker, Scope
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,9 @@ class DriftWatches:
                 log.info("drift: %s", drift, extra={"kustomization": drift.key})
                 self.wake(drift.key)
 
-        client = self._client(scope[3], stop)
-        if client is None:
-            return  # stopped before the cluster could be reached
+        remote = scope[3] != LOCAL and self.fleet is not None
         watch.watch_kind(
-            client,
+            self.fleet.connection(scope[3]) if remote and self.fleet is not None else self.kube,
             scope[0],
             scope[1],
             label_selector=labels.KUSTOMIZATION_NAME,
@@ -99,20 +97,6 @@ class DriftWatches:
             on_broken=lambda: self.tracker.unsynced(scope),
             namespace=scope[2] or None,
         )
-
-    def _client(self, cluster: str, stop: threading.Event) -> kube.Kube | None:
-        """The connection to watch ``cluster`` through (retried until reached or stopped)."""
-        if cluster == LOCAL or self.fleet is None:
-            return self.kube
-        pause = 1.0
-        while not stop.is_set():
-            try:
-                return self.fleet.member(cluster).kube
-            except ClusterError as error:
-                log.warning("drift watch on cluster %s waits: %s", cluster, error.message)
-                stop.wait(pause)
-                pause = min(pause * 2, watch.FORBIDDEN_BACKOFF_MAX)
-        return None
 
     def stop(self) -> None:
         with self._lock:

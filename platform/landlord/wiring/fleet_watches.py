@@ -16,7 +16,7 @@ from typing import Any
 
 from landlord.api import labels
 from landlord.kube import watch
-from landlord.kube.fleet import ClusterError, Fleet
+from landlord.kube.fleet import Fleet
 from landlord.tenants import desired
 
 log = logging.getLogger(__name__)
@@ -60,24 +60,15 @@ class TenantWatches:
             if tenant:
                 self.on_owned(tenant)
 
-        pause = 1.0
-        while not self._stop.is_set():
-            try:
-                client = self.fleet.member(cluster).kube
-            except ClusterError as error:
-                log.warning("tenant watch on cluster %s waits: %s", cluster, error.message)
-                self._stop.wait(pause)
-                pause = min(pause * 2, watch.FORBIDDEN_BACKOFF_MAX)
-                continue
-            watch.watch_kind(
-                client,
-                api_version,
-                kind,
-                label_selector=labels.TENANT,
-                on_list=lambda items: None,  # a (re)list: the Tenants' own reconciles converge
-                on_event=lambda _event, obj: owned(obj),
-                stop=self._stop,
-            )
+        watch.watch_kind(
+            self.fleet.connection(cluster),  # again at every relist: a new credential counts
+            api_version,
+            kind,
+            label_selector=labels.TENANT,
+            on_list=lambda items: None,  # a (re)list: the Tenants' own reconciles converge
+            on_event=lambda _event, obj: owned(obj),
+            stop=self._stop,
+        )
 
     def stop(self) -> None:
         self._stop.set()

@@ -149,8 +149,14 @@ def registry_of(
             operator.sync_changed(event["object"], deleted=event.get("type") == "DELETED")
 
     @kopf.on.event(api.GROUP, api.VERSION, "clusters", registry=registry)
-    async def cluster_event(name: str, **_: Any) -> None:
-        operator.cluster_changed(name)
+    async def cluster_event(name: str, event: Mapping[str, Any], **_: Any) -> None:
+        metadata = (event.get("object") or {}).get("metadata") or {}
+        fingerprint = (
+            metadata.get("generation"),
+            tuple(sorted((metadata.get("annotations") or {}).items())),
+            metadata.get("deletionTimestamp"),
+        )
+        operator.cluster_changed(name, fingerprint, deleted=event.get("type") == "DELETED")
 
     @kopf.on.event("", "v1", "namespaces", registry=registry)
     async def namespace_event(

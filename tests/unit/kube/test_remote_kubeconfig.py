@@ -102,3 +102,13 @@ def test_what_is_not_a_kubeconfig_is_refused(text: bytes) -> None:
 def test_a_field_of_another_type_is_refused() -> None:
     with pytest.raises(remote.KubeconfigError, match="must be a string"):
         remote.parse(_with("users", token=["not", "a", "string"]))
+
+
+def test_a_broken_line_is_located_never_echoed() -> None:
+    text = b"users:\n- name: u\n  user:\n    token: s3cr3t-t0ken: [\n"
+
+    with pytest.raises(remote.KubeconfigError) as refused:
+        remote.parse(text)
+
+    assert "s3cr3t" not in str(refused.value)
+    assert "line 4" in str(refused.value)

@@ -219,3 +219,18 @@ def test_a_kubeconfig_with_an_exec_plugin_in_a_clusters_secret_is_refused_unrun(
     assert refused.value.reason == reasons.KUBECONFIG_REFUSED
     assert "exec: an exec plugin would run a program" in refused.value.message
     assert not marker.exists()
+
+
+def test_entries_in_a_namespace_still_there_wait_when_the_account_s_is_gone(
+    executor: concurrent.futures.Executor,
+) -> None:
+    home, a = Cluster("uid-home"), Cluster("uid-a", namespace=False)
+    a.objects[("Namespace", "", "team-a-db")] = {"metadata": {"name": "team-a-db"}}
+    other = Entry("team-a-db", "db", "", "ConfigMap", "v1")
+
+    pending, blocked = _leftovers(FakeFleet(home, {"a": a}), executor).prune(
+        BODY, SPEC, [Inventory("uid-a", (ONE, other), "a")], Result()
+    )
+
+    assert pending == [Inventory("uid-a", (other,), "a")]  # ONE went with team-a
+    assert "namespace team-a is gone there" in blocked[0]

@@ -93,6 +93,21 @@ class Leftovers:
                     return None
             return Unusable(f"cluster {member.name}: {error.message}")
 
+    def surviving(self, member: Member, group: Inventory) -> Inventory | None:
+        """What of ``group`` may still be there: its entries whose namespace still exists.
+
+        Those whose namespace is gone went with it; a cluster-scoped entry, or one in
+        a namespace that cannot be read, is kept (never forgotten unpruned).
+        """
+        present: dict[str, bool] = {}
+        for namespace in {entry.namespace for entry in group.entries if entry.namespace}:
+            try:
+                present[namespace] = member.kube.get("v1", "Namespace", namespace) is not None
+            except errors.ApiError:
+                present[namespace] = True
+        left = tuple(e for e in group.entries if not e.namespace or present[e.namespace])
+        return dataclasses.replace(group, entries=left) if left else None
+
     def prune(
         self,
         body: dict[str, Any],
@@ -112,9 +127,15 @@ class Leftovers:
             client: Kube | Unusable | None = reached if isinstance(reached, Unusable) else None
             if isinstance(reached, Member):
                 client = self.client(namespace, spec.service_account_name, reached)
-                if client is None:
-                    log.info("%s/%s: namespace gone on %s", namespace, metadata["name"], where)
-                    continue  # the namespace went with everything in it
+                if client is None:  # the account's namespace is gone there, with what it held
+                    left = self.surviving(reached, group)
+                    if left is not None:
+                        pending.append(left)
+                        blocked.append(
+                            f"{len(left.entries)} object(s) on cluster {where} wait to be pruned: "
+                            f"the service account's namespace {namespace} is gone there"
+                        )
+                    continue
             if isinstance(client, Unusable):
                 if client.orphan:
                     self.orphaned(body, group, client.message)

@@ -47,7 +47,16 @@ class Identity:
         try:
             return self.fleet.member(name)
         except ClusterError as error:
-            raise SyncError(error.reason, f"{error.message}; nothing was applied") from None
+            # The details (addresses, Secret names) are the platform's: on the Cluster.
+            where = (
+                "the operator's log says why"
+                if name == LOCAL
+                else "the Cluster's status in the platform namespace says why"
+            )
+            raise SyncError(
+                error.reason,
+                f"cluster {name} cannot be used now ({error.reason}; {where}); nothing was applied",
+            ) from None
 
     def client(
         self, namespace: str, service_account: str | None, member: Member | None = None
@@ -59,19 +68,21 @@ class Identity:
         other one impersonates its account, which must exist on the target
         cluster (ServiceAccountNotFound otherwise).
         """
-        member = member or self.fleet.member(LOCAL)
-        if member.local and namespace == self.platform_namespace and not service_account:
+        local = member is None or member.local
+        connection = self.kube if member is None else member.kube
+        name = LOCAL if member is None else member.name
+        if local and namespace == self.platform_namespace and not service_account:
             return self.kube  # the platform sync: the one privileged path
         account = service_account or labels.RECONCILER_SERVICE_ACCOUNT
-        where = "" if member.local else f" on cluster {member.name}"
+        where = "" if local else f" on cluster {name}"
         try:
-            found = member.kube.get("v1", "ServiceAccount", account, namespace)
+            found = connection.get("v1", "ServiceAccount", account, namespace)
         except errors.ApiError as error:
-            if member.local:
+            if local:
                 raise
             raise SyncError(
                 reasons.CLUSTER_UNREACHABLE,
-                f"cluster {member.name}: {error.message}; nothing was applied",
+                f"cluster {name} did not answer (HTTP {error.status}); nothing was applied",
             ) from None
         if found is None:
             raise SyncError(
@@ -79,13 +90,13 @@ class Identity:
                 f"service account {namespace}/{account} does not exist{where}; the sync "
                 "runs only as that account",
             )
-        place = (member.name, id(member.kube), f"{namespace}/{account}")
+        place = (name, id(connection), f"{namespace}/{account}")
         with self._lock:
             client = self._clients.get(place)
             if client is not None:
                 self._clients.move_to_end(place)
                 return client
-        client = member.kube.as_service_account(namespace, account)
+        client = connection.as_service_account(namespace, account)
         with self._lock:
             self._clients[place] = client
             self._clients.move_to_end(place)

@@ -45,9 +45,42 @@ class Targets:
         name = self.name(spec)
         if name == LOCAL:
             return self.identity.target(LOCAL)
-        self.gatekeeper.check(namespace, "target", f"clusters/{name}", f"target cluster {name!r}")
-        self.provisioned(namespace, name)
-        return self.identity.target(name)
+        self.check(namespace, name, spec)
+        placed = self.provisioned(namespace, name)
+        member = self.identity.target(name)
+        if placed != member.identity:
+            raise SyncError(
+                reasons.CLUSTER_NOT_PROVISIONED,
+                f"the tenant was provisioned on another cluster behind the name {name}; "
+                "nothing was applied",
+            )
+        return member
+
+    def check(self, namespace: str, name: str, spec: model.KustomizationSpec) -> None:
+        """PolicyDenied unless the tenant may target ``name``.
+
+        Through Flux's kubeConfig field the denial reads as an unknown Secret:
+        a tenant learns nothing of which platform Secret belongs to which cluster.
+        """
+        try:
+            self.gatekeeper.check(
+                namespace, "target", f"clusters/{name}", f"target cluster {name!r}"
+            )
+        except SyncError:
+            if spec.kube_config is None:
+                raise
+            raise self._unknown(
+                spec.kube_config.secret_ref.name if spec.kube_config.secret_ref else ""
+            ) from None
+
+    @staticmethod
+    def _unknown(secret: str) -> SyncError:
+        return SyncError(
+            reasons.CLUSTER_NOT_FOUND,
+            f"spec.kubeConfig.secretRef {secret!r} is not the kubeconfig Secret of a "
+            "registered Cluster this tenant may target (only those are used; a kubeconfig of "
+            "the tenant's own never is); nothing was applied",
+        )
 
     def name(self, spec: model.KustomizationSpec) -> str:
         """The registered name of the target (``spec.cluster``, or the kubeConfig's Cluster)."""
@@ -62,12 +95,7 @@ class Targets:
         secret = spec.kube_config.secret_ref.name
         found = self.identity.fleet.by_secret(secret)
         if found is None:
-            raise SyncError(
-                reasons.CLUSTER_NOT_FOUND,
-                f"spec.kubeConfig.secretRef {secret!r} is not the kubeconfig Secret of a "
-                "registered Cluster (only those are used; a kubeconfig of the tenant's own "
-                "never is); nothing was applied",
-            )
+            raise self._unknown(secret)
         if spec.cluster and spec.cluster != found:
             raise SyncError(
                 reasons.INVALID_SPEC,
@@ -77,8 +105,8 @@ class Targets:
             )
         return found
 
-    def provisioned(self, namespace: str, name: str) -> None:
-        """ClusterNotProvisioned unless the namespace's Tenant lists ``name`` and is there."""
+    def provisioned(self, namespace: str, name: str) -> str:
+        """The identity the namespace's Tenant was provisioned on as ``name`` (else refused)."""
         tenant = self.gatekeeper.namespace_labels(namespace).get(labels.TENANT)
         if not tenant:
             raise SyncError(
@@ -99,9 +127,10 @@ class Targets:
                 f"tenant {tenant} is not provisioned on cluster {name}: add it to the Tenant's "
                 "spec.clusters; nothing was applied",
             )
-        if there is None or not there.get("ready"):
+        if there is None or not there.get("ready") or not there.get("identity"):
             why = (there or {}).get("message") or "not provisioned yet"
             raise SyncError(
                 reasons.CLUSTER_NOT_PROVISIONED,
                 f"tenant {tenant} is not ready on cluster {name} ({why}); nothing was applied",
             )
+        return str(there["identity"])
