@@ -151,6 +151,18 @@ def _migrate(
     )
 
 
+def _settle(clients: dict[str, kube.Kube], limit: float = 120.0) -> float:
+    """Seconds until two sync intervals pass with no request on any cluster (at most ``limit``)."""
+    began = time.monotonic()
+    while time.monotonic() - began < limit:
+        before = _counts(clients)
+        time.sleep(2 * INTERVAL)
+        after = _counts(clients)
+        if all(not +(after[name] - before[name]) for name in clients):
+            break
+    return time.monotonic() - began
+
+
 def run() -> None:
     config = settings.load()
     with (
@@ -171,16 +183,18 @@ def run() -> None:
                 register.register(
                     client, name, remote.kubeconfig, platform_namespace=config.platform_namespace
                 )
-            with _harness.gitops_operator(
-                plane, work, extra_env={"LANDLORD_POLICY__PATH": str(policies)}
-            ) as operator:
+            env = {"LANDLORD_POLICY__PATH": str(policies)}
+            if os.environ.get("LANDLORD_BENCH_MC_LOG"):  # keep the operator's INFO log there
+                env["LANDLORD_TELEMETRY__LOG_LEVEL"] = "INFO"
+            with _harness.gitops_operator(plane, work, extra_env=env) as operator:
                 time.sleep(3)
                 alone = [f"one{i:03d}" for i in range(TENANTS)]
                 _onboard(client, clients, git, operator.pid, alone, spread=False)
                 spread = [f"three{i:03d}" for i in range(TENANTS)]
                 _onboard(client, clients, git, operator.pid, spread, spread=True)
                 _migrate(client, clients, operator.pid, spread)
-                time.sleep(3 * INTERVAL)
+                settled = _settle(clients)
+                print(f"  quiet again {settled:.0f}s after the migration", flush=True)
                 before = _counts(clients)
                 time.sleep(10 * INTERVAL)
                 print(
@@ -192,3 +206,6 @@ def run() -> None:
                 )
         finally:
             git.stop()
+            kept = os.environ.get("LANDLORD_BENCH_MC_LOG")
+            if kept:
+                shutil.copy(plane.state_dir / "logs" / "operator.log", kept)

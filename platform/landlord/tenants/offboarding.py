@@ -100,11 +100,9 @@ class Offboarder:
                 return waiting
             self._leave_sync(body, current, orphan=policy == tenant_api.ORPHAN)
 
+        # The other clusters are offboarded alongside this one (their namespaces and
+        # these terminate at the same time); the finalizer waits for both.
         remote = self.elsewhere(body) if self.elsewhere is not None else None
-        if remote is not None:
-            if self.since_deletion(body) < self.deadline:
-                return self._waiting(body, remote)
-            self._leave_clusters(body, remote)
 
         access = [
             obj
@@ -125,9 +123,16 @@ class Offboarder:
             if left:
                 return self._waiting(
                     body,
-                    "waiting for namespace(s) " + ", ".join(left) + " to terminate",
+                    "waiting for namespace(s) "
+                    + ", ".join(left)
+                    + " to terminate"
+                    + (f"; {remote}" if remote else ""),
                     stuck=left,
                 )
+        if remote is not None:
+            if self.since_deletion(body) < self.deadline:
+                return self._waiting(body, remote)
+            self._leave_clusters(body, remote)
         self.objects.remove_finalizer(body)
         self.forget(name)
         return None

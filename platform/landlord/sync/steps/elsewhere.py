@@ -84,27 +84,19 @@ class Leftovers:
         try:
             return self.identity.client(namespace, account, member)
         except SyncError as error:
-            if error.reason == reasons.SERVICE_ACCOUNT_NOT_FOUND and not member.local:
-                try:
-                    gone = member.kube.get("v1", "Namespace", namespace) is None
-                except errors.ApiError:
-                    gone = False
-                if gone:
-                    return None
+            missing = error.reason == reasons.SERVICE_ACCOUNT_NOT_FOUND and not member.local
+            if missing and _going(member, namespace):
+                return None
             return Unusable(f"cluster {member.name}: {error.message}")
 
     def surviving(self, member: Member, group: Inventory) -> Inventory | None:
         """What of ``group`` may still be there: its entries whose namespace still exists.
 
-        Those whose namespace is gone went with it; a cluster-scoped entry, or one in
-        a namespace that cannot be read, is kept (never forgotten unpruned).
+        Those whose namespace is gone (or terminating) go with it; a cluster-scoped
+        entry, or one in a namespace that cannot be read, is kept (never forgotten unpruned).
         """
-        present: dict[str, bool] = {}
-        for namespace in {entry.namespace for entry in group.entries if entry.namespace}:
-            try:
-                present[namespace] = member.kube.get("v1", "Namespace", namespace) is not None
-            except errors.ApiError:
-                present[namespace] = True
+        namespaces = {entry.namespace for entry in group.entries if entry.namespace}
+        present = {namespace: not _going(member, namespace) for namespace in namespaces}
         left = tuple(e for e in group.entries if not e.namespace or present[e.namespace])
         return dataclasses.replace(group, entries=left) if left else None
 
@@ -171,3 +163,12 @@ class Leftovers:
             f"are and no longer recorded: {listed}{more}",
             warning=True,
         )
+
+
+def _going(member: Member, namespace: str) -> bool:
+    """Whether ``namespace`` is gone or terminating there (everything in it goes with it)."""
+    try:
+        found = member.kube.get("v1", "Namespace", namespace)
+    except errors.ApiError:
+        return False  # cannot tell: not gone
+    return found is None or bool((found.get("metadata") or {}).get("deletionTimestamp"))
