@@ -197,17 +197,16 @@ def register_command(
     Writes to the cluster of the current kubeconfig (where the operator runs).
     The file is checked first: a kubeconfig the operator would refuse is never stored.
     """
-    try:
-        stored = register.register(
-            kube.connect(),
+    try:  # checked before anything is connected to or written
+        wanted = register.manifests(
             name,
-            kubeconfig,
+            kubeconfig.read_bytes(),
             platform_namespace=settings.platform_namespace,
             interval=interval,
         )
     except (remote.KubeconfigError, ValueError) as error:
         raise click.ClickException(f"{kubeconfig}: {error}") from None
-    secret, cluster = stored
+    secret, cluster = register.apply(kube.connect(), wanted)
     console.out.print(
         f"registered cluster [bold]{name}[/bold]: Secret "
         f"{secret['metadata']['namespace']}/{secret['metadata']['name']}, Cluster "

@@ -65,9 +65,12 @@ def register(
     interval: str | None = None,
 ) -> list[dict[str, Any]]:
     """Apply the Secret and the Cluster; the stored objects."""
-    return [
-        kube.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
-        for manifest in manifests(
-            name, path.read_bytes(), platform_namespace=platform_namespace, interval=interval
-        )
-    ]
+    wanted = manifests(
+        name, path.read_bytes(), platform_namespace=platform_namespace, interval=interval
+    )
+    return apply(kube, wanted)
+
+
+def apply(kube: Kube, wanted: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Server-side apply what :func:`manifests` made; the stored objects."""
+    return [kube.apply(m, field_manager=labels.FIELD_MANAGER, force=True) for m in wanted]
