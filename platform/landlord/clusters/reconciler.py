@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pydantic
@@ -43,12 +44,27 @@ def users(kube: Kube, name: str) -> list[str]:
 
 
 class ClusterReconciler:
-    """Keeps each Cluster's status and finalizer."""
+    """Keeps each Cluster's connection fresh; with ``writes``, its status and finalizer too.
 
-    def __init__(self, kube: Kube, fleet: Fleet, *, platform_namespace: str) -> None:
+    Every shard probes (each holds connections of its own); only the default
+    shard writes. ``on_identity`` is called with a Cluster's name when it answers
+    with a newly accepted identity (the Tenants on it are provisioned again).
+    """
+
+    def __init__(
+        self,
+        kube: Kube,
+        fleet: Fleet,
+        *,
+        platform_namespace: str,
+        writes: bool = True,
+        on_identity: Callable[[str], None] | None = None,
+    ) -> None:
         self.kube = kube
         self.fleet = fleet
         self.platform_namespace = platform_namespace
+        self.writes = writes
+        self.on_identity = on_identity
 
     def reconcile(self, name: str) -> Outcome | None:
         """Probe Cluster ``name`` (a new connection from its Secret each time); None: gone."""
@@ -56,6 +72,8 @@ class ClusterReconciler:
         if body is None:
             self.fleet.forget(name)
             return None
+        if not self.writes:
+            return self._refresh(body)
         if body["metadata"].get("deletionTimestamp"):
             return self._deleting(body)
         finalizers.add(self.kube, body, labels.FINALIZER)
@@ -80,6 +98,8 @@ class ClusterReconciler:
         self.fleet.remember(member)
         before = (body.get("status") or {}).get("identity")
         if before and before != member.identity:
+            if self.on_identity is not None:
+                self.on_identity(name)
             events.record(
                 self.kube,
                 body,
@@ -106,6 +126,20 @@ class ClusterReconciler:
             },
         )
         return outcome
+
+    def _refresh(self, body: dict[str, Any]) -> Outcome:
+        """Another shard's probe: a new connection from the Secret, nothing written."""
+        name = body["metadata"]["name"]
+        try:
+            interval = durations.parse(cluster_api.ClusterSpec.of(body).interval)
+        except (pydantic.ValidationError, ValueError):
+            interval = UNREACHABLE_RETRY
+        try:
+            self.fleet.remember(self.fleet.connect(name))
+        except ClusterError as error:
+            self.fleet.forget(name)
+            return Outcome(False, error.reason, error.message, requeue_after=UNREACHABLE_RETRY)
+        return Outcome(True, reasons.CLUSTER_REACHABLE, "", requeue_after=interval)
 
     def _deleting(self, body: dict[str, Any]) -> Outcome | None:
         """Release the finalizer unless something is still there and the policy is Block."""

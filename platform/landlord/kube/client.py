@@ -52,13 +52,18 @@ def _counted(rest: Any) -> None:
 UNREACHABLE = "Unreachable"
 
 
-def _bounded(rest: Any, connect: float, read: float | None) -> None:
-    """Requests that set no timeout of their own give up after ``connect`` / ``read`` seconds."""
+def _bounded(rest: Any, connect: float, read: float | None, watch: float | None) -> None:
+    """Requests that set no timeout of their own give up after ``connect`` / ``read`` seconds.
+
+    A watch (``watch=true``) waits for its answer up to ``watch`` seconds instead.
+    """
     inner = rest.request
 
     def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("_request_timeout") is None:
-            kwargs["_request_timeout"] = (connect, read)
+            params = kwargs.get("query_params") or []
+            watching = any(k == "watch" and v for k, v in params) or "watch=" in url
+            kwargs["_request_timeout"] = (connect, watch if watching else read)
         return inner(method, url, *args, **kwargs)
 
     rest.request = request
@@ -110,6 +115,7 @@ class Kube:
         groups: Sequence[str] = (),
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
+        watch_read_timeout: float | None = None,
     ) -> None:
         if len(groups) > 1:
             # The client sends headers from a dict: one Impersonate-Group value at most.
@@ -120,8 +126,9 @@ class Kube:
         _counted(self.api_client.rest_client)
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.watch_read_timeout = watch_read_timeout
         if connect_timeout is not None:
-            _bounded(self.api_client.rest_client, connect_timeout, read_timeout)
+            _bounded(self.api_client.rest_client, connect_timeout, read_timeout, watch_read_timeout)
         if user is not None:
             self.api_client.set_default_header("Impersonate-User", user)
             for group in groups:
@@ -136,6 +143,7 @@ class Kube:
             groups=groups,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
+            watch_read_timeout=self.watch_read_timeout,
         )
 
     def as_service_account(self, namespace: str, name: str) -> Kube:

@@ -73,8 +73,11 @@ class Fleet:
             try:
                 self._local_identity = remote.identity(self.kube)
             except errors.ApiError as error:
-                # Never a placeholder: an inventory recorded under it would not be
-                # recognised as this cluster's, and its entries pruned as another's.
+                if error.status in (403, 404):  # for good: the same placeholder every time
+                    self._local_identity = LOCAL
+                    return LOCAL
+                # Never a placeholder for a blip: an inventory recorded under it would
+                # not be recognised as this cluster's once the identity reads again.
                 raise ClusterError(
                     reasons.CLUSTER_UNREACHABLE,
                     f"the operator's own cluster's identity cannot be read: {error.message}",
@@ -111,7 +114,11 @@ class Fleet:
             raise ClusterError(
                 reasons.CLUSTER_UNREACHABLE, f"cluster {name} cannot be reached: {error.message}"
             ) from None
-        self._check_identity(name, body, identity)
+        try:
+            self._check_identity(name, body, identity)
+        except ClusterError:
+            client.close()
+            raise
         return Member(name, client, identity, version)
 
     def _check_identity(self, name: str, body: dict[str, Any], identity: str) -> None:
@@ -138,7 +145,9 @@ class Fleet:
             api.API_VERSION, cluster_api.KIND, namespace=self.platform_namespace
         ):
             other_name = other["metadata"]["name"]
-            if other_name != name and (other.get("status") or {}).get("identity") == identity:
+            status = other.get("status") or {}
+            in_use = status.get("reachable") is not False  # one refused itself claims nothing
+            if other_name != name and in_use and status.get("identity") == identity:
                 twins.append(other_name)
         if twins:
             raise ClusterError(

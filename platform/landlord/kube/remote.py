@@ -45,10 +45,11 @@ REFUSED = {
     "as-user-extra": "Landlord impersonates the tenant itself",
 }
 # Connecting to a cluster that does not answer gives up this soon; an answer that does not
-# come is given up after READ_TIMEOUT (longer than a watch's 240 s server-side timeout, so a
-# quiet watch is not cut short). One retry of a failed connection, not urllib3's three.
+# come is given up after READ_TIMEOUT (a watch after WATCH_READ_TIMEOUT: longer than its 240 s
+# server-side timeout, so a quiet watch is not cut short). One retry, not urllib3's three.
 CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 300.0
+READ_TIMEOUT = 30.0
+WATCH_READ_TIMEOUT = 300.0
 RETRIES = 1
 MAX_KUBECONFIG_BYTES = 256 * 1024
 
@@ -153,7 +154,12 @@ def connect(target: Target) -> Kube:
             f"the kubeconfig could not be loaded ({type(error).__name__})"
         ) from None
     configuration.retries = RETRIES
-    return Kube(configuration, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
+    return Kube(
+        configuration,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        watch_read_timeout=WATCH_READ_TIMEOUT,
+    )
 
 
 def identity(client: Kube) -> str:

@@ -235,7 +235,7 @@ class KustomizationReconciler(Steps):
             run.result.pruned, kept = prune.prune(
                 self.executor, run.tenant, here, run.owner, in_flight=self.in_flight
             )
-        pending, blocked = self.leftovers.prune(run.body, run.spec, elsewhere, run.result)
+        pending, blocked = self.leftovers.prune(run.body, run.spec, elsewhere, run.result, new)
         run.result.inventory = Inventory(
             new.cluster, tuple(sorted({*new.entries, *kept})), new.name, tuple(pending)
         )

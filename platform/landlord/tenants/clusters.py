@@ -116,8 +116,10 @@ class Spread:
     def _provision(self, body: dict[str, Any], name: str) -> Placement:
         try:
             member = self.fleet.member(name)
-        except ClusterError as error:
-            return Placement(name, False, _unusable(name, error), reason=error.reason)
+        except ClusterError as error:  # the identity it was provisioned on stays recorded
+            return Placement(
+                name, False, _unusable(name, error), _placed_identity(body, name), error.reason
+            )
         try:
             result = self.provisioner(member).provision(body)
         except errors.RetryableError as error:

@@ -17,6 +17,7 @@ from typing import Any
 
 from landlord import api, kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
+from landlord.api import labels as api_labels
 from landlord.clusters.reconciler import ClusterReconciler
 from landlord.git import network
 from landlord.gitops import artifacts, budgets, durations
@@ -123,16 +124,21 @@ class Operator:
             owns=lambda body: self.router.owns_tenant(body["metadata"].get("labels")),
             fleet=self.fleet,
         )
-        self.tenant_watches = fleet_watches.TenantWatches(self.fleet, self._owned_elsewhere)
-        self._cluster_seen: dict[str, object] = {}  # Cluster → what of it was last acted on
-        # Clusters are platform objects: the default shard keeps their status.
-        self.clusters = ClusterReconciler(
-            kube_client, self.fleet, platform_namespace=config.platform_namespace
+        self.tenant_watches = fleet_watches.TenantWatches(
+            self.fleet, self._owned_elsewhere, belongs=self._tenants_namespace
         )
-        self.cluster_controller = (
-            controller.Controller("cluster", self.reconcile_cluster, workers=2, resync=float("inf"))
-            if not config.shard.name  # the default shard
-            else None
+        self._cluster_seen: dict[str, object] = {}  # Cluster → what of it was last acted on
+        # Every shard keeps its connections fresh; the default shard keeps the status.
+        self.clusters = ClusterReconciler(
+            kube_client,
+            self.fleet,
+            platform_namespace=config.platform_namespace,
+            writes=not config.shard.name,
+            on_identity=self._cluster_moved,
+        )
+        # One worker: two probes at once could both take one cluster for a new one.
+        self.cluster_controller = controller.Controller(
+            "cluster", self.reconcile_cluster, workers=1, resync=float("inf")
         )
         self.changes = controller.Changes(full_every=TENANT_FULL_RESYNC)
         self.tenant_controller = controller.Controller(
@@ -326,8 +332,19 @@ class Operator:
         if deleted:
             self._cluster_seen.pop(name, None)
         self.fleet.forget(name)
-        if self.cluster_controller is not None:
-            self.cluster_controller.enqueue(name)
+        self.cluster_controller.enqueue(name)
+
+    def _tenants_namespace(self, tenant: str, namespace: str) -> bool:
+        """Whether ``namespace`` is one of ``tenant``'s (as labelled here, the same everywhere)."""
+        return (self.namespaces.get(namespace) or {}).get(api_labels.TENANT) == tenant
+
+    def _cluster_moved(self, name: str) -> None:
+        """A Cluster answers with a newly accepted identity: its Tenants are provisioned again."""
+        for item in self.kube.list_objects(api.API_VERSION, "Tenant"):
+            if name in ((item.get("spec") or {}).get("clusters") or []):
+                tenant = item["metadata"]["name"]
+                self.changes.mark(tenant)
+                self._wake(self.tenant_controller, tenant)
 
     def _owned_elsewhere(self, tenant: str) -> None:
         """Something a Tenant owns on a registered cluster changed (from a watch thread)."""

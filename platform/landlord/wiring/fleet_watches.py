@@ -30,9 +30,18 @@ KINDS: tuple[tuple[str, str], ...] = tuple(
 class TenantWatches:
     """Watch threads per (cluster, kind); each wakes the Tenant whose object changed."""
 
-    def __init__(self, fleet: Fleet, on_owned: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        on_owned: Callable[[str], None],
+        *,
+        belongs: Callable[[str, str], bool] = lambda tenant, namespace: True,
+    ) -> None:
         self.fleet = fleet
         self.on_owned = on_owned
+        # Whether a namespace is the tenant's (its namespaces have the same names on
+        # every cluster): an object labelled for a tenant elsewhere wakes no one.
+        self.belongs = belongs
         self._stop = threading.Event()
         self._started: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
@@ -56,8 +65,10 @@ class TenantWatches:
 
     def _watch(self, cluster: str, api_version: str, kind: str) -> None:
         def owned(obj: dict[str, Any]) -> None:
-            tenant = ((obj.get("metadata") or {}).get("labels") or {}).get(labels.TENANT)
-            if tenant:
+            metadata = obj.get("metadata") or {}
+            tenant = (metadata.get("labels") or {}).get(labels.TENANT)
+            where = metadata.get("namespace") or metadata.get("name") or ""
+            if tenant and self.belongs(tenant, where):
                 self.on_owned(tenant)
 
         watch.watch_kind(

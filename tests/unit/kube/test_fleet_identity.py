@@ -6,6 +6,7 @@ from typing import Any, cast
 
 import pytest
 
+from landlord import errors
 from landlord.api import reasons
 from landlord.kube import Kube
 from landlord.kube.fleet import IDENTITY_ANNOTATION, ClusterError, Fleet
@@ -65,11 +66,29 @@ def test_a_re_pointed_registration_waits_until_the_platform_accepts_it() -> None
     fleet._check_identity("east", accepted, "uid-other")
 
 
-def test_the_local_identity_is_never_a_placeholder() -> None:
-    class Hidden(Home):
-        def get(self, *args: Any, **kwargs: Any) -> Any:
-            return None
+def test_the_local_identity_is_never_a_placeholder_for_a_blip() -> None:
+    class Blinking(Home):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
 
-    fleet = Fleet(cast(Kube, Hidden()), platform_namespace="landlord-system")
+        def get(self, *args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls == 1:
+                raise errors.ApiError("etcdserver: request timed out", status=500)
+            return super().get(*args, **kwargs)
+
+    fleet = Fleet(cast(Kube, Blinking()), platform_namespace="landlord-system")
     with pytest.raises(ClusterError, match="identity cannot be read"):
         fleet.local_identity()
+    assert fleet.local_identity() == "uid-home"
+
+
+def test_an_apiserver_that_hides_kube_system_gets_one_placeholder_for_good() -> None:
+    class Hidden(Home):
+        def get(self, *args: Any, **kwargs: Any) -> Any:
+            raise errors.ApiError("forbidden", status=403)
+
+    fleet = Fleet(cast(Kube, Hidden()), platform_namespace="landlord-system")
+    assert fleet.local_identity() == "local"
+    assert fleet.local_identity() == "local"

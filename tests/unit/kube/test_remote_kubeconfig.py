@@ -112,3 +112,23 @@ def test_a_broken_line_is_located_never_echoed() -> None:
 
     assert "s3cr3t" not in str(refused.value)
     assert "line 4" in str(refused.value)
+
+
+def test_a_registered_cluster_s_requests_give_up_but_its_watches_outlast_the_server() -> None:
+    client = remote.connect(remote.parse(yaml.safe_dump(GOOD)))
+    impersonating = client.as_service_account("team-a", "landlord-reconciler")
+    seen: list[Any] = []
+
+    class Pool:
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append(kwargs.get("timeout"))
+            raise RuntimeError("no network in a unit test")
+
+    for each in (client, impersonating):
+        each.api_client.rest_client.pool_manager = Pool()
+        for url in ("/api/v1/namespaces?limit=5", "/api/v1/namespaces?watch=True"):
+            with pytest.raises(RuntimeError):
+                each.api_client.rest_client.request("GET", "https://10.0.0.1:6443" + url)
+
+    reads = [(t.connect_timeout, t.read_timeout) for t in seen]
+    assert reads == [(5.0, 30.0), (5.0, 300.0)] * 2

@@ -121,9 +121,10 @@ def test_an_unreachable_cluster_keeps_its_entries_pending(
     )
 
     assert pending == [group]
+    # The why (an address, a Secret name) is the platform's: on the Cluster, not here.
     assert blocked == [
-        "1 object(s) on cluster a wait to be pruned: cluster a cannot be used: "
-        "cluster a cannot be reached: refused"
+        "1 object(s) on cluster a wait to be pruned: cluster a cannot be used now "
+        "(ClusterUnreachable)"
     ]
     assert home.deleted == []
 
@@ -234,3 +235,20 @@ def test_entries_in_a_namespace_still_there_wait_when_the_account_s_is_gone(
 
     assert pending == [Inventory("uid-a", (other,), "a")]  # ONE went with team-a
     assert "namespace team-a is gone there" in blocked[0]
+
+
+def test_a_group_that_is_the_target_after_all_keeps_what_was_just_applied(
+    executor: concurrent.futures.Executor,
+) -> None:
+    """Recorded under the old "local" placeholder, found again under the cluster's uid."""
+    home = Cluster("uid-home")
+    home.objects[("ConfigMap", "team-a", "two")] = {"metadata": {"name": "two", "labels": OWNER}}
+    two = Entry("team-a", "two", "", "ConfigMap", "v1")
+    applied = Inventory("uid-home", (ONE,), "local")
+
+    pending, blocked = _leftovers(FakeFleet(home, {}), executor).prune(
+        BODY, SPEC, [Inventory("local", (ONE, two), "local")], Result(), applied
+    )
+
+    assert (pending, blocked) == ([], [])
+    assert home.deleted == ["uid-home:two"]  # ONE was just applied: kept

@@ -70,7 +70,9 @@ class Leftovers:
         except ClusterError as error:
             if error.reason == reasons.CLUSTER_NOT_FOUND:
                 return Unusable(f"cluster {name} is no longer registered", orphan=True)
-            return Unusable(f"cluster {name} cannot be used: {error.message}")
+            # The details (addresses, Secret names) are on the Cluster, not for tenants.
+            log.info("cluster %s cannot be pruned through: %s", name, error.message)
+            return Unusable(f"cluster {name} cannot be used now ({error.reason})")
         if group.cluster not in (member.identity, LOCAL, ""):
             return Unusable(
                 f"cluster {name} now answers with identity {member.identity}, but the objects "
@@ -106,8 +108,14 @@ class Leftovers:
         spec: KustomizationSpec,
         groups: list[Inventory],
         result: Result,
+        target: Inventory | None = None,
     ) -> tuple[list[Inventory], list[str]]:
-        """Prune each group through its cluster: (groups still pending, why each waits)."""
+        """Prune each group through its cluster: (groups still pending, why each waits).
+
+        A group that turns out to be on ``target``'s cluster after all (recorded
+        under another identity string, or under the same name) loses only what
+        ``target`` no longer has: nothing just applied is ever pruned.
+        """
         metadata = body["metadata"]
         namespace = metadata["namespace"]
         owner = prune.owner_labels(metadata["name"], namespace)
@@ -117,6 +125,13 @@ class Leftovers:
             where = group.name or group.cluster
             reached = self.reach(group)
             client: Kube | Unusable | None = reached if isinstance(reached, Unusable) else None
+            if isinstance(reached, Member) and target is not None and _same(reached, target):
+                keep = {entry.id for entry in target.entries}
+                group = dataclasses.replace(
+                    group, entries=tuple(e for e in group.entries if e.id not in keep)
+                )
+                if not group.entries:
+                    continue
             if isinstance(reached, Member):
                 client = self.client(namespace, spec.service_account_name, reached)
                 if client is None:  # the account's namespace is gone there, with what it held
@@ -172,3 +187,8 @@ def _going(member: Member, namespace: str) -> bool:
     except errors.ApiError:
         return False  # cannot tell: not gone
     return found is None or bool((found.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def _same(member: Member, target: Inventory) -> bool:
+    """Whether ``member`` is the cluster ``target`` was just applied on."""
+    return member.identity == target.cluster or (bool(target.name) and member.name == target.name)

@@ -43,9 +43,17 @@ class Targets:
     def resolve(self, namespace: str, spec: model.KustomizationSpec) -> Member:
         """The target's connection; PolicyDenied, ClusterNotFound, ... (nothing applied)."""
         name = self.name(spec)
+        if name != LOCAL:
+            self.check(namespace, name, spec)
+        if spec.kube_config is not None and spec.cluster and spec.cluster != name:
+            raise SyncError(
+                reasons.INVALID_SPEC,
+                f"spec.cluster {spec.cluster!r} and spec.kubeConfig name different clusters; "
+                "set one of them",
+                stalled=True,
+            )
         if name == LOCAL:
             return self.identity.target(LOCAL)
-        self.check(namespace, name, spec)
         placed = self.provisioned(namespace, name)
         member = self.identity.target(name)
         if placed != member.identity:
@@ -96,13 +104,6 @@ class Targets:
         found = self.identity.fleet.by_secret(secret)
         if found is None:
             raise self._unknown(secret)
-        if spec.cluster and spec.cluster != found:
-            raise SyncError(
-                reasons.INVALID_SPEC,
-                f"spec.cluster {spec.cluster!r} and spec.kubeConfig (cluster {found!r}) "
-                "disagree; set one of them",
-                stalled=True,
-            )
         return found
 
     def provisioned(self, namespace: str, name: str) -> str:
@@ -128,9 +129,9 @@ class Targets:
                 "spec.clusters; nothing was applied",
             )
         if there is None or not there.get("ready") or not there.get("identity"):
-            why = (there or {}).get("message") or "not provisioned yet"
             raise SyncError(
                 reasons.CLUSTER_NOT_PROVISIONED,
-                f"tenant {tenant} is not ready on cluster {name} ({why}); nothing was applied",
+                f"tenant {tenant} is not ready on cluster {name} (the Tenant's status.clusters "
+                "says why); nothing was applied",
             )
         return str(there["identity"])
