@@ -15,6 +15,7 @@ import yaml
 
 from landlord import api, kube
 from landlord.api import conditions, labels
+from landlord.clusters import register
 from landlord.settings import PLATFORM_NAMESPACE
 from tests.fixtures.multicluster import Plane, Spread, cluster_ready, config_map
 from tests.fixtures.operator import OperatorProcess
@@ -205,3 +206,32 @@ def test_objects_labelled_as_another_s_on_a_registered_cluster_are_not_pruned(
     # never deleted through east's entries.
     assert spread.config_map("east", "one") is None
     assert spread.config_map("west", "one") is not None
+
+
+def test_a_cluster_is_registered_once_and_never_as_the_operator_s_own(
+    admin: kube.Kube,
+    clusters: dict[str, Plane],
+    operator: OperatorProcess,
+    control_plane: pathlib.Path,
+) -> None:
+    """Two names for one cluster would fight over its namespaces; the home cluster twice over."""
+    cluster_ready(admin, "east")
+    twins = {"east-again": clusters["east"].kubeconfig, "home": control_plane}
+    for name, path in twins.items():
+        register.register(admin, name, path, platform_namespace=PLATFORM_NAMESPACE)
+    try:
+        for name, says in (("east-again", "same cluster as east"), ("home", "operator's own")):
+
+            def refused(name: str = name) -> dict[str, object] | None:
+                body = admin.get(api.API_VERSION, "Cluster", name, PLATFORM_NAMESPACE) or {}
+                status = body.get("status") or {}
+                ready = conditions.get(status.get("conditions") or [], "Ready")
+                return ready if ready and ready.get("reason") == "DuplicateIdentity" else None
+
+            ready = eventually(refused, timeout=30, what=f"Cluster {name} refused")
+            assert says in str(ready["message"])
+    finally:
+        for name in twins:
+            admin.delete(api.API_VERSION, "Cluster", name, PLATFORM_NAMESPACE)
+            admin.delete("v1", "Secret", register.secret_name(name), PLATFORM_NAMESPACE)
+    cluster_ready(admin, "east")  # the first registration is untouched
