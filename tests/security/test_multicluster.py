@@ -17,9 +17,10 @@ from landlord import api, kube
 from landlord.api import conditions, labels
 from landlord.clusters import register
 from landlord.settings import PLATFORM_NAMESPACE
-from tests.fixtures.multicluster import Plane, Spread, cluster_ready, config_map
+from tests.fixtures.multicluster import Plane, Spread, cluster_ready
 from tests.fixtures.operator import OperatorProcess
 from tests.helpers import eventually
+from tests.sync.test_apply_and_prune import config_map
 
 
 def test_the_registry_credential_is_never_the_applying_identity(spread: Spread) -> None:
