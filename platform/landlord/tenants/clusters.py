@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Collection
+from collections.abc import Callable
 from typing import Any
 
-from landlord import errors, telemetry
+from landlord import errors
 from landlord.api import reasons
 from landlord.api import tenant as tenant_api
 from landlord.api.cluster import LOCAL
@@ -25,7 +25,6 @@ from landlord.kube import Kube, events
 from landlord.kube.fleet import ClusterError, Fleet, Member
 from landlord.tenants import live, provisioning
 from landlord.tenants.desired import ObjectKey
-from landlord.tenants.features import Features
 
 log = logging.getLogger(__name__)
 
@@ -65,36 +64,11 @@ class Spread:
         self,
         kube: Kube,
         fleet: Fleet,
-        *,
-        features: Features,
-        platform_namespace: str,
-        origins: telemetry.Origins,
-        metrics: telemetry.Metrics | None = None,
-        roles: Collection[str] | None = None,
-        pod_security_levels: Collection[str] | None = None,
+        provisioner: Callable[[Member], provisioning.Provisioner],
     ) -> None:
         self.kube = kube
         self.fleet = fleet
-        self.features = features
-        self.platform_namespace = platform_namespace
-        self.origins = origins
-        self.metrics = metrics
-        self.roles = roles
-        self.pod_security_levels = pod_security_levels
-
-    def provisioner(self, member: Member) -> provisioning.Provisioner:
-        return provisioning.Provisioner(
-            member.kube,
-            live.TenantObjects(member.kube),
-            features=self.features,
-            platform_namespace=self.platform_namespace,
-            origins=self.origins,
-            metrics=self.metrics,
-            roles=self.roles,
-            pod_security_levels=self.pod_security_levels,
-            home=self.kube,
-            cluster=member.name,
-        )
+        self.provisioner = provisioner  # the tenant operator's, writing on that cluster
 
     def reconcile(self, body: dict[str, Any], tenant: tenant_api.Tenant) -> list[Placement]:
         """Provision on every listed cluster; offboard from every recorded one not listed."""

@@ -58,26 +58,26 @@ class TenantReconciler:
         self.origins = telemetry.Origins(trace_signer)
         self._lead_times_seen: dict[str, None] = {}  # insertion-ordered: oldest first
         objects = live.TenantObjects(kube)
-        self.provisioner = provisioning.Provisioner(
-            kube,
-            objects,
-            features=features,
-            platform_namespace=platform_namespace,
-            origins=self.origins,
-            metrics=metrics,
-            roles=roles,
-            pod_security_levels=pod_security_levels,
-        )
+
+        def provisioner(on: Kube, cluster: str = cluster_api.LOCAL) -> provisioning.Provisioner:
+            """Writes the tenant's objects through ``on``; Events and warnings go home."""
+            return provisioning.Provisioner(
+                on,
+                objects if on is kube else live.TenantObjects(on),
+                features=features,
+                platform_namespace=platform_namespace,
+                origins=self.origins,
+                metrics=metrics,
+                roles=roles,
+                pod_security_levels=pod_security_levels,
+                home=kube,
+                cluster=cluster,
+            )
+
+        self.provisioner = provisioner(kube)
         self.fleet = fleet or Fleet(kube, platform_namespace=platform_namespace)
         self.spread = clusters.Spread(
-            kube,
-            self.fleet,
-            features=features,
-            platform_namespace=platform_namespace,
-            origins=self.origins,
-            metrics=metrics,
-            roles=roles,
-            pod_security_levels=pod_security_levels,
+            kube, self.fleet, lambda member: provisioner(member.kube, member.name)
         )
         self.offboarder = offboarding.Offboarder(
             kube, objects, deadline=offboarding_deadline, elsewhere=self._leave_clusters
