@@ -329,8 +329,9 @@ class Operator:
         if not deleted and self._cluster_seen.get(name) == fingerprint:
             return
         self._cluster_seen[name] = fingerprint
-        if deleted:
+        if deleted:  # its Tenants say so now, not at their next full resync
             self._cluster_seen.pop(name, None)
+            self._cluster_moved(name)
         self.fleet.forget(name)
         self.cluster_controller.enqueue(name)
 
@@ -339,7 +340,7 @@ class Operator:
         return (self.namespaces.get(namespace) or {}).get(api_labels.TENANT) == tenant
 
     def _cluster_moved(self, name: str) -> None:
-        """A Cluster answers with a newly accepted identity: its Tenants are provisioned again."""
+        """A Cluster left, or answers with a newly accepted identity: its Tenants look again."""
         for item in self.kube.list_objects(api.API_VERSION, "Tenant"):
             if name in ((item.get("spec") or {}).get("clusters") or []):
                 tenant = item["metadata"]["name"]
