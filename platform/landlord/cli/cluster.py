@@ -163,12 +163,21 @@ def _relative(path: str, base: pathlib.Path) -> str:
     is_flag=True,
     help="Also build the kubelet and kube-proxy (a few minutes the first time).",
 )
+@click.option(
+    "--flux",
+    "flux",
+    is_flag=True,
+    help="Also build Flux's source- and kustomize-controller, for the side-by-side bench "
+    "(about 2 minutes each the first time).",
+)
 @click.pass_obj
-def build_command(settings: Settings, real_nodes: bool) -> None:
+def build_command(settings: Settings, real_nodes: bool, flux: bool) -> None:
     """Build (or find in the cache) the control plane's binaries, kustomize and helm."""
     groups = ["etcd", "kubernetes", "kwok", "kustomize", "helm"]
     if real_nodes:
         groups.append("kubernetes-node")
+    if flux:
+        groups += ["flux-source", "flux-kustomize"]
     with console.build_progress() as progress:
         found = binaries.build_all(
             cache_dir=settings.cluster.cache_dir, groups=groups, progress=progress

@@ -72,6 +72,8 @@ def _kubernetes_ldflags(version: str) -> tuple[str, ...]:
 
 
 KWOK_STAGES = "kwok-stages.yaml"
+FLUX_SOURCE_CRDS = "flux-source-crds.yaml"
+FLUX_KUSTOMIZE_CRDS = "flux-kustomize-crds.yaml"
 
 GROUPS: dict[str, Group] = {
     "kubernetes": Group(
@@ -121,6 +123,40 @@ GROUPS: dict[str, Group] = {
         version=versions.KUSTOMIZE,
         commands={"kustomize": "sigs.k8s.io/kustomize/kustomize/v5"},
         ldflags=(f"-X sigs.k8s.io/kustomize/api/provenance.version={versions.KUSTOMIZE}",),
+    ),
+    # Flux's controllers, for the side-by-side bench only (tests/bench/bench_flux.py).
+    # The CRDs come from the same pinned modules.
+    "flux-source": Group(
+        name="flux-source",
+        version=versions.FLUX_SOURCE,
+        commands={"source-controller": "github.com/fluxcd/source-controller"},
+        assets={
+            FLUX_SOURCE_CRDS: (
+                "github.com/fluxcd/source-controller",
+                tuple(
+                    f"config/crd/bases/source.toolkit.fluxcd.io_{kind}.yaml"
+                    for kind in (
+                        "buckets",
+                        "externalartifacts",
+                        "gitrepositories",
+                        "helmcharts",
+                        "helmrepositories",
+                        "ocirepositories",
+                    )
+                ),
+            )
+        },
+    ),
+    "flux-kustomize": Group(
+        name="flux-kustomize",
+        version=versions.FLUX_KUSTOMIZE,
+        commands={"kustomize-controller": "github.com/fluxcd/kustomize-controller"},
+        assets={
+            FLUX_KUSTOMIZE_CRDS: (
+                "github.com/fluxcd/kustomize-controller",
+                ("config/crd/bases/kustomize.toolkit.fluxcd.io_kustomizations.yaml",),
+            )
+        },
     ),
 }
 

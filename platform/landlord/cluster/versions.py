@@ -14,3 +14,8 @@ ETCD = "v3.6.8"
 KWOK = "v0.8.0"
 KUSTOMIZE = "v5.8.2"
 HELM = "v3.22.0"
+# Flux's controllers, built only for the side-by-side bench (tests/bench/bench_flux.py).
+# v1.9.6 is the newest pair whose dependencies the module proxy serves (v1.10.x needs
+# Go 1.27 and modules the proxy refuses).
+FLUX_SOURCE = "v1.9.6"
+FLUX_KUSTOMIZE = "v1.9.6"

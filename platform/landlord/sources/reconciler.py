@@ -28,6 +28,7 @@ from landlord.gitops import sandbox as sandbox_mod
 from landlord.kube import Kube
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
+from landlord.runtime.tenantview import TenantView
 from landlord.sources import budget as budget_step
 from landlord.sources import fetch, status, tenancy
 
@@ -56,6 +57,7 @@ class GitRepositoryReconciler:
         metrics: telemetry.Metrics | None = None,
         on_revision: status.OnRevision | None = None,
         namespaces: NamespaceLabels | None = None,
+        tenant_view: TenantView | None = None,
         cached: Cached | None = None,
         network_policy: network.NetworkPolicy | None = None,
         trace_signer: telemetry.TraceSigner | None = None,
@@ -75,7 +77,7 @@ class GitRepositoryReconciler:
         self._next_check: dict[str, float] = {}
         self._policy_version: dict[str, int] = {}
         self.origins = telemetry.Origins(trace_signer)
-        whose = tenancy.Tenancy(kube, namespaces or NamespaceLabels())
+        whose = tenancy.Tenancy(kube, namespaces or NamespaceLabels(), tenant_view)
         fetcher = fetch.Fetcher(
             kube,
             tenancy=whose,

@@ -14,14 +14,18 @@ from landlord.api import gitrepository, labels
 from landlord.gitops import budgets
 from landlord.kube import Kube
 from landlord.runtime.namespaces import NamespaceLabels
+from landlord.runtime.tenantview import TenantView
 
 
 class Tenancy:
     """Looks up namespaces' labels and a tenant's GitRepositories."""
 
-    def __init__(self, kube: Kube, namespaces: NamespaceLabels) -> None:
+    def __init__(
+        self, kube: Kube, namespaces: NamespaceLabels, tenant_view: TenantView | None = None
+    ) -> None:
         self.kube = kube
         self.namespaces = namespaces
+        self.tenant_view = tenant_view  # a tenant's namespaces, as watched
 
     def labels_of(self, namespace: str) -> dict[str, str]:
         """The namespace's labels (empty when it does not exist)."""
@@ -37,10 +41,13 @@ class Tenancy:
         tenant = found.get(labels.TENANT)
         spaces = {namespace}
         if tenant:
-            listed = self.kube.list_objects(
-                "v1", "Namespace", label_selector=f"{labels.TENANT}={tenant}"
-            )
-            spaces.update(item["metadata"]["name"] for item in listed)
+            watched = self.tenant_view.namespaces_of(tenant) if self.tenant_view else None
+            if watched is None:
+                listed = self.kube.list_objects(
+                    "v1", "Namespace", label_selector=f"{labels.TENANT}={tenant}"
+                )
+                watched = [item["metadata"]["name"] for item in listed]
+            spaces.update(watched)
         sources = [
             item
             for ns in sorted(spaces)

@@ -24,6 +24,7 @@ from landlord.kube import Kube
 from landlord.kube.fleet import Fleet
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
+from landlord.runtime.tenantview import TenantView
 from landlord.sync import depindex
 from landlord.sync.drift import DriftTracker
 from landlord.sync.finalize import Finalizer
@@ -55,6 +56,7 @@ class Steps:
         metrics: telemetry.Metrics | None = None,
         drift: DriftTracker | None = None,
         namespaces: NamespaceLabels | None = None,
+        tenant_view: TenantView | None = None,
         workers: int = WORKERS,
         write_rate: float = WRITE_RATE,
         write_burst: int = WRITE_BURST,
@@ -87,7 +89,9 @@ class Steps:
         self.cache = WatchCache()
         self.scheduler = Scheduler()
         self.index = depindex.DependencyIndex()
-        self.identity = Identity(kube, platform_namespace=platform_namespace, fleet=fleet)
+        self.identity = Identity(
+            kube, platform_namespace=platform_namespace, fleet=fleet, tenant_view=tenant_view
+        )
         self.fleet = self.identity.fleet
         self.gatekeeper = gatekeeper.Gatekeeper(
             kube,
@@ -95,6 +99,7 @@ class Steps:
             platform_namespace=platform_namespace,
             namespaces=self.namespaces,
             budgets=budgets or budgets_mod.Budgets(),
+            tenant_view=tenant_view,
         )
         self.targets = target.Targets(kube, identity=self.identity, gatekeeper=self.gatekeeper)
         self.leftovers = elsewhere.Leftovers(
@@ -161,15 +166,22 @@ class Steps:
 
     # -- wake-ups --------------------------------------------------------------------
 
+    def _in_namespace(self, namespace: str) -> list[dict[str, Any]]:
+        """The namespace's Kustomizations: as watched, or listed before the watch delivered any."""
+        cached = self.cache.bodies_in(namespace)
+        if cached is not None:
+            return cached
+        return self.kube.list_objects(api.API_VERSION, KIND, namespace=namespace)
+
     def waiting_on(self, key: str) -> list[str]:
         """Keys of the Kustomizations whose dependsOn names ``key`` (here, then elsewhere)."""
         namespace, _, name = key.partition("/")
-        items = self.kube.list_objects(api.API_VERSION, KIND, namespace=namespace)
+        items = self._in_namespace(namespace)
         return [*depindex.waiting_here(items, namespace, name), *self.index.dependents(key)]
 
     def dependents(self, namespace: str, source_name: str) -> list[str]:
         """Keys of the Kustomizations that use GitRepository ``namespace/source_name``."""
-        items = self.kube.list_objects(api.API_VERSION, KIND, namespace=namespace)
+        items = self._in_namespace(namespace)
         return [
             *depindex.using_here(items, namespace, source_name),
             *self.index.users(f"{namespace}/{source_name}"),

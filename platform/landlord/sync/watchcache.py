@@ -36,6 +36,9 @@ class WatchCache:
         """A watch event's Kustomization or GitRepository body (the newest one wins)."""
         key = key_of(body)
         source = body.get("kind") == "GitRepository"
+        metadata = body.get("metadata") or {}
+        if "managedFields" in metadata:  # most of a body's size; nothing here reads it
+            body = {**body, "metadata": {k: v for k, v in metadata.items() if k != "managedFields"}}
         cache = self._sources if source else self._bodies
         with self._lock:
             if deleted:
@@ -68,6 +71,18 @@ class WatchCache:
             if (cached.get("artifact") or {}).get("revision") == revision:
                 return  # the watch event was first: the cache already holds it
             self._moved[key] = revision
+
+    def bodies_in(self, namespace: str) -> list[dict[str, Any]] | None:
+        """Every cached Kustomization of ``namespace`` (None before the first is cached).
+
+        For wake-ups only (who uses a source, who waits on a sync): one missed here
+        is one whose own watch event is still coming, and that event wakes it.
+        """
+        prefix = f"{namespace}/"
+        with self._lock:
+            if not self._bodies:
+                return None
+            return [body for key, body in self._bodies.items() if key.startswith(prefix)]
 
     def sizes(self) -> tuple[int, int, int]:
         """How many Kustomizations, sources and moved sources it holds."""

@@ -15,23 +15,33 @@ from landlord.api import kustomization, labels
 from landlord.kube import Kube, finalizers
 from landlord.tenants import desired
 from landlord.tenants.desired import Manifest, ObjectKey
+from landlord.tenants.liveindex import LiveIndex
 
 
 class TenantObjects:
     """Reads and writes a Tenant's objects through one Kubernetes connection."""
 
-    def __init__(self, kube: Kube) -> None:
+    def __init__(self, kube: Kube, index: LiveIndex | None = None) -> None:
         self.kube = kube
+        self.index = index  # the watches' view of the labelled objects (None: list each time)
 
     def live(self, tenant: str) -> dict[ObjectKey, Manifest]:
         """Every object of the managed kinds that carries this tenant's label, in its namespaces.
 
         Anyone may put the label on an object in another namespace: such an object is
         not the tenant's, and is neither changed nor deleted (nor waited for).
+        The kinds the index has in sync are read from it; the others are listed.
         """
         selector = f"{labels.TENANT}={tenant}"
         found: dict[ObjectKey, Manifest] = {}
-        for api_version, kind in desired.MANAGED_KINDS:
+        kinds = list(desired.MANAGED_KINDS)
+        if self.index is not None:
+            synced = [kind for kind in kinds if self.index.synced(kind)]
+            cached = self.index.live(tenant, synced)
+            if cached is not None:
+                found.update(cached)
+                kinds = [kind for kind in kinds if kind not in synced]
+        for api_version, kind in kinds:
             try:
                 items = self.kube.list_objects(api_version, kind, label_selector=selector)
             except errors.ApiError as error:
@@ -79,6 +89,10 @@ class TenantObjects:
         """Each existing namespace of ``names`` and the tenant its label names (None: none)."""
         owners: dict[str, str | None] = {}
         for ns in names:
+            labelled = self.index.labelled_namespace(ns) if self.index is not None else None
+            if labelled is not None:  # the watch saw it with a tenant's label
+                owners[ns] = labelled
+                continue
             obj = self.kube.get("v1", "Namespace", ns)
             if obj is not None:
                 owners[ns] = (obj["metadata"].get("labels") or {}).get(labels.TENANT)

@@ -26,6 +26,7 @@ from landlord.kube.fleet import Fleet
 from landlord.runtime.outcome import Outcome
 from landlord.tenants import clusters, live, offboarding, provisioning, status
 from landlord.tenants.features import Features
+from landlord.tenants.liveindex import LiveIndex
 
 # How many onboarding request ids to remember (each one's lead time is observed once).
 LEAD_TIMES_REMEMBERED = 4096
@@ -47,6 +48,7 @@ class TenantReconciler:
         pod_security_levels: Collection[str] | None = None,
         owns: Callable[[dict[str, Any]], bool] = lambda _: True,
         fleet: Fleet | None = None,
+        live_index: LiveIndex | None = None,
     ) -> None:
         self.owns = owns  # whether a Tenant is this operator's shard's
         self.kube = kube
@@ -57,7 +59,8 @@ class TenantReconciler:
         self._again: set[str] = set()  # Ready, but a requeue has work left (not settled)
         self.origins = telemetry.Origins(trace_signer)
         self._lead_times_seen: dict[str, None] = {}  # insertion-ordered: oldest first
-        objects = live.TenantObjects(kube)
+        # ``live_index``: the watches' view of what tenants have here (None: list it each time).
+        objects = live.TenantObjects(kube, live_index)
 
         def provisioner(on: Kube, cluster: str = cluster_api.LOCAL) -> provisioning.Provisioner:
             """Writes the tenant's objects through ``on``; Events and warnings go home."""

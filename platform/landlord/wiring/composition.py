@@ -32,7 +32,16 @@ from landlord.sync import reconciler as sync_reconciler
 from landlord.sync.drift import DriftTracker
 from landlord.tenants import reconciler as tenants_reconciler
 from landlord.tenants.features import Features
-from landlord.wiring import drift_watches, fleet_watches, parts, policy_sources, retire, sharding
+from landlord.tenants.liveindex import LiveIndex
+from landlord.wiring import (
+    drift_watches,
+    fleet_watches,
+    parts,
+    policy_sources,
+    retire,
+    sharding,
+    tenant_watches,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +54,15 @@ TENANT_FULL_RESYNC = 3600.0
 DEBOUNCE = 0.1
 
 # What a Tenant owns: (group, version, plural, feature that creates them or None).
-OWNED: tuple[tuple[str, str, str, str | None], ...] = (
-    ("", "v1", "namespaces", None),
-    ("", "v1", "serviceaccounts", None),
-    ("rbac.authorization.k8s.io", "v1", "rolebindings", None),
-    ("", "v1", "resourcequotas", "quotas"),
-    ("", "v1", "limitranges", "limit_ranges"),
-    ("networking.k8s.io", "v1", "networkpolicies", "network_isolation"),
-    (api.GROUP, api.VERSION, "gitrepositories", None),
-    (api.GROUP, api.VERSION, "kustomizations", None),
+OWNED: tuple[tuple[str, str, str | None], ...] = (
+    ("v1", "Namespace", None),
+    ("v1", "ServiceAccount", None),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding", None),
+    ("v1", "ResourceQuota", "quotas"),
+    ("v1", "LimitRange", "limit_ranges"),
+    ("networking.k8s.io/v1", "NetworkPolicy", "network_isolation"),
+    (api.API_VERSION, "GitRepository", None),
+    (api.API_VERSION, "Kustomization", None),
 )
 
 
@@ -112,8 +121,14 @@ class Operator:
         sandbox = parts.build_sandbox(config)
         budget = budgets.Budgets(**config.budgets.model_dump())  # LANDLORD_BUDGETS__*
 
+        # What every Tenant has here, kept by one watch per owned kind (not listed per reconcile).
+        self.live_index = LiveIndex(self.owned_kinds())
+        self.local_watches = tenant_watches.LocalTenantWatches(
+            kube_client, self.live_index, self._owned_elsewhere
+        )
         self.tenants = tenants_reconciler.TenantReconciler(
             kube_client,
+            live_index=self.live_index,
             features=self.features,
             platform_namespace=config.platform_namespace,
             metrics=metrics,
@@ -164,6 +179,7 @@ class Operator:
             gate=self.gate,
             metrics=metrics,
             namespaces=self.namespaces,
+            tenant_view=self.live_index,
             drift=DriftTracker() if drift_on else parts.NoDriftTracker(),
             executor=self.apply_executor,  # None with the sync off: an idle pool of its own
             workers=config.sync.apply_workers,  # the pool's size: one reconcile has half in flight
@@ -207,6 +223,7 @@ class Operator:
             metrics=metrics,
             on_revision=self.on_new_revision,
             namespaces=self.namespaces,
+            tenant_view=self.live_index,
             cached=self.syncs.cached_source,  # one cache of GitRepository bodies, the sync's
             trace_signer=trace_signer,
             bounds=bounds,
@@ -255,11 +272,11 @@ class Operator:
             if c is not None
         ]
 
-    def owned_kinds(self) -> list[tuple[str, str, str]]:
+    def owned_kinds(self) -> list[tuple[str, str]]:
         """The kinds a Tenant owns that the features let it create (one watch each)."""
         return [
-            (group, version, plural)
-            for group, version, plural, feature in OWNED
+            (api_version, kind)
+            for api_version, kind, feature in OWNED
             if feature is None or getattr(self.features, feature)
         ]
 
@@ -269,6 +286,7 @@ class Operator:
         await asyncio.to_thread(self.reloader.check)  # decisions wait for the first policy
         self.reloader.start()
         self._loop = asyncio.get_running_loop()
+        self.local_watches.start()
         for each in self.controllers():
             each.start()
         log.info(
@@ -292,6 +310,7 @@ class Operator:
         if self.on_stopping is not None:
             await asyncio.to_thread(self.on_stopping)
         self.reloader.stop()
+        self.local_watches.stop()
         self.tenant_watches.stop()
         if self.drift_watches is not None:
             self.drift_watches.stop()
@@ -348,7 +367,7 @@ class Operator:
                 self._wake(self.tenant_controller, tenant)
 
     def _owned_elsewhere(self, tenant: str) -> None:
-        """Something a Tenant owns on a registered cluster changed (from a watch thread)."""
+        """Something a Tenant owns changed (a watch thread's news, here or on another cluster)."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.owned_changed, tenant)
 

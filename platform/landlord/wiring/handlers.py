@@ -15,7 +15,6 @@ from typing import Any
 import kopf
 
 from landlord import api, kube
-from landlord.api import labels as api_labels
 from landlord.runtime.leaderelection import LeaderElector
 from landlord.wiring.composition import Operator
 
@@ -164,11 +163,4 @@ def registry_of(
     ) -> None:
         operator.namespace_changed(name, labels, deleted=event.get("type") == "DELETED")
 
-    async def owned_event(labels: Mapping[str, str], **_: Any) -> None:
-        operator.owned_changed(labels[api_labels.TENANT])
-
-    for group, version, plural in operator.owned_kinds():
-        kopf.on.event(
-            group, version, plural, labels={api_labels.TENANT: kopf.PRESENT}, registry=registry
-        )(owned_event)
     return registry

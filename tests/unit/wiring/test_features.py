@@ -75,11 +75,11 @@ def test_a_switched_off_tenant_part_leaves_its_kind_unwatched() -> None:
     operator = object.__new__(composition.Operator)
     operator.features = Features(quotas=False, network_isolation=False)
 
-    plurals = [plural for _, _, plural in operator.owned_kinds()]
+    kinds = [kind for _, kind in operator.owned_kinds()]
 
-    assert "resourcequotas" not in plurals
-    assert "networkpolicies" not in plurals
-    assert "limitranges" in plurals
+    assert "ResourceQuota" not in kinds
+    assert "NetworkPolicy" not in kinds
+    assert "LimitRange" in kinds
 
 
 def test_landlord_api_refuses_to_start_switched_off() -> None:

@@ -19,6 +19,7 @@ from landlord.api import kustomization as model
 from landlord.gitops import budgets as budgets_mod
 from landlord.kube import Kube
 from landlord.runtime.namespaces import NamespaceLabels
+from landlord.runtime.tenantview import TenantView
 from landlord.sync.failure import SyncError
 
 KIND = model.KIND
@@ -56,8 +57,10 @@ class Gatekeeper:
         platform_namespace: str,
         namespaces: NamespaceLabels,
         budgets: budgets_mod.Budgets,
+        tenant_view: TenantView | None = None,
     ) -> None:
         self.kube = kube
+        self.tenant_view = tenant_view  # a tenant's namespaces, as watched
         self.gate = gate
         self.platform_namespace = platform_namespace
         self.namespaces = namespaces
@@ -189,8 +192,13 @@ class Gatekeeper:
         name = found.get(labels.TENANT)
         if not name:
             return tenant, [namespace]
-        listed = self.kube.list_objects("v1", "Namespace", label_selector=f"{labels.TENANT}={name}")
-        return tenant, sorted({namespace, *(ns["metadata"]["name"] for ns in listed)})
+        watched = self.tenant_view.namespaces_of(name) if self.tenant_view is not None else None
+        if watched is None:
+            listed = self.kube.list_objects(
+                "v1", "Namespace", label_selector=f"{labels.TENANT}={name}"
+            )
+            watched = [ns["metadata"]["name"] for ns in listed]
+        return tenant, sorted({namespace, *watched})
 
     def check_budget(self, body: dict[str, Any]) -> None:
         """BudgetExceeded when the tenant's older Kustomizations use up its budget."""

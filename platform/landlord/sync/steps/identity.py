@@ -16,6 +16,7 @@ from landlord import errors
 from landlord.api import labels, reasons
 from landlord.kube import Kube
 from landlord.kube.fleet import LOCAL, ClusterError, Fleet, Member
+from landlord.runtime.tenantview import TenantView
 from landlord.sync.failure import SyncError
 
 # Impersonating clients kept for reuse; the least recently used goes first.
@@ -32,8 +33,11 @@ class Identity:
         platform_namespace: str,
         fleet: Fleet | None = None,
         capacity: int = CAPACITY,
+        tenant_view: TenantView | None = None,
     ) -> None:
         self.kube = kube
+        # The accounts the operator made, as its watch saw them: no GET per reconcile.
+        self.tenant_view = tenant_view
         self.fleet = fleet or Fleet(kube, platform_namespace=platform_namespace)
         self.platform_namespace = platform_namespace
         self.capacity = capacity
@@ -76,7 +80,11 @@ class Identity:
         account = service_account or labels.RECONCILER_SERVICE_ACCOUNT
         where = "" if local else f" on cluster {name}"
         try:
-            found = connection.get("v1", "ServiceAccount", account, namespace)
+            view = self.tenant_view if local else None
+            if view is not None and view.has_account(namespace, account):
+                found: dict[str, object] | None = {"metadata": {"name": account}}
+            else:
+                found = connection.get("v1", "ServiceAccount", account, namespace)
         except errors.ApiError as error:
             if local:
                 raise
