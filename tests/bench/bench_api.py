@@ -6,7 +6,9 @@ repository on the loopback Git server; a platform-admin service-account token.
 - create: ``POST /v1/tenants`` without waiting (authenticate, authorize,
   validate, sync, commit, push), one after the other;
 - lead time: ``POST /v1/tenants?wait=true``, request to Tenant Ready;
-- concurrency: 10 creates at once, wall time, and that all 10 commits landed;
+- concurrency: 10, 100 and 1,000 creates at once (the last with 200 repeated
+  names): wall time, per-request p50/p99, and that nothing was lost or duplicated —
+  every 201 names a commit that landed, every 409 a name created once;
 - webhook: a signed GitHub push delivery to the new artifact of the pushed
   GitRepository (polled every 10 ms).
 """
@@ -14,6 +16,7 @@ repository on the loopback Git server; a platform-admin service-account token.
 from __future__ import annotations
 
 import base64
+import collections
 import concurrent.futures
 import hashlib
 import hmac
@@ -38,6 +41,8 @@ REPO_POLICIES = Path(__file__).parents[2] / "policies"
 SEQUENTIAL = 20
 WAITED = 10
 WEBHOOKS = 20
+# (requests at once, distinct names): the surplus are repeats, each must get a 409.
+CONCURRENT = [(10, 10), (100, 100), (1000, 800)]
 TOKEN = "bench-webhook-token"
 
 
@@ -137,20 +142,8 @@ def _measure(client: kube.Kube, git: GitServer, base: str, token: str) -> None:
         assert status == 201, status
     print(f"  create ?wait=true, request → Tenant Ready: {_harness.summary(waited)}")
 
-    commits_before = _commits(git)
-    began = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(10) as pool:
-        statuses = list(
-            pool.map(
-                lambda i: _call(f"{base}/v1/tenants", token, {"name": f"par-{i:02d}", "spec": {}}),
-                range(10),
-            )
-        )
-    wall = time.monotonic() - began
-    print(
-        f"  10 concurrent creates: {wall:.2f}s wall, statuses {sorted(set(statuses))}, "
-        f"{_commits(git) - commits_before} commits landed"
-    )
+    for count, distinct in CONCURRENT:
+        _concurrent(git, base, token, count, distinct)
 
     client.apply(
         {
@@ -222,11 +215,58 @@ def _measure(client: kube.Kube, git: GitServer, base: str, token: str) -> None:
     print(f"  signed push webhook → new artifact: {_harness.summary(delivered)}")
 
 
-def _commits(git: GitServer) -> int:
-    out = subprocess.run(
-        ["git", "-C", str(git.root / "platform.git"), "rev-list", "--count", "main"],
+def _create(base: str, token: str, name: str) -> tuple[int, str | None, float]:
+    """``POST /v1/tenants`` (no wait): status, the commit a 201 names, seconds."""
+    request = urllib.request.Request(
+        f"{base}/v1/tenants",
+        method="POST",
+        data=json.dumps({"name": name, "spec": {}}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    began = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:
+            body = json.loads(response.read() or b"{}")
+            return int(response.status), body.get("commit"), time.monotonic() - began
+    except urllib.error.HTTPError as error:
+        error.close()
+        return int(error.code), None, time.monotonic() - began
+
+
+def _concurrent(git: GitServer, base: str, token: str, count: int, distinct: int) -> None:
+    """``count`` creates at once over ``distinct`` names: each name must land exactly once."""
+    names = [f"c{count}-{index % distinct:04d}" for index in range(count)]
+    before = _git(git, "rev-parse", "main").strip()
+    began = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(count) as pool:
+        results = list(pool.map(lambda name: _create(base, token, name), names))
+    wall = time.monotonic() - began
+    statuses = collections.Counter(status for status, _, _ in results)
+    landed = _git(git, "rev-list", f"{before}..main").split()
+    tree = set(_git(git, "ls-tree", "--name-only", "main", "tenants/").split())
+    created = collections.Counter(
+        name for name, (s, _, _) in zip(names, results, strict=True) if s == 201
+    )
+    unbacked = [sha for s, sha, _ in results if s == 201 and sha not in landed]
+    lost = [n for n in set(names) if created[n] == 0 or f"tenants/{n}.yaml" not in tree]
+    duplicated = [n for n, c in created.items() if c > 1]
+    conflicts = [n for n, (s, _, _) in zip(names, results, strict=True) if s == 409]
+    unexplained = [n for n in conflicts if created[n] != 1]
+    print(
+        f"  {count} concurrent creates over {distinct} names: {wall:.2f}s wall "
+        f"({count / wall:.0f} requests/s), each {_harness.summary([t for _, _, t in results])}"
+    )
+    print(
+        f"    statuses {dict(sorted(statuses.items()))}; {len(landed)} commits landed; "
+        f"lost {len(lost)}, duplicated {len(duplicated)}, 201 without its commit "
+        f"{len(unbacked)}, 409 without a created name {len(unexplained)}"
+    )
+
+
+def _git(git: GitServer, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(git.root / "platform.git"), *args],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    return int(out.strip())

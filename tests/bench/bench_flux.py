@@ -28,6 +28,9 @@ cold apply of one revision of 1,000 objects. Environment:
 - ``LANDLORD_BENCH_FLUX_TOOLS`` (default ``flux,flux-tuned,landlord``)
 - ``LANDLORD_BENCH_FLUX_TENANTS`` (default ``100,1000``): the first size runs every
   workload, the others onboarding only.
+- ``LANDLORD_BENCH_FLUX_FULL=0``: onboarding only, at every size.
+- ``LANDLORD_BENCH_FLUX_PROFILE=DIR``: record Landlord's onboarding with py-spy.
+- ``LANDLORD_BENCH_FLUX_DETAIL=1``: requests by resource, too.
 - ``LANDLORD_BENCH_FLUX_INTERVAL`` (default ``10s``): the interval of the steady and
   drift phases (both tools' sources and syncs).
 """
@@ -59,6 +62,11 @@ TOOLS = os.environ.get("LANDLORD_BENCH_FLUX_TOOLS", "flux,flux-tuned,landlord").
 SIZES = [int(n) for n in os.environ.get("LANDLORD_BENCH_FLUX_TENANTS", "100,1000").split(",")]
 INTERVAL = os.environ.get("LANDLORD_BENCH_FLUX_INTERVAL", "10s")
 DETAIL = os.environ.get("LANDLORD_BENCH_FLUX_DETAIL", "") not in ("", "0")
+# A folder: Landlord's onboarding is recorded with py-spy there (a flame graph and the
+# collapsed stacks), and the frames that took the most samples are printed.
+PROFILE = os.environ.get("LANDLORD_BENCH_FLUX_PROFILE", "")
+# "0": every size runs the onboarding alone (for profiling), none the other workloads.
+FULL = os.environ.get("LANDLORD_BENCH_FLUX_FULL", "1") != "0"
 STEADY_INTERVALS = 10
 PUSH_SAMPLES = 10
 DRIFT_SAMPLES = 5
@@ -433,6 +441,73 @@ def configmap_version(client: kube.Kube, name: str) -> str:
     return ((client.get("v1", "ConfigMap", "app", name) or {}).get("data") or {}).get("version", "")
 
 
+# -- profiling -----------------------------------------------------------------
+
+
+@dataclass
+class Profiler:
+    process: subprocess.Popen[bytes]
+    collapsed: Path
+
+
+def _profile(tool: Tool, count: int) -> Profiler | None:
+    if not PROFILE or not isinstance(tool, Landlord):
+        return None
+    folder = Path(PROFILE)
+    folder.mkdir(parents=True, exist_ok=True)
+    collapsed = folder / f"landlord-onboard-{count}.txt"
+    spy = Path(sys.executable).with_name("py-spy")
+    process = subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--pid",
+            str(tool.processes[0].pid),
+            "--rate",
+            "50",
+            "--format",
+            "raw",
+            "--output",
+            str(collapsed),
+            "--nonblocking",
+            "--threads",
+            "--gil",  # only the thread holding the GIL: where Python spends CPU
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return Profiler(process, collapsed)
+
+
+def _top_frames(profiler: Profiler, shown: int = 25) -> None:
+    """Stop the recording; print the functions with the most samples (inclusive, self)."""
+    profiler.process.send_signal(2)  # SIGINT: py-spy writes its output and exits
+    profiler.process.wait(timeout=60)
+    inclusive: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in profiler.collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        samples = int(count)
+        frames = [f for f in stack.split(";") if not f.startswith(("thread", "process"))]
+        total += samples
+        for frame in set(frames):
+            inclusive[frame] += samples
+        if frames:
+            own[frames[-1]] += samples
+    print(
+        f"      py-spy (the thread holding the GIL, i.e. Python CPU): {total} samples in "
+        f"{profiler.collapsed}; top frames by inclusive share (inclusive, self):"
+    )
+    for frame, samples in inclusive.most_common(shown):
+        print(f"        {100 * samples / total:5.1f}% {100 * own[frame] / total:5.1f}%  {frame}")
+    print("      top frames by self share:")
+    for frame, samples in own.most_common(shown):
+        print(f"        {100 * samples / total:5.1f}%  {frame}")
+
+
 # -- workloads -----------------------------------------------------------------
 
 
@@ -441,6 +516,7 @@ def onboarding(client: kube.Kube, tool: Tool, git: GitServer, names: Sequence[st
         git.create(name)
         git.commit(name, {"deploy/app.yaml": _harness.dump(_harness.four_objects(index))})
     meter = Meter(client, tool)
+    profiler = _profile(tool, len(names))
     began = time.monotonic()
     created = {}
     for name in names:
@@ -449,6 +525,8 @@ def onboarding(client: kube.Kube, tool: Tool, git: GitServer, names: Sequence[st
     ready = wait_ready(client, tool, names, timeout=120 + len(names) * 1.5)
     wall = time.monotonic() - began
     figures = meter.stop()
+    if profiler is not None:
+        _top_frames(profiler)
     per_tenant = [ready[name] - created[name] for name in ready]
     print(f"  (1) onboard {len(names)}: {len(ready)}/{len(names)} Ready in {wall:.1f}s")
     if per_tenant:
@@ -619,7 +697,7 @@ def run() -> None:
         for name in TOOLS:
             tool = tool_of(name)
             print(f"\n  -- {count} tenants: {describe(tool)}", flush=True)
-            if index == 0:
+            if index == 0 and FULL:
                 full_run(tool, count)
             else:
                 onboarding_run(tool, count)

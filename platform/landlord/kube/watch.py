@@ -19,7 +19,7 @@ from typing import Any
 from kubernetes import watch as k8s_watch
 
 from landlord import errors
-from landlord.kube.client import Kube, _translated
+from landlord.kube.client import Kube, _translated, plain
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,9 @@ def watch_kind(
             client = kube() if callable(kube) else kube
             resource = client.resource(api_version, kind)
             with _translated():
-                listed = resource.get(label_selector=label_selector, namespace=namespace).to_dict()
+                listed = resource.get(
+                    label_selector=label_selector, namespace=namespace, serializer=plain
+                )
             forbidden = 0.0
             items = listed.get("items") or []
             for item in items:
@@ -106,12 +108,15 @@ def _stream(
 ) -> str | None:
     watcher = k8s_watch.Watch()
     with _translated():
-        for event in resource.watch(
+        # The dynamic client's own watch wraps each event in a ResourceInstance this
+        # module never reads (only ``raw_object``): its stream, without that.
+        for event in watcher.stream(
+            resource.get,
             label_selector=label_selector,
             namespace=namespace,
             resource_version=version,
-            timeout=timeout,
-            watcher=watcher,
+            timeout_seconds=timeout,
+            serialize=False,
         ):
             if stop.is_set():
                 watcher.stop()

@@ -1,13 +1,18 @@
 """The platform repository's tenant files, read and changed through one work tree.
 
-Writes are serialized by a lock (one work tree); a push that loses a race with
-another writer is retried from the new tip — the change is computed again, so
-a name taken meanwhile is refused, never a lost commit. Reads use the work
+Writes go through one committer thread (one work tree) in batches: the requests
+queued while a push is under way are committed together, a commit each, and
+pushed at once (issue 18: concurrent creates no longer wait for a push each).
+A push that loses a race with another writer is retried from the new tip — every
+change is computed again, so a name taken meanwhile is refused, never a lost
+commit. Reads use the work
 tree when it was synced at most :data:`READ_FRESHNESS` seconds ago.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import dataclasses
 import logging
 import threading
 import time
@@ -22,9 +27,27 @@ from landlord.onboarding.identity import Caller
 log = logging.getLogger(__name__)
 
 READ_FRESHNESS = 2.0  # seconds a read may use the last synced work tree
+MAX_BATCH = 100  # requests committed and pushed together at most
+IDLE = 1.0  # seconds the committer thread waits for more before it ends
 
 Index = dict[str, documents.TenantFile]
 Change = Callable[[repository.Location, repository.Workspace, Index], dict[str, bytes | None]]
+
+
+@dataclasses.dataclass
+class _Pending:
+    """One request's write, waiting for its batch."""
+
+    operation: str
+    name: str
+    caller: Caller
+    context: RequestContext
+    change: Change
+    message: str
+    traceparent: str | None  # the request's span: its commit span goes under it
+    result: concurrent.futures.Future[str | None] = dataclasses.field(
+        default_factory=concurrent.futures.Future
+    )
 
 
 class TenantFiles:
@@ -48,6 +71,11 @@ class TenantFiles:
         self._open: tuple[repository.Location, repository.Workspace] | None = None
         self._synced_at = 0.0
         self._parsed: dict[str, tuple[bytes, list[documents.TenantFile]]] = {}
+        # Writes wait here for the committer thread, which takes them in batches.
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
+        self._queued = threading.Condition(self._queue_lock)
+        self._committer: threading.Thread | None = None
 
     def read(self) -> Index:
         """For reads: the work tree (and the platform's location) at most 2 s old."""
@@ -69,53 +97,130 @@ class TenantFiles:
         change: Change,
         message: str,
     ) -> str | None:
-        """Sync, compute the change, commit, push; again from the new tip if the push lost.
+        """Commit this request's change in the next batch; the sha, None when it is empty.
 
-        None when the change is empty; :class:`errors.ConcurrentUpdateError` when
-        every attempt lost its race.
+        Requests that arrive while a batch is being pushed wait for the next one:
+        one sync, a commit per request (each with its own author and trailers) and
+        one push for all of them. A push that lost its race computes every change
+        again from the new tip. A request whose change is refused (a name taken,
+        by the repository or by an earlier request of the same batch) gets its own
+        error; the others go on. :class:`errors.ConcurrentUpdateError` when every
+        attempt lost.
         """
+        pending = _Pending(
+            operation, name, caller, context, change, message, telemetry.traceparent()
+        )
+        with self._queue_lock:
+            self._queue.append(pending)
+            if self._committer is None or not self._committer.is_alive():
+                self._committer = threading.Thread(
+                    target=self._commit_batches, name="api-commits", daemon=True
+                )
+                self._committer.start()
+            self._queued.notify()
+        return pending.result.result()
+
+    def _commit_batches(self) -> None:
+        """The committer thread: batches of what is queued, until nothing is for a while."""
+        while True:
+            with self._queue_lock:
+                if not self._queue:
+                    self._queued.wait(timeout=IDLE)
+                if not self._queue:
+                    self._committer = None
+                    return
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            try:
+                self._commit_batch(batch)
+            except BaseException as error:  # noqa: BLE001 - every waiter must hear of it
+                for pending in batch:
+                    if not pending.result.done():
+                        pending.result.set_exception(error)
+
+    def _commit_batch(self, batch: list[_Pending]) -> None:
         with self._lock:
             for attempt in range(1, self.push_attempts + 1):
                 location, workspace = self._workspace()
                 workspace.sync()
                 self._synced_at = time.monotonic()
-                changes = change(location, workspace, self._index(location, workspace))
-                if not changes:
-                    return None
-                with telemetry.span(
-                    "api.commit",
-                    {"landlord.tenant": name, "landlord.operation": operation, "attempt": attempt},
-                ):
-                    sha = workspace.commit(
-                        changes,
-                        message=message,
-                        author=caller.author,
-                        trailers=trailers(caller, context, operation),
-                    )
+                outcomes: list[tuple[_Pending, str | None, BaseException | None]] = []
+                for pending in batch:
                     try:
-                        workspace.push()
+                        sha = self._stage(location, workspace, pending, attempt)
+                    except Exception as error:  # noqa: BLE001 - that request's answer
+                        outcomes.append((pending, None, error))
+                    else:
+                        outcomes.append((pending, sha, None))
+                if any(sha for _, sha, _ in outcomes):
+                    try:
+                        with telemetry.span(
+                            "api.push", {"landlord.commits": len(outcomes), "attempt": attempt}
+                        ):
+                            workspace.push()
                     except errors.ConcurrentUpdateError:
-                        self._count(operation, "retried")
+                        for pending in batch:
+                            self._count(pending.operation, "retried")
                         self._synced_at = 0.0
                         continue
-                    telemetry.add_event("landlord.commit", {"sha": sha, "path": ", ".join(changes)})
-                self._count(operation, "pushed")
-                self._fetch_now(context)
-                log.info(
-                    "committed",
-                    extra={
-                        "tenant": name,
-                        "operation": operation,
-                        "commit": sha,
-                        "user": caller.shown,
-                    },
+                    self._fetch_now(batch[0].context)
+                if self.metrics is not None:
+                    self.metrics.api_commit_batch_size.observe(len(batch))
+                for pending, sha, refused in outcomes:
+                    if refused is not None:
+                        pending.result.set_exception(refused)
+                        continue
+                    if sha is not None:
+                        self._count(pending.operation, "pushed")
+                        log.info(
+                            "committed",
+                            extra={
+                                "tenant": pending.name,
+                                "operation": pending.operation,
+                                "commit": sha,
+                                "user": pending.caller.shown,
+                                "batch": len(batch),
+                            },
+                        )
+                    pending.result.set_result(sha)
+                return
+            for pending in batch:
+                self._count(pending.operation, "failed")
+                pending.result.set_exception(
+                    errors.ConcurrentUpdateError(
+                        f"the platform repository moved {self.push_attempts} times while "
+                        f"committing tenant {pending.name}; nothing was committed, retry the "
+                        "request"
+                    )
                 )
-                return sha
-            self._count(operation, "failed")
-        raise errors.ConcurrentUpdateError(
-            f"the platform repository moved {self.push_attempts} times while committing "
-            f"tenant {name}; nothing was committed, retry the request"
-        )
+
+    def _stage(
+        self,
+        location: repository.Location,
+        workspace: repository.Workspace,
+        pending: _Pending,
+        attempt: int,
+    ) -> str | None:
+        """Compute one request's change on the work tree as the batch left it; commit it."""
+        changes = pending.change(location, workspace, self._index(location, workspace))
+        if not changes:
+            return None
+        with telemetry.span(
+            "api.commit",
+            {
+                "landlord.tenant": pending.name,
+                "landlord.operation": pending.operation,
+                "attempt": attempt,
+            },
+            parent=pending.traceparent,
+        ):
+            sha = workspace.commit(
+                changes,
+                message=pending.message,
+                author=pending.caller.author,
+                trailers=trailers(pending.caller, pending.context, pending.operation),
+            )
+            telemetry.add_event("landlord.commit", {"sha": sha, "path": ", ".join(changes)})
+        return sha
 
     def _workspace(self) -> tuple[repository.Location, repository.Workspace]:
         location = repository.locate(self.kube, self.platform_namespace)

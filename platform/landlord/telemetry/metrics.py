@@ -125,6 +125,12 @@ class Metrics:
             ["operation", "result"],
             registry=self.registry,
         )
+        self.api_commit_batch_size = Histogram(
+            "landlord_api_commit_batch_size",
+            "Onboarding API writes committed and pushed together (one push per batch).",
+            buckets=(1, 2, 5, 10, 20, 50, 100),
+            registry=self.registry,
+        )
         self.onboarding_lead_time_seconds = Histogram(
             "landlord_onboarding_lead_time_seconds",
             "From an onboarding API request to its Tenant being Ready, by operation.",

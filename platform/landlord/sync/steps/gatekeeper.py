@@ -236,9 +236,13 @@ class Gatekeeper:
         """The namespaces a revision may write to (None: any, for the platform sync)."""
         if namespace == self.platform_namespace:
             return None
-        ns = self.kube.get("v1", "Namespace", namespace) or {}
-        tenant = ((ns.get("metadata") or {}).get("labels") or {}).get(labels.TENANT)
+        tenant = self.namespace_labels(namespace).get(labels.TENANT)
         if not tenant:
             return frozenset({namespace})
+        # The namespaces labelled for the tenant (only the operator labels namespaces), as
+        # watched; the Tenant's status says the same once provisioned, at a request each.
+        watched = self.tenant_view.namespaces_of(tenant) if self.tenant_view is not None else None
+        if watched is not None and namespace in watched:
+            return frozenset(watched)
         body = self.kube.get(api.API_VERSION, "Tenant", tenant) or {}
         return frozenset((body.get("status") or {}).get("namespaces") or [namespace])
