@@ -67,3 +67,74 @@ def test_self_subject_review_reports_the_impersonated_identity(
     info = review.status.user_info
     assert info.username == f"system:serviceaccount:{namespace}:robot"
     assert f"system:serviceaccounts:{namespace}" in info.groups
+
+
+def test_an_identity_sharing_the_connection_carries_impersonation_on_every_verb(
+    admin: kube.Kube, namespace: str
+) -> None:
+    """Impersonated clients share the operator's connection (issue 18): none of their
+    requests may go out as the operator — each verb is refused to an unbound account."""
+    import threading
+
+    from landlord import errors
+    from landlord.kube import watch
+
+    _service_account(admin, namespace, "robot")
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "probe", "namespace": namespace},
+        "data": {"a": "1"},
+    }
+    admin.apply(config_map, field_manager="test")
+    robot = admin.as_service_account(namespace, "robot")
+    assert robot.dynamic is admin.dynamic  # one pool and one discovery
+
+    attempts = {
+        "get": lambda: robot.get("v1", "ConfigMap", "probe", namespace),
+        "list": lambda: robot.list_objects("v1", "ConfigMap", namespace=namespace),
+        "create": lambda: robot.create(
+            {**config_map, "metadata": {"name": "new", "namespace": namespace}}
+        ),
+        "apply": lambda: robot.apply(config_map, field_manager="robot", force=True),
+        "dry-run apply": lambda: robot.apply(config_map, field_manager="robot", dry_run=True),
+        "merge patch": lambda: robot.merge_patch(
+            "v1", "ConfigMap", "probe", {"data": {"a": "2"}}, namespace
+        ),
+        "delete": lambda: robot.delete("v1", "ConfigMap", "probe", namespace),
+    }
+    for verb, attempt in attempts.items():
+        with pytest.raises(errors.ApiError) as denied:
+            attempt()
+        assert denied.value.status == 403, verb
+        assert f"system:serviceaccount:{namespace}:robot" in denied.value.message, verb
+    with pytest.raises(ApiException) as typed:
+        robot.core.read_namespaced_config_map("probe", namespace)
+    assert typed.value.status == 403
+
+    refused: list[str] = []
+    stop = threading.Event()
+
+    def listed(_items: list[dict[str, object]]) -> None:
+        stop.set()  # a list that went out as the operator would get here
+
+    watcher = threading.Thread(
+        target=watch.watch_kind,
+        args=(robot, "v1", "ConfigMap"),
+        kwargs={
+            "label_selector": "a",
+            "on_list": listed,
+            "on_event": lambda *_: None,
+            "on_broken": lambda: refused.append("broken"),
+            "stop": stop,
+            "namespace": namespace,
+        },
+        daemon=True,
+    )
+    watcher.start()
+    eventually(lambda: refused, what="the robot's watch to be refused")
+    stop.set()
+    watcher.join(timeout=70)
+    assert not watcher.is_alive()
+    # The operator's own identity is untouched by all this.
+    assert (admin.get("v1", "ConfigMap", "probe", namespace) or {})["data"] == {"a": "1"}

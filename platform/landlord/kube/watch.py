@@ -11,6 +11,7 @@ is down), is not a blip: it is retried with a backoff up to
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -60,7 +61,10 @@ def watch_kind(
             resource = client.resource(api_version, kind)
             with _translated():
                 listed = resource.get(
-                    label_selector=label_selector, namespace=namespace, serializer=plain
+                    label_selector=label_selector,
+                    namespace=namespace,
+                    serializer=plain,
+                    **client.request_options(),
                 )
             forbidden = 0.0
             items = listed.get("items") or []
@@ -71,7 +75,13 @@ def watch_kind(
             version = (listed.get("metadata") or {}).get("resourceVersion")
             while not stop.is_set():
                 version = _stream(
-                    resource, label_selector, namespace, version, timeout, on_event, stop
+                    functools.partial(resource.get, **client.request_options()),
+                    label_selector,
+                    namespace,
+                    version,
+                    timeout,
+                    on_event,
+                    stop,
                 )
         except _ExpiredError:
             pass  # list again at once
@@ -98,7 +108,7 @@ def watch_kind(
 
 
 def _stream(
-    resource: Any,
+    get: Callable[..., Any],
     label_selector: str,
     namespace: str | None,
     version: str | None,
@@ -111,7 +121,7 @@ def _stream(
         # The dynamic client's own watch wraps each event in a ResourceInstance this
         # module never reads (only ``raw_object``): its stream, without that.
         for event in watcher.stream(
-            resource.get,
+            get,
             label_selector=label_selector,
             namespace=namespace,
             resource_version=version,

@@ -144,9 +144,11 @@ class TenantFiles:
                 workspace.sync()
                 self._synced_at = time.monotonic()
                 outcomes: list[tuple[_Pending, str | None, BaseException | None]] = []
+                # Read once per batch, then kept up to date with each request's change.
+                files = self._files(location, workspace)
                 for pending in batch:
                     try:
-                        sha = self._stage(location, workspace, pending, attempt)
+                        sha = self._stage(location, workspace, files, pending, attempt)
                     except Exception as error:  # noqa: BLE001 - that request's answer
                         outcomes.append((pending, None, error))
                     else:
@@ -197,11 +199,12 @@ class TenantFiles:
         self,
         location: repository.Location,
         workspace: repository.Workspace,
+        files: dict[str, list[documents.TenantFile]],
         pending: _Pending,
         attempt: int,
     ) -> str | None:
         """Compute one request's change on the work tree as the batch left it; commit it."""
-        changes = pending.change(location, workspace, self._index(location, workspace))
+        changes = pending.change(location, workspace, documents.index(files.values()))
         if not changes:
             return None
         with telemetry.span(
@@ -220,6 +223,11 @@ class TenantFiles:
                 trailers=trailers(pending.caller, pending.context, pending.operation),
             )
             telemetry.add_event("landlord.commit", {"sha": sha, "path": ", ".join(changes)})
+        for path, content in changes.items():  # the next request of the batch sees it
+            if content is None or not _tenant_file(location.folder, path):
+                files.pop(path, None)
+            else:
+                files[path] = self._parse(path, content)
         return sha
 
     def _workspace(self) -> tuple[repository.Location, repository.Workspace]:
@@ -231,14 +239,22 @@ class TenantFiles:
 
     def _index(self, location: repository.Location, workspace: repository.Workspace) -> Index:
         """Every Tenant in the folder; files whose bytes did not change are not parsed again."""
-        files = []
-        for path in workspace.files(location.folder):
-            content = workspace.read(path) or b""
-            cached = self._parsed.get(path)
-            if cached is None or cached[0] != content:
-                cached = self._parsed[path] = (content, documents.parse(path, content))
-            files.append(cached[1])
-        return documents.index(files)
+        return documents.index(self._files(location, workspace).values())
+
+    def _files(
+        self, location: repository.Location, workspace: repository.Workspace
+    ) -> dict[str, list[documents.TenantFile]]:
+        """Each tenant file of the folder, parsed (in the work tree's order)."""
+        return {
+            path: self._parse(path, workspace.read(path) or b"")
+            for path in workspace.files(location.folder)
+        }
+
+    def _parse(self, path: str, content: bytes) -> list[documents.TenantFile]:
+        cached = self._parsed.get(path)
+        if cached is None or cached[0] != content:
+            cached = self._parsed[path] = (content, documents.parse(path, content))
+        return cached[1]
 
     def _fetch_now(self, context: RequestContext) -> None:
         """Ask the platform GitRepository to fetch now rather than at its next interval."""
@@ -257,3 +273,9 @@ class TenantFiles:
     def _count(self, operation: str, result: str) -> None:
         if self.metrics is not None:
             self.metrics.api_commits_total.labels(operation=operation, result=result).inc()
+
+
+def _tenant_file(folder: str, path: str) -> bool:
+    """Whether ``path`` is one of the folder's YAML files (as ``Workspace.files`` lists them)."""
+    inside = folder.strip("/") in ("", ".") or path.startswith(folder.strip("/") + "/")
+    return inside and path.endswith((".yaml", ".yml"))
