@@ -64,7 +64,7 @@ class GitRemote(Runner):
         received pack) grows past it: a server cannot fill the disk until the timeout.
         """
         bare = self._bare()
-        self._run(
+        fetch = (
             "fetch",
             "--depth=1",
             "--no-tags",
@@ -73,9 +73,23 @@ class GitRemote(Runner):
             "--",
             self.url,
             f"+{want}:refs/landlord/fetched" if not _is_sha(want) else want,
-            cwd=bare,
-            max_file_bytes=max_pack_bytes,
         )
+        try:
+            self._run(*fetch, cwd=bare, max_file_bytes=max_pack_bytes)
+        except GitError as error:
+            if not _negotiation_failed(error):
+                raise
+            # A shallow clone that already holds the wanted commit (an earlier fetch
+            # received it, then lost a race with a push) can make a smart-HTTP server
+            # answer the negotiation with nothing at all, every time. Without "have"
+            # lines the server just sends the commit.
+            self._run(
+                "-c",
+                "fetch.negotiationAlgorithm=noop",
+                *fetch,
+                cwd=bare,
+                max_file_bytes=max_pack_bytes,
+            )
         resolved = (
             self._run("rev-parse", "--verify", "--quiet", "FETCH_HEAD^{commit}", cwd=bare)
             .decode()
@@ -145,6 +159,12 @@ class GitRemote(Runner):
         with contextlib.suppress(GitError):
             self._run("reflog", "expire", "--expire=now", "--all", cwd=bare)
             self._run("gc", "--prune=now", "--quiet", cwd=bare)
+
+
+def _negotiation_failed(error: GitError) -> bool:
+    """Git's client gave up on the server's negotiation answer (not a transport failure)."""
+    detail = (error.detail or str(error)).lower()
+    return "expected 'acknowledgments'" in detail or "expected 'packfile'" in detail
 
 
 def _is_sha(text: str) -> bool:
