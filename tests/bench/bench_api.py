@@ -254,7 +254,8 @@ def _concurrent(git: GitServer, base: str, token: str, count: int, distinct: int
     unexplained = [n for n in conflicts if created[n] != 1]
     print(
         f"  {count} concurrent creates over {distinct} names: {wall:.2f}s wall "
-        f"({count / wall:.0f} requests/s), each {_harness.summary([t for _, _, t in results])}"
+        f"({count / wall:.0f} requests/s), each {_harness.summary([t for _, _, t in results])}, "
+        f"first answer after {min(t for _, _, t in results):.2f}s"
     )
     print(
         f"    statuses {dict(sorted(statuses.items()))}; {len(landed)} commits landed; "

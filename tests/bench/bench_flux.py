@@ -41,6 +41,7 @@ import collections
 import contextlib
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,6 +131,19 @@ class BenchRequests:
 
 BENCH = BenchRequests()
 
+# (figure, tenants) → tool → value, for the comparison printed at the end.
+RESULTS: dict[tuple[str, int], dict[str, float]] = collections.defaultdict(dict)
+
+
+def record(tool: Tool, count: int, figure: str, value: float) -> None:
+    RESULTS[(figure, count)][tool.name] = value
+
+
+def tool_requests(figures: Figures) -> int:
+    """Requests by everyone but the bench (the tool, and the controllers acting on its writes)."""
+    total = sum(c for v, c in figures.requests.items() if v != "WATCH")
+    return total - sum(figures.bench.values())
+
 
 # -- the two tools -------------------------------------------------------------
 
@@ -160,6 +174,9 @@ class Tool:
 
     def cpu(self) -> float:
         return sum(cpu_with_children(p.pid) for p in self.processes)
+
+    def peak_rss(self) -> float:
+        return sum(_harness.peak_rss_mib(p.pid) for p in self.processes)
 
     def rss(self) -> str:
         peaks = [_harness.peak_rss_mib(p.pid) for p in self.processes]
@@ -438,7 +455,8 @@ def wait_ready(
 
 
 def configmap_version(client: kube.Kube, name: str) -> str:
-    return ((client.get("v1", "ConfigMap", "app", name) or {}).get("data") or {}).get("version", "")
+    data = (client.get("v1", "ConfigMap", "app", name) or {}).get("data") or {}
+    return str(data.get("version", ""))
 
 
 # -- profiling -----------------------------------------------------------------
@@ -533,6 +551,16 @@ def onboarding(client: kube.Kube, tool: Tool, git: GitServer, names: Sequence[st
         print(f"      create→Ready per tenant: {_harness.summary(per_tenant)}")
     print(f"      controllers: CPU {figures.cpu:.1f}s, peak RSS {tool.rss()}")
     print(f"      apiserver requests: {requests_line(figures)}")
+    count = len(names)
+    record(tool, count, "onboard: all Ready (s)", wall)
+    if per_tenant:
+        record(tool, count, "onboard: create→Ready p50 (s)", statistics.median(per_tenant))
+        record(tool, count, "onboard: create→Ready p99 (s)", _harness.percentile(per_tenant, 99))
+    record(tool, count, "onboard: controllers' CPU (s)", figures.cpu)
+    record(tool, count, "onboard: peak RSS (MiB)", tool.peak_rss())
+    record(tool, count, "onboard: apiserver requests", tool_requests(figures))
+    for verb in ("LIST", "GET"):
+        record(tool, count, f"onboard: {verb} requests", figures.requests.get(verb, 0))
 
 
 def push(client: kube.Kube, tool: Tool, git: GitServer, names: Sequence[str]) -> None:
@@ -546,6 +574,7 @@ def push(client: kube.Kube, tool: Tool, git: GitServer, names: Sequence[str]) ->
             time.sleep(0.01)
         samples.append(time.monotonic() - began)
     print(f"  (2) push + reconcile-now annotation → applied: {_harness.summary(samples)}")
+    record(tool, len(names), "push → applied p50 (s)", statistics.median(samples))
 
 
 def steady(client: kube.Kube, tool: Tool, names: Sequence[str]) -> None:
@@ -570,6 +599,11 @@ def steady(client: kube.Kube, tool: Tool, names: Sequence[str]) -> None:
         f"      mutating {mutating}, dry-run {dry}; controllers' CPU "
         f"{figures.cpu / STEADY_INTERVALS:.2f}s per interval"
     )
+    count = len(names)
+    record(tool, count, "steady: requests per interval", tool_requests(figures) / STEADY_INTERVALS)
+    record(tool, count, "steady: mutating requests", mutating)
+    record(tool, count, "steady: dry-run requests", dry)
+    record(tool, count, "steady: CPU per interval (s)", figures.cpu / STEADY_INTERVALS)
 
 
 def drift(client: kube.Kube, tool: Tool, names: Sequence[str]) -> None:
@@ -604,6 +638,8 @@ def drift(client: kube.Kube, tool: Tool, names: Sequence[str]) -> None:
         scaled.append(time.monotonic() - began)
     print(f"  (4) drift, intervals {INTERVAL}: deleted ConfigMap back {_harness.summary(deleted)}")
     print(f"      Deployment scaled by hand back to 0 {_harness.summary(scaled)}")
+    record(tool, len(names), "drift: deleted object back p50 (s)", statistics.median(deleted))
+    record(tool, len(names), "drift: scaled object back p50 (s)", statistics.median(scaled))
 
 
 def cold_apply(client: kube.Kube, tool: Tool, git: GitServer) -> float:
@@ -612,7 +648,7 @@ def cold_apply(client: kube.Kube, tool: Tool, git: GitServer) -> float:
     tool.onboard(client, "big", git.url("big"))
     wait_ready(client, tool, ["big"], timeout=120)
     objects = thousand_objects()
-    files = {
+    files: dict[str, str | bytes | None] = {
         f"deploy/part-{i:02d}.yaml": _harness.dump(objects[i * 100 : (i + 1) * 100])
         for i in range(len(objects) // 100)
     }
@@ -674,6 +710,8 @@ def full_run(tool: Tool, count: int) -> None:
                 f"      raw server-side-apply loop ({len(thousand_objects())} objects, 8 threads): "
                 f"{limit:.1f}s → {took / limit:.1f}× the machine's limit"
             )
+            record(tool, count, "cold apply of 1,000 objects (s)", took)
+            record(tool, count, "cold apply ÷ raw SSA loop", took / limit)
         finally:
             git.stop()
 
@@ -701,3 +739,31 @@ def run() -> None:
                 full_run(tool, count)
             else:
                 onboarding_run(tool, count)
+    comparison()
+
+
+def comparison() -> None:
+    """Every figure side by side, with Landlord's ratio to each Flux configuration."""
+    tools = [name for name in TOOLS if any(name in row for row in RESULTS.values())]
+    fluxes = [name for name in tools if name != "landlord"]
+    if "landlord" not in tools or not fluxes:
+        return
+    header = ["figure", "tenants", *tools, *(f"landlord ÷ {f}" for f in fluxes)]
+    print("\n  Landlord vs Flux (lower is better everywhere):\n")
+    print("  | " + " | ".join(header) + " |")
+    print("  |" + " --- |" * len(header))
+    for (figure, count), row in RESULTS.items():
+        cells = [_cell(row.get(name)) for name in tools]
+        ratios = [
+            f"{row['landlord'] / row[f]:.2f}" if row.get(f) and "landlord" in row else "—"
+            for f in fluxes
+        ]
+        print(f"  | {figure} | {count} | " + " | ".join([*cells, *ratios]) + " |")
+
+
+def _cell(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value == int(value) or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}"

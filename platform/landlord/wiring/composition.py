@@ -106,6 +106,7 @@ class Operator:
         # A connection per registered cluster (and the operator's own), shared by all.
         self.fleet = Fleet(kube_client, platform_namespace=config.platform_namespace)
         self._tenant_here: dict[str, bool] = {}  # Tenant → this shard's, from Tenant events
+        self._tenant_seen: dict[str, object] = {}  # Tenant → its last event's fingerprint
         self.router = sharding.ShardRouter(
             shards.Shard(config.shard.name),
             kube_client,
@@ -322,13 +323,32 @@ class Operator:
     # -- watch events (on the event loop) -----------------------------------------
 
     def tenant_changed(
-        self, name: str, delay: float = 0.0, labels: Mapping[str, str] | None = None
+        self,
+        name: str,
+        delay: float = 0.0,
+        labels: Mapping[str, str] | None = None,
+        fingerprint: object = None,
+        *,
+        deleted: bool = False,
     ) -> None:
-        """A Tenant changed (``labels``: its labels, which say its shard)."""
+        """A Tenant changed (``labels``: its labels, which say its shard).
+
+        ``fingerprint``: what of the Tenant a reconcile acts on (all but its status);
+        an event that leaves it as last seen — the operator's own status write — is
+        not a change (issue 18: each one cost a full reconcile).
+        """
         if labels is not None:
             self._tenant_here[name] = self.router.owns_tenant(labels)
             if not self._tenant_here[name]:
                 return  # another shard's (one that moved away is let go by its next reconcile)
+        if deleted:
+            self._tenant_seen.pop(name, None)
+        elif fingerprint is None:
+            pass  # not from its own watch (something it owns changed): a change
+        elif self._tenant_seen.get(name) == fingerprint:
+            return
+        else:
+            self._tenant_seen[name] = fingerprint
         self.changes.mark(name)
         self.tenant_controller.enqueue(name, delay)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -132,8 +133,29 @@ def registry_of(
         )
 
     @kopf.on.event(api.GROUP, api.VERSION, "tenants", registry=registry)
-    async def tenant_event(name: str, labels: Mapping[str, str], **_: Any) -> None:
-        operator.tenant_changed(name, labels=labels)
+    async def tenant_event(
+        name: str, labels: Mapping[str, str], event: Mapping[str, Any], **_: Any
+    ) -> None:
+        body = event.get("object") or {}
+        metadata = body.get("metadata") or {}
+        deleted = event.get("type") == "DELETED"
+        # All a reconcile acts on; a status-only write leaves it as it was.
+        fingerprint = (
+            None
+            if deleted
+            else json.dumps(
+                [
+                    metadata.get("generation"),
+                    metadata.get("labels"),
+                    metadata.get("annotations"),
+                    metadata.get("finalizers"),
+                    metadata.get("deletionTimestamp"),
+                    body.get("spec"),
+                ],
+                sort_keys=True,
+            )
+        )
+        operator.tenant_changed(name, labels=labels, fingerprint=fingerprint, deleted=deleted)
 
     if features.sources:
 

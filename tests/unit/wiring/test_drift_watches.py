@@ -11,22 +11,29 @@ from landlord.sync.drift import DriftTracker
 from landlord.wiring.drift_watches import DriftWatches
 
 
-class _Listed:
-    def to_dict(self) -> dict[str, Any]:
-        return {"items": [], "metadata": {"resourceVersion": "1"}}
+class _QuietStream:
+    """A watch response that ends after a moment with no event (a quiet watch timing out)."""
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        time.sleep(0.05)
+        yield from ()
+
+    def close(self) -> None:
+        pass
+
+    def release_conn(self) -> None:
+        pass
 
 
 class _Resource:
     def __init__(self, seen: list[str | None]) -> None:
         self.seen = seen
 
-    def get(self, *, label_selector: str, namespace: str | None) -> _Listed:
+    def get(self, *, namespace: str | None, watch: bool = False, **_: Any) -> Any:
+        if watch:
+            return _QuietStream()
         self.seen.append(namespace)
-        return _Listed()
-
-    def watch(self, **_: Any) -> Iterator[dict[str, Any]]:
-        time.sleep(0.05)  # a quiet watch that times out
-        yield from ()
+        return {"items": [], "metadata": {"resourceVersion": "1"}}
 
 
 class _Kube:
@@ -35,6 +42,9 @@ class _Kube:
 
     def resource(self, api_version: str, kind: str) -> _Resource:
         return _Resource(self.seen)
+
+    def request_options(self) -> dict[str, Any]:
+        return {}
 
 
 def _alive(name: str) -> bool:
