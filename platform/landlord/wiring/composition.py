@@ -340,7 +340,10 @@ class Operator:
         if labels is not None:
             self._tenant_here[name] = self.router.owns_tenant(labels)
             if not self._tenant_here[name]:
-                return  # another shard's (one that moved away is let go by its next reconcile)
+                # Another shard's (one that moved away is let go by its next reconcile);
+                # forgotten, so that coming back is a change even if nothing else is.
+                self._tenant_seen.pop(name, None)
+                return
         if deleted:
             self._tenant_seen.pop(name, None)
         elif fingerprint is None:

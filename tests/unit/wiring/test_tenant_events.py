@@ -10,7 +10,7 @@ from landlord.wiring import composition
 
 class _Router:
     def owns_tenant(self, labels: Any) -> bool:
-        return True
+        return "elsewhere" not in (labels or {})
 
 
 class _Queue:
@@ -52,3 +52,13 @@ def test_owned_objects_and_deletions_always_wake_it() -> None:
     operator.tenant_changed("a", labels={}, fingerprint="spec-1")  # seen again after deletion
 
     assert queue.keys == ["a", "a", "a", "a"]
+
+
+def test_a_tenant_that_comes_back_from_another_shard_is_a_change() -> None:
+    operator, queue = _operator()
+    operator.tenant_changed("a", labels={}, fingerprint="spec-1")
+
+    operator.tenant_changed("a", labels={"elsewhere": "blue"}, fingerprint="spec-1")
+    operator.tenant_changed("a", labels={}, fingerprint="spec-1")  # unlabelled again
+
+    assert queue.keys == ["a", "a"]
