@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import pathlib
+import threading
+import time
 from typing import Any
 
 from landlord import onboarding
+from landlord.git.command import GitError
 from landlord.wiring import api_main
 from tests.onboarding.conftest import PLATFORM_REPO, Api
 
@@ -110,3 +113,94 @@ def test_a_push_race_is_retried_from_the_new_tip_and_loses_nothing(
     assert onboarding_api.file(outsider) is not None  # the other writer's commit is kept
     exposition = onboarding_api.landlord.metrics.exposition().decode()
     assert 'landlord_api_commits_total{operation="create",result="retried"}' in exposition
+
+
+class _FailingCommitWorkspace:
+    """The real working clone; ``git commit`` fails for one tenant (after its ``git add``).
+
+    The first push waits until the test has queued more requests, so those land
+    in one batch together.
+    """
+
+    def __init__(self, inner: Any, poison: str) -> None:
+        self.inner = inner
+        self.pushing = threading.Event()
+        self.release = threading.Event()
+        self.pushes = 0
+        real = inner._git
+
+        def git(*args: str) -> str:
+            if "commit" in args and any(poison in arg for arg in args):
+                raise GitError(f"git commit: simulated failure for {poison}", reason="Test")
+            return str(real(*args))
+
+        inner._git = git
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def push(self) -> None:
+        self.pushes += 1
+        if self.pushes == 1:
+            self.pushing.set()
+            assert self.release.wait(30)
+        self.inner.push()
+
+
+def test_a_commit_that_fails_in_a_batch_leaves_nothing_for_the_next_request(
+    onboarding_api: Api, tmp_path: pathlib.Path
+) -> None:
+    first, poison, good = (onboarding_api.name(p) for p in ("first", "poison", "good"))
+    config = onboarding_api.config.model_copy(deep=True)
+    config.api.workdir = tmp_path
+    opened: list[_FailingCommitWorkspace] = []
+
+    def factory(location: onboarding.Location) -> onboarding.Workspace:
+        opened.append(_FailingCommitWorkspace(api_main.workspace_factory(config)(location), poison))
+        return opened[-1]  # type: ignore[return-value]
+
+    service = onboarding.Onboarding(
+        onboarding_api.kube,
+        onboarding_api.landlord.gate,
+        factory,
+        platform_namespace=config.platform_namespace,
+        settings=config.api,
+        allowed_schemes=config.sources.allowed_schemes,
+        metrics=onboarding_api.landlord.metrics,
+    )
+    caller = onboarding.Caller(
+        "system:serviceaccount:onboarding-admins:admin",
+        ("system:serviceaccounts", "system:serviceaccounts:onboarding-admins"),
+    )
+
+    def create(name: str) -> Any:
+        request = onboarding.TenantRequest(name=name)
+        try:
+            return service.create(caller, request, onboarding.RequestContext.now(name), wait=None)
+        except Exception as error:  # noqa: BLE001 - the answer under test
+            return error
+
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        answers = {first: pool.submit(create, first)}
+        deadline = time.monotonic() + 30
+        while not (opened and opened[0].pushing.is_set()):  # the first batch is pushing
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        for name in (poison, good):  # queued in this order, behind the push: one batch
+            answers[name] = pool.submit(create, name)
+            while len(service.files._queue) < [poison, good].index(name) + 1:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+        opened[0].release.set()
+        results = {name: future.result(timeout=60) for name, future in answers.items()}
+
+    assert isinstance(results[poison], Exception), results
+    assert "simulated failure" in str(results[poison])
+    assert results[good].commit == onboarding_api.head(), results
+    assert onboarding_api.file(good) is not None
+    # The failed request's file was written and staged before its commit failed;
+    # it must not ride along in the next request's commit.
+    assert onboarding_api.file(poison) is None
+    assert onboarding_api._git(
+        "show", "--name-only", "--format=", results[good].commit
+    ).split() == [f"tenants/{good}.yaml"]

@@ -102,30 +102,52 @@ class Checkout(Runner):
         author: tuple[str, str],
         trailers: dict[str, str],
     ) -> str:
-        """Write ``changes`` (path → content, None deletes), commit them; return the sha."""
-        for path, content in changes.items():
-            target = self._inside(path)
-            if content is None:
-                target.unlink(missing_ok=True)
+        """Write ``changes`` (path → content, None deletes), commit them; return the sha.
+
+        When anything fails on the way, the work tree and the index are put back to
+        the last commit before the error is raised: nothing written or staged for
+        this commit can end up in the next one (the API commits a batch of requests
+        one after the other in one work tree).
+        """
+        try:
+            for path, content in changes.items():
+                target = self._inside(path)
+                if content is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(content)
+            self._git("add", "--all", "--", *changes)
+            text = message.rstrip() + "\n\n" + "".join(f"{k}: {v}\n" for k, v in trailers.items())
+            name, email = author
+            self._git(
+                "-c",
+                f"user.name={self.committer[0]}",
+                "-c",
+                f"user.email={self.committer[1]}",
+                "commit",
+                "--quiet",
+                "--no-verify",
+                f"--author={_safe(name)} <{_safe(email)}>",
+                "-m",
+                text,
+            )
+            return self._git("rev-parse", "HEAD").strip()
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Put the work tree and the index back to the last commit (nothing staged, no new file)."""
+        if (self.tree / ".git").exists():
+            # On a branch without a commit yet, "reset --hard" has no HEAD to go back to.
+            try:
+                self._git("rev-parse", "--verify", "--quiet", "HEAD")
+            except GitError:
+                self._git("rm", "-r", "--cached", "--quiet", "--ignore-unmatch", "--", ".")
             else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-        self._git("add", "--all", "--", *changes)
-        text = message.rstrip() + "\n\n" + "".join(f"{k}: {v}\n" for k, v in trailers.items())
-        name, email = author
-        self._git(
-            "-c",
-            f"user.name={self.committer[0]}",
-            "-c",
-            f"user.email={self.committer[1]}",
-            "commit",
-            "--quiet",
-            "--no-verify",
-            f"--author={_safe(name)} <{_safe(email)}>",
-            "-m",
-            text,
-        )
-        return self._git("rev-parse", "HEAD").strip()
+                self._git("reset", "--quiet", "--hard", "HEAD")
+            self._git("clean", "--quiet", "-fdx")
 
     def push(self) -> None:
         """Push the work tree's head to the branch; :class:`PushRejectedError` if it moved."""
