@@ -131,7 +131,7 @@ class SyncSettings(BaseModel):
 
     workers: int = Field(default=4, ge=1, le=64)
     apply_workers: int = Field(default=16, ge=1, le=128)
-    write_rate: float = Field(default=400.0, gt=0)
+    write_rate: float = Field(default=1000.0, gt=0)
     write_burst: int = Field(default=100, ge=1)
 
 

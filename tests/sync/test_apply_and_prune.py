@@ -145,3 +145,40 @@ def test_a_changed_object_is_updated_in_place(tenant_repo: TenantRepo) -> None:
     assert cm is not None
     assert cm["data"] == {"color": "green"}
     assert cm["metadata"]["uid"] == uid
+
+
+def test_an_object_that_opted_out_before_its_first_apply_is_left_as_it_is(
+    admin: kube.Kube, tenant_repo: TenantRepo
+) -> None:
+    """Objects new to the inventory are not read first: their dry-run shows the opt-out."""
+    ns = tenant_repo.name
+    for name in ("quiet", "kept"):
+        admin.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": name,
+                    "namespace": ns,
+                    "annotations": {labels.RECONCILE: "disabled"},
+                },
+                "data": {"owner": "hand"},
+            }
+        )
+    kept_by_hand = config_map("kept")
+    kept_by_hand["data"] = {"not a valid key!": "x"}  # its dry-run is refused
+
+    sha = tenant_repo.push(
+        {
+            "deploy/objects.yaml": [
+                config_map("quiet", owner="git"),
+                kept_by_hand,
+                config_map("fresh", owner="git"),
+            ]
+        }
+    )
+
+    tenant_repo.ready_at(sha)
+    assert (tenant_repo.get("ConfigMap", "quiet") or {})["data"] == {"owner": "hand"}
+    assert (tenant_repo.get("ConfigMap", "kept") or {})["data"] == {"owner": "hand"}
+    assert (tenant_repo.get("ConfigMap", "fresh") or {})["data"] == {"owner": "git"}

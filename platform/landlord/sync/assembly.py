@@ -37,7 +37,7 @@ KIND = model.KIND
 # Threads for reads, dry-runs, applies and prunes (one executor for all reconciles);
 # client-side pacing of one reconcile's writes and dry-runs (requests per second, burst).
 WORKERS = 8
-WRITE_RATE, WRITE_BURST = 400.0, 100
+WRITE_RATE, WRITE_BURST = 1000.0, 100
 
 
 class Steps:

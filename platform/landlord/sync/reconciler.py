@@ -167,7 +167,9 @@ class KustomizationReconciler(Steps):
         self._dependencies(run)
         documents = self._build(run, root)
         manifests = self._validate(run, documents)
-        result.changed = self.applier.apply(run.tenant, manifests, spec.force)
+        applied = Inventory.from_status((body.get("status") or {}).get("inventory"))
+        known = {entry.id for entry in applied.entries} if applied is not None else set()
+        result.changed = self.applier.apply(run.tenant, manifests, spec.force, known)
         # From now on these are the desired state: watch events are compared with
         # them (before pruning, so our own deletions are not mistaken for drift).
         self.drift.record(run.key, manifests, run.member.name)

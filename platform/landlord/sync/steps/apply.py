@@ -1,5 +1,11 @@
 """The apply step: read what is live, dry-run everything that changes, then apply in stages.
 
+Only objects the previous revision applied (its inventory) are read before the
+dry-run: an object new to this Kustomization is dry-run straight away, and the
+dry-run's answer — the object as it would be, fields of other managers included
+— tells whether the live one opted out (``landlord.dev/reconcile: disabled``).
+An onboarding's first sync or a cold apply saves a GET per object that way.
+
 Every request runs as the tenant on the reconciler's one shared executor (its
 tasks never submit tasks of their own, so a full executor cannot deadlock), at
 most ``in_flight`` of one reconcile's at a time (:func:`bounded_map`), so a
@@ -10,6 +16,7 @@ token bucket per reconcile, which only ever blocks that reconcile's own slots.
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Collection
 from typing import Any
 
 from landlord import errors, telemetry
@@ -81,18 +88,38 @@ class Applier:
         self.write_burst = write_burst
         self.in_flight = in_flight  # this reconcile's tasks in the shared executor at most
 
-    def apply(self, tenant: Kube, manifests: list[dict[str, Any]], force: bool) -> list[Entry]:
-        """The entries that changed; ApplyFailed when a dry-run or an apply is refused."""
+    def apply(
+        self,
+        tenant: Kube,
+        manifests: list[dict[str, Any]],
+        force: bool,
+        known: Collection[str] | None = None,
+    ) -> list[Entry]:
+        """The entries that changed; ApplyFailed when a dry-run or an apply is refused.
+
+        ``known``: the inventory ids of the previous revision (None: every object
+        is read first). The others are not read: their dry-run says enough.
+        """
         bucket = TokenBucket(self.write_rate, self.write_burst)
         trace = telemetry.traceparent()  # worker threads do not inherit the current span
-        todo = changed(manifests, self.lives(tenant, manifests))
+        unread = [m for m in manifests if not _must_read(m, known)]
+        read = [m for m in manifests if _must_read(m, known)]
+        todo = changed(read, self.lives(tenant, read)) + unread
         # Everything that would change is dry-run first: one refusal applies nothing.
+        # Dry-runs store nothing (no etcd write, no watch event, no controller
+        # woken): only the reconcile's in-flight bound paces them, not its bucket.
+        fresh = {id(m) for m in unread}
         dry_runs = bounded_map(
-            self.executor, lambda m: self._dry_run(tenant, m, bucket), todo, self.in_flight
+            self.executor,
+            lambda m: self._dry_run(tenant, m, unread=id(m) in fresh),
+            todo,
+            self.in_flight,
         )
-        failures = [f for f in dry_runs if f]
+        failures = [outcome for outcome in dry_runs if isinstance(outcome, str)]
         if failures:
             raise SyncError(reasons.APPLY_FAILED, _listed_more(failures))
+        # An unread object whose live self opted out is left as it is.
+        todo = [m for m, outcome in zip(todo, dry_runs, strict=True) if outcome is not _OPTED_OUT]
         for stage in sorted({stage_of(m) for m in todo}):
             batch = [m for m in todo if stage_of(m) == stage]
             writes = bounded_map(
@@ -141,15 +168,23 @@ class Applier:
             lives[index] = live
         return lives
 
-    def _dry_run(self, tenant: Kube, manifest: dict[str, Any], bucket: TokenBucket) -> str | None:
-        bucket.take()
+    def _dry_run(self, tenant: Kube, manifest: dict[str, Any], *, unread: bool) -> object:
+        """None when it would apply; a failure's text; :data:`_OPTED_OUT` (unread ones only)."""
         try:
-            tenant.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True, dry_run=True)
+            would = tenant.apply(
+                manifest, field_manager=labels.FIELD_MANAGER, force=True, dry_run=True
+            )
         except errors.ApiError as error:
+            if unread:  # a refusal does not count for an object that opted out
+                live = _live(tenant, manifest)
+                if live is not None and disabled(live):
+                    return _OPTED_OUT
             if _immutable(error):
                 return None  # handled at apply time (recreate with force)
             return f"{Entry.of(manifest)}: {error.message}"
-        return None
+        # The manifest does not set the annotation (or it was read): what the answer
+        # holds of it is the live object's own.
+        return _OPTED_OUT if unread and disabled(would) else None
 
     def _write(
         self,
@@ -163,6 +198,20 @@ class Applier:
         entry = Entry.of(manifest)
         with telemetry.span("sync.apply", {"landlord.object": entry.id}, parent=trace):
             return _write_one(tenant, manifest, entry, force)
+
+
+_OPTED_OUT = object()  # a dry-run's answer: the live object says reconcile: disabled
+
+
+def _must_read(manifest: dict[str, Any], known: Collection[str] | None) -> bool:
+    """Whether the live object is read before the dry-run (see the module's docstring).
+
+    A manifest that sets the opt-out annotation itself is always read: its
+    dry-run's answer would show the manifest's value, not the live one's.
+    """
+    if known is None or Entry.of(manifest).id in known:
+        return True
+    return labels.RECONCILE in ((manifest["metadata"].get("annotations")) or {})
 
 
 def _live(tenant: Kube, manifest: dict[str, Any]) -> dict[str, Any] | None:
