@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import pathlib
 from collections.abc import Iterator
 
@@ -50,11 +51,14 @@ class GitRemote(Runner):
                 refs.setdefault(ref, sha)
         return RemoteRefs(refs)
 
+    fresh = False  # this object made the local clone: nothing in it is garbage yet
+
     def _bare(self) -> pathlib.Path:
         bare = self.workdir / "repo.git"
         if not (bare / "HEAD").exists():
             bare.mkdir(parents=True, exist_ok=True)
             self._run("init", "--bare", "--quiet", str(bare))
+            self.fresh = True
         return bare
 
     def fetch(self, want: str, sha: str | None = None, *, max_pack_bytes: int | None = None) -> str:
@@ -90,7 +94,7 @@ class GitRemote(Runner):
                 cwd=bare,
                 max_file_bytes=max_pack_bytes,
             )
-        resolved = (
+        resolved = _fetched(bare, sha) or (
             self._run("rev-parse", "--verify", "--quiet", "FETCH_HEAD^{commit}", cwd=bare)
             .decode()
             .strip()
@@ -104,10 +108,16 @@ class GitRemote(Runner):
         return resolved
 
     def pack_size(self) -> int:
-        """Bytes the local clone's objects take on disk."""
-        out = self._run("count-objects", "-v", cwd=self._bare()).decode()
-        sizes = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
-        return (int(sizes.get("size-pack", 0)) + int(sizes.get("size", 0))) * 1024
+        """Bytes the local clone's objects take on disk (loose and packed, with indexes).
+
+        Summed here rather than by ``git count-objects``: one process less per fetch.
+        """
+        total = 0
+        for folder, _dirs, files in os.walk(self._bare() / "objects"):
+            for file in files:
+                with contextlib.suppress(FileNotFoundError):  # a concurrent gc
+                    total += os.lstat(os.path.join(folder, file)).st_size
+        return total
 
     @contextlib.contextmanager
     def open_archive(
@@ -159,6 +169,21 @@ class GitRemote(Runner):
         with contextlib.suppress(GitError):
             self._run("reflog", "expire", "--expire=now", "--all", cwd=bare)
             self._run("gc", "--prune=now", "--quiet", cwd=bare)
+
+
+def _fetched(bare: pathlib.Path, expected: str | None) -> str | None:
+    """The commit just fetched, when ``FETCH_HEAD`` names the one the remote advertised.
+
+    Anything else (no expectation, an annotated tag's object, another commit)
+    is left to ``git rev-parse`` to peel and report.
+    """
+    if expected is None:
+        return None
+    try:
+        first = (bare / "FETCH_HEAD").read_text(errors="replace").split("\t", 1)[0].strip()
+    except OSError:
+        return None
+    return expected if first == expected else None
 
 
 def _negotiation_failed(error: GitError) -> bool:

@@ -187,7 +187,8 @@ class Fetcher:
             stored = self.store.store(
                 namespace, name, key, archive, ignore=ignore, limits=self.limits
             )
-        remote.prune()
+        if not remote.fresh:  # a first fetch into a new clone leaves nothing to collect
+            remote.prune()
         self._count(namespace, name, "fetch", time.monotonic() - began, size)
         return stored
 
