@@ -120,6 +120,25 @@ class Inventory:
         return sum(len(group.entries) for group in self.groups())
 
 
+def ahead(old: Inventory | None, new: Inventory) -> Inventory | None:
+    """The inventory to record before ``new`` is applied; None when ``old`` covers it already.
+
+    Everything ``old`` recorded (on every cluster) plus ``new``'s entries: a
+    process killed mid-apply has recorded every object it may have made, so the
+    reconcile after it — even of a later revision that no longer has them —
+    prunes them (write-ahead, like a journal). Not when the target cluster
+    changed: that move is recorded once, with its apply (``status.inventory.pending``).
+    """
+    if old is not None and old.cluster != new.cluster:
+        return None
+    groups = old.groups() if old is not None else ()
+    here = {entry for group in groups if group.cluster == new.cluster for entry in group.entries}
+    if {entry.id for entry in new.entries} <= {entry.id for entry in here}:
+        return None
+    others = tuple(group for group in groups if group.cluster != new.cluster and group.entries)
+    return Inventory(new.cluster, tuple(sorted({*here, *new.entries})), new.name, others)
+
+
 def leftovers(old: Inventory | None, new: Inventory) -> tuple[list[Entry], list[Inventory]]:
     """What ``new`` leaves behind: (stale entries on its cluster, per other cluster its entries).
 

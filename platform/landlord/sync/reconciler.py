@@ -26,6 +26,7 @@ from landlord.api import kustomization as model
 from landlord.api import labels, reasons
 from landlord.gitops import durations
 from landlord.kube import Kube
+from landlord.kube import status as kube_status
 from landlord.kube.fleet import Member
 from landlord.runtime.outcome import Outcome
 from landlord.sync import healthwait, report, validate
@@ -169,7 +170,13 @@ class KustomizationReconciler(Steps):
         manifests = self._validate(run, documents)
         applied = Inventory.from_status((body.get("status") or {}).get("inventory"))
         known = {entry.id for entry in applied.entries} if applied is not None else set()
-        result.changed = self.applier.apply(run.tenant, manifests, spec.force, known)
+        result.changed = self.applier.apply(
+            run.tenant,
+            manifests,
+            spec.force,
+            known,
+            before_writes=lambda: self._record_ahead(run, applied, manifests),
+        )
         # From now on these are the desired state: watch events are compared with
         # them (before pruning, so our own deletions are not mistaken for drift).
         self.drift.record(run.key, manifests, run.member.name)
@@ -214,6 +221,19 @@ class KustomizationReconciler(Steps):
         self.gatekeeper.check_kinds(run.namespace, manifests)
         validation.own(manifests, run.owner)
         return manifests
+
+    def _record_ahead(
+        self, run: Run, applied: Inventory | None, manifests: list[dict[str, Any]]
+    ) -> None:
+        """Record the objects about to be made before making them (see ``inventory.ahead``)."""
+        ahead = inventory_mod.ahead(
+            applied, Inventory.of(run.member.identity, manifests, run.member.name)
+        )
+        if ahead is None:
+            return
+        # The body keeps the inventory it was read with: prune and the final status
+        # compare with what the last finished reconcile recorded.
+        kube_status.patch_if_changed(self.kube, run.body, {"inventory": ahead.to_status()})
 
     def _prune(self, run: Run, manifests: list[dict[str, Any]]) -> Inventory:
         """The new inventory; with ``spec.prune``, what the old one has and it lacks is deleted.

@@ -16,7 +16,7 @@ token bucket per reconcile, which only ever blocks that reconcile's own slots.
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from landlord import errors, telemetry
@@ -94,11 +94,14 @@ class Applier:
         manifests: list[dict[str, Any]],
         force: bool,
         known: Collection[str] | None = None,
+        before_writes: Callable[[], None] | None = None,
     ) -> list[Entry]:
         """The entries that changed; ApplyFailed when a dry-run or an apply is refused.
 
         ``known``: the inventory ids of the previous revision (None: every object
         is read first). The others are not read: their dry-run says enough.
+        ``before_writes``: called once every dry-run passed, before the first
+        write (the reconciler records its inventory ahead there).
         """
         bucket = TokenBucket(self.write_rate, self.write_burst)
         trace = telemetry.traceparent()  # worker threads do not inherit the current span
@@ -120,6 +123,8 @@ class Applier:
             raise SyncError(reasons.APPLY_FAILED, _listed_more(failures))
         # An unread object whose live self opted out is left as it is.
         todo = [m for m, outcome in zip(todo, dry_runs, strict=True) if outcome is not _OPTED_OUT]
+        if todo and before_writes is not None:
+            before_writes()
         for stage in sorted({stage_of(m) for m in todo}):
             batch = [m for m in todo if stage_of(m) == stage]
             writes = bounded_map(
