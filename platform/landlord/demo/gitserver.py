@@ -92,6 +92,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             check=False,
         )
         head, _, payload = result.stdout.partition(b"\r\n\r\n")
+        if git.fault and path.endswith("/git-upload-pack") and b"command=fetch" in body:
+            payload = _damaged(payload, git.fault)  # the pack, not the ref listing before it
         status = 200
         headers = []
         for line in head.split(b"\r\n"):
@@ -106,6 +108,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _damaged(payload: bytes, fault: str) -> bytes:
+    """A pack answer spoiled on purpose (fault drills): ``truncate`` or ``garbage``."""
+    if fault == "truncate":
+        return payload[: len(payload) // 2]
+    if fault == "garbage":
+        return payload[:8] + bytes((b * 7 + 13) % 256 for b in payload[8:])
+    return payload
 
 
 class _HttpServer(http.server.ThreadingHTTPServer):
@@ -135,6 +146,9 @@ class GitServer:
         self.users = dict(users or {})
         self.tokens = list(tokens or [])
         self.public: set[str] = set()
+        # Fault drills: "truncate" or "garbage" spoils every pack answer until reset.
+        self.fault: str | None = None
+        self._port = 0  # the port of the first start: a restart serves the same URLs
         self.counters: collections.Counter[tuple[str, str]] = collections.Counter()
         self._lock = threading.Lock()
         self._http: _HttpServer | None = None
@@ -151,8 +165,9 @@ class GitServer:
 
     def start(self) -> GitServer:
         self.root.mkdir(parents=True, exist_ok=True)
-        self._http = _HttpServer((self.host, 0), _Handler)
+        self._http = _HttpServer((self.host, self._port), _Handler)
         self._http.git = self
+        self._port = self._http.server_address[1]
         self._thread = threading.Thread(
             target=self._http.serve_forever, name="git-server", daemon=True
         )

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from landlord import errors
 from landlord.git import network, urls
 from landlord.git.credentials import Credentials
-from landlord.gitops import supervision
+from landlord.gitops import artifacts, supervision
 
 HARDENING = (
     ("protocol.file.allow", "never"),
@@ -53,6 +53,21 @@ HARDENING = (
 
 # Commands that talk to the remote: their transport failures read the same.
 NETWORK_COMMANDS = frozenset({"ls-remote", "fetch", "push"})
+# What git's fetch says of a pack that arrived cut short or damaged.
+_DAMAGED_PACK = (
+    "early eof",
+    "bad pack header",
+    "index-pack failed",
+    "pack has bad object",
+    "inflate",
+    "did not receive expected object",
+    "unexpected disconnect",
+    "invalid index-pack output",
+    "pack signature mismatch",
+    "protocol error",
+    "bad band",
+    "bad line length",
+)
 # The most a Git command may print (a ref list of ~100,000 refs); more is refused.
 MAX_OUTPUT_BYTES = 8 * 1024 * 1024
 _PRLIMIT = shutil.which("prlimit") or "/usr/bin/prlimit"
@@ -265,6 +280,24 @@ class Runner:
         conversation (authentication, host key, missing ref) keeps its reason.
         """
         detail = f"git {command} {self.shown} failed: {urls.redact(raw.strip(), self._secrets)}"
+        text = raw.lower()
+        if "no space left on device" in text:  # our disk, not the server's doing
+            return GitError(
+                artifacts.STORAGE_FULL_MESSAGE, reason=artifacts.STORAGE_FULL, detail=detail
+            )
+        if (
+            command == "fetch"
+            and reason == "GitOperationFailed"
+            and any(marker in text for marker in _DAMAGED_PACK)
+        ):
+            # The server spoke Git (its refs were listed just before): saying that its
+            # pack was cut short or damaged tells a tenant nothing about the network.
+            return GitError(
+                f"git fetch {self.shown}: the server's pack was cut short or damaged; nothing "
+                "was stored and the last artifact is still served (retried every interval)",
+                reason="PackInvalid",
+                detail=detail,
+            )
         if command in NETWORK_COMMANDS and reason in ("GitOperationFailed", "FetchTimeout"):
             return GitError(
                 network.unreachable_message(self.shown), reason=network.UNREACHABLE, detail=detail

@@ -9,6 +9,7 @@ leave the tree). Its digest (``sha256:…``) covers every path, mode and byte.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import io
 import os
@@ -24,6 +25,14 @@ from landlord import errors
 
 # Never part of an artifact, whatever the repository says.
 ALWAYS_IGNORED = (".git/", ".gitmodules")
+# A full disk under the operator's source storage (ENOSPC), said the same way by
+# every step that writes there (git fetch, the artifact store).
+STORAGE_FULL = "StorageFull"
+STORAGE_FULL_MESSAGE = (
+    "the operator's source storage is full (no space left on device); nothing was stored and "
+    "the last artifact is still served. A platform admin must free space under "
+    "LANDLORD_SOURCES__STORAGE_DIR; the fetch is retried every interval"
+)
 
 
 class ArtifactError(errors.RetryableError):
@@ -288,13 +297,21 @@ class ArtifactStore:
         except tarfile.TarError as error:
             shutil.rmtree(staging, ignore_errors=True)
             raise ArtifactError(f"the archive cannot be read: {error}") from None
-        except BaseException:
+        except BaseException as error:
             shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+                raise ArtifactError(STORAGE_FULL_MESSAGE, reason=STORAGE_FULL) from None
             raise
         artifact_digest = digest_tree(tree)
-        (staging / ".landlord-digest").write_text(
-            f"{artifact_digest} {selector.files} {selector.total}\n"
-        )
+        try:
+            (staging / ".landlord-digest").write_text(
+                f"{artifact_digest} {selector.files} {selector.total}\n"
+            )
+        except OSError as error:
+            shutil.rmtree(staging, ignore_errors=True)
+            if error.errno == errno.ENOSPC:
+                raise ArtifactError(STORAGE_FULL_MESSAGE, reason=STORAGE_FULL) from None
+            raise
         shutil.rmtree(final, ignore_errors=True)
         staging.rename(final)
         self._collect(namespace, name, keep_also=key)

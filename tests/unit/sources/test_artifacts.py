@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import pathlib
@@ -199,3 +200,26 @@ def test_modes_lose_set_id_bits_and_foreign_write_access(tmp_path: pathlib.Path)
     mode = os.stat(tree / "run.sh").st_mode & 0o7777
     assert mode & 0o6000 == 0
     assert mode & 0o022 == 0
+
+
+def test_a_full_disk_is_storage_full_and_keeps_the_last_artifact(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ArtifactStore(tmp_path)
+    first = store.store(
+        "ns", "src", "k1", _tar([("a.yaml", "a: 1", "f")]), ignore=None, limits=Limits()
+    )
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(artifacts, "_extract", full)
+    with pytest.raises(ArtifactError) as caught:
+        store.store(
+            "ns", "src", "k2", _tar([("b.yaml", "b: 2", "f")]), ignore=None, limits=Limits()
+        )
+
+    assert caught.value.reason == "StorageFull"
+    assert store.lookup("ns", "src", "k1") == first  # still served
+    assert store.lookup("ns", "src", "k2") is None
+    assert not list((tmp_path / "ns").rglob("*.tmp"))  # no half-written staging left
