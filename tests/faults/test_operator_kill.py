@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import os
+import shutil
 import signal
 import time
 
@@ -176,4 +177,41 @@ def test_sigkill_while_offboarding_or_onboarding_leaves_no_claimed_namespace(
             what=f"{name} offboarded after a kill at {delay:.2f}s (seed {seed})",
         )
         assert harness.orphan_claims(admin) == [], f"seed {seed}, round {round_}"
+    assert harness.doubly_owned(admin) == []
+
+
+def test_a_revision_killed_before_its_status_and_replaced_while_down_leaves_nothing_behind(
+    admin: kube.Kube, drill_tenant: DrillTenant
+) -> None:
+    """The case the write-ahead inventory is for, hit on purpose rather than by chance:
+    a leader killed after its writes, before its status; a push; a standby takes over."""
+    operator = drill_tenant.operator
+    adding = harness.Revision.of("adds", range(OBJECTS // 4, OBJECTS + OBJECTS // 4))
+    last = max(adding.names - drill_tenant.revision.names)  # written last (names sort)
+    drill_tenant.push(adding)
+
+    def written() -> bool:
+        live = admin.get("v1", "ConfigMap", last, drill_tenant.name) or {}
+        return (live.get("data") or {}).get("rev") == adding.value
+
+    eventually(written, timeout=60, interval=0.01, what=f"{last} to be written")
+    assert operator.process is not None
+    operator.process.kill()
+    operator.process.wait(timeout=10)
+    body = admin.get(api.API_VERSION, "Kustomization", drill_tenant.name, drill_tenant.name)
+    status = (body or {}).get("status") or {}
+    left = harness.owned(admin, drill_tenant.name, drill_tenant.name)
+    print(
+        f"killed with {len(left)} objects on the cluster, "
+        f"{len((status.get('inventory') or {}).get('entries') or [])} in the inventory, "
+        f"last applied {status.get('lastAppliedRevision')}"
+    )
+    # While it is down, a revision that no longer has what the killed one added; the
+    # replica that takes over has its own, empty storage (an emptyDir on another
+    # node): it never sees the killed revision's artifact, only the new one.
+    sha = drill_tenant.push(harness.Revision.of("drops", range(OBJECTS)))
+    shutil.rmtree(operator.log_dir / "sources")
+    drill_tenant.restart()
+
+    assert drill_tenant.converged(sha) == []
     assert harness.doubly_owned(admin) == []
