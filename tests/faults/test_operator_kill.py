@@ -58,7 +58,7 @@ def _phase(admin: kube.Kube, drill: DrillTenant, before: harness.Revision) -> st
     )
     leftover = len((before.names - new.names) & set(live))
     if at_new == 0:
-        return "before apply"
+        return "dry-runs (before the first write)"
     if at_new < len(new.names):
         return "mid-apply"
     return "mid-prune" if leftover else "after prune"

@@ -534,3 +534,44 @@ def test_a_generic_delivery_needs_a_fresh_signed_timestamp(
     status, body = send(headers)
     assert status == 200, body
     assert body.get("replayed") is True, body
+
+
+def _keyed_create(api: Api, token: str, name: str, key: str) -> tuple[int, dict[str, Any]]:
+    status, body, _ = api.call(
+        "POST", "/v1/tenants", token, {"name": name, "spec": {}}, headers={"Idempotency-Key": key}
+    )
+    return status, body
+
+
+def test_another_callers_idempotency_key_answers_nothing(api_under_attack: Api) -> None:
+    """Keys belong to their caller: one who learns a key (it is the request id, in
+    annotations and trailers) gets no answer from it and blocks nothing."""
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    name = api_under_attack.name("mine")
+    assert _keyed_create(api_under_attack, api_under_attack.admin_token, name, key)[0] == 201
+    before = api_under_attack.commits()
+
+    status, body = _keyed_create(api_under_attack, api_under_attack.stranger_token, name, key)
+
+    assert status in (403, 409), body  # judged as a request of its own
+    assert body.get("replayed") is not True
+    assert "commit" not in body
+    assert api_under_attack.commits() == before
+    # ... and the owner's own retry is still answered from its commit.
+    status, body = _keyed_create(api_under_attack, api_under_attack.admin_token, name, key)
+    assert (status, body["replayed"]) == (201, True), body
+
+
+def test_an_idempotency_key_reused_for_another_request_commits_nothing(
+    api_under_attack: Api,
+) -> None:
+    key = f"key-{uuid.uuid4().hex[:12]}"
+    token = api_under_attack.admin_token
+    assert _keyed_create(api_under_attack, token, api_under_attack.name("one"), key)[0] == 201
+    before = api_under_attack.commits()
+
+    status, body = _keyed_create(api_under_attack, token, api_under_attack.name("two"), key)
+
+    assert status == 422, body
+    assert "Idempotency-Key" in body["error"]
+    assert api_under_attack.commits() == before

@@ -180,13 +180,27 @@ class Checkout(Runner):
             if len(parts) != 6:
                 continue
             sha, name, email, when, subject, raw = parts
-            trailers = {}
-            for line in raw.splitlines():
-                key, sep, value = line.partition(": ")
-                if sep:
-                    trailers[key.strip()] = value.strip()
-            commits.append(Commit(sha, name, email, when, subject, trailers))
+            commits.append(Commit(sha, name, email, when, subject, _trailers(raw)))
         return commits
+
+    def recent(self, limit: int) -> list[tuple[str, dict[str, str]]]:
+        """The synced branch's last ``limit`` commits, newest first: sha and trailers."""
+        if not (self.tree / ".git").exists():
+            return []
+        try:
+            out = self._git(
+                "log",
+                f"--max-count={limit}",
+                f"--format=%H{_FIELD}%(trailers:only,unfold){_RECORD}",
+            )
+        except GitError:
+            return []  # an empty branch
+        found = []
+        for record in out.split(_RECORD):
+            sha, sep, raw = record.strip("\n").partition(_FIELD)
+            if sep:
+                found.append((sha, _trailers(raw)))
+        return found
 
     def _inside(self, path: str) -> pathlib.Path:
         target = (self.tree / path).resolve()
@@ -194,6 +208,16 @@ class Checkout(Runner):
         if target != root and root not in target.parents:
             raise GitError(f"path {path!r} leaves the work tree", reason="InvalidPath")
         return target
+
+
+def _trailers(raw: str) -> dict[str, str]:
+    """``Key: value`` lines of a commit's trailer block."""
+    trailers = {}
+    for line in raw.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep:
+            trailers[key.strip()] = value.strip()
+    return trailers
 
 
 def _safe(text: str) -> str:

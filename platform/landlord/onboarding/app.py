@@ -138,8 +138,17 @@ def create_app(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         given = request.headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        key = request.headers.get("idempotency-key")
+        if key is not None and not _REQUEST_ID.match(key):
+            return http_errors.refusal(
+                400,
+                "the Idempotency-Key header must be 1 to 64 of A-Z a-z 0-9 . _ -; "
+                "nothing was committed",
+                {"Idempotency-Key": "invalid"},
+            )
+        request_id = key or (given if _REQUEST_ID.match(given) else uuid.uuid4().hex)
         request.state.request_id = request_id
+        request.state.idempotency_key = key
         began = time.monotonic()
         with telemetry.span(
             "api.request",
@@ -214,7 +223,9 @@ def create_app(
     Authenticated = Annotated[Caller, Depends(caller)]  # noqa: N806 - a type alias
 
     def context(request: Request) -> RequestContext:
-        return RequestContext.now(request.state.request_id)
+        return RequestContext.now(
+            request.state.request_id, getattr(request.state, "idempotency_key", None)
+        )
 
     def waited(wait: bool, timeout: float | None) -> float | None:
         return (timeout or onboarding.settings.wait_timeout) if wait else None

@@ -30,8 +30,19 @@ READ_FRESHNESS = 2.0  # seconds a read may use the last synced work tree
 MAX_BATCH = 100  # requests committed and pushed together at most
 IDLE = 1.0  # seconds the committer thread waits for more before it ends
 
+KEYED_HISTORY = 1000  # commits of the branch searched for a retried Idempotency-Key
+_KEY, _BY, _DIGEST = "Landlord-Idempotency-Key", "Landlord-Requested-By", "Landlord-Request-Digest"
+
 Index = dict[str, documents.TenantFile]
 Change = Callable[[repository.Location, repository.Workspace, Index], dict[str, bytes | None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Keyed:
+    """The commit an idempotency key was first used for, and what that request asked."""
+
+    sha: str
+    digest: str
 
 
 @dataclasses.dataclass
@@ -45,7 +56,7 @@ class _Pending:
     change: Change
     message: str
     traceparent: str | None  # the request's span: its commit span goes under it
-    result: concurrent.futures.Future[str | None] = dataclasses.field(
+    result: concurrent.futures.Future[tuple[str | None, bool]] = dataclasses.field(
         default_factory=concurrent.futures.Future
     )
 
@@ -96,8 +107,11 @@ class TenantFiles:
         context: RequestContext,
         change: Change,
         message: str,
-    ) -> str | None:
-        """Commit this request's change in the next batch; the sha, None when it is empty.
+    ) -> tuple[str | None, bool]:
+        """Commit this request's change in the next batch: its sha (None: empty), replayed.
+
+        ``replayed``: the request's ``Idempotency-Key`` was already committed, and
+        that commit is the answer (:meth:`_replay`).
 
         Requests that arrive while a batch is being pushed wait for the next one:
         one sync, a commit per request (each with its own author and trailers) and
@@ -144,16 +158,27 @@ class TenantFiles:
                 workspace.sync()
                 self._synced_at = time.monotonic()
                 outcomes: list[tuple[_Pending, str | None, BaseException | None]] = []
+                replays: set[int] = set()  # ids of the requests answered from history
                 # Read once per batch, then kept up to date with each request's change.
                 files = self._files(location, workspace)
+                keyed = self._keyed(workspace) if any(p.context.key for p in batch) else {}
                 for pending in batch:
                     try:
+                        replay = self._replay(pending, keyed)
+                        if replay is not None:
+                            replays.add(id(pending))
+                            outcomes.append((pending, replay, None))
+                            continue
                         sha = self._stage(location, workspace, files, pending, attempt)
                     except Exception as error:  # noqa: BLE001 - that request's answer
                         outcomes.append((pending, None, error))
                     else:
                         outcomes.append((pending, sha, None))
-                if any(sha for _, sha, _ in outcomes):
+                        if sha is not None and pending.context.key:
+                            keyed[(pending.caller.user, pending.context.key)] = _Keyed(
+                                sha, pending.context.digest or ""
+                            )
+                if any(sha for p, sha, _ in outcomes if id(p) not in replays):
                     try:
                         with telemetry.span(
                             "api.push", {"landlord.commits": len(outcomes), "attempt": attempt}
@@ -171,6 +196,10 @@ class TenantFiles:
                     if refused is not None:
                         pending.result.set_exception(refused)
                         continue
+                    if id(pending) in replays:
+                        self._count(pending.operation, "replayed")
+                        pending.result.set_result((sha, True))
+                        continue
                     if sha is not None:
                         self._count(pending.operation, "pushed")
                         log.info(
@@ -183,7 +212,7 @@ class TenantFiles:
                                 "batch": len(batch),
                             },
                         )
-                    pending.result.set_result(sha)
+                    pending.result.set_result((sha, False))
                 return
             for pending in batch:
                 self._count(pending.operation, "failed")
@@ -194,6 +223,37 @@ class TenantFiles:
                         "request"
                     )
                 )
+
+    def _keyed(self, workspace: repository.Workspace) -> dict[tuple[str, str], _Keyed]:
+        """The idempotency keys of the branch's last :data:`KEYED_HISTORY` commits."""
+        found: dict[tuple[str, str], _Keyed] = {}
+        for sha, said in workspace.recent(KEYED_HISTORY):  # newest first
+            key, user = said.get(_KEY), said.get(_BY)
+            if key and user and (user, key) not in found:
+                found[(user, key)] = _Keyed(sha, said.get(_DIGEST, ""))
+        return found
+
+    @staticmethod
+    def _replay(pending: _Pending, keyed: dict[tuple[str, str], _Keyed]) -> str | None:
+        """The commit that already answered this request's key (None: a first request).
+
+        Keys are the caller's own: another caller's commit with the same key is
+        not this request's. A key reused for a request that asks something else
+        is refused (422) rather than answered with the other request's commit.
+        """
+        if not pending.context.key:
+            return None
+        first = keyed.get((pending.caller.user, pending.context.key))
+        if first is None:
+            return None
+        if first.digest != (pending.context.digest or ""):
+            raise errors.InvalidError(
+                f"Idempotency-Key {pending.context.key} was used by an earlier request that "
+                f"asked something else (commit {first.sha[:12]}); use a new key for a new "
+                "request. Nothing was committed",
+                fields={"Idempotency-Key": "reused for another request"},
+            )
+        return first.sha
 
     def _stage(
         self,

@@ -64,6 +64,11 @@ class Accepted(_Body):
     )
     message: str = ""
     status: dict[str, Any] | None = None
+    replayed: bool = Field(
+        default=False,
+        description="A retry with the first request's Idempotency-Key: answered from its "
+        "commit, nothing committed again.",
+    )
 
 
 class ReconcileRequested(_Body):

@@ -39,6 +39,9 @@ class Workspace(Protocol):
     def history(self, path: str, *, limit: int = 100) -> Sequence[CommitLike]:
         """Commits touching ``path``, newest first."""
 
+    def recent(self, limit: int) -> list[tuple[str, dict[str, str]]]:
+        """The branch's last ``limit`` commits, newest first: sha and trailers."""
+
 
 class CommitLike(Protocol):
     """One commit of a file's history (:class:`landlord.git.workspace.Commit`)."""

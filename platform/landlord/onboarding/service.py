@@ -142,10 +142,11 @@ class Onboarding:
                 )
             }
 
-        commit = self.files.commit(
+        context = context.asking("create", name, request.model_dump(mode="json"))
+        commit, replayed = self.files.commit(
             "create", name, caller, context, change, f"Onboard tenant {name}"
         )
-        return self._accepted("create", name, commit, context, wait)
+        return self._accepted("create", name, commit, context, wait, replayed=replayed)
 
     def update(
         self,
@@ -194,10 +195,11 @@ class Onboarding:
             annotations = self._annotations(name, caller, context, "update")
             return {current.path: documents.render(name, merged, annotations, current.labels)}
 
-        commit = self.files.commit(
+        context = context.asking("update", name, patch.model_dump(mode="json", exclude_unset=True))
+        commit, replayed = self.files.commit(
             "update", name, caller, context, change, f"Update tenant {name}: {', '.join(given)}"
         )
-        return self._accepted("update", name, commit, context, wait)
+        return self._accepted("update", name, commit, context, wait, replayed=replayed)
 
     def delete(
         self, caller: Caller, name: str, context: RequestContext, *, wait: float | None
@@ -213,10 +215,11 @@ class Onboarding:
             current = self._editable(caller, "api:delete", name, index)
             return {current.path: None}
 
-        commit = self.files.commit(
+        context = context.asking("delete", name, None)
+        commit, replayed = self.files.commit(
             "delete", name, caller, context, change, f"Offboard tenant {name}"
         )
-        return self._accepted("delete", name, commit, context, wait)
+        return self._accepted("delete", name, commit, context, wait, replayed=replayed)
 
     def reconcile(self, caller: Caller, name: str, context: RequestContext) -> ReconcileRequested:
         """Ask the Tenant and its GitRepository and Kustomization to reconcile now."""
@@ -340,14 +343,20 @@ class Onboarding:
         commit: str | None,
         context: RequestContext,
         wait: float | None,
+        *,
+        replayed: bool = False,
     ) -> Accepted:
+        message = "committed" if commit else "no change: the spec already says so"
+        if replayed:
+            message = f"already {message} by the first request with this Idempotency-Key"
         accepted = Accepted(
             name=name,
             operation=operation,
             commit=commit,
             requestId=context.request_id,
             traceId=context.trace_id,
-            message="committed" if commit else "no change: the spec already says so",
+            message=message,
+            replayed=replayed,
         )
         if wait is None:
             return accepted

@@ -121,7 +121,7 @@ class Metrics:
         self.api_commits_total = Counter(
             "landlord_api_commits_total",
             "Commits the onboarding API pushed to the platform repository, by operation and "
-            "result (pushed, retried, failed).",
+            "result (pushed, retried, failed, replayed: a retried Idempotency-Key).",
             ["operation", "result"],
             registry=self.registry,
         )
