@@ -90,7 +90,7 @@ unit: venv
 # Landlord's image; each is built or installed once, with progress, before pytest.
 test: lint binaries node-tools image
 	$(BIN)/landlord cluster build --real-nodes
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=30
 
 bench: binaries
 	$(BIN)/python -m tests.bench

@@ -7,7 +7,7 @@ the client sends the same request with the same key until it gets an answer.
 Every tenant then has exactly one commit on the branch, its file is whole, and
 the answer says which happened: ``replayed`` when the first attempt's commit
 had landed, a new commit when it had not. ``LANDLORD_DRILL_API_KILLS`` sets the
-number of kills (default 10).
+number of kills (default 8).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from tests.fixtures.operator import OperatorProcess
 from tests.helpers import eventually
 from tests.onboarding.conftest import Api, running_api
 
-KILLS = int(os.environ.get("LANDLORD_DRILL_API_KILLS", "10"))
+KILLS = int(os.environ.get("LANDLORD_DRILL_API_KILLS", "8"))
 REPO = "drill-platform"
 
 

@@ -32,7 +32,7 @@ from tests.fixtures.operator import OperatorProcess, Tenants
 from tests.helpers import eventually
 
 OUTAGE = float(os.environ.get("LANDLORD_DRILL_OUTAGE", "10"))
-TENANTS = int(os.environ.get("LANDLORD_DRILL_TENANTS", "5"))
+TENANTS = int(os.environ.get("LANDLORD_DRILL_TENANTS", "3"))
 DRIFTS = 10  # objects deleted while the operator is held, just before the outage
 MAX_RETRY_RATE = 10.0  # requests a second the operator may try while the apiserver is down
 

@@ -8,7 +8,7 @@ whole, the inventory is what is on the cluster, nothing the revision removed
 survives, nothing it keeps is gone, no object is under two inventories, and no
 namespace is claimed by a tenant that does not exist.
 
-``LANDLORD_DRILL_KILLS`` sets the number of kills mid-apply (default 10),
+``LANDLORD_DRILL_KILLS`` sets the number of kills mid-apply (default 6),
 ``LANDLORD_DRILL_SEED`` repeats a run's schedule (each test prints its seed).
 """
 
@@ -28,7 +28,7 @@ from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import OperatorProcess, Tenants
 from tests.helpers import eventually
 
-KILLS = int(os.environ.get("LANDLORD_DRILL_KILLS", "10"))
+KILLS = int(os.environ.get("LANDLORD_DRILL_KILLS", "6"))
 GRACE = 30.0  # the chart's terminationGracePeriodSeconds
 
 
