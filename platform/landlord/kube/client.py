@@ -13,6 +13,7 @@ import json
 import os
 import pathlib
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -174,6 +175,10 @@ class Kube:
         with self._client_lock:
             if self._own_client is None:
                 self._own_client = self._new_client()
+                # An impersonated identity is dropped without close() more often than
+                # not: its pool's sockets are closed when it goes, not left to the
+                # garbage collector (which warns of unclosed sockets, at random).
+                weakref.finalize(self, _close_quietly, self._own_client)
             return self._own_client
 
     def request_options(self) -> dict[str, Any]:
@@ -448,6 +453,12 @@ class Kube:
             if self._own_client is not None:
                 self._own_client.close()
                 self._own_client = None
+
+
+def _close_quietly(api_client: k8s.ApiClient) -> None:
+    """Close a client from a finalizer: nothing may be raised into the garbage collector."""
+    with contextlib.suppress(Exception):
+        api_client.close()
 
 
 def in_cluster(kubeconfig: pathlib.Path | str | None = None) -> bool:

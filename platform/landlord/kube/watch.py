@@ -6,7 +6,8 @@ Callbacks run in the caller's thread; an error relists after a short pause, so
 a restarted apiserver or an expired resourceVersion only costs one LIST. A
 refusal (403), or a cluster that does not answer at all (a registered one that
 is down), is not a blip: it is retried with a backoff up to
-``FORBIDDEN_BACKOFF_MAX`` and logged once per streak.
+``FORBIDDEN_BACKOFF_MAX`` (a refusal) or ``UNREACHABLE_BACKOFF_MAX`` (no
+answer) and logged once per streak.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from landlord.kube.client import Kube, _translated, plain
 log = logging.getLogger(__name__)
 
 FORBIDDEN_BACKOFF_MAX = 60.0
+# An apiserver that does not answer (restarting, a network blip) is tried again
+# sooner: a watch that waits a minute after it is back repairs drift a minute late.
+UNREACHABLE_BACKOFF_MAX = 10.0
 
 OnList = Callable[[list[dict[str, Any]]], None]
 OnEvent = Callable[[str, dict[str, Any]], None]
@@ -95,7 +99,8 @@ def watch_kind(
                         "failed" if error.status == 503 else "refused",
                         error.message,
                     )
-                forbidden = min(max(forbidden * 2, 1.0), FORBIDDEN_BACKOFF_MAX)
+                ceiling = UNREACHABLE_BACKOFF_MAX if error.status == 503 else FORBIDDEN_BACKOFF_MAX
+                forbidden = min(max(forbidden * 2, 1.0), ceiling)
                 stop.wait(forbidden)
             elif error.status != 410:
                 log.warning("watch of %s failed: %s; listing again", where, error.message)

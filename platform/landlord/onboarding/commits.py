@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from landlord import api, errors, kube, telemetry
 from landlord.api import labels
-from landlord.onboarding import documents, repository
+from landlord.onboarding import documents, repository, text
 from landlord.onboarding.context import RequestContext, trailers
 from landlord.onboarding.identity import Caller
 
@@ -175,8 +175,8 @@ class TenantFiles:
                     else:
                         outcomes.append((pending, sha, None))
                         if sha is not None and pending.context.key:
-                            keyed[(pending.caller.user, pending.context.key)] = _Keyed(
-                                sha, pending.context.digest or ""
+                            keyed[(text.one_line(pending.caller.user), pending.context.key)] = (
+                                _Keyed(sha, pending.context.digest or "")
                             )
                 if any(sha for p, sha, _ in outcomes if id(p) not in replays):
                     try:
@@ -225,7 +225,10 @@ class TenantFiles:
                 )
 
     def _keyed(self, workspace: repository.Workspace) -> dict[tuple[str, str], _Keyed]:
-        """The idempotency keys of the branch's last :data:`KEYED_HISTORY` commits."""
+        """The idempotency keys of the branch's last :data:`KEYED_HISTORY` commits.
+
+        By the caller as its trailer says it (one line, escaped: :func:`text.one_line`).
+        """
         found: dict[tuple[str, str], _Keyed] = {}
         for sha, said in workspace.recent(KEYED_HISTORY):  # newest first
             key, user = said.get(_KEY), said.get(_BY)
@@ -243,7 +246,7 @@ class TenantFiles:
         """
         if not pending.context.key:
             return None
-        first = keyed.get((pending.caller.user, pending.context.key))
+        first = keyed.get((text.one_line(pending.caller.user), pending.context.key))
         if first is None:
             return None
         if first.digest != (pending.context.digest or ""):

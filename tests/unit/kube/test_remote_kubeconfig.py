@@ -124,6 +124,9 @@ def test_a_registered_cluster_s_requests_give_up_but_its_watches_outlast_the_ser
             seen.append(kwargs.get("timeout"))
             raise RuntimeError("no network in a unit test")
 
+        def clear(self) -> None:
+            """Closing the client closes its pool."""
+
     for each in (client, impersonating):
         each.api_client.rest_client.pool_manager = Pool()
         for url in ("/api/v1/namespaces?limit=5", "/api/v1/namespaces?watch=True"):
