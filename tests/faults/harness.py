@@ -16,6 +16,7 @@ import collections
 import contextlib
 import dataclasses
 import os
+import pathlib
 import random
 import signal
 from collections.abc import Iterator
@@ -64,6 +65,37 @@ def kill(pid: int, sig: signal.Signals = signal.SIGKILL) -> None:
     """Send ``sig`` to one process (it may have exited already)."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and everything it started, as a container's death would.
+
+    The process is stopped first, so it starts nothing new while its children are
+    found (``git`` runs in sessions of its own: a process group would miss them).
+    """
+    kill(pid, signal.SIGSTOP)
+    family = [pid, *_descendants(pid)]
+    for each in family:
+        kill(each)
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = pathlib.Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 @contextlib.contextmanager

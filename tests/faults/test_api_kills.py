@@ -78,8 +78,9 @@ class ApiProcess:
         )
 
     def kill(self) -> None:
+        """SIGKILL the API and its ``git`` children (a killed pod takes them along)."""
         assert self.process is not None
-        harness.kill(self.process.pid)
+        harness.kill_tree(self.process.pid)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
@@ -142,7 +143,7 @@ def test_a_killed_api_loses_or_doubles_nothing_and_the_retry_says_which(
                 time.sleep(delay)
                 server.kill()
                 answered = first.result(timeout=60)
-                landed = _commits_of(platform, name)
+                landed = _settled(platform, name)
                 server.start()
                 status, body = _create(platform, server.url, name, key)
                 where = f"seed {seed}, kill {kill} after {delay:.2f}s"
@@ -167,6 +168,22 @@ def test_a_killed_api_loses_or_doubles_nothing_and_the_retry_says_which(
         print(f"API kills (window {window:.2f}s): {dict(outcomes)}")
     finally:
         server.stop()
+
+
+def _settled(api: Api, name: str) -> list[str]:
+    """The branch's commits of ``name`` once no push is still landing.
+
+    A push whose request reached the Git server before the kill is completed by
+    the server all the same: wait until the answer stays the same for a while.
+    """
+    last, since = _commits_of(api, name), time.monotonic()
+    deadline = since + 10
+    while time.monotonic() - since < 1.0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = _commits_of(api, name)
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
 
 
 def _create_quietly(api: Api, url: str, name: str, key: str) -> bool:
