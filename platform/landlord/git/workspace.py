@@ -161,6 +161,13 @@ class Checkout(Runner):
 
     def history(self, path: str, *, limit: int = 100) -> list[Commit]:
         """Commits touching ``path`` on the synced branch, newest first (follows no renames)."""
+        return self._log(limit, "--", path)
+
+    def recent(self, limit: int) -> list[tuple[str, dict[str, str]]]:
+        """The synced branch's last ``limit`` commits, newest first: sha and trailers."""
+        return [(commit.sha, commit.trailers) for commit in self._log(limit)]
+
+    def _log(self, limit: int, *paths: str) -> list[Commit]:
         if not (self.tree / ".git").exists():
             return []
         try:
@@ -169,8 +176,7 @@ class Checkout(Runner):
                 f"--max-count={limit}",
                 f"--format=%H{_FIELD}%an{_FIELD}%ae{_FIELD}%aI{_FIELD}%s{_FIELD}"
                 f"%(trailers:only,unfold){_RECORD}",
-                "--",
-                path,
+                *paths,
             )
         except GitError:
             return []  # an empty branch has no history yet
@@ -182,25 +188,6 @@ class Checkout(Runner):
             sha, name, email, when, subject, raw = parts
             commits.append(Commit(sha, name, email, when, subject, _trailers(raw)))
         return commits
-
-    def recent(self, limit: int) -> list[tuple[str, dict[str, str]]]:
-        """The synced branch's last ``limit`` commits, newest first: sha and trailers."""
-        if not (self.tree / ".git").exists():
-            return []
-        try:
-            out = self._git(
-                "log",
-                f"--max-count={limit}",
-                f"--format=%H{_FIELD}%(trailers:only,unfold){_RECORD}",
-            )
-        except GitError:
-            return []  # an empty branch
-        found = []
-        for record in out.split(_RECORD):
-            sha, sep, raw = record.strip("\n").partition(_FIELD)
-            if sep:
-                found.append((sha, _trailers(raw)))
-        return found
 
     def _inside(self, path: str) -> pathlib.Path:
         target = (self.tree / path).resolve()
