@@ -13,6 +13,7 @@ import json
 import os
 import pathlib
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -22,9 +23,11 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import dynamic
 from kubernetes.client import exceptions as k8s_exceptions
+from kubernetes.client import rest
 from kubernetes.dynamic import exceptions as dynamic_exceptions
 
 from landlord import errors
+from landlord.kube import credentials as credentials_mod
 
 Manifest = dict[str, Any]
 
@@ -128,6 +131,7 @@ class Kube:
         read_timeout: float | None = None,
         watch_read_timeout: float | None = None,
         via: Kube | None = None,
+        credentials: credentials_mod.Credentials | None = None,
     ) -> None:
         if len(groups) > 1:
             # The client sends headers from a dict: one Impersonate-Group value at most.
@@ -137,6 +141,10 @@ class Kube:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.watch_read_timeout = watch_read_timeout
+        # The kubeconfig the credentials came from (None: a pod's own, or inline).
+        self.credentials = credentials
+        if credentials is not None:
+            credentials.follow(configuration)
         # Impersonation headers, sent with every request of this identity.
         self._impersonation: dict[str, str] = {}
         if user is not None:
@@ -157,17 +165,28 @@ class Kube:
 
     def _new_client(self) -> k8s.ApiClient:
         api_client = k8s.ApiClient(self.configuration)
-        _counted(api_client.rest_client)
-        if self.connect_timeout is not None:
-            _bounded(
-                api_client.rest_client,
-                self.connect_timeout,
-                self.read_timeout,
-                self.watch_read_timeout,
-            )
+        timeouts = (
+            None
+            if self.connect_timeout is None
+            else (self.connect_timeout, self.read_timeout, self.watch_read_timeout)
+        )
+        make_rest = functools.partial(_rest_layer, timeouts=timeouts, credentials=self.credentials)
+        api_client.rest_client = make_rest(self.configuration)
+        if self.credentials is not None:
+            self.credentials.track(api_client, make_rest)
         for header, value in self._impersonation.items():
             api_client.set_default_header(header, value)
         return api_client
+
+    def reload_credentials(self) -> bool:
+        """Read the kubeconfig again; True if its credentials changed (and are used now)."""
+        return self.credentials is not None and self.credentials.reload()
+
+    @property
+    def credentials_refused_for(self) -> float | None:
+        """Seconds the apiserver has refused these credentials (None: it accepts them)."""
+        since = None if self.credentials is None else self.credentials.refused_since
+        return None if since is None else time.monotonic() - since
 
     @property
     def api_client(self) -> k8s.ApiClient:
@@ -203,6 +222,7 @@ class Kube:
             read_timeout=self.read_timeout,
             watch_read_timeout=self.watch_read_timeout,
             via=self._via or self,
+            credentials=self.credentials,
         )
 
     def as_service_account(self, namespace: str, name: str) -> Kube:
@@ -491,10 +511,36 @@ def _configure(
 
 
 def connect(kubeconfig: pathlib.Path | str | None = None, *, context: str | None = None) -> Kube:
-    """Connect with a kubeconfig file (or ``$KUBECONFIG`` / ``~/.kube/config``), else in-cluster."""
+    """Connect with a kubeconfig file (or ``$KUBECONFIG`` / ``~/.kube/config``), else in-cluster.
+
+    A kubeconfig is read again when the apiserver refuses its credentials
+    (:mod:`landlord.kube.credentials`); a pod's token is re-read as it rotates.
+    """
     configuration = k8s.Configuration()
     _configure(configuration, kubeconfig, context)
-    return Kube(configuration)
+    if in_cluster(kubeconfig):
+        return Kube(configuration)
+    source = str(
+        kubeconfig or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
+    )
+    load = functools.partial(_configure, kubeconfig=kubeconfig, context=context)
+    return Kube(configuration, credentials=credentials_mod.Credentials(source, load, configuration))
+
+
+def _rest_layer(
+    configuration: k8s.Configuration,
+    *,
+    timeouts: tuple[float, float | None, float | None] | None,
+    credentials: credentials_mod.Credentials | None,
+) -> rest.RESTClientObject:
+    """A client's REST layer (its connection pools): counted, bounded, watching for 401s."""
+    rest_client = rest.RESTClientObject(configuration)
+    _counted(rest_client)
+    if timeouts is not None:
+        _bounded(rest_client, *timeouts)
+    if credentials is not None:
+        credentials_mod.refusals(rest_client, credentials)
+    return rest_client
 
 
 def bearer_token(kubeconfig: pathlib.Path | str | None = None) -> str | None:

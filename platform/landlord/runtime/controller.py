@@ -69,6 +69,10 @@ class Controller:
         self.known.add(key)
         self.queue.add(key, delay)
 
+    def retry_failing_now(self) -> int:
+        """Reconcile at once every key in backoff (on the event loop); how many there were."""
+        return self.queue.retry_failing_now()
+
     def start(self) -> None:
         """Start the workers and the resync loop on the running event loop."""
         self._executor = concurrent.futures.ThreadPoolExecutor(

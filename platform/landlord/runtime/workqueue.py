@@ -68,6 +68,14 @@ class WorkQueue(Generic[K]):
         self.add(key, delay)
         return delay
 
+    def retry_failing_now(self) -> int:
+        """Every key in backoff is due now, its backoff reset (what failed may pass now)."""
+        failing = list(self._failures)
+        self._failures.clear()
+        for key in failing:
+            self.add(key)
+        return len(failing)
+
     def forget(self, key: K) -> None:
         """Reset ``key``'s backoff after a success."""
         self._failures.pop(key, None)

@@ -287,6 +287,8 @@ class Operator:
         await asyncio.to_thread(self.reloader.check)  # decisions wait for the first policy
         self.reloader.start()
         self._loop = asyncio.get_running_loop()
+        if self.kube.credentials is not None:
+            self.kube.credentials.on_change.append(self._credentials_changed)
         self.local_watches.start()
         for each in self.controllers():
             each.start()
@@ -297,6 +299,17 @@ class Operator:
         )
         if self.on_started is not None:
             await asyncio.to_thread(self.on_started)
+
+    def _credentials_changed(self) -> None:
+        """New credentials: what failed while the old ones were refused is retried now."""
+        if self._loop is None:
+            return
+
+        def retry() -> None:
+            failing = sum(each.retry_failing_now() for each in self.controllers())
+            log.info("new credentials: %d reconcile(s) in backoff retried now", failing)
+
+        self._loop.call_soon_threadsafe(retry)
 
     def readiness(self) -> tuple[bool, str]:
         """Whether the operator works: a policy in force and its controllers started."""

@@ -15,11 +15,13 @@ from typing import Any
 
 import kopf
 
-from landlord import api, kube
+from landlord import api, errors, kube
 from landlord.runtime.leaderelection import LeaderElector
 from landlord.wiring.composition import Operator
 
 log = logging.getLogger(__name__)
+# Seconds between two logins while the apiserver refuses the operator's credentials.
+LOGIN_RETRY = 3.0
 
 
 async def _acquire(elector: LeaderElector) -> None:
@@ -117,9 +119,29 @@ def registry_of(
         if elector is not None:
             await asyncio.to_thread(elector.release)  # a standby takes over at once
 
+    logins = [0]
+
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
-        """The watches use the connection the reconcilers use (the same kubeconfig)."""
+        """The watches use the connection the reconcilers use (the same kubeconfig).
+
+        kopf logs in again after the apiserver refused its credentials (401). The
+        connection is asked first (one GET, which reads a rotated kubeconfig again):
+        refused still, the watches wait and kopf asks again; accepted, kopf gets them,
+        marked as a new login (kopf sets aside credentials it saw refused, even when
+        the apiserver accepts them again).
+        """
+        logins[0] += 1
+        if logins[0] > 1:
+            try:
+                operator.kube.raw_get("/api")
+            except errors.ApiError as error:
+                if error.status == 401:
+                    raise kopf.TemporaryError(
+                        "the apiserver refuses the operator's credentials (401); the "
+                        "watches wait for rotated ones",
+                        delay=LOGIN_RETRY,
+                    ) from error
         connection = operator.kube.configuration
         token = kube.token_of(connection)  # a pod's rotated token is re-read here
         return kopf.ConnectionInfo(
@@ -130,6 +152,7 @@ def registry_of(
             private_key_path=connection.key_file,
             scheme="Bearer" if token else None,
             token=token,
+            priority=logins[0],
         )
 
     @kopf.on.event(api.GROUP, api.VERSION, "tenants", registry=registry)

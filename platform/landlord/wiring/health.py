@@ -67,3 +67,20 @@ class HealthServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def credentials_checked(
+    readiness: Readiness, refused_for: Callable[[], float | None], source: str
+) -> Readiness:
+    """``readiness``, but not ready while the apiserver refuses the operator's credentials."""
+
+    def check() -> tuple[bool, str]:
+        seconds = refused_for()
+        if seconds is not None:
+            return False, (
+                f"the apiserver has refused the credentials of {source} for {seconds:.0f}s "
+                "(401): rotate them there, they are read again at the next refusal"
+            )
+        return readiness()
+
+    return check

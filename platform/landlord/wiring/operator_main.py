@@ -91,6 +91,12 @@ def run(config: settings_mod.Settings, *, serve_api: bool = False) -> None:
         metrics.serve(config.telemetry.metrics_bind)
     if config.telemetry.health_bind:
         readiness = leadership.readiness(operator.readiness, elector, config.leader_election.lease)
+        if kube_client.credentials is not None:
+            readiness = health.credentials_checked(
+                readiness,
+                lambda: kube_client.credentials_refused_for,
+                kube_client.credentials.source,
+            )
         health.HealthServer(config.telemetry.health_bind, readiness).start()
     kopf.run(registry=registry, clusterwide=True, standalone=True)
 

@@ -100,3 +100,17 @@ def test_keys_that_are_not_eligible_wait_without_losing_their_place() -> None:
         return got
 
     assert _run(scenario()) == ["busy/a", "calm/c", "busy/b"]
+
+
+def test_keys_in_backoff_can_all_be_made_due_now() -> None:
+    async def scenario() -> list[str]:
+        queue: WorkQueue[str] = WorkQueue(base_delay=60)
+        queue.retry("a")
+        queue.retry("b")
+        queue.add("c", 60)  # waiting, not failing: keeps its time
+        assert queue.retry_failing_now() == 2
+        taken = [await asyncio.wait_for(queue.get(), 1) for _ in range(2)]
+        assert queue.failures("a") == queue.failures("b") == 0
+        return sorted(taken)
+
+    assert _run(scenario()) == ["a", "b"]
