@@ -28,6 +28,7 @@ from landlord.gitops import durations
 from landlord.kube import Kube, events, finalizers
 from landlord.kube import status as kube_status
 from landlord.kube.fleet import Member
+from landlord.runtime import stopwatch
 from landlord.runtime.outcome import Outcome
 from landlord.sync import deletion as deletion_mod
 from landlord.sync import healthwait
@@ -47,15 +48,18 @@ _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def termination_left(
-    deleted_at: str, timeout: float, *, now: datetime.datetime | None = None
+    deleted_at: str, timeout: float, *, watch: stopwatch.Stopwatch | None = None
 ) -> float:
-    """Seconds the finalizer may still wait, ``timeout`` after ``deleted_at`` (≤ 0: over)."""
+    """Seconds the finalizer may still wait, ``timeout`` after ``deleted_at`` (≤ 0: over).
+
+    Counted on the monotonic clock once the deletion is first seen
+    (:mod:`landlord.runtime.stopwatch`): a stepped clock ends no wait early.
+    """
     try:
         moment = datetime.datetime.strptime(deleted_at, _FORMAT).replace(tzinfo=datetime.UTC)
     except ValueError:
         return 0.0
-    current = now or datetime.datetime.now(datetime.UTC)
-    return (moment + datetime.timedelta(seconds=timeout) - current).total_seconds()
+    return (watch or stopwatch.DEFAULT).left(moment, timeout)
 
 
 class Finalizer:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from landlord.api import reasons
+from landlord.runtime import stopwatch
 
 HEALTHY = reasons.HEALTHY
 PROGRESSING = reasons.PROGRESSING
@@ -48,6 +49,21 @@ def remaining(deadline: str, *, now: datetime.datetime | None = None) -> float:
     except ValueError:
         return 0.0
     return (moment - (now or _now())).total_seconds()
+
+
+def left(deadline: str, timeout: float, *, watch: stopwatch.Stopwatch | None = None) -> float:
+    """Seconds left of the ``timeout``-long wait ending at ``deadline`` (≤ 0: over).
+
+    Counted on this process's monotonic clock once the deadline is first seen
+    (:mod:`landlord.runtime.stopwatch`): a clock stepped meanwhile ends no wait
+    early and stretches none.
+    """
+    try:
+        moment = datetime.datetime.strptime(deadline, _FORMAT).replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return 0.0
+    began = moment - datetime.timedelta(seconds=timeout)
+    return (watch or stopwatch.DEFAULT).left(began, timeout)
 
 
 def pending(status: Mapping[str, Any], revision: str, generation: int) -> str | None:

@@ -29,6 +29,7 @@ from landlord.api import kustomization, labels, reasons
 from landlord.api import tenant as tenant_api
 from landlord.kube import Kube, events
 from landlord.kube import status as kube_status
+from landlord.runtime import stopwatch
 from landlord.runtime.outcome import Outcome
 from landlord.tenants import desired, live
 from landlord.tenants.desired import Manifest, ObjectKey
@@ -55,6 +56,7 @@ class Offboarder:
         *,
         deadline: float = DEADLINE,
         clock: Callable[[], datetime.datetime] = _now,
+        monotonic: Callable[[], float] = time.monotonic,
         elsewhere: Callable[[dict[str, Any]], str | None] | None = None,
     ) -> None:
         # Offboards the tenant from its registered clusters, after its syncs finished
@@ -64,6 +66,9 @@ class Offboarder:
         self.objects = objects
         self.deadline = deadline
         self.clock = clock
+        # The deadline counts from the deletionTimestamp, on the monotonic clock once
+        # seen: a stepped clock neither cuts the wait short nor stretches it.
+        self.stopwatch = stopwatch.Stopwatch(wall=clock, monotonic=monotonic)
         # When each tenant's offboarding began (monotonic): for the Offboarding
         # Event (once) and the NamespaceStuck warning.
         self._since: dict[str, float] = {}
@@ -144,7 +149,7 @@ class Offboarder:
             moment = datetime.datetime.strptime(stamp, _FORMAT).replace(tzinfo=datetime.UTC)
         except ValueError:
             return self.deadline
-        return (self.clock() - moment).total_seconds()
+        return self.stopwatch.elapsed(moment, self.deadline)
 
     def _remove_sync(
         self, body: dict[str, Any], current: dict[ObjectKey, Manifest], policy: str

@@ -6,12 +6,14 @@ import asyncio
 import logging
 import pathlib
 import threading
+import time
 from collections.abc import Callable
 
 import kopf
 
 from landlord import kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
+from landlord.runtime import stopwatch
 from landlord.runtime.leaderelection import LeaderElector
 from landlord.tenants.features import Features
 from landlord.wiring import api_main, handlers, health, leadership
@@ -98,7 +100,28 @@ def run(config: settings_mod.Settings, *, serve_api: bool = False) -> None:
                 kube_client.credentials.source,
             )
         health.HealthServer(config.telemetry.health_bind, readiness).start()
+    threading.Thread(target=_watch_the_clock, name="clock", daemon=True).start()
     kopf.run(registry=registry, clusterwide=True, standalone=True)
+
+
+# Seconds between two looks at the wall clock for a step.
+CLOCK_CHECK = 5.0
+
+
+def _watch_the_clock() -> None:
+    """Say when the wall clock was stepped, and that no wait changes length for it."""
+    steps = stopwatch.ClockSteps()
+    while True:
+        time.sleep(CLOCK_CHECK)
+        step = steps.check()
+        if step:
+            log.warning(
+                "the wall clock stepped by %+.0fs: health checks, deletion timeouts and "
+                "offboarding deadlines count on the monotonic clock and keep their length; "
+                "leases are judged by their renewals, not by their timestamps",
+                step,
+                extra={"clock_step_seconds": round(step, 1)},
+            )
 
 
 class Embedded:

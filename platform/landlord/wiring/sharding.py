@@ -8,7 +8,6 @@ patches that claim and release a Kustomization.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import threading
 import time
@@ -40,11 +39,11 @@ class ShardRouter:
         lease_duration: float,
         clock: Callable[[], float] = time.monotonic,
         leases: tuple[str, str] | None = None,
-        wall: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
     ) -> None:
         """``leases``: (namespace, base name) of the shards' leader-election Leases, when on."""
         self.leases = leases
-        self.wall = wall
+        # Lease name → (what it said, this process's clock when that was first seen)
+        self._leases_seen: dict[str, tuple[tuple[str, str, str], float]] = {}
         self.shard = shard
         self.kube = kube_client
         self.namespaces = namespaces
@@ -122,6 +121,7 @@ class ShardRouter:
         with self._lock:
             known = self._holders.get(key)
             claimed = key in self._claimed
+            first_wait = key not in self._waiting_since
             since = self._waiting_since.setdefault(key, self.clock())
         if claimed and known is not None and known[0] in ("", self.shard.signature):
             with self._lock:
@@ -138,6 +138,8 @@ class ShardRouter:
         holder, version = known
         step = self.shard.handover(holder, self.clock() - since, self.lease_duration)
         if step is shards.Handover.WAIT:
+            if first_wait:
+                self._leading(holder)  # starts watching its Lease: renewed by the time to take?
             return self._waiting(key, f"shard {holder} still applies it")
         if step is shards.Handover.TAKE and self._leading(holder):
             # Alive (it renews its Lease) but not let go yet, a long reconcile in
@@ -160,22 +162,35 @@ class ShardRouter:
         return None
 
     def _leading(self, holder: str) -> bool:
-        """Whether some replica of shard ``holder`` holds its Lease now (False: unknown)."""
+        """Whether some replica of shard ``holder`` holds its Lease now (False: unknown).
+
+        Alive while its Lease keeps changing: renewed within one lease duration of
+        this process's monotonic clock, as client-go's leader election observes
+        others. The renewTime another replica wrote is never compared with this
+        machine's clock — a clock stepped or skewed by a minute would make a live
+        shard look dead (two shards applying) or a dead one look alive.
+        """
         if self.leases is None:
             return False
         namespace, base = self.leases
         name = shards.Shard("" if holder == shards.DEFAULT else holder).lease(base)
         lease = self.kube.get("coordination.k8s.io/v1", "Lease", name, namespace) or {}
         spec = lease.get("spec") or {}
-        renewed = str(spec.get("renewTime") or "")
-        if not spec.get("holderIdentity") or not renewed:
+        if not spec.get("holderIdentity"):
             return False
-        try:
-            at = datetime.datetime.fromisoformat(renewed.replace("Z", "+00:00"))
-        except ValueError:
-            return False
-        age = (self.wall() - at).total_seconds()
-        return age < float(spec.get("leaseDurationSeconds") or self.lease_duration)
+        said = (
+            str(spec.get("holderIdentity")),
+            str(spec.get("renewTime") or ""),
+            str((lease.get("metadata") or {}).get("resourceVersion") or ""),
+        )
+        duration = float(spec.get("leaseDurationSeconds") or self.lease_duration)
+        now = self.clock()
+        with self._lock:
+            seen = self._leases_seen.get(name)
+            if seen is None or seen[0] != said:
+                self._leases_seen[name] = (said, now)
+                return True  # renewed since the last look (or first seen): alive
+            return now - seen[1] < duration
 
     def _waiting(self, key: str, why: str) -> Outcome:
         return Outcome(

@@ -14,6 +14,7 @@ from landlord.api import kustomization as model
 from landlord.api import labels, reasons
 from landlord.gitops import durations
 from landlord.kube import Kube
+from landlord.runtime import stopwatch
 from landlord.sync import deletion, finalize
 from landlord.sync.inventory import Entry, Inventory
 from landlord.sync.steps import elsewhere
@@ -165,10 +166,15 @@ def test_wait_for_termination_gives_up_after_the_timeout(
 
 def test_the_wait_is_bounded_from_the_deletion() -> None:
     now = datetime.datetime(2026, 1, 1, 12, 0, 30, tzinfo=datetime.UTC)
+    mono = [100.0]
+    watch = stopwatch.Stopwatch(wall=lambda: now, monotonic=lambda: mono[0])
 
-    assert finalize.termination_left("2026-01-01T12:00:00Z", 60, now=now) == 30
-    assert finalize.termination_left("2026-01-01T12:00:00Z", 10, now=now) < 0
-    assert finalize.termination_left("garbage", 60, now=now) == 0
+    assert finalize.termination_left("2026-01-01T12:00:00Z", 60, watch=watch) == 30
+    assert finalize.termination_left("2026-01-01T12:00:00Z", 10, watch=watch) <= 0
+    assert finalize.termination_left("garbage", 60, watch=watch) == 0
+    now += datetime.timedelta(hours=1)  # the clock stepped: the wait goes on as it was
+    mono[0] += 10
+    assert finalize.termination_left("2026-01-01T12:00:00Z", 60, watch=watch) == 20
 
 
 def test_the_model_says_which_policies_prune() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from landlord.gitops import durations
 from landlord.kube import Kube
+from landlord.runtime import stopwatch
 from landlord.sync import healthwait
 from landlord.sync.failure import SyncError
 from landlord.sync.inventory import Entry
@@ -27,6 +28,21 @@ def test_the_deadline_is_rfc3339_and_counts_down() -> None:
     assert healthwait.remaining(deadline, now=NOW) == 301.0
     assert healthwait.remaining(deadline, now=NOW + datetime.timedelta(minutes=6)) < 0
     assert healthwait.remaining("not a time", now=NOW) == 0.0
+
+
+def test_a_stepped_clock_neither_ends_a_wait_early_nor_stretches_it() -> None:
+    wall, mono = [NOW], [50.0]
+    watch = stopwatch.Stopwatch(wall=lambda: wall[0], monotonic=lambda: mono[0])
+    deadline = healthwait.deadline_after(300, now=NOW)
+    assert healthwait.left(deadline, 300, watch=watch) == 300
+
+    wall[0] += datetime.timedelta(hours=1)  # forward: not over
+    mono[0] += 10
+    assert healthwait.left(deadline, 300, watch=watch) == 290
+    wall[0] -= datetime.timedelta(hours=2)  # back: over on time all the same
+    mono[0] += 290
+    assert healthwait.left(deadline, 300, watch=watch) <= 0
+    assert healthwait.left("not a time", 300, watch=watch) == 0.0
 
 
 @pytest.mark.parametrize(

@@ -175,13 +175,21 @@ def test_offboarding_waits_for_the_sync_only_until_the_deadline() -> None:
     _stuck(fake)
     kube = cast(Kube, fake)
     later = [NOW + datetime.timedelta(seconds=30)]
+    mono = [0.0]
     steps = offboarding.Offboarder(
-        kube, live.TenantObjects(kube), deadline=60, clock=lambda: later[0]
+        kube,
+        live.TenantObjects(kube),
+        deadline=60,
+        clock=lambda: later[0],
+        monotonic=lambda: mono[0],
     )
 
     assert steps.offboard(_tenant("Delete")) is not None
     assert "delete Namespace team-a" not in fake.calls
-    later[0] = NOW + datetime.timedelta(seconds=61)
+    later[0] += datetime.timedelta(hours=1)  # a stepped clock changes nothing
+    assert steps.offboard(_tenant("Delete")) is not None
+    assert "delete Namespace team-a" not in fake.calls
+    mono[0] = 31.0  # 61 s after the deletion
     steps.offboard(_tenant("Delete"))
 
     assert "delete RoleBinding landlord-reconciler" in fake.calls

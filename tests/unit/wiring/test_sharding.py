@@ -175,11 +175,8 @@ def test_a_release_never_clears_a_claim_another_shard_made_meanwhile() -> None:
 
 
 def test_a_holder_that_still_renews_its_lease_is_never_taken_over() -> None:
-    import datetime
-
     namespaces, kube, clock = NamespaceLabels(), FakeKube(), Clock()
     namespaces.update("team", {labels.SHARD: "blue"})
-    now = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
     blue = ShardRouter(
         Shard("blue"),
         kube,  # type: ignore[arg-type]
@@ -187,24 +184,27 @@ def test_a_holder_that_still_renews_its_lease_is_never_taken_over() -> None:
         lease_duration=15.0,
         clock=clock,
         leases=("landlord-system", "landlord-operator"),
-        wall=lambda: now,
     )
     blue.seen(kustomization(kube, "default"), deleted=False)
+    # Written by another machine whose clock is an hour behind: never compared with ours.
     kube.lease = {
         "spec": {
             "holderIdentity": "pod-a",
-            "renewTime": "2026-11-29T11:59:58.000000Z",
+            "renewTime": "2026-11-29T10:59:58.000000Z",
             "leaseDurationSeconds": 15,
         }
     }
 
     assert blue.admit(KEY) is not None
-    clock.now += 60  # a long reconcile in flight on the default shard
+    clock.now += 60  # a long reconcile in flight on the default shard, which renews
+    kube.lease["spec"]["renewTime"] = "2026-11-29T11:00:58.000000Z"
     waiting = blue.admit(KEY)
     assert waiting is not None
     assert "alive" in waiting.message
+    clock.now += 10
+    assert blue.admit(KEY) is not None, "renewed 10 s ago: alive"
     assert kube.patches == []
 
-    kube.lease["spec"]["renewTime"] = "2026-11-29T11:59:00.000000Z"  # it died
+    clock.now += 6  # no renewal for 16 s: it died
     assert blue.admit(KEY) is None
     assert kube.patches == [(KEY, "blue")]

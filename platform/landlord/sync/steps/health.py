@@ -46,7 +46,7 @@ def look(
     deadline = healthwait.pending(
         body.get("status") or {}, result.revision, generation
     ) or healthwait.deadline_after(timeout)
-    if healthwait.remaining(deadline) <= 0:
+    if healthwait.left(deadline, timeout) <= 0:
         raise SyncError(
             reasons.HEALTH_CHECK_FAILED,
             f"not healthy after {durations.format_seconds(timeout)} (spec.timeout): "
