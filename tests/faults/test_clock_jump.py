@@ -29,7 +29,7 @@ from tests.fixtures.operator import OperatorProcess, Tenants
 from tests.helpers import eventually
 
 HOUR = 3600
-TIMEOUT = 20  # the sick Kustomization's health-check timeout
+TIMEOUT = 12  # the sick Kustomization's health-check timeout
 LEASE = "landlord-clock-drill"
 
 
@@ -138,7 +138,7 @@ def test_a_stepped_wall_clock_ends_no_wait_early_stretches_none_and_stalls_nothi
     )
     began = time.monotonic()
     _step(operator, offset_file, HOUR)
-    # The same wait goes on (one deadline, never failed) until its 20 s are nearly over.
+    # The same wait goes on (one deadline, never failed) until its 12 s are nearly over.
     while time.monotonic() < began + TIMEOUT - 5:
         ready = _ready(admin, name, "sick")
         assert ready.get("reason") != "HealthCheckFailed", (
@@ -153,7 +153,7 @@ def test_a_stepped_wall_clock_ends_no_wait_early_stretches_none_and_stalls_nothi
         timeout=30,
         what="HealthCheckFailed after its timeout",
     )
-    assert "not healthy after 20s" in failed["message"]
+    assert "not healthy after 12s" in failed["message"]
     _push_and_drift(admin, git_server, name, "forward", SMALL // 2)
 
     # Back two hours (an hour behind the real time): nothing waits for the clock.

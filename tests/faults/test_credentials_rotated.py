@@ -33,7 +33,7 @@ from tests.helpers import eventually
 NAMESPACE = "credentials-drill"
 ACCOUNT = "operator"
 DRILL = "credentials-drill"
-WAIT = 8.0  # seconds the drill watches the refused operator
+WAIT = 4.0  # seconds the drill watches the refused operator
 
 
 @pytest.fixture

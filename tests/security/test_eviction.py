@@ -21,7 +21,7 @@ from landlord.kube import events
 from tests.fixtures.operator import OperatorProcess, Tenants
 from tests.helpers import eventually
 
-DEADLINE = 30.0
+DEADLINE = 20.0
 
 
 def test_deleting_the_reconciler_account_does_not_stop_an_eviction(

@@ -53,6 +53,14 @@ def test_bootstrap_syncs_tenants_from_the_platform_repository(
         assert synced["metadata"]["labels"][labels.KUSTOMIZATION_NAME] == "platform"
 
         git_server.commit("platform", {f"tenants/{first}.yaml": None}, message="offboard")
+        # As `landlord reconcile source platform` would: not a minute's wait for the poll.
+        admin.merge_patch(
+            api.API_VERSION,
+            "GitRepository",
+            "platform",
+            {"metadata": {"annotations": {labels.REQUESTED_AT: "offboard"}}},
+            PLATFORM_NAMESPACE,
+        )
         eventually(lambda: tenants.get(first) is None, timeout=90, what=f"{first} pruned from Git")
         assert tenants.get(second) is not None
     finally:
