@@ -15,6 +15,7 @@ failed request does, and what it would have written or deleted is not.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import logging
@@ -44,6 +45,9 @@ ATTRIBUTES = (
     "username",
     "password",
 )
+
+# Seconds the old connection pools stay open for the requests in flight on them.
+RETIRE_AFTER = 60.0
 
 Loader = Callable[[k8s.Configuration], None]
 # Makes a client's REST layer again (its wrappers included) for a configuration.
@@ -157,7 +161,11 @@ class Credentials:
             clients = list(self._clients.items())
         for api_client, make_rest in clients:
             # Requests in flight finish on the old pool; new ones present the new identity.
+            old = api_client.rest_client
             api_client.rest_client = make_rest(api_client.configuration)
+            closing = threading.Timer(RETIRE_AFTER, _retire, args=(old,))
+            closing.daemon = True
+            closing.start()
         log.warning("%s holds new credentials: the connection uses them now", self.source)
         for callback in self.on_change:
             callback()
@@ -185,3 +193,9 @@ def _answered(credentials: Credentials, status: object) -> None:
         credentials.refused()
     elif status:  # authenticated, whatever came of it
         credentials.accepted()
+
+
+def _retire(rest_client: Any) -> None:
+    """Close an old REST layer's pools (a watch still on them reconnects, as the new one)."""
+    with contextlib.suppress(Exception):
+        rest_client.pool_manager.clear()
