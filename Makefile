@@ -88,9 +88,10 @@ unit: venv
 
 # The real-node tests (tests/realnode) need root, the node tools, the kubelet and
 # Landlord's image; each is built or installed once, with progress, before pytest.
+# Every test's time (setup, call, teardown) lands in .landlord/test-report.xml.
 test: lint binaries node-tools image
 	$(BIN)/landlord cluster build --real-nodes
-	$(BIN)/pytest --durations=30
+	$(BIN)/pytest --durations=30 --junitxml=.landlord/test-report.xml
 
 bench: binaries
 	$(BIN)/python -m tests.bench
