@@ -101,6 +101,10 @@ class ComponentFailedError(TerminalError):
         return text
 
 
+# The api_reason of an ApiError for a request that got no answer.
+UNANSWERED = "Unreachable"
+
+
 class ApiError(RetryableError):
     """The apiserver refused or failed a request; ``status`` is the HTTP status."""
 
@@ -128,6 +132,11 @@ class ApiError(RetryableError):
     @property
     def invalid(self) -> bool:
         return self.status == 422
+
+    @property
+    def unanswered(self) -> bool:
+        """No answer at all: refused, timed out or reset before a status came back."""
+        return self.api_reason == UNANSWERED
 
 
 class ConcurrentUpdateError(RetryableError):

@@ -63,7 +63,7 @@ def plain(_client: Any, data: Any) -> Any:
 
 
 # The api_reason of an ApiError for a request that got no answer.
-UNREACHABLE = "Unreachable"
+UNREACHABLE = errors.UNANSWERED
 
 
 def _bounded(rest: Any, connect: float, read: float | None, watch: float | None) -> None:

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from landlord import errors
 from landlord.runtime import workqueue
+from landlord.runtime.outage import Outage
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Controller:
         resync: float = 300.0,
         group_of: Callable[[str], str] | None = None,
         max_per_group: int | None = None,
+        outage: Outage | None = None,
     ) -> None:
         self.name = name
         self.reconcile = reconcile
@@ -61,6 +63,8 @@ class Controller:
         self._busy: collections.Counter[str] = collections.Counter()
         self.queue: workqueue.WorkQueue[str] = workqueue.WorkQueue()
         self.known: set[str] = set()
+        # Shared by every controller: while the apiserver does not answer, workers wait.
+        self.outage = outage
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
 
@@ -119,6 +123,8 @@ class Controller:
                 group = self.group_of(key)
                 self._busy[group] += 1
             try:
+                if self.outage is not None:
+                    await self.outage.wait()
                 outcome = await self._call(key)
             except errors.TerminalError as error:
                 self.queue.forget(key)  # no retry: the next event or resync looks again
@@ -130,6 +136,12 @@ class Controller:
                     extra={"controller": self.name, "key": key, "reason": error.reason},
                 )
             except errors.RetryableError as error:
+                if (
+                    self.outage is not None
+                    and isinstance(error, errors.ApiError)
+                    and error.unanswered
+                ):
+                    self.outage.noticed()
                 delay = self.queue.retry(key, error.delay)
                 log.warning(
                     "%s %s failed (%s); retrying in %.1fs",

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from landlord import api, kube, onboarding, policy, telemetry
+from landlord import api, errors, kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
 from landlord.api import labels as api_labels
 from landlord.clusters.reconciler import ClusterReconciler
@@ -24,7 +24,7 @@ from landlord.gitops import artifacts, budgets, durations
 from landlord.kube import events
 from landlord.kube.fleet import Fleet
 from landlord.policy import reloader as policy_reloader
-from landlord.runtime import controller, shards
+from landlord.runtime import controller, outage, shards
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
 from landlord.sources import reconciler as sources_reconciler
@@ -94,6 +94,7 @@ class Operator:
         self.on_started = on_started
         self.on_stopping = on_stopping
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.outage: outage.Outage | None = None  # made on the event loop, at start
         # Every duration a tenant sets is held to these (refused, not clamped, outside them).
         bounds = durations.bounds_of(config.limits)
         # Which traceparents are Landlord's (signed by the API, then by the tenant operator).
@@ -289,6 +290,10 @@ class Operator:
         self._loop = asyncio.get_running_loop()
         if self.kube.credentials is not None:
             self.kube.credentials.on_change.append(self._credentials_changed)
+        self.outage = outage.Outage(self._apiserver_answers)
+        self.outage.on_back.append(lambda: self._retry_failing("the apiserver is back"))
+        for each in self.controllers():
+            each.outage = self.outage
         self.local_watches.start()
         for each in self.controllers():
             each.start()
@@ -302,14 +307,21 @@ class Operator:
 
     def _credentials_changed(self) -> None:
         """New credentials: what failed while the old ones were refused is retried now."""
-        if self._loop is None:
-            return
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._retry_failing, "new credentials")
 
-        def retry() -> None:
-            failing = sum(each.retry_failing_now() for each in self.controllers())
-            log.info("new credentials: %d reconcile(s) in backoff retried now", failing)
+    def _retry_failing(self, why: str) -> None:
+        """Every key in backoff, in every controller, reconciled now (on the event loop)."""
+        failing = sum(each.retry_failing_now() for each in self.controllers())
+        log.info("%s: %d reconcile(s) in backoff retried now", why, failing)
 
-        self._loop.call_soon_threadsafe(retry)
+    def _apiserver_answers(self) -> bool:
+        """Whether the apiserver answered one request (whatever it said)."""
+        try:
+            self.kube.raw_get("/version")
+        except errors.ApiError as error:
+            return not error.unanswered
+        return True
 
     def readiness(self) -> tuple[bool, str]:
         """Whether the operator works: a policy in force and its controllers started."""
@@ -324,6 +336,8 @@ class Operator:
         if self.on_stopping is not None:
             await asyncio.to_thread(self.on_stopping)
         self.reloader.stop()
+        if self.outage is not None:
+            self.outage.stop()
         self.local_watches.stop()
         self.tenant_watches.stop()
         if self.drift_watches is not None:
