@@ -11,6 +11,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -122,6 +123,12 @@ def _damaged(payload: bytes, fault: str) -> bytes:
 class _HttpServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     git: GitServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (killed, timed out) is not worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class GitServer:
