@@ -8,9 +8,10 @@ reset) turns the workers of every controller to waiting, and one probe —
 retried with a backoff from 0.5 s, doubling up to 10 s — asks the apiserver
 until it answers. Then the keys that failed meanwhile are retried at once.
 
-An answer of any kind ends the wait (an error status is an answer): a
-registered cluster that is down makes its own reconciles fail, not the
-operator wait — the probe asks the operator's own apiserver, which answers.
+An answer of any kind ends the wait (an error status is an answer). The
+probe asks at once before anyone waits: a registered cluster that is down
+(whose failures look the same) costs one answered probe, and never makes the
+operator's other tenants wait.
 """
 
 from __future__ import annotations
@@ -53,9 +54,15 @@ class Outage:
         return self._answering.is_set()
 
     def noticed(self) -> None:
-        """A request got no answer (on the event loop): wait and probe, unless already."""
-        if not self._answering.is_set():
-            return
+        """A request got no answer (on the event loop): probe, and wait if it is the apiserver."""
+        if self._task is not None and not self._task.done():
+            return  # already probing (or waiting)
+        self._task = asyncio.get_running_loop().create_task(self._confirm_then_wait())
+
+    async def _confirm_then_wait(self) -> None:
+        self.probes += 1
+        if await asyncio.to_thread(self._probe_quietly):
+            return  # the operator's apiserver answers: the failure was elsewhere, or passed
         self._answering.clear()
         self.since = time.monotonic()
         self.outages += 1
@@ -63,7 +70,7 @@ class Outage:
             "the apiserver does not answer: reconciles wait for it (asking every %.0fs at most)",
             self.longest,
         )
-        self._task = asyncio.get_running_loop().create_task(self._wait_for_answer())
+        await self._wait_for_answer()
 
     async def wait(self) -> None:
         """Return once the apiserver answers (at once while it does)."""

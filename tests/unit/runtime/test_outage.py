@@ -9,6 +9,15 @@ from landlord.runtime import controller
 from landlord.runtime.outage import Outage
 
 
+async def _until_paused(outage: Outage) -> None:
+    """The first probe runs on a thread: the pause begins once it found no answer."""
+    for _ in range(1000):
+        if not outage.answering:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("never paused")
+
+
 def test_workers_wait_while_one_probe_asks_with_a_backoff() -> None:
     answers = iter([False, False, True])
     back: list[bool] = []
@@ -17,8 +26,8 @@ def test_workers_wait_while_one_probe_asks_with_a_backoff() -> None:
         outage = Outage(lambda: next(answers), first=0.01, longest=0.02)
         outage.on_back.append(lambda: back.append(True))
         outage.noticed()
-        outage.noticed()  # already waiting: one probe loop, not two
-        assert not outage.answering
+        outage.noticed()  # already probing: one probe loop, not two
+        await _until_paused(outage)
         await asyncio.wait_for(outage.wait(), 2)
         return outage
 
@@ -41,6 +50,7 @@ def test_a_probe_that_raises_is_no_answer_yet() -> None:
     async def scenario() -> None:
         outage = Outage(probe, first=0.01)
         outage.noticed()
+        await _until_paused(outage)
         await asyncio.wait_for(outage.wait(), 2)
 
     asyncio.run(scenario())
@@ -81,3 +91,18 @@ def test_an_unanswered_request_stops_every_worker_until_the_apiserver_answers() 
     asyncio.run(scenario())
     assert calls["b"] == 1
     assert calls["a"] == 2  # failed once, retried at once when the apiserver came back
+
+
+def test_a_failure_elsewhere_costs_one_probe_and_no_wait() -> None:
+    """A registered cluster that is down fails the same way; the operator's apiserver answers."""
+
+    async def scenario() -> Outage:
+        outage = Outage(lambda: True, first=0.01)
+        outage.noticed()
+        await asyncio.sleep(0.1)
+        return outage
+
+    outage = asyncio.run(scenario())
+    assert outage.answering
+    assert outage.outages == 0
+    assert outage.probes == 1
