@@ -19,6 +19,15 @@ def _loader(token: dict[str, str], cert: pathlib.Path) -> credentials_mod.Loader
     return load
 
 
+def _connected(
+    load: credentials_mod.Loader, source: str = "kubeconfig"
+) -> tuple[k8s.Configuration, credentials_mod.Credentials]:
+    """A configuration as ``load`` reads it, and its Credentials."""
+    configuration = k8s.Configuration()
+    load(configuration)
+    return configuration, credentials_mod.Credentials(source, load, configuration)
+
+
 @pytest.fixture
 def cert(tmp_path: pathlib.Path) -> pathlib.Path:
     path = tmp_path / "client.crt"
@@ -29,9 +38,7 @@ def cert(tmp_path: pathlib.Path) -> pathlib.Path:
 def test_unchanged_credentials_are_not_replaced(cert: pathlib.Path) -> None:
     token = {"value": "a"}
     load = _loader(token, cert)
-    configuration = k8s.Configuration()
-    load(configuration)
-    credentials = credentials_mod.Credentials("kubeconfig", load, configuration)
+    _, credentials = _connected(load)
 
     assert credentials.reload() is False
     assert credentials.reloads == 0
@@ -40,9 +47,7 @@ def test_unchanged_credentials_are_not_replaced(cert: pathlib.Path) -> None:
 def test_a_new_token_reaches_every_configuration_and_client(cert: pathlib.Path) -> None:
     token = {"value": "a"}
     load = _loader(token, cert)
-    configuration = k8s.Configuration()
-    load(configuration)
-    credentials = credentials_mod.Credentials("kubeconfig", load, configuration)
+    configuration, credentials = _connected(load)
     impersonated = k8s.Configuration()
     load(impersonated)
     credentials.follow(impersonated)
@@ -63,9 +68,7 @@ def test_a_new_token_reaches_every_configuration_and_client(cert: pathlib.Path) 
 
 def test_a_certificate_rewritten_in_place_counts_as_new(cert: pathlib.Path) -> None:
     load = _loader({"value": "a"}, cert)
-    configuration = k8s.Configuration()
-    load(configuration)
-    credentials = credentials_mod.Credentials("kubeconfig", load, configuration)
+    _, credentials = _connected(load)
 
     cert.write_text("rotated certificate")  # same path, new content
 
@@ -75,10 +78,7 @@ def test_a_certificate_rewritten_in_place_counts_as_new(cert: pathlib.Path) -> N
 def test_refusals_are_said_once_and_cleared_by_a_success(
     cert: pathlib.Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    load = _loader({"value": "a"}, cert)
-    configuration = k8s.Configuration()
-    load(configuration)
-    credentials = credentials_mod.Credentials("the-kubeconfig", load, configuration)
+    _, credentials = _connected(_loader({"value": "a"}, cert), "the-kubeconfig")
 
     for _ in range(3):
         credentials.refused()
