@@ -178,10 +178,6 @@ class Kube:
             api_client.set_default_header(header, value)
         return api_client
 
-    def reload_credentials(self) -> bool:
-        """Read the kubeconfig again; True if its credentials changed (and are used now)."""
-        return self.credentials is not None and self.credentials.reload()
-
     @property
     def credentials_refused_for(self) -> float | None:
         """Seconds the apiserver has refused these credentials (None: it accepts them)."""
