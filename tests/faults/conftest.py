@@ -17,6 +17,11 @@ OBJECTS = 500  # the drills' revision size
 SMALL = 20  # objects of the small tenants
 
 
+@pytest.fixture(autouse=True)
+def _quiet(settled: None) -> None:
+    """Every drill counts and times the operator: no offboarding left from earlier tests."""
+
+
 def small_tenant(git: GitServer, tenants: Tenants, admin: kube.Kube) -> tuple[str, str]:
     """A tenant applying ``SMALL`` ConfigMaps (revision ``r0``), once Ready: its name and sha."""
     name = tenants.name("small")

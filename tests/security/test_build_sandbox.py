@@ -20,10 +20,10 @@ from landlord import api, kube
 from landlord.api import conditions
 from landlord.cluster import binaries
 from landlord.demo import GitServer
-from landlord.gitops import sandbox
+from landlord.gitops import sandbox, yamlsafe
+from landlord.gitops.yamlsafe import YamlError
 from landlord.settings import load
-from landlord.sync import build, kustomization, yamlsafe
-from landlord.sync.yamlsafe import YamlError
+from landlord.sync import build, kustomization
 from tests.fixtures.operator import OperatorProcess
 from tests.helpers import eventually
 from tests.security.conftest import TenantRepo

@@ -29,6 +29,9 @@ from tests.fixtures.operator import Tenants
 from tests.helpers import eventually
 from tests.security.conftest import TenantRepo
 
+# Counted and timed: no offboarding left over from earlier tests.
+pytestmark = pytest.mark.usefixtures("settled")
+
 NEVER = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "never-there"}]
 
 

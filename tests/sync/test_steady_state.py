@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime
 import re
 
+import pytest
+
 from landlord import api, kube
 from landlord.api import labels
 from tests.helpers import eventually
 from tests.sync.conftest import TenantRepo
 from tests.sync.test_apply_and_prune import config_map, deployment, service
+
+# Counted and timed: no offboarding left over from earlier tests.
+pytestmark = pytest.mark.usefixtures("settled")
 
 _SAMPLE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
 MUTATING = {"POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE", "DELETECOLLECTION"}

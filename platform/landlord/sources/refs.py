@@ -62,9 +62,12 @@ class Ref:
                 commit=commit, branch=check_ref_name(branch, "ref.branch") if branch else None
             )
         if "semver" in spec:
-            from landlord.sources import semver
+            from landlord.gitops import semver
 
-            semver.Range.parse(spec["semver"])
+            try:
+                semver.Range.parse(spec["semver"])
+            except semver.RangeError as error:
+                raise InvalidSourceError(str(error)) from None
             return cls(semver=spec["semver"])
         if "tag" in spec:
             return cls(tag=check_ref_name(spec["tag"], "ref.tag"))

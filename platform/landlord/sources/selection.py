@@ -6,7 +6,8 @@ import dataclasses
 
 from landlord import git as git_mod
 from landlord.api import reasons
-from landlord.sources import refs, semver
+from landlord.gitops import semver
+from landlord.sources import refs
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,9 +13,10 @@ import pathlib
 
 from landlord.api import reasons
 from landlord.gitops import sandbox as sandbox_mod
+from landlord.gitops import yamlsafe
 from landlord.gitops.paths import UnsafePathError, resolve_inside
-from landlord.sync import kustomization, yamlsafe
-from landlord.sync.yamlsafe import Document, YamlError
+from landlord.gitops.yamlsafe import Document, YamlError
+from landlord.sync import kustomization
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # Where the artifact and kustomize appear inside the build sandbox.

@@ -20,9 +20,9 @@ import pathlib
 from collections.abc import Iterator
 from typing import Any
 
+from landlord.gitops import yamlsafe
 from landlord.gitops.paths import UnsafePathError, resolve_inside
-from landlord.sync import yamlsafe
-from landlord.sync.yamlsafe import YamlError
+from landlord.gitops.yamlsafe import YamlError
 
 FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 

@@ -24,12 +24,13 @@ from typing import Any
 from landlord import api, telemetry
 from landlord.api import kustomization as model
 from landlord.api import labels, reasons
-from landlord.gitops import durations
+from landlord.gitops import durations, validate
+from landlord.gitops.yamlsafe import Document
 from landlord.kube import Kube
 from landlord.kube import status as kube_status
 from landlord.kube.fleet import Member
 from landlord.runtime.outcome import Outcome
-from landlord.sync import healthwait, report, validate
+from landlord.sync import healthwait, report
 from landlord.sync import inventory as inventory_mod
 from landlord.sync.assembly import Steps
 from landlord.sync.failure import SyncError
@@ -37,7 +38,6 @@ from landlord.sync.inventory import Entry, Inventory
 from landlord.sync.result import Result, Timing
 from landlord.sync.steps import build, dependencies, health, prune, source, validation
 from landlord.sync.steps import status as status_step
-from landlord.sync.yamlsafe import Document
 
 __all__ = ["KustomizationReconciler", "Result", "SyncError", "Timing"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from landlord.sync import yamlsafe
+from landlord.gitops import yamlsafe
 
 DISABLED = ("landlord.dev/substitute", "kustomize.toolkit.fluxcd.io/substitute")
 _VARIABLE = re.compile(r"\$\$\{|\$\{([_a-zA-Z][_a-zA-Z0-9]*)(?::=([^}]*))?\}")

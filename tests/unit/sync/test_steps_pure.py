@@ -9,10 +9,10 @@ import pytest
 
 from landlord.api import invalid, labels, reasons
 from landlord.api import kustomization as model
+from landlord.gitops.yamlsafe import Document
 from landlord.sync.failure import SyncError
 from landlord.sync.inventory import Entry
 from landlord.sync.steps import apply, build, gatekeeper, health
-from landlord.sync.yamlsafe import Document
 
 
 def _cm(name: str, **data: str) -> dict[str, Any]:

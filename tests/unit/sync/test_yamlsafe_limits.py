@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from landlord.sync import yamlsafe
-from landlord.sync.yamlsafe import YamlError
+from landlord.gitops import yamlsafe
+from landlord.gitops.yamlsafe import YamlError
 
 
 def _wide(count: int) -> str:

@@ -10,11 +10,11 @@ from landlord import errors
 from landlord.api import kustomization as model
 from landlord.api import reasons
 from landlord.gitops import sandbox as sandbox_mod
+from landlord.gitops.yamlsafe import Document, YamlError
 from landlord.kube import Kube
 from landlord.sync import build as build_mod
 from landlord.sync import substitute
 from landlord.sync.failure import SyncError
-from landlord.sync.yamlsafe import Document, YamlError
 
 
 def build(

@@ -6,10 +6,10 @@ from typing import Any
 
 from landlord import errors
 from landlord.api import reasons
+from landlord.gitops import validate
+from landlord.gitops.yamlsafe import Document, YamlError
 from landlord.kube import Kube
-from landlord.sync import validate
 from landlord.sync.failure import SyncError
-from landlord.sync.yamlsafe import Document, YamlError
 
 
 def namespaced(tenant: Kube, api_version: str, kind: str) -> bool:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from landlord.git.urls import InvalidSourceError
-from landlord.sources.semver import Range
+from landlord.gitops.semver import Range, RangeError
 
 TAGS = [
     "v1.0.0",
@@ -49,5 +48,5 @@ def test_prereleases_are_skipped_unless_named() -> None:
 
 @pytest.mark.parametrize("expression", ["", "banana", "^1.2.3.4", "|| ", "~>1"])
 def test_bad_ranges_are_refused(expression: str) -> None:
-    with pytest.raises(InvalidSourceError):
+    with pytest.raises(RangeError):
         Range.parse(expression)

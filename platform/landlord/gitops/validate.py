@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from landlord.api import reasons
-from landlord.sync.yamlsafe import Document, YamlError
+from landlord.gitops.yamlsafe import Document, YamlError
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Kinds whose names follow a looser rule (the apiserver checks them itself).

@@ -1,4 +1,4 @@
-"""Semantic versions of tags and the ranges a source may follow (``>=1.2 <2``, ``^1.4``…)."""
+"""Semantic versions of tags and chart versions, and ranges to follow (``>=1.2 <2``, ``^1.4``…)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 import re
 from collections.abc import Iterable
 
-from landlord.git.urls import InvalidSourceError
+from landlord import errors
 
 _VERSION = re.compile(
     r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
@@ -41,6 +41,12 @@ class Version:
         )
 
 
+class RangeError(errors.TerminalError):
+    """A version range that cannot be parsed; the message names the offending token."""
+
+    reason = "InvalidSource"
+
+
 Comparator = tuple[str, Version]
 
 
@@ -53,7 +59,7 @@ def _expand(token: str) -> list[Comparator]:
         return [(op or "=", full)]
     partial = _PARTIAL.match(rest)
     if not partial:
-        raise InvalidSourceError(f"ref.semver: cannot parse {token!r}")
+        raise RangeError(f"ref.semver: cannot parse {token!r}")
     major, minor, patch = (
         None if part is None or part in "xX*" else int(part) for part in partial.groups()
     )
@@ -100,14 +106,14 @@ class Range:
 
     @classmethod
     def parse(cls, text: str) -> Range:
-        """Parse a range; InvalidSourceError with the offending token otherwise."""
+        """Parse a range; RangeError with the offending token otherwise."""
         if not text.strip():
-            raise InvalidSourceError("ref.semver is empty")
+            raise RangeError("ref.semver is empty")
         alternatives = []
         for alternative in text.split("||"):
             tokens = re.sub(r"(>=|<=|>|<|=)\s+", r"\1", alternative.strip()).split()
             if not tokens:
-                raise InvalidSourceError(f"ref.semver {text!r} has an empty alternative")
+                raise RangeError(f"ref.semver {text!r} has an empty alternative")
             comparators: list[Comparator] = []
             for token in tokens:
                 comparators.extend(_expand(token))
