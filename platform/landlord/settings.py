@@ -149,6 +149,20 @@ def _seconds(value: object) -> object:
     return value
 
 
+class HelmSettings(BaseModel):
+    """``LANDLORD_HELM__*``: HelmRepositories and HelmReleases (docs/helm.md)."""
+
+    # Reconciles of HelmRepositories and of HelmReleases at once (each its own pool).
+    workers: int = Field(default=2, ge=1, le=32)
+    # A repository's index.yaml; Flux's own cap is 50 MiB.
+    max_index_bytes: int = Field(default=50 * 1024**2, ge=1024)
+    # A chart archive as downloaded, each file in it, all files unpacked, and their number.
+    max_chart_bytes: int = Field(default=10 * 1024**2, ge=1024)
+    max_chart_file_bytes: int = Field(default=5 * 1024**2, ge=1024)
+    max_chart_total_bytes: int = Field(default=50 * 1024**2, ge=1024)
+    max_chart_files: int = Field(default=5_000, ge=1)
+
+
 class LimitsSettings(BaseModel):
     """Bounds on every duration a tenant sets (Flux's CVE-2022-39272 class).
 
@@ -332,6 +346,7 @@ class Settings(BaseSettings):
     tenants: TenantsSettings = TenantsSettings()
     sources: SourcesSettings = SourcesSettings()
     sync: SyncSettings = SyncSettings()
+    helm: HelmSettings = HelmSettings()
     sandbox: SandboxSettings = SandboxSettings()
     limits: LimitsSettings = LimitsSettings()
     budgets: BudgetSettings = BudgetSettings()

@@ -82,3 +82,31 @@ IDENTITY_CHANGED = "IdentityChanged"
 DUPLICATE_IDENTITY = "DuplicateIdentity"
 # Deletion held: Tenants or inventories still have objects on the cluster.
 CLUSTER_IN_USE = "ClusterInUse"
+
+# -- HelmRepository / HelmRelease ----------------------------------------------------
+# HelmRepository: SOURCE_SUCCEEDED, NEW_ARTIFACT, INVALID_SOURCE and POLICY_DENIED as a
+# GitRepository, plus an index that cannot be used.
+INDEX_INVALID = "IndexInvalid"
+# HelmRelease, before Helm runs: the source has no index yet, no chart version matches,
+# the archive is refused or cannot be fetched, the values cannot be read.
+SOURCE_NOT_READY = "SourceNotReady"
+CHART_NOT_FOUND = "ChartNotFound"
+CHART_INVALID = "ChartInvalid"
+CHART_PULL_FAILED = "ChartPullFailed"
+VALUES_FAILED = "ValuesFailed"
+RENDER_FAILED = "RenderFailed"
+# The Released, TestSuccess and Remediated conditions (Flux's reasons).
+RELEASED = "Released"  # a condition type
+TEST_SUCCESS = "TestSuccess"  # a condition type
+REMEDIATED = "Remediated"  # a condition type
+INSTALL_SUCCEEDED = "InstallSucceeded"
+INSTALL_FAILED = "InstallFailed"
+UPGRADE_SUCCEEDED = "UpgradeSucceeded"
+UPGRADE_FAILED = "UpgradeFailed"
+TEST_SUCCEEDED = "TestSucceeded"
+TEST_FAILED = "TestFailed"
+ROLLBACK_SUCCEEDED = "RollbackSucceeded"
+ROLLBACK_FAILED = "RollbackFailed"
+UNINSTALL_SUCCEEDED = "UninstallSucceeded"
+UNINSTALL_FAILED = "UninstallFailed"
+RETRIES_EXCEEDED = "RetriesExceeded"

@@ -4,7 +4,8 @@ Nothing the operator runs lives here, and no operator package imports it (an
 import-linter contract): the demo is a user of Landlord, like the tests.
 
 What belongs here: serving bare repositories over Git's smart HTTP protocol
-with ``git http-backend`` on 127.0.0.1 (``gitserver``), and the demo's steps —
+with ``git http-backend`` on 127.0.0.1 (``gitserver``), Helm chart
+repositories over HTTP (``chartserver``), and the demo's steps —
 push a platform repository, install, start the operator, bootstrap, onboard a
 tenant through the API (``up``). What must not: argument parsing or tables
 (``landlord.cli``).
@@ -12,6 +13,7 @@ tenant through the API (``up``). What must not: argument parsing or tables
 
 from __future__ import annotations
 
+from landlord.demo.chartserver import ChartServer
 from landlord.demo.gitserver import GitServer
 
-__all__ = ["GitServer"]
+__all__ = ["ChartServer", "GitServer"]

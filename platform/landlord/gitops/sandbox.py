@@ -241,17 +241,25 @@ class Sandbox:
         env: dict[str, str],
         limits: Limits,
         system: bool = False,
+        network: bool = False,
     ) -> tuple[list[str], list[str], dict[str, str], str | None]:
         """(prefix, sandbox arguments, environment, working directory) for one run.
 
         The sandbox arguments are handed to bwrap through a pipe (``--args``),
         not on its command line: host paths stay out of the process table.
+        ``network``: the host's network, and its resolver files (``helm`` talking
+        to the apiserver with a tenant's token); everything else stays confined.
         """
         why = self.unavailable()
         if why is None:
             args = [*self._namespace_args(), *self._mounts()]
             if system:
                 args += self._system_mounts()
+            if network:
+                args += ["--share-net"]
+                for name in ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf"):
+                    if pathlib.Path(name).is_file():
+                        args += ["--ro-bind", name, name]
             for bind in binds:
                 args += ["--ro-bind", str(bind.host), bind.inside]
             for key, value in sorted(env.items()):
@@ -280,6 +288,7 @@ class Sandbox:
         env: dict[str, str] | None = None,
         limits: Limits | None = None,
         system: bool = False,
+        network: bool = False,
         what: str,
     ) -> Iterator[CappedReader]:
         """Start ``argv`` confined; yield its stdout as a capped reader.
@@ -290,7 +299,13 @@ class Sandbox:
         """
         limits = limits or self.limits
         prefix, args, host_env, host_cwd = self.command(
-            argv, binds=binds, cwd=cwd, env=dict(env or {}), limits=limits, system=system
+            argv,
+            binds=binds,
+            cwd=cwd,
+            env=dict(env or {}),
+            limits=limits,
+            system=system,
+            network=network,
         )
         pass_fds: tuple[int, ...] = ()
         if args:
@@ -361,11 +376,19 @@ class Sandbox:
         env: dict[str, str] | None = None,
         limits: Limits | None = None,
         system: bool = False,
+        network: bool = False,
         what: str,
     ) -> bytes:
         """Run ``argv`` confined and return its whole (capped) stdout."""
         with self.stream(
-            argv, binds=binds, cwd=cwd, env=env, limits=limits, system=system, what=what
+            argv,
+            binds=binds,
+            cwd=cwd,
+            env=env,
+            limits=limits,
+            system=system,
+            network=network,
+            what=what,
         ) as out:
             return out.read()
 

@@ -10,8 +10,8 @@
   and leader-election Leases.
 - ``TENANT_ACCESS_RULES`` (ClusterRole ``landlord-operator-tenant``), bound by
   the tenant operator in each tenant namespace and nowhere else: impersonate
-  that namespace's service accounts, read its Secrets (drift of the Secrets a
-  sync applied, a GitRepository's credentials).
+  that namespace's service accounts (and request their tokens, for helm), read
+  its Secrets (drift of the Secrets a sync applied, a GitRepository's credentials).
 
 No ``impersonate`` on users or groups, no Secret outside those namespaces.
 ``landlord check`` asks the apiserver about the same rules; the chart renders
@@ -72,6 +72,9 @@ PLATFORM_RULES: list[dict[str, Any]] = [
 
 TENANT_ACCESS_RULES: list[dict[str, Any]] = [
     {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]},
+    # A short-lived token of a tenant's account for helm (HelmReleases): the same reach
+    # as impersonating it, without handing helm the operator's own credentials.
+    {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
     {"apiGroups": [""], "resources": ["secrets"], "verbs": _READ},
 ]
 

@@ -434,6 +434,17 @@ class Kube:
             raise errors.ApiError(f"no token issued for {namespace}/{name}", status=500)
         return str(result.status.token)
 
+    def endpoint(self) -> tuple[str, bytes | None, bool]:
+        """The apiserver's URL, its CA (PEM; None: the system's) and whether TLS is verified.
+
+        What a tool handed another identity's token needs to reach the same apiserver.
+        """
+        config = self.configuration
+        ca: bytes | None = None
+        if config.ssl_ca_cert:
+            ca = pathlib.Path(config.ssl_ca_cert).read_bytes()
+        return str(config.host), ca, bool(config.verify_ssl)
+
     def raw_get(self, path: str) -> str:
         """GET a non-resource path (``/metrics``, ``/readyz``) as text."""
         headers = dict(self.api_client.default_headers)

@@ -21,6 +21,12 @@ from landlord.api import labels as api_labels
 from landlord.clusters.reconciler import ClusterReconciler
 from landlord.git import network
 from landlord.gitops import artifacts, budgets, durations
+from landlord.helm import access as helm_access
+from landlord.helm import charts as helm_charts
+from landlord.helm.release import HelmReleaseReconciler
+from landlord.helm.repository import HelmRepositoryReconciler
+from landlord.helm.runner import Helm
+from landlord.helm.store import ChartStore
 from landlord.kube import events
 from landlord.kube.fleet import Fleet
 from landlord.policy import reloader as policy_reloader
@@ -145,6 +151,7 @@ class Operator:
             self.fleet, self._owned_elsewhere, belongs=self._tenants_namespace
         )
         self._cluster_seen: dict[str, object] = {}  # Cluster → what of it was last acted on
+        self._release_seen: dict[str, object] = {}  # HelmRelease → what of it was last acted on
         # Every shard keeps its connections fresh; the default shard keeps the status.
         self.clusters = ClusterReconciler(
             kube_client,
@@ -209,6 +216,12 @@ class Operator:
             else None
         )
 
+        # Where tenants' sources (Git, chart repositories) may connect.
+        network_policy = network.NetworkPolicy.from_settings(
+            denied=[*config.sources.denied_networks, *config.sources.cluster_networks],
+            allowed=config.sources.allowed_networks,
+            apiserver=kube_client.configuration.host,  # always denied to tenants' sources
+        )
         self.sources = sources_reconciler.GitRepositoryReconciler(
             kube_client,
             store=store,
@@ -230,11 +243,7 @@ class Operator:
             trace_signer=trace_signer,
             bounds=bounds,
             budget=budget,
-            network_policy=network.NetworkPolicy.from_settings(
-                denied=[*config.sources.denied_networks, *config.sources.cluster_networks],
-                allowed=config.sources.allowed_networks,
-                apiserver=kube_client.configuration.host,  # always denied to tenants' sources
-            ),
+            network_policy=network_policy,
         )
         self.source_controller = (
             controller.Controller(
@@ -245,6 +254,65 @@ class Operator:
                 group_of=group_of,
             )
             if self.features.sources
+            else None
+        )
+
+        # Helm: repositories with the sources, releases with the sync (the same switches).
+        chart_store = ChartStore(config.sources.storage_dir / "helm")
+        access = helm_access.Access(
+            kube_client,
+            gate=self.gate,
+            namespaces=self.namespaces,
+            allowed_schemes=config.sources.allowed_schemes,
+            network_policy=network_policy,
+            platform_namespace=config.platform_namespace,
+        )
+        self.helm_repositories = HelmRepositoryReconciler(
+            kube_client,
+            store=chart_store,
+            access=access,
+            max_index_bytes=config.helm.max_index_bytes,
+            bounds=bounds,
+            on_index=self.on_new_index,
+        )
+        helm_binary = parts.helm(config) if self.features.sync else None
+        self.helm_releases = HelmReleaseReconciler(
+            kube_client,
+            helm=Helm(helm_binary, sandbox, config.sources.storage_dir / "helm" / "runs")
+            if helm_binary is not None
+            else None,
+            store=chart_store,
+            access=access,
+            chart_limits=helm_charts.Limits(
+                archive_bytes=config.helm.max_chart_bytes,
+                file_bytes=config.helm.max_chart_file_bytes,
+                total_bytes=config.helm.max_chart_total_bytes,
+                files=config.helm.max_chart_files,
+            ),
+            platform_namespace=config.platform_namespace,
+            bounds=bounds,
+            tenant_view=self.live_index,
+        )
+        self.helm_repository_controller = (
+            controller.Controller(
+                "helmrepository",
+                self.reconcile_helm_repository,
+                workers=config.helm.workers,
+                resync=float("inf"),
+                group_of=group_of,
+            )
+            if self.features.sources
+            else None
+        )
+        self.helm_release_controller = (
+            controller.Controller(
+                "helmrelease",
+                self.reconcile_helm_release,
+                workers=config.helm.workers,
+                resync=float("inf"),
+                group_of=group_of,
+            )
+            if self.features.sync
             else None
         )
 
@@ -270,6 +338,8 @@ class Operator:
                 self.source_controller,
                 self.sync_controller,
                 self.cluster_controller,
+                self.helm_repository_controller,
+                self.helm_release_controller,
             )
             if c is not None
         ]
@@ -441,6 +511,30 @@ class Operator:
             for dependent in self.syncs.waiting_on(key):
                 self.sync_controller.enqueue(dependent)
 
+    def helm_repository_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
+        """A HelmRepository event (the sources feature is on)."""
+        key = _key(body)
+        if self.helm_repository_controller is not None and self.router.may_own_key(key):
+            self.helm_repository_controller.enqueue(key)
+
+    def helm_release_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
+        """A HelmRelease event (the sync feature is on); status-only writes are not changes."""
+        key = _key(body)
+        metadata = body.get("metadata") or {}
+        fingerprint = (
+            metadata.get("generation"),
+            metadata.get("deletionTimestamp"),
+            tuple(metadata.get("finalizers") or ()),
+            (metadata.get("annotations") or {}).get(api_labels.REQUESTED_AT),
+        )
+        if not deleted and self._release_seen.get(key) == fingerprint:
+            return
+        self._release_seen[key] = fingerprint
+        if deleted:
+            self._release_seen.pop(key, None)
+        if self.helm_release_controller is not None and self.router.may_own_key(key):
+            self.helm_release_controller.enqueue(key)
+
     def namespace_changed(self, name: str, labels: Mapping[str, str], *, deleted: bool) -> None:
         """Every namespace's labels: the policy subject and the shard of what lives in it."""
         before = self.namespaces.get(name)
@@ -497,6 +591,18 @@ class Operator:
                 self._wake(self.sync_controller, dependent)
         return outcome
 
+    def reconcile_helm_repository(self, key: str) -> Outcome | None:
+        """Fetch one HelmRepository's index, if it is this shard's."""
+        if not self.router.owns_key(key):
+            return None
+        return self.helm_repositories.reconcile(key)
+
+    def reconcile_helm_release(self, key: str) -> Outcome | None:
+        """Install or upgrade one HelmRelease, if it is this shard's."""
+        if not self.router.owns_key(key):
+            return None
+        return self.helm_releases.reconcile(key)
+
     # -- what happens between them (on worker, watch and reloader threads) --------
 
     def on_new_revision(self, namespace: str, name: str, revision: str) -> None:
@@ -506,6 +612,11 @@ class Operator:
             self.reloader.check()  # a new platform revision may bring a new policy: now
         for key in self.syncs.dependents(namespace, name):
             self._wake(self.sync_controller, key)
+
+    def on_new_index(self, namespace: str, name: str) -> None:
+        """A HelmRepository stored a new index: the releases using it look again."""
+        for key in self.helm_releases.users_of(namespace, name):
+            self._wake(self.helm_release_controller, key)
 
     def on_drift(self, key: str) -> None:
         """A watch saw an applied object change: repair at once (debounced: edits burst)."""
@@ -524,6 +635,8 @@ class Operator:
         for kind, target in (
             ("GitRepository", self.source_controller),
             ("Kustomization", self.sync_controller),
+            ("HelmRepository", self.helm_repository_controller),
+            ("HelmRelease", self.helm_release_controller),
         ):
             if target is None:
                 continue

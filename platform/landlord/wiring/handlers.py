@@ -192,6 +192,20 @@ def registry_of(
         async def sync_event(event: Mapping[str, Any], **_: Any) -> None:
             operator.sync_changed(event["object"], deleted=event.get("type") == "DELETED")
 
+    if features.sources:
+
+        @kopf.on.event(api.GROUP, api.VERSION, "helmrepositories", registry=registry)
+        async def helm_repository_event(event: Mapping[str, Any], **_: Any) -> None:
+            operator.helm_repository_changed(
+                event["object"], deleted=event.get("type") == "DELETED"
+            )
+
+    if features.sync:
+
+        @kopf.on.event(api.GROUP, api.VERSION, "helmreleases", registry=registry)
+        async def helm_release_event(event: Mapping[str, Any], **_: Any) -> None:
+            operator.helm_release_changed(event["object"], deleted=event.get("type") == "DELETED")
+
     @kopf.on.event(api.GROUP, api.VERSION, "clusters", registry=registry)
     async def cluster_event(name: str, event: Mapping[str, Any], **_: Any) -> None:
         metadata = (event.get("object") or {}).get("metadata") or {}

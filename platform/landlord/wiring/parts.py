@@ -59,6 +59,19 @@ def kustomize(config: settings_mod.Settings) -> pathlib.Path | None:
     return found
 
 
+def helm(config: settings_mod.Settings) -> pathlib.Path | None:
+    """The helm binary that `landlord cluster build` put in the cache, if any."""
+    found = binaries.find(
+        "helm", cache_dir=config.cluster.cache_dir, assets_dir=config.cluster.assets_dir
+    )
+    if found is None:
+        log.warning(
+            "helm is not built (run `landlord cluster build`); HelmReleases will wait with "
+            "reason SandboxUnavailable"
+        )
+    return found
+
+
 class NoDriftTracker(DriftTracker):
     """The tracker with drift detection off: it keeps nothing, so nothing is ever clean.
 

@@ -16,12 +16,14 @@ from typing import Any
 import pydantic
 import pytest
 
-from landlord.api import crds, gitrepository, kustomization, tenant
+from landlord.api import crds, gitrepository, helmrelease, helmrepository, kustomization, tenant
 
 MODELS: dict[str, type[pydantic.BaseModel]] = {
     "Tenant": tenant.TenantSpec,
     "GitRepository": gitrepository.GitRepositorySpec,
     "Kustomization": kustomization.KustomizationSpec,
+    "HelmRepository": helmrepository.HelmRepositorySpec,
+    "HelmRelease": helmrelease.HelmReleaseSpec,
 }
 SCALARS = {"string": str, "boolean": bool, "integer": int}
 

@@ -1,0 +1,196 @@
+"""HTTP(S) GETs of tenant-chosen URLs: every hop checked, connected where it was checked.
+
+A chart repository's index and archives are fetched by the operator, so every
+URL passes the same checks as a Git source before a connection is opened —
+the scheme allow-list, the policy's ``source`` point and the network deny list
+(:class:`~landlord.git.network.NetworkPolicy`) — and the connection goes to
+the very addresses the deny list approved (no second DNS answer can move it to
+the apiserver or a metadata address). Redirects are followed a few times, each
+hop checked the same way; credentials never follow a redirect to another host.
+The body is read in chunks up to a cap; a timeout bounds the whole fetch.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import http.client
+import socket
+import ssl
+import time
+import urllib.parse
+from collections.abc import Callable
+
+from landlord import errors
+from landlord.git import network
+
+MAX_REDIRECTS = 5
+CHUNK = 64 * 1024
+
+# Decides one URL before it is fetched: the addresses to connect to (None: any,
+# resolved by the system), or raises (policy denial, blocked address, bad URL).
+Checker = Callable[[str], network.Resolution | None]
+
+
+class DownloadError(errors.RetryableError):
+    """A fetch failed; ``reason`` says how (the message never holds credentials)."""
+
+    def __init__(self, message: str, *, reason: str = "FetchFailed") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class TooLargeError(DownloadError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="ArtifactTooLarge")
+
+
+@dataclasses.dataclass(frozen=True)
+class Auth:
+    """Basic credentials for the repository's own host, and a CA to trust."""
+
+    username: str | None = None
+    password: str | None = None
+    ca_pem: bytes | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Response:
+    """A fetched body, where it was finally fetched from, and its validator."""
+
+    url: str
+    body: bytes
+    etag: str | None
+
+
+def get(
+    url: str,
+    *,
+    check: Checker,
+    max_bytes: int,
+    timeout: float,
+    auth: Auth | None = None,
+    credentials_host: str | None = None,
+    user_agent: str = "landlord-helm",
+) -> Response:
+    """GET ``url`` (following checked redirects) within ``max_bytes`` and ``timeout`` seconds.
+
+    ``credentials_host``: the only host basic credentials are sent to.
+    """
+    deadline = time.monotonic() + timeout
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        resolution = check(current)
+        parts = urllib.parse.urlsplit(current)
+        headers = {"User-Agent": user_agent, "Accept": "*/*"}
+        if (
+            auth is not None
+            and auth.username is not None
+            and parts.hostname == (credentials_host or parts.hostname)
+        ):
+            pair = f"{auth.username}:{auth.password or ''}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        connection = _connection(parts, resolution, deadline, auth.ca_pem if auth else None)
+        try:
+            path = parts.path or "/"
+            connection.request(
+                "GET", path + (f"?{parts.query}" if parts.query else ""), headers=headers
+            )
+            response = connection.getresponse()
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.getheader("Location")
+                if not location:
+                    raise DownloadError(f"{_shown(current)} redirected without a Location")
+                current = urllib.parse.urljoin(current, location)
+                continue
+            if response.status != 200:
+                raise DownloadError(
+                    f"{_shown(current)} answered HTTP {response.status} {response.reason}",
+                    reason="AuthenticationFailed"
+                    if response.status in (401, 403)
+                    else "FetchFailed",
+                )
+            length = response.getheader("Content-Length")
+            if length and length.isdigit() and int(length) > max_bytes:
+                raise TooLargeError(
+                    f"{_shown(current)} is {length} bytes; the limit is {max_bytes}"
+                )
+            body = _read(response, max_bytes, deadline, current)
+            return Response(current, body, response.getheader("ETag"))
+        except (OSError, http.client.HTTPException) as error:
+            raise DownloadError(f"{_shown(current)} could not be fetched: {_why(error)}") from None
+        finally:
+            connection.close()
+    raise DownloadError(f"{_shown(url)} redirected more than {MAX_REDIRECTS} times")
+
+
+def _connection(
+    parts: urllib.parse.SplitResult,
+    resolution: network.Resolution | None,
+    deadline: float,
+    ca_pem: bytes | None,
+) -> http.client.HTTPConnection:
+    host = parts.hostname or ""
+    left = max(0.1, deadline - time.monotonic())
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        context = ssl.create_default_context()
+        if ca_pem:
+            context.load_verify_locations(cadata=ca_pem.decode())
+        connection = http.client.HTTPSConnection(host, parts.port, timeout=left, context=context)
+    else:
+        connection = http.client.HTTPConnection(host, parts.port, timeout=left)
+    if resolution is not None and not resolution.literal:
+        pinned = resolution.addresses
+
+        def connect(
+            address: tuple[str, int], timeout: float | None = None, source: object = None
+        ) -> socket.socket:
+            last: OSError | None = None
+            for candidate in pinned:
+                try:
+                    return socket.create_connection((candidate, address[1]), timeout)
+                except OSError as error:
+                    last = error
+            raise last or OSError("no address to connect to")
+
+        connection._create_connection = connect  # type: ignore[attr-defined]
+    return connection
+
+
+def _read(response: http.client.HTTPResponse, max_bytes: int, deadline: float, url: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise DownloadError(f"{_shown(url)} took longer than the timeout", reason="Timeout")
+        chunk = response.read(CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLargeError(f"{_shown(url)} is larger than {max_bytes} bytes")
+        chunks.append(chunk)
+
+
+def _shown(url: str) -> str:
+    """A URL without userinfo, query or fragment: safe for messages."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({error.verify_message})"
+    if isinstance(error, TimeoutError | socket.timeout):
+        return "timed out"
+    return str(error) or type(error).__name__
+
+
+def digest_of(data: bytes) -> str:
+    """``sha256:<hex>`` of a fetched body."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(data).hexdigest()

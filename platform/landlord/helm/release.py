@@ -1,0 +1,890 @@
+"""Reconcile one HelmRelease: chart, values, render, check, then install or upgrade as the tenant.
+
+The pipeline, in order; each step's failure is a Ready reason of its own and
+installs nothing:
+
+1. admit — spec, durations, the chart source's namespace (a cross-namespace
+   ``sourceRef`` needs the policy's ``source`` line), the service account;
+2. chart — the repository's stored index, the highest version in range, the
+   archive fetched (every URL decided by :mod:`.access`) and verified
+   (:mod:`.charts`), kept by digest;
+3. values — ``valuesFrom`` read as the tenant, merged (:mod:`.values`);
+4. unchanged? — the same chart digest and values as the deployed release, at
+   this generation: nothing runs (no Helm, no write);
+5. render — ``helm upgrade --install --dry-run=server`` as the tenant;
+6. check — every object, hooks and tests too, through the same validation as a
+   Kustomization's (names, namespaces within the tenant's, nothing
+   cluster-scoped) and the policy's ``apply`` kinds;
+7. release — ``helm upgrade --install`` replaying exactly the checked manifests
+   (:mod:`.runner`), then ``helm test`` when asked;
+8. remediate — on failure, Flux's rules: retries, rollback or uninstall,
+   ``remediateLastFailure``; Stalled with ``RetriesExceeded`` when they run out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from typing import Any
+
+import pydantic
+import yaml
+
+from landlord import api, errors, policy
+from landlord.api import conditions, invalid, labels, reasons
+from landlord.api import helmrelease as model
+from landlord.api import helmrepository as repository_model
+from landlord.git import network, urls
+from landlord.gitops import durations, validate, yamlsafe
+from landlord.helm import access as access_mod
+from landlord.helm import charts, download, runner
+from landlord.helm import index as index_mod
+from landlord.helm import values as values_mod
+from landlord.helm.store import ChartStore
+from landlord.kube import Kube, events, finalizers
+from landlord.kube import status as kube_status
+from landlord.runtime.outcome import Outcome
+from landlord.runtime.tenantview import TenantView
+
+log = logging.getLogger(__name__)
+
+KIND = model.KIND
+DEFAULT_INTERVAL = durations.parse(model.DEFAULT_INTERVAL)
+DEFAULT_TIMEOUT = durations.parse(model.DEFAULT_TIMEOUT)
+FINALIZER = labels.FINALIZER
+# Labels Landlord adds to every object a release installs (its audit trail; never used to prune).
+RELEASE_NAME = labels.PREFIX + "helmrelease-name"
+RELEASE_NAMESPACE = labels.PREFIX + "helmrelease-namespace"
+# A TokenRequest lives this long; one is reused while it has more than half left.
+TOKEN_SECONDS = 600
+RETRY = 10.0  # seconds before a failed, not stalled, release is tried again (then backoff)
+
+
+class Refused(errors.LandlordError):
+    """A step that installs nothing: its Ready reason and whether retrying can help."""
+
+    def __init__(self, reason: str, message: str, *, stalled: bool = False) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.stalled = stalled
+
+
+@dataclasses.dataclass(frozen=True)
+class Desired:
+    """What one reconcile would release."""
+
+    release: str
+    namespace: str  # Helm's --namespace: objects' default and the release storage
+    account: str
+    chart: index_mod.ChartVersion
+    chart_digest: str
+    chart_path: Any
+    values: dict[str, Any]
+    config_digest: str
+    generation: int
+
+
+class Tokens:
+    """Short-lived tokens of tenants' service accounts, reused while fresh."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, namespace: str, account: str) -> str:
+        now = time.monotonic()
+        with self._lock:
+            found = self._tokens.get((namespace, account))
+            if found is not None and found[1] - now > TOKEN_SECONDS / 2:
+                return found[0]
+        token = self.kube.service_account_token(namespace, account, seconds=TOKEN_SECONDS)
+        with self._lock:
+            self._tokens[(namespace, account)] = (token, now + TOKEN_SECONDS)
+        return token
+
+    def forget(self, namespace: str) -> None:
+        with self._lock:
+            for key in [k for k in self._tokens if k[0] == namespace]:
+                del self._tokens[key]
+
+
+class HelmReleaseReconciler:
+    """Installs, upgrades, tests, remediates and uninstalls HelmReleases as their tenants."""
+
+    def __init__(
+        self,
+        kube: Kube,
+        *,
+        helm: runner.Helm | None,
+        store: ChartStore,
+        access: access_mod.Access,
+        chart_limits: charts.Limits,
+        platform_namespace: str,
+        bounds: durations.Bounds | None = None,
+        tenant_view: TenantView | None = None,
+    ) -> None:
+        self.kube = kube
+        self.helm = helm
+        self.store = store
+        self.access = access
+        self.gate = access.gate
+        self.chart_limits = chart_limits
+        self.platform_namespace = platform_namespace
+        self.bounds = bounds or durations.Bounds()
+        self.tenant_view = tenant_view
+        self.tokens = Tokens(kube)
+        # (repository digest, chart, version) → the verified archive's digest
+        self._charts: dict[tuple[str, str, str], str] = {}
+        self._next: dict[str, float] = {}
+        self._seen: dict[str, tuple[str, int, int]] = {}  # key → (config, generation, policy)
+        self._users: dict[str, set[str]] = {}  # repository key → release keys using it
+
+    # -- bookkeeping ---------------------------------------------------------------
+
+    def users_of(self, namespace: str, name: str) -> list[str]:
+        """The releases whose chart comes from HelmRepository ``namespace/name``."""
+        return sorted(self._users.get(f"{namespace}/{name}", ()))
+
+    def forget(self, key: str) -> None:
+        self._next.pop(key, None)
+        self._seen.pop(key, None)
+        for users in self._users.values():
+            users.discard(key)
+
+    # -- entry point ---------------------------------------------------------------
+
+    def reconcile(self, key: str) -> Outcome | None:
+        namespace, _, name = key.partition("/")
+        body = self.kube.get(api.API_VERSION, KIND, name, namespace)
+        if body is None:
+            self.forget(key)
+            return None
+        if body["metadata"].get("deletionTimestamp"):
+            return self._finalize(key, body)
+        if FINALIZER not in (body["metadata"].get("finalizers") or []):
+            finalizers.add(self.kube, body, FINALIZER)
+        requested = (body["metadata"].get("annotations") or {}).get(labels.REQUESTED_AT)
+        try:
+            spec = model.HelmReleaseSpec.of(body)
+        except pydantic.ValidationError as error:
+            return self._write(
+                body, _stalled(reasons.INVALID_SPEC, invalid.describe(error)), requested
+            )
+        if spec.suspend:
+            return Outcome(skipped=True)
+        try:
+            every = durations.interval(spec.durations(), "interval", DEFAULT_INTERVAL, self.bounds)
+            timeout = durations.timeout(spec.durations(), "timeout", DEFAULT_TIMEOUT, self.bounds)
+        except durations.OutOfBoundsError as error:
+            return self._write(body, _stalled(reasons.INVALID_DURATION, str(error)), requested)
+        status = body.get("status") or {}
+        now = time.monotonic()
+        handled = conditions.handled(body)
+        if (
+            handled
+            and now < self._next.get(key, 0.0)
+            and self._seen.get(key, ("", 0, -1))[2] == self.gate.version
+        ):
+            return Outcome(skipped=True, requeue_after=self._next[key] - now)
+        try:
+            desired = self._desired(key, body, spec, timeout)
+        except Refused as refused:
+            outcome = Outcome(False, refused.reason, refused.message, stalled=refused.stalled)
+            return self._finish(key, body, outcome, requested, every)
+        self._seen[key] = (desired.config_digest, desired.generation, self.gate.version)
+        if self._unchanged(status, desired):
+            message = _deployed_message(status["history"][0])
+            outcome = Outcome(True, _released_reason(status), message)
+            return self._finish(key, body, outcome, requested, every)
+        if _exhausted(status, desired):
+            # The same config failed and its retries are spent: wait for a change.
+            ready = conditions.get(status.get("conditions") or [], conditions.READY) or {}
+            outcome = Outcome(
+                False, reasons.RETRIES_EXCEEDED, str(ready.get("message") or ""), stalled=True
+            )
+            return self._finish(key, body, outcome, requested, every)
+        outcome, extra = self._release(body, spec, desired, timeout)
+        return self._finish(key, body, outcome, requested, every, extra)
+
+    # -- admit, chart, values ----------------------------------------------------------
+
+    def _desired(
+        self, key: str, body: dict[str, Any], spec: model.HelmReleaseSpec, timeout: float
+    ) -> Desired:
+        namespace, _, name = key.partition("/")
+        if self.helm is None:
+            raise Refused(
+                reasons.SANDBOX_UNAVAILABLE,
+                "helm is not built on this operator (run `landlord cluster build`); nothing "
+                "was installed",
+            )
+        if namespace == self.platform_namespace:
+            raise Refused(
+                reasons.INVALID_SPEC,
+                "HelmReleases in the platform namespace are not supported yet: Landlord "
+                "installs releases only as a tenant's service account (docs/helm.md)",
+                stalled=True,
+            )
+        allowed = self._allowed_namespaces(namespace)
+        target = spec.target_namespace or namespace
+        storage = spec.storage_namespace or target
+        for field, value in (("targetNamespace", target), ("storageNamespace", storage)):
+            if value not in allowed:
+                raise Refused(
+                    reasons.VALIDATION_FAILED,
+                    f"spec.{field} {value!r} is not one of the tenant's namespaces "
+                    f"({', '.join(sorted(allowed))}); nothing was installed",
+                    stalled=True,
+                )
+        if storage != target:
+            raise Refused(
+                reasons.INVALID_SPEC,
+                "a storageNamespace other than the targetNamespace is not supported yet "
+                "(helm stores the release where it installs it); nothing was installed",
+                stalled=True,
+            )
+        account = spec.service_account_name or labels.RECONCILER_SERVICE_ACCOUNT
+        ref = spec.chart.spec.source_ref
+        source_namespace = ref.namespace or namespace
+        if source_namespace != namespace:
+            self._check_cross_namespace(namespace, f"{source_namespace}/{ref.name}")
+        repo_key = f"{source_namespace}/{ref.name}"
+        self._users.setdefault(repo_key, set()).add(key)
+        repository = self.kube.get(
+            api.API_VERSION, repository_model.KIND, ref.name, source_namespace
+        )
+        artifact = ((repository or {}).get("status") or {}).get("artifact") or {}
+        if repository is None or not artifact.get("digest"):
+            raise Refused(
+                reasons.SOURCE_NOT_READY,
+                f"HelmRepository {repo_key} has no index yet"
+                + ("" if repository is not None else " (it does not exist)"),
+            )
+        index = self.store.load_index(source_namespace, ref.name, artifact["digest"])
+        if index is None:
+            raise Refused(
+                reasons.SOURCE_NOT_READY,
+                f"the index of HelmRepository {repo_key} is not stored on this operator yet",
+            )
+        chart_spec = spec.chart.spec
+        try:
+            version = index.select(chart_spec.chart, chart_spec.version)
+        except (index_mod.ChartNotFoundError, errors.TerminalError) as error:
+            raise Refused(
+                reasons.CHART_NOT_FOUND, f"{repo_key}: {error.message}", stalled=True
+            ) from None
+        digest = self._chart(namespace, repository or {}, artifact["digest"], version, timeout)
+        tenant = self.kube.as_service_account(namespace, account)
+        try:
+            values = values_mod.compose(tenant, namespace, spec)
+        except values_mod.ValuesError as error:
+            raise Refused(error.reason, error.message) from None
+        config = values_mod.digest(values)
+        return Desired(
+            release=spec.name_of_release(name),
+            namespace=target,
+            account=account,
+            chart=version,
+            chart_digest=digest,
+            chart_path=self.store.chart_path(digest),
+            values=values,
+            config_digest=config,
+            generation=int(body["metadata"].get("generation") or 1),
+        )
+
+    def _allowed_namespaces(self, namespace: str) -> frozenset[str]:
+        tenant = self.access.labels_of(namespace).get(labels.TENANT)
+        if not tenant:
+            return frozenset({namespace})
+        watched = self.tenant_view.namespaces_of(tenant) if self.tenant_view is not None else None
+        if watched is not None and namespace in watched:
+            return frozenset(watched)
+        body = self.kube.get(api.API_VERSION, "Tenant", tenant) or {}
+        return frozenset((body.get("status") or {}).get("namespaces") or [namespace])
+
+    def _check_cross_namespace(self, namespace: str, obj: str) -> None:
+        own = self.access.labels_of(namespace)
+        other = self.access.labels_of(obj.partition("/")[0])
+        if policy.same_tenant(own, other):
+            return
+        subject = policy.subject_for(namespace, own)
+        decision = self.gate.check("source", [subject], obj)
+        if not decision.allowed:
+            raise Refused(
+                reasons.POLICY_DENIED,
+                f"the chart source {obj} is denied for {subject}: {decision.explain()}; nothing "
+                f"was read or installed. A platform admin can allow it with "
+                f"`p, {subject}, source, {obj}, allow`",
+                stalled=True,
+            )
+
+    def _chart(
+        self,
+        namespace: str,
+        repository: dict[str, Any],
+        index_digest: str,
+        version: index_mod.ChartVersion,
+        timeout: float,
+    ) -> str:
+        """The verified archive's digest, downloading and verifying it once."""
+        cached = self._charts.get((index_digest, version.name, version.version))
+        if cached is not None and self.store.has_chart(cached):
+            return cached
+        repo_namespace = repository["metadata"]["namespace"]
+        spec = repository_model.HelmRepositorySpec.of(repository)
+        shown = f"chart {version.name} {version.version}"
+        try:
+            base = self.access.normalise(spec.url)
+            url = index_mod.chart_url(base.url, version.urls[0])
+            auth = self.access.auth(
+                repo_namespace,
+                spec.secret_ref.name if spec.secret_ref else None,
+                spec.cert_secret_ref.name if spec.cert_secret_ref else None,
+            )
+            response = download.get(
+                url,
+                check=self.access.checker(namespace),
+                max_bytes=self.chart_limits.archive_bytes,
+                timeout=timeout,
+                auth=auth,
+                credentials_host=None if spec.pass_credentials else base.host,
+            )
+            chart = charts.verify(response.body, limits=self.chart_limits, shown=shown)
+            charts.check_identity(chart, name=version.name, version=version.version, shown=shown)
+        except access_mod.DeniedError as error:
+            raise Refused(reasons.POLICY_DENIED, error.message, stalled=True) from None
+        except (urls.InvalidSourceError, charts.ChartError) as error:
+            raise Refused(error.reason, error.message, stalled=True) from None
+        except network.BlockedAddressError as error:
+            log.warning("helm release chart %s: %s", shown, error.detail)
+            raise Refused(reasons.CHART_PULL_FAILED, error.message) from None
+        except download.DownloadError as error:
+            reason = (
+                reasons.CHART_INVALID
+                if error.reason == "ArtifactTooLarge"
+                else reasons.CHART_PULL_FAILED
+            )
+            raise Refused(
+                reason, f"{shown}: {error.message}", stalled=reason == reasons.CHART_INVALID
+            ) from None
+        if version.digest and version.digest.lower() != chart.digest.partition(":")[2]:
+            raise Refused(
+                reasons.CHART_INVALID,
+                f"{shown}: the archive's sha256 {chart.digest} is not the digest the index "
+                f"states ({version.digest})",
+                stalled=True,
+            )
+        self.store.save_chart(chart.digest, response.body)
+        self._charts[(index_digest, version.name, version.version)] = chart.digest
+        return chart.digest
+
+    # -- deciding -------------------------------------------------------------------
+
+    @staticmethod
+    def _unchanged(status: dict[str, Any], desired: Desired) -> bool:
+        history = status.get("history") or []
+        if not history:
+            return False
+        last = history[0]
+        return bool(
+            last.get("status") == "deployed"
+            and last.get("digest") == desired.chart_digest
+            and last.get("configDigest") == desired.config_digest
+            and status.get("lastAttemptedGeneration") == desired.generation
+            and status.get("lastAttemptedConfigDigest") == desired.config_digest
+            and not status.get("failures")
+        )
+
+    # -- render, check, release --------------------------------------------------------
+
+    def _release(
+        self, body: dict[str, Any], spec: model.HelmReleaseSpec, desired: Desired, timeout: float
+    ) -> tuple[Outcome, dict[str, Any]]:
+        assert self.helm is not None
+        namespace = body["metadata"]["namespace"]
+        status = body.get("status") or {}
+        same = (
+            status.get("lastAttemptedConfigDigest") == desired.config_digest
+            and status.get("lastAttemptedRevision") == desired.chart.version
+        )
+        extra: dict[str, Any] = {
+            "lastAttemptedRevision": desired.chart.version,
+            "lastAttemptedConfigDigest": desired.config_digest,
+            "lastAttemptedGeneration": desired.generation,
+            "storageNamespace": desired.namespace,
+            "helmChart": f"{desired.chart.name}@{desired.chart.version}",
+            "failures": int(status.get("failures") or 0) if same else 0,
+            "installFailures": int(status.get("installFailures") or 0) if same else 0,
+            "upgradeFailures": int(status.get("upgradeFailures") or 0) if same else 0,
+        }
+        try:
+            identity = self._identity(namespace, desired.account)
+        except errors.ApiError as error:
+            if error.not_found:
+                return Outcome(
+                    False,
+                    reasons.SERVICE_ACCOUNT_NOT_FOUND,
+                    f"service account {namespace}/{desired.account} does not exist; releases "
+                    "run only as that account",
+                ), extra
+            raise
+        installing = spec.install or model.Install()
+        upgrading = spec.upgrade or model.Upgrade()
+        try:
+            rendered = self.helm.render(
+                identity,
+                release=desired.release,
+                namespace=desired.namespace,
+                chart=desired.chart_path,
+                values=desired.values,
+                timeout=timeout,
+            )
+        except runner.HelmError as error:
+            return Outcome(False, reasons.RENDER_FAILED, error.message), extra
+        try:
+            manifests = self._check(namespace, desired, rendered)
+        except Refused as refused:
+            return Outcome(False, refused.reason, refused.message, stalled=True), extra
+        install = rendered.version == 1
+        flags: list[str] = []
+        if install:
+            if installing.disable_hooks:
+                flags.append("--no-hooks")
+        else:
+            if upgrading.disable_hooks:
+                flags.append("--no-hooks")
+            if upgrading.cleanup_on_fail:
+                flags.append("--cleanup-on-fail")
+            if upgrading.force:
+                flags.append("--force")
+        action = "install" if install else "upgrade"
+        extra["lastAttemptedReleaseAction"] = action
+        tested: dict[str, Any] | None = None
+        try:
+            released = self.helm.upgrade(
+                identity,
+                release=desired.release,
+                namespace=desired.namespace,
+                chart=desired.chart_path,
+                values=desired.values,
+                manifests=manifests,
+                timeout=timeout,
+                flags=flags,
+            )
+            if spec.test is not None and spec.test.enable:
+                try:
+                    self.helm.test(
+                        identity,
+                        release=desired.release,
+                        namespace=desired.namespace,
+                        timeout=timeout,
+                    )
+                    tested = {"ok": True, "message": "Helm tests succeeded"}
+                except runner.HelmError as error:
+                    tested = {"ok": False, "message": error.message}
+                    raise
+        except runner.HelmError as error:
+            return self._failed(
+                body, spec, desired, identity, timeout, action, error, extra, tested
+            )
+        entry = _entry(released, desired)
+        extra["history"] = [entry, *_older(status, entry)][: model.HISTORY]
+        extra["failures"] = extra["installFailures"] = extra["upgradeFailures"] = 0
+        reason = reasons.INSTALL_SUCCEEDED if install else reasons.UPGRADE_SUCCEEDED
+        message = (
+            f"Helm {action} succeeded for release {desired.namespace}/{desired.release}.v"
+            f"{entry['version']} with chart {desired.chart.name}@{desired.chart.version}"
+        )
+        events.record(self.kube, body, reason=reason, message=message)
+        extra["_conditions"] = [
+            (reasons.RELEASED, True, reason, message),
+            *(
+                [(reasons.TEST_SUCCESS, True, reasons.TEST_SUCCEEDED, tested["message"])]
+                if tested
+                else []
+            ),
+        ]
+        return Outcome(True, reason, message), extra
+
+    def _check(self, namespace: str, desired: Desired, rendered: runner.Rendered) -> str:
+        """Validate everything the release would create; the manifests to install."""
+        scope = validate.Scope(
+            default_namespace=desired.namespace,
+            allowed_namespaces=self._allowed_namespaces(namespace),
+        )
+        shown = f"chart {desired.chart.name}@{desired.chart.version}"
+        try:
+            manifest_docs = yamlsafe.load_all(rendered.manifest, shown)
+            hook_docs = [
+                doc
+                for position, text in enumerate(rendered.hooks + rendered.tests)
+                for doc in yamlsafe.load_all(text, f"{shown} hook {position}")
+            ]
+            checked = validate.prepare(manifest_docs + hook_docs, scope, self._namespaced)
+        except yamlsafe.YamlError as error:
+            raise Refused(
+                reasons.VALIDATION_FAILED, f"{error.message}; nothing was installed"
+            ) from None
+        subject = policy.subject_for(namespace, self.access.labels_of(namespace))
+        kinds = sorted({_kind_object(m) for m in checked})
+        denied = [
+            (kind, decision)
+            for kind in kinds
+            if not (decision := self.gate.check("apply", [subject], kind)).allowed
+        ]
+        if denied:
+            listed = "; ".join(f"{kind}: {d.explain()}" for kind, d in denied[:5])
+            raise Refused(
+                reasons.POLICY_DENIED,
+                f"{shown} renders kinds {subject} may not apply ({listed}); nothing was installed",
+            )
+        objects = checked[: len(manifest_docs)]
+        for manifest in objects:
+            manifest["metadata"].setdefault("labels", {}).update(
+                {RELEASE_NAME: desired.release, RELEASE_NAMESPACE: namespace}
+            )
+        return yaml.safe_dump_all(objects, sort_keys=False)
+
+    def _namespaced(self, api_version: str, kind: str) -> bool:
+        try:
+            return bool(self.kube.resource(api_version, kind).namespaced)
+        except errors.ApiError:
+            raise yamlsafe.YamlError(f"the cluster does not serve {kind} ({api_version})") from None
+
+    def _identity(self, namespace: str, account: str) -> runner.Identity:
+        server, ca, verify = self.kube.endpoint()
+        return runner.Identity(server, self.tokens.get(namespace, account), ca, verify)
+
+    def _history(
+        self, identity: runner.Identity, desired: Desired, timeout: float
+    ) -> list[dict[str, Any]]:
+        assert self.helm is not None
+        return self.helm.history(
+            identity, release=desired.release, namespace=desired.namespace, timeout=timeout
+        )
+
+    # -- failure and remediation -----------------------------------------------------
+
+    def _failed(
+        self,
+        body: dict[str, Any],
+        spec: model.HelmReleaseSpec,
+        desired: Desired,
+        identity: runner.Identity,
+        timeout: float,
+        action: str,
+        error: runner.HelmError,
+        extra: dict[str, Any],
+        tested: dict[str, Any] | None,
+    ) -> tuple[Outcome, dict[str, Any]]:
+        assert self.helm is not None
+        install = action == "install"
+        counter = "installFailures" if install else "upgradeFailures"
+        extra["failures"] = int(extra["failures"]) + 1
+        extra[counter] = int(extra[counter]) + 1
+        failed_reason = reasons.INSTALL_FAILED if install else reasons.UPGRADE_FAILED
+        what = "test" if tested is not None and not tested["ok"] else action
+        message = (
+            f"Helm {what} failed for release {desired.namespace}/{desired.release}: {error.message}"
+        )
+        events.record(self.kube, body, reason=failed_reason, message=message, warning=True)
+        history = self._history_quietly(identity, desired, timeout)
+        if history:
+            extra["history"] = [_entry_of_history(item, desired) for item in reversed(history)][
+                : model.HISTORY
+            ]
+        found: list[tuple[str, bool, str, str]] = [
+            (reasons.RELEASED, False, failed_reason, message)
+        ]
+        if tested is not None and not tested["ok"]:
+            found.append((reasons.TEST_SUCCESS, False, reasons.TEST_FAILED, tested["message"]))
+        remediation = (
+            (spec.install.remediation if spec.install else None)
+            if install
+            else (spec.upgrade.remediation if spec.upgrade else None)
+        )
+        retries = remediation.retries if remediation else 0
+        left = retries < 0 or int(extra[counter]) <= retries
+        last = remediation.remediate_last_failure if remediation else None
+        remediate_last = bool(last) if last is not None else (not install and retries > 0)
+        strategy = (
+            (remediation.strategy if remediation and remediation.strategy else "rollback")
+            if not install
+            else "uninstall"
+        )
+        if left or remediate_last:
+            found.append(self._remediate(body, spec, desired, identity, timeout, strategy, history))
+        extra["_conditions"] = found
+        if left:
+            return Outcome(False, failed_reason, message, requeue_after=RETRY), extra
+        exhausted = (
+            f"{message}; {extra[counter]} {action} failure(s), remediation retries "
+            f"({retries}) exhausted: waiting for a new chart version, values or spec"
+        )
+        return Outcome(False, reasons.RETRIES_EXCEEDED, exhausted, stalled=True), extra
+
+    def _remediate(
+        self,
+        body: dict[str, Any],
+        spec: model.HelmReleaseSpec,
+        desired: Desired,
+        identity: runner.Identity,
+        timeout: float,
+        strategy: str,
+        history: list[dict[str, Any]],
+    ) -> tuple[str, bool, str, str]:
+        assert self.helm is not None
+        where = f"{desired.namespace}/{desired.release}"
+        can_roll_back = any(item.get("status") in ("superseded", "deployed") for item in history)
+        try:
+            if strategy == "rollback" and can_roll_back:
+                options = spec.rollback or model.Rollback()
+                flags = [
+                    *(["--no-hooks"] if options.disable_hooks else []),
+                    *(["--cleanup-on-fail"] if options.cleanup_on_fail else []),
+                    *(["--force"] if options.force else []),
+                ]
+                self.helm.rollback(
+                    identity,
+                    release=desired.release,
+                    namespace=desired.namespace,
+                    timeout=timeout,
+                    flags=flags,
+                )
+                reason, message = (
+                    reasons.ROLLBACK_SUCCEEDED,
+                    f"Helm rollback of {where} to the previous release succeeded",
+                )
+            else:
+                options_u = spec.uninstall or model.Uninstall()
+                flags = [
+                    *(["--keep-history"] if options_u.keep_history else []),
+                    *(["--no-hooks"] if options_u.disable_hooks else []),
+                ]
+                self.helm.uninstall(
+                    identity,
+                    release=desired.release,
+                    namespace=desired.namespace,
+                    timeout=timeout,
+                    flags=flags,
+                )
+                reason, message = (
+                    reasons.UNINSTALL_SUCCEEDED,
+                    f"Helm uninstall of {where} succeeded",
+                )
+        except runner.HelmError as error:
+            failed = (
+                reasons.ROLLBACK_FAILED
+                if strategy == "rollback" and can_roll_back
+                else reasons.UNINSTALL_FAILED
+            )
+            message = f"remediation of {where} failed: {error.message}"
+            events.record(self.kube, body, reason=failed, message=message, warning=True)
+            return (reasons.REMEDIATED, False, failed, message)
+        events.record(self.kube, body, reason=reason, message=message)
+        return (reasons.REMEDIATED, True, reason, message)
+
+    def _history_quietly(
+        self, identity: runner.Identity, desired: Desired, timeout: float
+    ) -> list[dict[str, Any]]:
+        try:
+            return self._history(identity, desired, timeout)
+        except runner.HelmError as error:
+            log.warning(
+                "helm history of %s/%s: %s", desired.namespace, desired.release, error.message
+            )
+            return []
+
+    # -- deletion -------------------------------------------------------------------
+
+    def _finalize(self, key: str, body: dict[str, Any]) -> Outcome | None:
+        """Uninstall as the tenant, then let the HelmRelease go."""
+        if FINALIZER not in (body["metadata"].get("finalizers") or []):
+            return None
+        namespace, _, name = key.partition("/")
+        status = body.get("status") or {}
+        if status.get("history") and self.helm is not None:
+            try:
+                spec = model.HelmReleaseSpec.of(body)
+            except pydantic.ValidationError:
+                spec = None
+            if spec is not None:
+                account = spec.service_account_name or labels.RECONCILER_SERVICE_ACCOUNT
+                release = spec.name_of_release(name)
+                target = status.get("storageNamespace") or spec.target_namespace or namespace
+                options = spec.uninstall or model.Uninstall()
+                try:
+                    identity = self._identity(namespace, account)
+                    self.helm.uninstall(
+                        identity,
+                        release=release,
+                        namespace=target,
+                        timeout=DEFAULT_TIMEOUT,
+                        flags=[
+                            *(["--keep-history"] if options.keep_history else []),
+                            *(["--no-hooks"] if options.disable_hooks else []),
+                        ],
+                    )
+                    events.record(
+                        self.kube,
+                        body,
+                        reason=reasons.UNINSTALL_SUCCEEDED,
+                        message=f"Helm uninstall of {target}/{release} succeeded",
+                    )
+                except (runner.HelmError, errors.ApiError) as error:
+                    if not self._namespace_going(namespace):
+                        message = getattr(error, "message", str(error))
+                        kube_status.warn_on_change(
+                            self.kube, body, reasons.UNINSTALL_FAILED, message
+                        )
+                        return Outcome(
+                            False, reasons.UNINSTALL_FAILED, message, requeue_after=RETRY
+                        )
+                    log.info(
+                        "helm release %s: its namespace is being deleted; not uninstalled", key
+                    )
+        finalizers.remove(self.kube, body, FINALIZER)
+        self.forget(key)
+        self.tokens.forget(namespace)
+        return None
+
+    def _namespace_going(self, namespace: str) -> bool:
+        found = self.kube.get("v1", "Namespace", namespace)
+        return found is None or bool(found["metadata"].get("deletionTimestamp"))
+
+    # -- status ---------------------------------------------------------------------
+
+    def _finish(
+        self,
+        key: str,
+        body: dict[str, Any],
+        outcome: Outcome,
+        requested: str | None,
+        every: float,
+        extra: dict[str, Any] | None = None,
+    ) -> Outcome:
+        interval = durations.jittered(every)
+        if outcome.ready or outcome.stalled:
+            self._next[key] = time.monotonic() + interval
+        else:
+            self._next.pop(key, None)
+        requeue = (
+            outcome.requeue_after
+            if outcome.requeue_after is not None
+            else (None if outcome.stalled else (interval if outcome.ready else RETRY))
+        )
+        outcome = dataclasses.replace(outcome, requeue_after=requeue)
+        return self._write(body, outcome, requested, extra)
+
+    def _write(
+        self,
+        body: dict[str, Any],
+        outcome: Outcome,
+        requested: str | None,
+        extra: dict[str, Any] | None = None,
+    ) -> Outcome:
+        existing = body.get("status") or {}
+        generation = int(body["metadata"].get("generation") or 1)
+        extra = dict(extra or {})
+        wanted = extra.pop("_conditions", None)
+        summary = conditions.of(
+            outcome, generation=generation, existing=existing.get("conditions") or []
+        )
+        kept_types = {reasons.RELEASED, reasons.TEST_SUCCESS, reasons.REMEDIATED}
+        if wanted is None:
+            others = [c for c in existing.get("conditions") or [] if c.get("type") in kept_types]
+        else:
+            others = conditions.merge(
+                existing.get("conditions") or [],
+                [
+                    conditions.condition(t, s, r, m[:32000], observed_generation=generation)
+                    for t, s, r, m in wanted
+                ],
+            )
+        new: dict[str, Any] = {
+            "observedGeneration": generation,
+            "conditions": summary + others,
+            **extra,
+        }
+        if requested:
+            new["lastHandledReconcileAt"] = requested
+        if not outcome.ready:
+            kube_status.warn_on_change(self.kube, body, outcome.reason, outcome.message)
+        kube_status.patch_if_changed(self.kube, body, new)
+        return outcome
+
+
+def _stalled(reason: str, message: str) -> Outcome:
+    return Outcome(False, reason, message, stalled=True)
+
+
+def _kind_object(manifest: dict[str, Any]) -> str:
+    group = manifest["apiVersion"].rpartition("/")[0] or "core"
+    return f"{group}/{manifest['kind']}"
+
+
+def _exhausted(status: dict[str, Any], desired: Desired) -> bool:
+    return bool(
+        status.get("lastAttemptedConfigDigest") == desired.config_digest
+        and status.get("lastAttemptedRevision") == desired.chart.version
+        and status.get("lastAttemptedGeneration") == desired.generation
+        and conditions.is_true(status.get("conditions") or [], conditions.STALLED)
+        and (conditions.get(status.get("conditions") or [], conditions.READY) or {}).get("reason")
+        == reasons.RETRIES_EXCEEDED
+    )
+
+
+def _released_reason(status: dict[str, Any]) -> str:
+    released = conditions.get(status.get("conditions") or [], reasons.RELEASED) or {}
+    return str(released.get("reason") or reasons.INSTALL_SUCCEEDED)
+
+
+def _deployed_message(entry: dict[str, Any]) -> str:
+    return (
+        f"release {entry.get('namespace')}/{entry.get('name')}.v{entry.get('version')} with chart "
+        f"{entry.get('chartName')}@{entry.get('chartVersion')} is deployed"
+    )
+
+
+def _entry(released: dict[str, Any], desired: Desired) -> dict[str, Any]:
+    info = released.get("info") or {}
+    return {
+        "name": desired.release,
+        "namespace": desired.namespace,
+        "version": int(released.get("version") or 0),
+        "status": str(info.get("status") or "unknown"),
+        "chartName": desired.chart.name,
+        "chartVersion": desired.chart.version,
+        "digest": desired.chart_digest,
+        "configDigest": desired.config_digest,
+        "firstDeployed": str(info.get("first_deployed") or ""),
+        "lastDeployed": str(info.get("last_deployed") or ""),
+    }
+
+
+def _entry_of_history(item: dict[str, Any], desired: Desired) -> dict[str, Any]:
+    chart = str(item.get("chart") or "")
+    name, _, version = chart.rpartition("-")
+    return {
+        "name": desired.release,
+        "namespace": desired.namespace,
+        "version": int(item.get("revision") or 0),
+        "status": str(item.get("status") or "unknown"),
+        "chartName": name or chart,
+        "chartVersion": version,
+        "lastDeployed": str(item.get("updated") or ""),
+    }
+
+
+def _older(status: dict[str, Any], entry: dict[str, Any]) -> list[dict[str, Any]]:
+    older = []
+    for item in status.get("history") or []:
+        if item.get("version") == entry["version"]:
+            continue
+        if item.get("status") == "deployed":
+            item = {**item, "status": "superseded"}
+        older.append(item)
+    return older
