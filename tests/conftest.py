@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fixtures.policy",
     "tests.fixtures.realnode",
     "tests.fixtures.multicluster",
+    "tests.fixtures.helm",
 ]
 
 

@@ -1,14 +1,15 @@
-"""HelmReleases on the real control plane: installed, upgraded and uninstalled by helm as the tenant."""
+"""HelmReleases on the real control plane: installed, upgraded, removed by helm as the tenant."""
 
 from __future__ import annotations
 
 import json
 import pathlib
+import time
 
 from landlord import kube
 from landlord.api import labels
 from landlord.demo import ChartServer
-from tests.helm.conftest import Releases, config_map_chart, helm_as
+from tests.fixtures.helm import Releases, config_map_chart, helm_as
 from tests.helpers import eventually
 
 
@@ -36,7 +37,8 @@ def test_a_release_is_installed_as_the_tenant_and_listed_by_helm_as_the_tenant(
     body = releases.reason(tenant, "web", "InstallSucceeded")
 
     made = admin.get("v1", "ConfigMap", "web-settings", tenant)
-    assert made is not None and made["data"] == {"color": "blue"}
+    assert made is not None
+    assert made["data"] == {"color": "blue"}
     assert made["metadata"]["labels"]["landlord.dev/helmrelease-name"] == "web"
     # Helm wrote it as the tenant's reconciler account, through its own token.
     managers = {entry["manager"] for entry in made["metadata"]["managedFields"]}
@@ -60,3 +62,133 @@ def test_a_release_is_installed_as_the_tenant_and_listed_by_helm_as_the_tenant(
     )
     assert listed.returncode == 0, listed.stderr
     assert [r["name"] for r in json.loads(listed.stdout)] == ["web"]
+
+
+def test_values_from_a_tenant_configmap_and_a_new_chart_version_upgrade_the_release(
+    admin: kube.Kube, chart_server: ChartServer, releases: Releases, tenant: str
+) -> None:
+    chart_server.publish(tenant, "settings", "1.0.0", config_map_chart(color="blue"))
+    admin.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "web-values", "namespace": tenant},
+            "data": {"values.yaml": "data: {color: green}\n"},
+        }
+    )
+    releases.repository(tenant, "charts", chart_server.url(tenant))
+    releases.release(
+        tenant,
+        "web",
+        "settings",
+        "charts",
+        chart_spec={"version": "1.x"},
+        valuesFrom=[{"kind": "ConfigMap", "name": "web-values"}],
+    )
+    releases.reason(tenant, "web", "InstallSucceeded")
+    assert (admin.get("v1", "ConfigMap", "web-settings", tenant) or {})["data"] == {
+        "color": "green"
+    }
+
+    # A values change in the ConfigMap is not an event of the HelmRelease: a requested
+    # reconcile (or the interval) picks it up.
+    admin.merge_patch(
+        "v1", "ConfigMap", "web-values", {"data": {"values.yaml": "data: {color: red}\n"}}, tenant
+    )
+    admin.merge_patch(
+        "landlord.dev/v1alpha1",
+        "HelmRelease",
+        "web",
+        {"metadata": {"annotations": {labels.REQUESTED_AT: "values"}}},
+        tenant,
+    )
+    eventually(
+        lambda: (
+            (admin.get("v1", "ConfigMap", "web-settings", tenant) or {}).get("data")
+            == {"color": "red"}
+        ),
+        timeout=60,
+        what="the values change to be released",
+    )
+    body = releases.reason(tenant, "web", "UpgradeSucceeded")
+    assert [h["version"] for h in body["status"]["history"]] == [2, 1]
+    assert [h["status"] for h in body["status"]["history"]] == ["deployed", "superseded"]
+
+    chart_server.publish(tenant, "settings", "1.1.0", config_map_chart(color="ignored"))
+    body = eventually(
+        lambda: (
+            (b := releases.get(tenant, "web"))
+            and b["status"].get("history", [{}])[0].get("chartVersion") == "1.1.0"
+            and b
+        ),
+        timeout=60,
+        what="the new chart version to be released",
+    )
+    assert body["status"]["history"][0]["status"] == "deployed"
+    assert _release_secrets(admin, tenant, "web") == [
+        "sh.helm.release.v1.web.v1",
+        "sh.helm.release.v1.web.v2",
+        "sh.helm.release.v1.web.v3",
+    ]
+
+
+def test_a_release_with_nothing_new_runs_no_helm_and_writes_nothing(
+    admin: kube.Kube, chart_server: ChartServer, releases: Releases, tenant: str, operator: object
+) -> None:
+    chart_server.publish(tenant, "settings", "1.0.0", config_map_chart())
+    releases.repository(tenant, "charts", chart_server.url(tenant))
+    releases.release(tenant, "web", "settings", "charts")
+    first = releases.reason(tenant, "web", "InstallSucceeded")
+    version = first["metadata"]["resourceVersion"]
+    secrets = _release_secrets(admin, tenant, "web")
+
+    time.sleep(5)  # five intervals of 1 s
+
+    again = releases.get(tenant, "web")
+    assert again["metadata"]["resourceVersion"] == version
+    assert _release_secrets(admin, tenant, "web") == secrets == ["sh.helm.release.v1.web.v1"]
+
+
+def test_deleting_the_release_uninstalls_it_as_the_tenant(
+    admin: kube.Kube, chart_server: ChartServer, releases: Releases, tenant: str
+) -> None:
+    chart_server.publish(tenant, "settings", "1.0.0", config_map_chart())
+    releases.repository(tenant, "charts", chart_server.url(tenant))
+    releases.release(tenant, "web", "settings", "charts")
+    releases.reason(tenant, "web", "InstallSucceeded")
+
+    admin.delete("landlord.dev/v1alpha1", "HelmRelease", "web", tenant)
+
+    eventually(
+        lambda: admin.get("landlord.dev/v1alpha1", "HelmRelease", "web", tenant) is None,
+        timeout=60,
+        what="the HelmRelease to be finalized",
+    )
+    assert admin.get("v1", "ConfigMap", "web-settings", tenant) is None
+    assert _release_secrets(admin, tenant, "web") == []
+
+
+def test_another_tenant_cannot_list_or_read_the_release(
+    admin: kube.Kube,
+    chart_server: ChartServer,
+    releases: Releases,
+    tenant: str,
+    tenants: object,
+    helm_binary: pathlib.Path,
+) -> None:
+    from tests.fixtures.operator import Tenants
+
+    assert isinstance(tenants, Tenants)
+    other = tenants.create(tenants.name("other"))
+    tenants.ready(other)
+    chart_server.publish(tenant, "settings", "1.0.0", config_map_chart())
+    releases.repository(tenant, "charts", chart_server.url(tenant))
+    releases.release(tenant, "web", "settings", "charts")
+    releases.reason(tenant, "web", "InstallSucceeded")
+
+    listed = helm_as(
+        helm_binary, admin, other, labels.RECONCILER_SERVICE_ACCOUNT, "list", "-n", tenant
+    )
+
+    assert listed.returncode != 0
+    assert "forbidden" in listed.stderr

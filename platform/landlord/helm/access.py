@@ -68,21 +68,35 @@ class Access:
         urls.validate_url(url, self.schemes or ["https"])
         return urls.normalise(url)
 
-    def checker(self, namespace: str) -> download.Checker:
-        """Decides each URL fetched for ``namespace`` (raises; returns where to connect)."""
+    def decide(self, namespace: str, url: str) -> None:
+        """The policy's ``source`` decision on one normalised URL (DeniedError when refused)."""
+        if namespace == self.platform_namespace:
+            return
+        subject = self.subject(namespace)
+        decision = self.gate.check("source", [subject], url)
+        if not decision.allowed:
+            raise DeniedError(
+                f"{subject} may not use the source {url}: {decision.explain()}; "
+                "nothing was fetched. A platform admin can allow it with a policy line "
+                f"such as `p, {subject}, source, {url}, allow`"
+            )
+
+    def checker(self, namespace: str, repository: str) -> download.Checker:
+        """Decides each URL fetched for ``namespace`` from the repository at ``repository``.
+
+        The repository's own URL is the policy object (decided by the caller, before
+        this runs); a URL under it needs nothing more, one elsewhere (a chart hosted
+        on another server, a redirect) is decided on its own. Every URL passes the
+        network deny list; the return value is where to connect.
+        """
+        base = self.normalise(repository).url.rstrip("/") + "/"
 
         def check(url: str) -> network.Resolution | None:
             source = self.normalise(url)
             if namespace == self.platform_namespace:
                 return None
-            subject = self.subject(namespace)
-            decision = self.gate.check("source", [subject], source.url)
-            if not decision.allowed:
-                raise DeniedError(
-                    f"{subject} may not use the source {source.url}: {decision.explain()}; "
-                    "nothing was fetched. A platform admin can allow it with a policy line "
-                    f"such as `p, {subject}, source, {source.url}, allow`"
-                )
+            if not source.url.startswith(base):
+                self.decide(namespace, source.url)
             if self.network_policy is None:
                 return None
             return self.network_policy.check(source.url, source.host, source.port)

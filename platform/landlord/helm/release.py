@@ -196,7 +196,12 @@ class HelmReleaseReconciler:
             return self._finish(key, body, outcome, requested, every)
         self._seen[key] = (desired.config_digest, desired.generation, self.gate.version)
         if self._unchanged(status, desired):
-            message = _deployed_message(status["history"][0])
+            ready = conditions.get(status.get("conditions") or [], conditions.READY) or {}
+            message = (
+                str(ready["message"])
+                if ready.get("status") == "True" and ready.get("message")
+                else _deployed_message(status["history"][0])
+            )
             outcome = Outcome(True, _released_reason(status), message)
             return self._finish(key, body, outcome, requested, every)
         if _exhausted(status, desired):
@@ -338,6 +343,7 @@ class HelmReleaseReconciler:
         shown = f"chart {version.name} {version.version}"
         try:
             base = self.access.normalise(spec.url)
+            self.access.decide(namespace, base.url)  # the policy may have changed since the index
             url = index_mod.chart_url(base.url, version.urls[0])
             auth = self.access.auth(
                 repo_namespace,
@@ -346,7 +352,7 @@ class HelmReleaseReconciler:
             )
             response = download.get(
                 url,
-                check=self.access.checker(namespace),
+                check=self.access.checker(namespace, base.url),
                 max_bytes=self.chart_limits.archive_bytes,
                 timeout=timeout,
                 auth=auth,
@@ -433,6 +439,20 @@ class HelmReleaseReconciler:
             raise
         installing = spec.install or model.Install()
         upgrading = spec.upgrade or model.Upgrade()
+        try:
+            offline = self.helm.template(
+                release=desired.release,
+                namespace=desired.namespace,
+                chart=desired.chart_path,
+                values=desired.values,
+                timeout=timeout,
+            )
+        except runner.HelmError as error:
+            return Outcome(False, reasons.RENDER_FAILED, error.message, stalled=True), extra
+        try:
+            self._check(namespace, desired, runner.Rendered(offline, (), (), 0))
+        except Refused as refused:
+            return Outcome(False, refused.reason, refused.message, stalled=True), extra
         try:
             rendered = self.helm.render(
                 identity,
@@ -592,10 +612,6 @@ class HelmReleaseReconciler:
         )
         events.record(self.kube, body, reason=failed_reason, message=message, warning=True)
         history = self._history_quietly(identity, desired, timeout)
-        if history:
-            extra["history"] = [_entry_of_history(item, desired) for item in reversed(history)][
-                : model.HISTORY
-            ]
         found: list[tuple[str, bool, str, str]] = [
             (reasons.RELEASED, False, failed_reason, message)
         ]
@@ -617,6 +633,11 @@ class HelmReleaseReconciler:
         )
         if left or remediate_last:
             found.append(self._remediate(body, spec, desired, identity, timeout, strategy, history))
+            history = self._history_quietly(identity, desired, timeout)  # what remediation left
+        # Helm's own record, newest first (a release uninstalled without history has none).
+        extra["history"] = [_entry_of_history(item, desired) for item in reversed(history)][
+            : model.HISTORY
+        ]
         extra["_conditions"] = found
         if left:
             return Outcome(False, failed_reason, message, requeue_after=RETRY), extra

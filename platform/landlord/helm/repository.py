@@ -119,6 +119,7 @@ class HelmRepositoryReconciler:
         secrets: list[str] = []
         try:
             source = self.access.normalise(spec.url)
+            self.access.decide(namespace, source.url)  # before the Secret or any request
             auth = self.access.auth(
                 namespace,
                 spec.secret_ref.name if spec.secret_ref else None,
@@ -128,7 +129,7 @@ class HelmRepositoryReconciler:
                 secrets.append(auth.password)
             response = download.get(
                 index_mod.index_url(source.url),
-                check=self.access.checker(namespace),
+                check=self.access.checker(namespace, source.url),
                 max_bytes=self.max_index_bytes,
                 timeout=timeout,
                 auth=auth,

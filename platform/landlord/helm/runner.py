@@ -107,6 +107,40 @@ class Helm:
 
     # -- commands ------------------------------------------------------------------
 
+    def template(
+        self,
+        *,
+        release: str,
+        namespace: str,
+        chart: pathlib.Path,
+        values: dict[str, Any],
+        timeout: float,
+    ) -> str:
+        """``helm template``: every object, hooks and tests too, without the network.
+
+        The first look at a chart: no cluster is contacted (no token, no network
+        in the sandbox), so an object out of bounds is refused before the chart
+        has reached the apiserver in any way.
+        """
+        out = self._run(
+            [
+                "template",
+                release,
+                CHART,
+                "--values",
+                f"{INPUT}/values.yaml",
+                "--namespace",
+                namespace,
+            ],
+            identity=None,
+            namespace=namespace,
+            chart=chart,
+            files={"values.yaml": _yaml(values)},
+            timeout=timeout,
+            what=f"helm template of {namespace}/{release}",
+        )
+        return out.decode(errors="replace")
+
     def render(
         self,
         identity: Identity,
@@ -118,7 +152,10 @@ class Helm:
         timeout: float,
         disable_hooks: bool = False,
     ) -> Rendered:
-        """``helm upgrade --install --dry-run=server``: exactly what the install would be."""
+        """``helm upgrade --install --dry-run=server`` as the tenant: what the install would be.
+
+        ``lookup`` is answered as the tenant, and the release's next version is known.
+        """
         out = self._run(
             [
                 "upgrade",
@@ -282,7 +319,7 @@ class Helm:
         self,
         argv: list[str],
         *,
-        identity: Identity,
+        identity: Identity | None,
         namespace: str,
         timeout: float,
         what: str,
@@ -293,10 +330,10 @@ class Helm:
         self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         folder = pathlib.Path(tempfile.mkdtemp(prefix="helm-", dir=self.workdir))
         try:
-            for name, data in {
-                "kubeconfig": identity.kubeconfig(namespace).encode(),
-                **(files or {}),
-            }.items():
+            given = dict(files or {})
+            if identity is not None:
+                given["kubeconfig"] = identity.kubeconfig(namespace).encode()
+            for name, data in given.items():
                 path = folder / name
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
                 with os.fdopen(fd, "wb") as handle:
@@ -329,13 +366,15 @@ class Helm:
                     },
                     limits=limits,
                     system=True,
-                    network=True,
+                    network=identity is not None,
                     what=what,
                 )
             except sandbox_mod.SandboxUnavailableError as error:
                 raise HelmError(error.message, reason="SandboxUnavailable") from None
             except sandbox_mod.SandboxError as error:
-                raise HelmError(_quiet(error.message, identity.token), reason=reason) from None
+                raise HelmError(
+                    _quiet(error.message, identity.token if identity else ""), reason=reason
+                ) from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
