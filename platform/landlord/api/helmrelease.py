@@ -103,6 +103,12 @@ class Uninstall(_Model):
     disable_hooks: bool = Field(default=False, alias="disableHooks")
 
 
+class DriftDetection(_Model):
+    """``driftDetection``: compare the cluster with the release, and repair or only report."""
+
+    mode: Literal["enabled", "warn", "disabled"] = "enabled"
+
+
 class HelmReleaseSpec(_Model):
     """``HelmRelease.spec``."""
 
@@ -121,6 +127,7 @@ class HelmReleaseSpec(_Model):
     test: Test | None = None
     rollback: Rollback | None = None
     uninstall: Uninstall | None = None
+    drift_detection: DriftDetection | None = Field(default=None, alias="driftDetection")
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> HelmReleaseSpec:

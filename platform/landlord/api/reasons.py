@@ -110,3 +110,6 @@ ROLLBACK_FAILED = "RollbackFailed"
 UNINSTALL_SUCCEEDED = "UninstallSucceeded"
 UNINSTALL_FAILED = "UninstallFailed"
 RETRIES_EXCEEDED = "RetriesExceeded"
+# driftDetection: warn mode reports (an Event), enabled mode repairs (DRIFT_REPAIRED).
+DRIFT_DETECTED = "DriftDetected"
+DRIFT_REPAIR_FAILED = "DriftRepairFailed"

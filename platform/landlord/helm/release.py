@@ -27,7 +27,8 @@ import dataclasses
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 import pydantic
 import yaml
@@ -54,9 +55,8 @@ KIND = model.KIND
 DEFAULT_INTERVAL = durations.parse(model.DEFAULT_INTERVAL)
 DEFAULT_TIMEOUT = durations.parse(model.DEFAULT_TIMEOUT)
 FINALIZER = labels.FINALIZER
-# Labels Landlord adds to every object a release installs (its audit trail; never used to prune).
-RELEASE_NAME = labels.PREFIX + "helmrelease-name"
-RELEASE_NAMESPACE = labels.PREFIX + "helmrelease-namespace"
+RELEASE_NAME = labels.HELMRELEASE_NAME
+RELEASE_NAMESPACE = labels.HELMRELEASE_NAMESPACE
 # A TokenRequest lives this long; one is reused while it has more than half left.
 TOKEN_SECONDS = 600
 RETRY = 10.0  # seconds before a failed, not stalled, release is tried again (then backoff)
@@ -75,6 +75,7 @@ class Refused(errors.LandlordError):
 class Desired:
     """What one reconcile would release."""
 
+    name: str  # the HelmRelease's own name (in the labels of what it installs)
     release: str
     namespace: str  # Helm's --namespace: objects' default and the release storage
     account: str
@@ -84,6 +85,15 @@ class Desired:
     values: dict[str, Any]
     config_digest: str
     generation: int
+
+
+class Drifts(Protocol):
+    """What the release reconciler needs of a drift tracker (``landlord.sync.drift``'s)."""
+
+    def record(self, key: str, manifests: Iterable[dict[str, Any]]) -> None: ...
+    def forget(self, key: str) -> None: ...
+    def take(self, key: str) -> list[Any]: ...
+    def drifted(self, key: str) -> bool: ...
 
 
 class Tokens:
@@ -125,9 +135,13 @@ class HelmReleaseReconciler:
         platform_namespace: str,
         bounds: durations.Bounds | None = None,
         tenant_view: TenantView | None = None,
+        drift: Drifts | None = None,
     ) -> None:
         self.kube = kube
         self.helm = helm
+        # What each release installed (its non-hook objects), for drift repair.
+        self.drift = drift
+        self._manifests: dict[str, list[dict[str, Any]]] = {}
         self.store = store
         self.access = access
         self.gate = access.gate
@@ -149,6 +163,9 @@ class HelmReleaseReconciler:
         return sorted(self._users.get(f"{namespace}/{name}", ()))
 
     def forget(self, key: str) -> None:
+        self._manifests.pop(key, None)
+        if self.drift is not None:
+            self.drift.forget(key)
         self._next.pop(key, None)
         self._seen.pop(key, None)
         for users in self._users.values():
@@ -187,6 +204,7 @@ class HelmReleaseReconciler:
             handled
             and now < self._next.get(key, 0.0)
             and self._seen.get(key, ("", 0, -1))[2] == self.gate.version
+            and not (self.drift is not None and self.drift.drifted(key))
         ):
             return Outcome(skipped=True, requeue_after=self._next[key] - now)
         try:
@@ -203,6 +221,9 @@ class HelmReleaseReconciler:
                 else _deployed_message(status["history"][0])
             )
             outcome = Outcome(True, _released_reason(status), message)
+            drifted = self._drift(key, body, spec, desired, timeout)
+            if drifted is not None:
+                outcome = drifted
             return self._finish(key, body, outcome, requested, every)
         if _exhausted(status, desired):
             # The same config failed and its retries are spent: wait for a change.
@@ -289,6 +310,7 @@ class HelmReleaseReconciler:
             raise Refused(error.reason, error.message) from None
         config = values_mod.digest(values)
         return Desired(
+            name=name,
             release=spec.name_of_release(name),
             namespace=target,
             account=account,
@@ -465,9 +487,12 @@ class HelmReleaseReconciler:
         except runner.HelmError as error:
             return Outcome(False, reasons.RENDER_FAILED, error.message), extra
         try:
-            manifests = self._check(namespace, desired, rendered)
+            objects = self._check(namespace, desired, rendered)
         except Refused as refused:
             return Outcome(False, refused.reason, refused.message, stalled=True), extra
+        manifests = yaml.safe_dump_all(objects, sort_keys=False)
+        # The new desired state, before Helm writes it: its own writes are then no drift.
+        self._track(body, spec, objects)
         install = rendered.version == 1
         flags: list[str] = []
         if install:
@@ -507,6 +532,7 @@ class HelmReleaseReconciler:
                     tested = {"ok": False, "message": error.message}
                     raise
         except runner.HelmError as error:
+            self._untrack(_key_of(body))
             return self._failed(
                 body, spec, desired, identity, timeout, action, error, extra, tested
             )
@@ -529,7 +555,9 @@ class HelmReleaseReconciler:
         ]
         return Outcome(True, reason, message), extra
 
-    def _check(self, namespace: str, desired: Desired, rendered: runner.Rendered) -> str:
+    def _check(
+        self, namespace: str, desired: Desired, rendered: runner.Rendered
+    ) -> list[dict[str, Any]]:
         """Validate everything the release would create; the manifests to install."""
         scope = validate.Scope(
             default_namespace=desired.namespace,
@@ -564,9 +592,9 @@ class HelmReleaseReconciler:
         objects = checked[: len(manifest_docs)]
         for manifest in objects:
             manifest["metadata"].setdefault("labels", {}).update(
-                {RELEASE_NAME: desired.release, RELEASE_NAMESPACE: namespace}
+                {RELEASE_NAME: desired.name, RELEASE_NAMESPACE: namespace}
             )
-        return yaml.safe_dump_all(objects, sort_keys=False)
+        return objects
 
     def _namespaced(self, api_version: str, kind: str) -> bool:
         try:
@@ -585,6 +613,101 @@ class HelmReleaseReconciler:
         return self.helm.history(
             identity, release=desired.release, namespace=desired.namespace, timeout=timeout
         )
+
+    # -- drift ----------------------------------------------------------------------
+
+    @staticmethod
+    def _mode(spec: model.HelmReleaseSpec) -> str:
+        return spec.drift_detection.mode if spec.drift_detection else "enabled"
+
+    def _track(
+        self, body: dict[str, Any], spec: model.HelmReleaseSpec, objects: list[dict[str, Any]]
+    ) -> None:
+        """Keep ``objects`` as what the release should hold (nothing, with drift off)."""
+        key = _key_of(body)
+        if self.drift is None or self._mode(spec) == "disabled":
+            self._manifests.pop(key, None)
+            if self.drift is not None:
+                self.drift.forget(key)
+            return
+        self._manifests[key] = objects
+        self.drift.record(key, objects)
+
+    def _untrack(self, key: str) -> None:
+        """A failed release: its objects are whatever Helm left; nothing to compare with."""
+        self._manifests.pop(key, None)
+        if self.drift is not None:
+            self.drift.forget(key)
+
+    def _drift(
+        self,
+        key: str,
+        body: dict[str, Any],
+        spec: model.HelmReleaseSpec,
+        desired: Desired,
+        timeout: float,
+    ) -> Outcome | None:
+        """Repair (or, in ``warn`` mode, report) what changed since the release; None: nothing.
+
+        After a restart the desired objects are rendered again as the tenant (no write),
+        checked, and tracked from then on.
+        """
+        if self.drift is None or self._mode(spec) == "disabled":
+            self._track(body, spec, [])
+            return None
+        if key not in self._manifests:
+            assert self.helm is not None
+            namespace = body["metadata"]["namespace"]
+            try:
+                identity = self._identity(namespace, desired.account)
+                rendered = self.helm.render(
+                    identity,
+                    release=desired.release,
+                    namespace=desired.namespace,
+                    chart=desired.chart_path,
+                    values=desired.values,
+                    timeout=timeout,
+                )
+                self._track(body, spec, self._check(namespace, desired, rendered))
+            except (runner.HelmError, Refused, errors.ApiError) as error:
+                log.warning("helm release %s: cannot track drift: %s", key, error)
+            return None
+        found = self.drift.take(key)
+        if not found:
+            return None
+        listed = ", ".join(str(d) for d in found[:10]) + (
+            f" (and {len(found) - 10} more)" if len(found) > 10 else ""
+        )
+        if self._mode(spec) == "warn":
+            events.record(
+                self.kube,
+                body,
+                reason=reasons.DRIFT_DETECTED,
+                message=f"drift from the release (mode warn: not repaired): {listed}",
+                warning=True,
+            )
+            return None
+        wanted = {_entry_id(m): m for m in self._manifests.get(key, [])}
+        tenant = self.kube.as_service_account(body["metadata"]["namespace"], desired.account)
+        repaired = []
+        for drift in found:
+            manifest = wanted.get(drift.entry.id)
+            if manifest is None:
+                continue
+            try:
+                tenant.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
+            except errors.ApiError as error:
+                message = f"drift repair of {drift.entry} failed: {error.message}"
+                return Outcome(False, reasons.DRIFT_REPAIR_FAILED, message)
+            repaired.append(str(drift))
+        if repaired:
+            events.record(
+                self.kube,
+                body,
+                reason=reasons.DRIFT_REPAIRED,
+                message="repaired as the tenant: " + ", ".join(repaired[:10]),
+            )
+        return None
 
     # -- failure and remediation -----------------------------------------------------
 
@@ -836,6 +959,19 @@ class HelmReleaseReconciler:
             kube_status.warn_on_change(self.kube, body, outcome.reason, outcome.message)
         kube_status.patch_if_changed(self.kube, body, new)
         return outcome
+
+
+def _key_of(body: dict[str, Any]) -> str:
+    return f"{body['metadata']['namespace']}/{body['metadata']['name']}"
+
+
+def _entry_id(manifest: dict[str, Any]) -> str:
+    """The inventory id of a manifest (``<namespace>_<name>_<group>_<kind>``, Flux's form)."""
+    metadata = manifest.get("metadata") or {}
+    group = str(manifest.get("apiVersion") or "").rpartition("/")[0]
+    return (
+        f"{metadata.get('namespace') or ''}_{metadata.get('name')}_{group}_{manifest.get('kind')}"
+    )
 
 
 def _stalled(reason: str, message: str) -> Outcome:

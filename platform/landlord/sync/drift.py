@@ -54,10 +54,15 @@ def _last_manager(live: dict[str, Any]) -> str:
     return str((newest or {}).get("manager") or "")
 
 
-def _owner(live: dict[str, Any]) -> str | None:
+# The labels that name an object's owner: a Kustomization's, unless told otherwise.
+OwnerLabels = tuple[str, str]  # (name label, namespace label)
+KUSTOMIZATION_OWNER: OwnerLabels = (labels.KUSTOMIZATION_NAME, labels.KUSTOMIZATION_NAMESPACE)
+
+
+def _owner(live: dict[str, Any], owner: OwnerLabels = KUSTOMIZATION_OWNER) -> str | None:
     found = (live.get("metadata") or {}).get("labels") or {}
-    name = found.get(labels.KUSTOMIZATION_NAME)
-    namespace = found.get(labels.KUSTOMIZATION_NAMESPACE)
+    name = found.get(owner[0])
+    namespace = found.get(owner[1])
     return f"{namespace}/{name}" if name and namespace else None
 
 
@@ -73,9 +78,12 @@ class DriftTracker:
         self,
         field_manager: str = labels.FIELD_MANAGER,
         per_namespace: frozenset[Kind] = PER_NAMESPACE,
+        owner: OwnerLabels = KUSTOMIZATION_OWNER,
     ) -> None:
         self.field_manager = field_manager
         self.per_namespace = per_namespace
+        # Which labels name the owner (a HelmRelease's tracker has its own).
+        self.owner = owner
         self._lock = threading.Lock()
         # (cluster, entry id) → (key, manifest): one id may name objects on two clusters.
         self._desired: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
@@ -169,7 +177,7 @@ class DriftTracker:
 
     def observe(self, event: str, live: dict[str, Any], cluster: str = LOCAL) -> Drift | None:
         """One watch event on ``cluster``; the drift it shows, if any (kept for :meth:`take`)."""
-        key = _owner(live)
+        key = _owner(live, self.owner)
         if key is None:
             return None
         return self._check(key, (cluster, Entry.of(live).id), live, deleted=event == "DELETED")

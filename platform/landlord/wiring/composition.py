@@ -276,6 +276,24 @@ class Operator:
             on_index=self.on_new_index,
         )
         helm_binary = parts.helm(config) if self.features.sync else None
+        # What releases installed, watched by their own labels (a tracker and watches apart
+        # from the syncs': an object is one owner's or the other's).
+        self.helm_drift = (
+            DriftTracker(owner=(api_labels.HELMRELEASE_NAME, api_labels.HELMRELEASE_NAMESPACE))
+            if drift_on
+            else None
+        )
+        self.helm_drift_watches = (
+            drift_watches.DriftWatches(
+                kube_client,
+                self.helm_drift,
+                self.on_helm_drift,
+                self.fleet,
+                label_selector=api_labels.HELMRELEASE_NAME,
+            )
+            if self.helm_drift is not None
+            else None
+        )
         self.helm_releases = HelmReleaseReconciler(
             kube_client,
             helm=Helm(helm_binary, sandbox, config.sources.storage_dir / "helm" / "runs")
@@ -292,6 +310,7 @@ class Operator:
             platform_namespace=config.platform_namespace,
             bounds=bounds,
             tenant_view=self.live_index,
+            drift=self.helm_drift,
         )
         self.helm_repository_controller = (
             controller.Controller(
@@ -412,6 +431,8 @@ class Operator:
         self.tenant_watches.stop()
         if self.drift_watches is not None:
             self.drift_watches.stop()
+        if self.helm_drift_watches is not None:
+            self.helm_drift_watches.stop()
         for each in self.controllers():
             await each.stop()
         if self.apply_executor is not None:
@@ -601,7 +622,13 @@ class Operator:
         """Install or upgrade one HelmRelease, if it is this shard's."""
         if not self.router.owns_key(key):
             return None
-        return self.helm_releases.reconcile(key)
+        outcome = self.helm_releases.reconcile(key)
+        if self.helm_drift is not None and self.helm_drift_watches is not None:
+            if outcome is None:  # gone: its watches may go
+                self.helm_drift_watches.retain(self.helm_drift.scopes())
+            else:
+                self.helm_drift_watches.ensure(self.helm_drift.scopes(key))
+        return outcome
 
     # -- what happens between them (on worker, watch and reloader threads) --------
 
@@ -617,6 +644,10 @@ class Operator:
         """A HelmRepository stored a new index: the releases using it look again."""
         for key in self.helm_releases.users_of(namespace, name):
             self._wake(self.helm_release_controller, key)
+
+    def on_helm_drift(self, key: str) -> None:
+        """A watch saw an object a release installed change: its reconcile repairs or reports."""
+        self._wake(self.helm_release_controller, key, DEBOUNCE)
 
     def on_drift(self, key: str) -> None:
         """A watch saw an applied object change: repair at once (debounced: edits burst)."""

@@ -30,9 +30,11 @@ class DriftWatches:
         tracker: DriftTracker,
         wake: Callable[[str], None],
         fleet: Fleet | None = None,
+        label_selector: str = labels.KUSTOMIZATION_NAME,
     ) -> None:
         self.kube = kube_client
         self.fleet = fleet
+        self.label_selector = label_selector  # what marks an owned object (exists)
         self.tracker = tracker
         self.wake = wake
         self._stop = threading.Event()
@@ -90,7 +92,7 @@ class DriftWatches:
             self.fleet.connection(scope[3]) if remote and self.fleet is not None else self.kube,
             scope[0],
             scope[1],
-            label_selector=labels.KUSTOMIZATION_NAME,
+            label_selector=self.label_selector,
             on_list=listed,
             on_event=event,
             stop=stop,
