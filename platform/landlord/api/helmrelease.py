@@ -103,6 +103,13 @@ class Uninstall(_Model):
     disable_hooks: bool = Field(default=False, alias="disableHooks")
 
 
+class DependencyRef(_Model):
+    """``dependsOn[]``: another HelmRelease that must be Ready first."""
+
+    name: str
+    namespace: str | None = None
+
+
 class DriftDetection(_Model):
     """``driftDetection``: compare the cluster with the release, and repair or only report."""
 
@@ -128,6 +135,7 @@ class HelmReleaseSpec(_Model):
     rollback: Rollback | None = None
     uninstall: Uninstall | None = None
     drift_detection: DriftDetection | None = Field(default=None, alias="driftDetection")
+    depends_on: tuple[DependencyRef, ...] = Field(default=(), alias="dependsOn")
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> HelmReleaseSpec:

@@ -155,6 +155,7 @@ class HelmReleaseReconciler:
         self._next: dict[str, float] = {}
         self._seen: dict[str, tuple[str, int, int]] = {}  # key → (config, generation, policy)
         self._users: dict[str, set[str]] = {}  # repository key → release keys using it
+        self._waiting: dict[str, set[str]] = {}  # release key → releases that depend on it
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -163,6 +164,8 @@ class HelmReleaseReconciler:
         return sorted(self._users.get(f"{namespace}/{name}", ()))
 
     def forget(self, key: str) -> None:
+        for waited in self._waiting.values():
+            waited.discard(key)
         self._manifests.pop(key, None)
         if self.drift is not None:
             self.drift.forget(key)
@@ -208,6 +211,7 @@ class HelmReleaseReconciler:
         ):
             return Outcome(skipped=True, requeue_after=self._next[key] - now)
         try:
+            self._dependencies(key, spec)
             desired = self._desired(key, body, spec, timeout)
         except Refused as refused:
             outcome = Outcome(False, refused.reason, refused.message, stalled=refused.stalled)
@@ -276,7 +280,9 @@ class HelmReleaseReconciler:
         ref = spec.chart.spec.source_ref
         source_namespace = ref.namespace or namespace
         if source_namespace != namespace:
-            self._check_cross_namespace(namespace, f"{source_namespace}/{ref.name}")
+            self._check_edge(
+                namespace, "source", f"{source_namespace}/{ref.name}", "the chart source"
+            )
         repo_key = f"{source_namespace}/{ref.name}"
         self._users.setdefault(repo_key, set()).add(key)
         repository = self.kube.get(
@@ -322,6 +328,34 @@ class HelmReleaseReconciler:
             generation=int(body["metadata"].get("generation") or 1),
         )
 
+    def waiting_on(self, key: str) -> list[str]:
+        """The releases that wait for ``key`` to be Ready."""
+        return sorted(self._waiting.get(key, ()))
+
+    def _dependencies(self, key: str, spec: model.HelmReleaseSpec) -> None:
+        """Every ``dependsOn`` release Ready at its generation (cross-tenant ones allowed first)."""
+        namespace = key.partition("/")[0]
+        for waited in self._waiting.values():
+            waited.discard(key)
+        for ref in spec.depends_on:
+            other = f"{ref.namespace or namespace}/{ref.name}"
+            if other == key:
+                raise Refused(
+                    reasons.DEPENDENCY_CYCLE, "the release depends on itself", stalled=True
+                )
+            if (ref.namespace or namespace) != namespace:
+                self._check_edge(namespace, "depend", other, "the dependency")
+            self._waiting.setdefault(other, set()).add(key)
+            found = self.kube.get(api.API_VERSION, KIND, ref.name, ref.namespace or namespace)
+            if found is None:
+                raise Refused(
+                    reasons.DEPENDENCY_NOT_READY, f"dependency HelmRelease {other} does not exist"
+                )
+            if not conditions.ready_at_generation(found):
+                raise Refused(
+                    reasons.DEPENDENCY_NOT_READY, f"dependency HelmRelease {other} is not Ready"
+                )
+
     def _allowed_namespaces(self, namespace: str) -> frozenset[str]:
         tenant = self.access.labels_of(namespace).get(labels.TENANT)
         if not tenant:
@@ -332,19 +366,20 @@ class HelmReleaseReconciler:
         body = self.kube.get(api.API_VERSION, "Tenant", tenant) or {}
         return frozenset((body.get("status") or {}).get("namespaces") or [namespace])
 
-    def _check_cross_namespace(self, namespace: str, obj: str) -> None:
+    def _check_edge(self, namespace: str, point: str, obj: str, what: str) -> None:
+        """A reference into another namespace: free within a tenant, else the policy decides."""
         own = self.access.labels_of(namespace)
         other = self.access.labels_of(obj.partition("/")[0])
         if policy.same_tenant(own, other):
             return
         subject = policy.subject_for(namespace, own)
-        decision = self.gate.check("source", [subject], obj)
+        decision = self.gate.check(point, [subject], obj)
         if not decision.allowed:
             raise Refused(
                 reasons.POLICY_DENIED,
-                f"the chart source {obj} is denied for {subject}: {decision.explain()}; nothing "
-                f"was read or installed. A platform admin can allow it with "
-                f"`p, {subject}, source, {obj}, allow`",
+                f"{what} {obj} is denied for {subject}: {decision.explain()}; nothing was read "
+                f"or installed. A platform admin can allow it with "
+                f"`p, {subject}, {point}, {obj}, allow`",
                 stalled=True,
             )
 

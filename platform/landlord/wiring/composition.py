@@ -623,6 +623,9 @@ class Operator:
         if not self.router.owns_key(key):
             return None
         outcome = self.helm_releases.reconcile(key)
+        if outcome is not None and outcome.ready and not outcome.skipped:
+            for dependent in self.helm_releases.waiting_on(key):
+                self._wake(self.helm_release_controller, dependent)
         if self.helm_drift is not None and self.helm_drift_watches is not None:
             if outcome is None:  # gone: its watches may go
                 self.helm_drift_watches.retain(self.helm_drift.scopes())
