@@ -192,3 +192,27 @@ def test_another_tenant_cannot_list_or_read_the_release(
 
     assert listed.returncode != 0
     assert "forbidden" in listed.stderr
+
+
+def test_post_renderers_patch_what_is_installed(
+    admin: kube.Kube, chart_server: ChartServer, releases: Releases, tenant: str
+) -> None:
+    chart_server.publish(tenant, "settings", "1.0.0", config_map_chart(color="blue"))
+    releases.repository(tenant, "charts", chart_server.url(tenant))
+    patch = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-settings\ndata:\n  size: large\n"
+    )
+    releases.release(
+        tenant,
+        "web",
+        "settings",
+        "charts",
+        postRenderers=[
+            {"kustomize": {"patches": [{"patch": patch, "target": {"kind": "ConfigMap"}}]}}
+        ],
+    )
+
+    releases.reason(tenant, "web", "InstallSucceeded")
+
+    made = admin.get("v1", "ConfigMap", "web-settings", tenant) or {}
+    assert made["data"] == {"color": "blue", "size": "large"}

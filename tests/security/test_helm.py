@@ -115,7 +115,7 @@ def test_a_chart_looking_up_the_platforms_secrets_gets_nothing(
 
     # The render as the tenant was refused by the apiserver itself: forbidden, said so.
     assert ready["reason"] == "RenderFailed"
-    assert "crown-jewels\" is forbidden: User \"system:serviceaccount:" in ready["message"]
+    assert 'crown-jewels" is forbidden: User "system:serviceaccount:' in ready["message"]
 
     loot = admin.get("v1", "ConfigMap", "loot", tenant) or {}
     assert "operator-secret-value" not in str(loot)
@@ -236,3 +236,26 @@ def test_a_chart_url_pointing_at_the_apiserver_is_never_fetched(
     assert message.startswith("could not fetch from https://"), message
     assert "apiserver" not in message.lower()
     _nothing_installed(admin, tenant)
+
+
+def test_a_post_renderer_cannot_move_an_object_out_of_the_tenants_namespaces(
+    admin: kube.Kube, chart_server: ChartServer, releases: Releases, tenant: str
+) -> None:
+    chart_server.publish(tenant, "settings", "1.0.0", config_map_chart())
+    releases.repository(tenant, "charts", chart_server.url(tenant))
+    moved = '[{"op": "replace", "path": "/metadata/namespace", "value": "kube-system"}]'
+    releases.release(
+        tenant,
+        "web",
+        "settings",
+        "charts",
+        postRenderers=[
+            {"kustomize": {"patches": [{"patch": moved, "target": {"kind": "ConfigMap"}}]}}
+        ],
+    )
+
+    releases.reason(tenant, "web", "ValidationFailed")
+
+    assert "namespace 'kube-system'" in releases.condition(tenant, "web")["message"]
+    _nothing_installed(admin, tenant)
+    assert admin.get("v1", "ConfigMap", "web-settings", "kube-system") is None

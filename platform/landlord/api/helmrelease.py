@@ -110,6 +110,47 @@ class DependencyRef(_Model):
     namespace: str | None = None
 
 
+class Selector(_Model):
+    """Which objects a patch applies to (kustomize's target)."""
+
+    group: str | None = None
+    version: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    namespace: str | None = None
+    label_selector: str | None = Field(default=None, alias="labelSelector")
+    annotation_selector: str | None = Field(default=None, alias="annotationSelector")
+
+
+class Patch(_Model):
+    """A strategic-merge or JSON 6902 patch, inline (kustomize's ``patches[]``)."""
+
+    patch: str
+    target: Selector | None = None
+
+
+class Image(_Model):
+    """An image override (kustomize's ``images[]``)."""
+
+    name: str
+    new_name: str | None = Field(default=None, alias="newName")
+    new_tag: str | None = Field(default=None, alias="newTag")
+    digest: str | None = None
+
+
+class Kustomize(_Model):
+    """``postRenderers[].kustomize``: patches and image overrides, inline only."""
+
+    patches: tuple[Patch, ...] = ()
+    images: tuple[Image, ...] = ()
+
+
+class PostRenderer(_Model):
+    """``postRenderers[]``: only kustomize post-renderers (no executables)."""
+
+    kustomize: Kustomize
+
+
 class DriftDetection(_Model):
     """``driftDetection``: compare the cluster with the release, and repair or only report."""
 
@@ -136,6 +177,7 @@ class HelmReleaseSpec(_Model):
     uninstall: Uninstall | None = None
     drift_detection: DriftDetection | None = Field(default=None, alias="driftDetection")
     depends_on: tuple[DependencyRef, ...] = Field(default=(), alias="dependsOn")
+    post_renderers: tuple[PostRenderer, ...] = Field(default=(), alias="postRenderers")
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> HelmReleaseSpec:

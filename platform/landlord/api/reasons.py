@@ -95,6 +95,7 @@ CHART_INVALID = "ChartInvalid"
 CHART_PULL_FAILED = "ChartPullFailed"
 VALUES_FAILED = "ValuesFailed"
 RENDER_FAILED = "RenderFailed"
+POST_RENDER_FAILED = "PostRenderFailed"
 # The Released, TestSuccess and Remediated conditions (Flux's reasons).
 RELEASED = "Released"  # a condition type
 TEST_SUCCESS = "TestSuccess"  # a condition type

@@ -507,7 +507,7 @@ class HelmReleaseReconciler:
         except runner.HelmError as error:
             return Outcome(False, reasons.RENDER_FAILED, error.message, stalled=True), extra
         try:
-            self._check(namespace, desired, runner.Rendered(offline, (), (), 0))
+            self._check(namespace, desired, runner.Rendered(offline, (), (), 0), spec)
         except Refused as refused:
             return Outcome(False, refused.reason, refused.message, stalled=True), extra
         try:
@@ -522,7 +522,7 @@ class HelmReleaseReconciler:
         except runner.HelmError as error:
             return Outcome(False, reasons.RENDER_FAILED, error.message), extra
         try:
-            objects = self._check(namespace, desired, rendered)
+            objects = self._check(namespace, desired, rendered, spec)
         except Refused as refused:
             return Outcome(False, refused.reason, refused.message, stalled=True), extra
         manifests = yaml.safe_dump_all(objects, sort_keys=False)
@@ -591,21 +591,32 @@ class HelmReleaseReconciler:
         return Outcome(True, reason, message), extra
 
     def _check(
-        self, namespace: str, desired: Desired, rendered: runner.Rendered
+        self,
+        namespace: str,
+        desired: Desired,
+        rendered: runner.Rendered,
+        spec: model.HelmReleaseSpec,
     ) -> list[dict[str, Any]]:
-        """Validate everything the release would create; the manifests to install."""
+        """Validate everything the release would create; the objects Helm is to install.
+
+        Hooks (and tests) are checked with the rest, though Helm creates them itself;
+        the other objects go through the post-renderers first, as Helm would send them.
+        """
         scope = validate.Scope(
             default_namespace=desired.namespace,
             allowed_namespaces=self._allowed_namespaces(namespace),
         )
         shown = f"chart {desired.chart.name}@{desired.chart.version}"
         try:
-            manifest_docs = yamlsafe.load_all(rendered.manifest, shown)
-            hook_docs = [
+            documents = yamlsafe.load_all(rendered.manifest, shown)
+            manifest_docs = [d for d in documents if not _is_hook(d.body)]
+            hook_docs = [d for d in documents if _is_hook(d.body)] + [
                 doc
                 for position, text in enumerate(rendered.hooks + rendered.tests)
                 for doc in yamlsafe.load_all(text, f"{shown} hook {position}")
             ]
+            if spec.post_renderers and manifest_docs:
+                manifest_docs = self._post_render(manifest_docs, spec, shown)
             checked = validate.prepare(manifest_docs + hook_docs, scope, self._namespaced)
         except yamlsafe.YamlError as error:
             raise Refused(
@@ -630,6 +641,27 @@ class HelmReleaseReconciler:
                 {RELEASE_NAME: desired.name, RELEASE_NAMESPACE: namespace}
             )
         return objects
+
+    def _post_render(
+        self, documents: list[yamlsafe.Document], spec: model.HelmReleaseSpec, shown: str
+    ) -> list[yamlsafe.Document]:
+        """Each kustomize post-renderer in turn, confined (PostRenderFailed otherwise)."""
+        assert self.helm is not None
+        text = yaml.safe_dump_all([d.body for d in documents], sort_keys=False)
+        for position, renderer in enumerate(spec.post_renderers):
+            kustomization = renderer.kustomize.model_dump(by_alias=True, exclude_none=True)
+            kustomization = {k: v for k, v in kustomization.items() if v}
+            if not kustomization:
+                continue
+            try:
+                text = self.helm.kustomize(
+                    text, kustomization, what=f"postRenderers[{position}] of {shown}"
+                )
+            except runner.HelmError as error:
+                raise Refused(
+                    reasons.POST_RENDER_FAILED, f"{error.message}; nothing was installed"
+                ) from None
+        return yamlsafe.load_all(text, f"{shown} (post-rendered)")
 
     def _namespaced(self, api_version: str, kind: str) -> bool:
         try:
@@ -703,7 +735,7 @@ class HelmReleaseReconciler:
                     values=desired.values,
                     timeout=timeout,
                 )
-                self._track(body, spec, self._check(namespace, desired, rendered))
+                self._track(body, spec, self._check(namespace, desired, rendered, spec))
             except (runner.HelmError, Refused, errors.ApiError) as error:
                 log.warning("helm release %s: cannot track drift: %s", key, error)
             return None
@@ -994,6 +1026,10 @@ class HelmReleaseReconciler:
             kube_status.warn_on_change(self.kube, body, outcome.reason, outcome.message)
         kube_status.patch_if_changed(self.kube, body, new)
         return outcome
+
+
+def _is_hook(body: dict[str, Any]) -> bool:
+    return "helm.sh/hook" in ((body.get("metadata") or {}).get("annotations") or {})
 
 
 def _key_of(body: dict[str, Any]) -> str:

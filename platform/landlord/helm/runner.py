@@ -34,6 +34,7 @@ from landlord import errors
 from landlord.gitops import sandbox as sandbox_mod
 
 HELM = "/landlord/helm"
+KUSTOMIZE = "/landlord/kustomize"
 INPUT = "/in"
 CHART = "/chart/chart.tgz"
 CAT = "/usr/bin/cat"
@@ -99,11 +100,55 @@ class Helm:
     """Runs ``helm`` commands for one operator, each confined and bounded."""
 
     def __init__(
-        self, binary: pathlib.Path, sandbox: sandbox_mod.Sandbox, workdir: pathlib.Path
+        self,
+        binary: pathlib.Path,
+        sandbox: sandbox_mod.Sandbox,
+        workdir: pathlib.Path,
+        kustomize: pathlib.Path | None = None,
     ) -> None:
         self.binary = binary.resolve()
         self.sandbox = sandbox
         self.workdir = workdir
+        self.kustomize_binary = kustomize.resolve() if kustomize is not None else None
+
+    def kustomize(self, objects: str, kustomization: dict[str, Any], *, what: str) -> str:
+        """Apply a post-renderer's patches and images to ``objects`` with ``kustomize build``.
+
+        Confined like every build: the folder holds only the objects and the
+        kustomization (``resources: [objects.yaml]`` plus the tenant's inline patches),
+        no network, no credentials.
+        """
+        if self.kustomize_binary is None:
+            raise HelmError(
+                "kustomize is not built on this operator (run `landlord cluster build`)",
+                reason="SandboxUnavailable",
+            )
+        self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder = pathlib.Path(tempfile.mkdtemp(prefix="post-", dir=self.workdir))
+        try:
+            (folder / "objects.yaml").write_text(objects)
+            (folder / "kustomization.yaml").write_text(
+                yaml.safe_dump({"resources": ["objects.yaml"], **kustomization})
+            )
+            os.chmod(folder, 0o755)  # noqa: S103 - its parent is the operator's 0700 workdir
+            try:
+                out = self.sandbox.run(
+                    [KUSTOMIZE, "build", "."],
+                    binds=[
+                        sandbox_mod.Bind(self.kustomize_binary, KUSTOMIZE),
+                        sandbox_mod.Bind(folder, INPUT),
+                    ],
+                    cwd=INPUT,
+                    env={"HOME": sandbox_mod.TMP, "PATH": "/nonexistent"},
+                    what=what,
+                )
+            except sandbox_mod.SandboxUnavailableError as error:
+                raise HelmError(error.message, reason="SandboxUnavailable") from None
+            except sandbox_mod.SandboxError as error:
+                raise HelmError(error.message, reason="PostRenderFailed") from None
+            return out.decode(errors="replace")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     # -- commands ------------------------------------------------------------------
 

@@ -296,7 +296,12 @@ class Operator:
         )
         self.helm_releases = HelmReleaseReconciler(
             kube_client,
-            helm=Helm(helm_binary, sandbox, config.sources.storage_dir / "helm" / "runs")
+            helm=Helm(
+                helm_binary,
+                sandbox,
+                config.sources.storage_dir / "helm" / "runs",
+                kustomize=self.syncs.kustomize,
+            )
             if helm_binary is not None
             else None,
             store=chart_store,
