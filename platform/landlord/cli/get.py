@@ -78,7 +78,7 @@ def _revision(item: dict[str, Any]) -> str:
 
 
 def namespaced_table(client: kube.Kube, kind: str, namespace: str | None = None) -> Table | None:
-    """GitRepositories or Kustomizations as a table (None when there are none)."""
+    """GitRepositories, Kustomizations or HelmRepositories as a table (None: there are none)."""
     items = client.list_objects(api.API_VERSION, kind, namespace=namespace)
     if not items:
         return None
@@ -186,3 +186,58 @@ def get_sources(namespace: str | None, all_namespaces: bool) -> None:
 def get_kustomizations(namespace: str | None, all_namespaces: bool) -> None:
     """Kustomizations: name, ready, applied revision, age and status message."""
     _print_namespaced("Kustomization", "kustomizations", namespace, all_namespaces)
+
+
+@get_group.command("helmrepositories")
+@click.option("-n", "--namespace", default=None, help="Only this namespace.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (the default).")
+def get_helm_repositories(namespace: str | None, all_namespaces: bool) -> None:
+    """HelmRepositories: name, ready, index digest, age and status message."""
+    _print_namespaced("HelmRepository", "helm repositories", namespace, all_namespaces)
+
+
+def helm_releases_table(client: kube.Kube, namespace: str | None = None) -> Table | None:
+    """HelmReleases as a table (None when there are none)."""
+    items = client.list_objects(api.API_VERSION, "HelmRelease", namespace=namespace)
+    if not items:
+        return None
+    table = Table(
+        "NAMESPACE",
+        "NAME",
+        "READY",
+        "CHART",
+        "RELEASE",
+        "SUSPENDED",
+        "AGE",
+        "STATUS",
+        box=None,
+        pad_edge=False,
+    )
+    for item in sorted(items, key=lambda i: (i["metadata"]["namespace"], i["metadata"]["name"])):
+        ready, message = _ready(item)
+        style = {"True": "green", "False": "red"}.get(ready, "yellow")
+        status = item.get("status") or {}
+        last = (status.get("history") or [{}])[0]
+        release = (
+            f"{last.get('name')}.v{last.get('version')} ({last.get('status')})" if last else "-"
+        )
+        table.add_row(
+            item["metadata"]["namespace"],
+            item["metadata"]["name"],
+            f"[{style}]{ready}[/{style}]",
+            str(status.get("helmChart") or "-"),
+            release,
+            "yes" if (item.get("spec") or {}).get("suspend") else "no",
+            age(item["metadata"].get("creationTimestamp")),
+            message,
+        )
+    return table
+
+
+@get_group.command("helmreleases")
+@click.option("-n", "--namespace", default=None, help="Only this namespace.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (the default).")
+def get_helm_releases(namespace: str | None, all_namespaces: bool) -> None:
+    """HelmReleases: ready, chart, current release and its Helm status, status message."""
+    table = helm_releases_table(kube.connect(), None if all_namespaces else namespace)
+    console.out.print(table if table is not None else "no helm releases")

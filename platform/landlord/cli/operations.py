@@ -23,6 +23,12 @@ KINDS = {
     "kustomization": "Kustomization",
     "kustomizations": "Kustomization",
     "ks": "Kustomization",
+    "helmrelease": "HelmRelease",
+    "helmreleases": "HelmRelease",
+    "hr": "HelmRelease",
+    "helmrepository": "HelmRepository",
+    "helmrepositories": "HelmRepository",
+    "helmrepo": "HelmRepository",
 }
 KIND_CHOICE = click.Choice(sorted(KINDS), case_sensitive=False)
 

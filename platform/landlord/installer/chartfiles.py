@@ -13,6 +13,8 @@ FILES = {
     "operator-rules.yaml": ("OPERATOR_RULES", rbac.OPERATOR_RULES),
     "tenant-rules.yaml": ("TENANT_ACCESS_RULES", rbac.TENANT_ACCESS_RULES),
     "platform-rules.yaml": ("PLATFORM_RULES", rbac.PLATFORM_RULES),
+    "tenant-edit-rules.yaml": ("TENANT_EDIT_RULES", rbac.TENANT_EDIT_RULES),
+    "tenant-view-rules.yaml": ("TENANT_VIEW_RULES", rbac.TENANT_VIEW_RULES),
 }
 
 

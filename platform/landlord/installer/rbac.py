@@ -79,6 +79,22 @@ TENANT_ACCESS_RULES: list[dict[str, Any]] = [
 ]
 
 
+# Landlord's kinds a tenant may use in its own namespaces (docs/helm.md): aggregated into
+# Kubernetes' own `admin`/`edit` (write) and `view` (read) ClusterRoles, so a tenant's
+# reconciler account and its owners have them wherever those roles are bound to them.
+# The policy's `apply` lines still decide whether a tenant's sync may apply them.
+TENANT_KINDS = ["helmreleases", "helmrepositories"]
+TENANT_EDIT = "landlord-tenant-edit"
+TENANT_VIEW = "landlord-tenant-view"
+TENANT_EDIT_RULES: list[dict[str, Any]] = [
+    {"apiGroups": ["landlord.dev"], "resources": TENANT_KINDS, "verbs": _WRITE},
+]
+TENANT_VIEW_RULES: list[dict[str, Any]] = [
+    {"apiGroups": ["landlord.dev"], "resources": TENANT_KINDS, "verbs": _READ},
+]
+_AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
+
+
 def bind_rule(tenant_roles: Sequence[str] = TENANT_ROLES) -> dict[str, Any]:
     """``bind`` on the tenants' ClusterRoles and the operator's own access role, by name."""
     return {
@@ -137,4 +153,19 @@ def manifests(
             "rules": PLATFORM_RULES,
         },
         _binding("RoleBinding", OPERATOR, "Role", OPERATOR, platform_namespace),
+        {
+            "apiVersion": f"{RBAC}/v1",
+            "kind": "ClusterRole",
+            "metadata": {
+                "name": TENANT_EDIT,
+                "labels": {f"{_AGGREGATE}admin": "true", f"{_AGGREGATE}edit": "true"},
+            },
+            "rules": TENANT_EDIT_RULES,
+        },
+        {
+            "apiVersion": f"{RBAC}/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": TENANT_VIEW, "labels": {f"{_AGGREGATE}view": "true"}},
+            "rules": TENANT_VIEW_RULES,
+        },
     ]

@@ -31,41 +31,50 @@ def source_clones(config: settings_mod.Settings) -> None:
 
 
 def sync_finalizers(kube_client: kube.Kube) -> int:
-    """Sync off: the sync's finalizer on every Kustomization; how many were removed.
+    """Sync off: the sync's finalizer on every Kustomization and HelmRelease; how many went.
 
-    With nobody to run it, the finalizer would hold a deleted Kustomization (and a
-    Tenant offboarding that waits for it) for ever; its objects stay, as with Orphan.
-    The sync puts it back on its first reconcile after it is on again. One that
-    cannot be released is logged and counted; the others still are.
+    With nobody to run it, the finalizer would hold a deleted Kustomization or
+    HelmRelease (and a Tenant offboarding that waits for it) for ever; its objects
+    stay, as with Orphan (a release is not uninstalled). The sync puts it back on
+    its first reconcile after it is on again. One that cannot be released is
+    logged and counted; the others still are.
     """
+    removed = 0
+    for kind in ("Kustomization", "HelmRelease"):
+        removed += _release_all(kube_client, kind)
+    return removed
+
+
+def _release_all(kube_client: kube.Kube, kind: str) -> int:
     try:
-        items = kube_client.list_objects(api.API_VERSION, "Kustomization")
+        items = kube_client.list_objects(api.API_VERSION, kind)
     except errors.ApiError as error:
         if not error.not_found:  # not found: no CRD, nothing to release
-            log.warning("sync off: could not list Kustomizations: %s", error.message)
+            log.warning("sync off: could not list %ss: %s", kind, error.message)
         return 0
     removed = failed = 0
     for item in items:
         metadata = item["metadata"]
         try:
-            removed += _unfinalize(kube_client, metadata["namespace"], metadata["name"], item)
+            removed += _unfinalize(kube_client, kind, metadata["namespace"], metadata["name"], item)
         except errors.ApiError as error:
             failed += 1
             log.warning(
-                "sync off: the finalizer of Kustomization %s/%s stays: %s",
+                "sync off: the finalizer of %s %s/%s stays: %s",
+                kind,
                 metadata["namespace"],
                 metadata["name"],
                 error.message,
             )
     if failed:
-        log.warning("sync off: %d Kustomization(s) keep the sync's finalizer", failed)
+        log.warning("sync off: %d %s(s) keep the sync's finalizer", failed, kind)
     return removed
 
 
 def _unfinalize(
-    kube_client: kube.Kube, namespace: str, name: str, body: dict[str, Any] | None
+    kube_client: kube.Kube, kind: str, namespace: str, name: str, body: dict[str, Any] | None
 ) -> int:
-    """Remove the sync's finalizer from one Kustomization (re-read on a conflict); 1 if done."""
+    """Remove the sync's finalizer from one object (re-read on a conflict); 1 if done."""
     for _ in range(CONFLICT_ATTEMPTS):
         if body is None:
             return 0
@@ -80,16 +89,16 @@ def _unfinalize(
             }
         }
         try:
-            kube_client.merge_patch(api.API_VERSION, "Kustomization", name, patch, namespace)
+            kube_client.merge_patch(api.API_VERSION, kind, name, patch, namespace)
         except errors.ApiError as error:
             if error.not_found:
                 return 0
             if not error.conflict:
                 raise
-            body = kube_client.get(api.API_VERSION, "Kustomization", name, namespace)
+            body = kube_client.get(api.API_VERSION, kind, name, namespace)
             continue
         return 1
-    log.warning("Kustomization %s/%s kept changing; its finalizer stays", namespace, name)
+    log.warning("%s %s/%s kept changing; its finalizer stays", kind, namespace, name)
     return 0
 
 
@@ -123,7 +132,10 @@ def leftovers(config: settings_mod.Settings, features: Features, kube_client: ku
         source_clones(config)
     if not features.sync:
         removed = sync_finalizers(kube_client)
-        log.info("sync off: removed the sync finalizer from %d Kustomization(s)", removed)
+        log.info(
+            "sync off: removed the sync finalizer from %d Kustomization(s) and HelmRelease(s)",
+            removed,
+        )
     if not features.api:
         api_clones(config)
     if features.off():

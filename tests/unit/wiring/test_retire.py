@@ -16,10 +16,10 @@ from landlord.wiring import api_workdir, retire
 
 
 class StandIn:
-    """Lists two finalized Kustomizations; refuses (422) the patch of the first."""
+    """Lists two finalized objects of each kind; refuses (422) the patch of the first."""
 
     def __init__(self) -> None:
-        self.patched: list[str] = []
+        self.patched: list[tuple[str, str]] = []
 
     def list_objects(self, api_version: str, kind: str) -> list[dict[str, Any]]:
         return [
@@ -39,11 +39,11 @@ class StandIn:
     ) -> dict[str, Any]:
         if name == "refused":
             raise errors.ApiError("admission webhook said no", status=422, api_reason="Invalid")
-        self.patched.append(name)
+        self.patched.append((kind, name))
         return {}
 
 
-def test_one_kustomization_that_cannot_be_released_does_not_stop_start_up(
+def test_one_object_that_cannot_be_released_does_not_stop_start_up(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = StandIn()
@@ -51,10 +51,11 @@ def test_one_kustomization_that_cannot_be_released_does_not_stop_start_up(
     with caplog.at_level(logging.WARNING):
         removed = retire.sync_finalizers(cast(kube.Kube, client))
 
-    assert removed == 1
-    assert client.patched == ["released"]
-    assert "team-a/refused" in caplog.text
+    assert removed == 2
+    assert client.patched == [("Kustomization", "released"), ("HelmRelease", "released")]
+    assert "Kustomization team-a/refused" in caplog.text
     assert "1 Kustomization(s) keep the sync's finalizer" in caplog.text
+    assert "1 HelmRelease(s) keep the sync's finalizer" in caplog.text
 
 
 def _config(tmp_path: pathlib.Path, workdir: pathlib.Path) -> settings_mod.Settings:
