@@ -8,7 +8,8 @@ import time
 
 from landlord import kube
 from landlord.api import labels
-from landlord.demo import ChartServer
+from landlord.demo import ChartServer, GitServer
+from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.helm import Releases, config_map_chart, helm_as
 from tests.helpers import eventually
 
@@ -84,6 +85,7 @@ def test_values_from_a_tenant_configmap_and_a_new_chart_version_upgrade_the_rele
         "charts",
         chart_spec={"version": "1.x"},
         valuesFrom=[{"kind": "ConfigMap", "name": "web-values"}],
+        interval="1h",  # only a request or a new index can bring the upgrades below
     )
     releases.reason(tenant, "web", "InstallSucceeded")
     assert (admin.get("v1", "ConfigMap", "web-settings", tenant) or {})["data"] == {
@@ -216,3 +218,59 @@ def test_post_renderers_patch_what_is_installed(
 
     made = admin.get("v1", "ConfigMap", "web-settings", tenant) or {}
     assert made["data"] == {"color": "blue", "size": "large"}
+
+
+def test_a_chart_folder_of_a_git_repository_is_released_and_follows_new_commits(
+    admin: kube.Kube,
+    git_server: GitServer,
+    releases: Releases,
+    tenant: str,
+) -> None:
+    files = {f"charts/web/{path}": text for path, text in config_map_chart(color="blue").items()}
+    files["charts/web/Chart.yaml"] = "apiVersion: v2\nname: web-chart\nversion: 0.1.0\n"
+    git_server.create(f"{tenant}-charts")
+    git_server.commit(f"{tenant}-charts", files, message="chart")
+    url = git_server.url(f"{tenant}-charts").replace("http://", f"http://{USER}:{PASSWORD}@")
+    admin.create(
+        {
+            "apiVersion": "landlord.dev/v1alpha1",
+            "kind": "GitRepository",
+            "metadata": {"name": "charts-git", "namespace": tenant},
+            "spec": {"url": url, "interval": "1s"},
+        }
+    )
+    admin.create(
+        {
+            "apiVersion": "landlord.dev/v1alpha1",
+            "kind": "HelmRelease",
+            "metadata": {"name": "web", "namespace": tenant},
+            "spec": {
+                "chart": {
+                    "spec": {
+                        "chart": "./charts/web",
+                        "sourceRef": {"kind": "GitRepository", "name": "charts-git"},
+                    }
+                },
+                "interval": "1h",
+            },
+        }
+    )
+
+    body = releases.reason(tenant, "web", "InstallSucceeded", timeout=60)
+    assert body["status"]["helmChart"] == "web-chart@0.1.0"
+    assert (admin.get("v1", "ConfigMap", "web-settings", tenant) or {})["data"] == {"color": "blue"}
+
+    # A commit that changes the chart (not its version) is a new archive: upgraded at once.
+    git_server.commit(
+        f"{tenant}-charts",
+        {"charts/web/values.yaml": "data: {color: green}\n"},
+        message="green",
+    )
+    eventually(
+        lambda: (
+            (admin.get("v1", "ConfigMap", "web-settings", tenant) or {}).get("data")
+            == {"color": "green"}
+        ),
+        timeout=60,
+        what="the new commit's chart to be released",
+    )

@@ -29,13 +29,17 @@ class _Model(BaseModel):
 class SourceRef(_Model):
     """Where the chart comes from."""
 
-    kind: Literal["HelmRepository"]
+    kind: Literal["HelmRepository", "GitRepository"]
     name: str
     namespace: str | None = None
 
 
 class ChartTemplateSpec(_Model):
-    """``chart.spec``: the chart's name in the repository and a semver range."""
+    """``chart.spec``: a chart of a HelmRepository, or a chart folder of a GitRepository.
+
+    From a HelmRepository, ``version`` is a semver range; from a GitRepository the
+    version is the folder's Chart.yaml's.
+    """
 
     chart: str
     version: str = "*"

@@ -38,9 +38,9 @@ from landlord.api import conditions, invalid, labels, reasons
 from landlord.api import helmrelease as model
 from landlord.api import helmrepository as repository_model
 from landlord.git import network, urls
-from landlord.gitops import durations, validate, yamlsafe
+from landlord.gitops import artifacts, durations, validate, yamlsafe
 from landlord.helm import access as access_mod
-from landlord.helm import charts, download, runner
+from landlord.helm import charts, download, package, runner
 from landlord.helm import index as index_mod
 from landlord.helm import values as values_mod
 from landlord.helm.store import ChartStore
@@ -136,7 +136,9 @@ class HelmReleaseReconciler:
         bounds: durations.Bounds | None = None,
         tenant_view: TenantView | None = None,
         drift: Drifts | None = None,
+        artifacts_store: artifacts.ArtifactStore | None = None,
     ) -> None:
+        self.artifacts = artifacts_store  # GitRepositories' artifacts (charts from Git)
         self.kube = kube
         self.helm = helm
         # What each release installed (its non-hook objects), for drift repair.
@@ -152,18 +154,24 @@ class HelmReleaseReconciler:
         self.tokens = Tokens(kube)
         # (repository digest, chart, version) → the verified archive's digest
         self._charts: dict[tuple[str, str, str], str] = {}
+        # (Git artifact digest, chart path) → (the chart, its packaged archive's digest)
+        self._git_charts: dict[tuple[str, str], tuple[index_mod.ChartVersion, str]] = {}
         self._next: dict[str, float] = {}
         self._seen: dict[str, tuple[str, int, int]] = {}  # key → (config, generation, policy)
         self._users: dict[str, set[str]] = {}  # repository key → release keys using it
         self._waiting: dict[str, set[str]] = {}  # release key → releases that depend on it
+        self._moved: set[str] = set()  # releases whose chart source has something new
 
     # -- bookkeeping ---------------------------------------------------------------
 
-    def users_of(self, namespace: str, name: str) -> list[str]:
-        """The releases whose chart comes from HelmRepository ``namespace/name``."""
-        return sorted(self._users.get(f"{namespace}/{name}", ()))
+    def source_moved(self, namespace: str, name: str) -> list[str]:
+        """A chart source stored something new: the releases using it, due at once."""
+        users = sorted(self._users.get(f"{namespace}/{name}", ()))
+        self._moved.update(users)
+        return users
 
     def forget(self, key: str) -> None:
+        self._moved.discard(key)
         for waited in self._waiting.values():
             waited.discard(key)
         self._manifests.pop(key, None)
@@ -208,8 +216,10 @@ class HelmReleaseReconciler:
             and now < self._next.get(key, 0.0)
             and self._seen.get(key, ("", 0, -1))[2] == self.gate.version
             and not (self.drift is not None and self.drift.drifted(key))
+            and key not in self._moved
         ):
             return Outcome(skipped=True, requeue_after=self._next[key] - now)
+        self._moved.discard(key)
         try:
             self._dependencies(key, spec)
             desired = self._desired(key, body, spec, timeout)
@@ -244,7 +254,7 @@ class HelmReleaseReconciler:
     def _desired(
         self, key: str, body: dict[str, Any], spec: model.HelmReleaseSpec, timeout: float
     ) -> Desired:
-        namespace, _, name = key.partition("/")
+        namespace = key.partition("/")[0]
         if self.helm is None:
             raise Refused(
                 reasons.SANDBOX_UNAVAILABLE,
@@ -285,6 +295,9 @@ class HelmReleaseReconciler:
             )
         repo_key = f"{source_namespace}/{ref.name}"
         self._users.setdefault(repo_key, set()).add(key)
+        if ref.kind == "GitRepository":
+            version, digest = self._chart_from_git(source_namespace, ref.name, spec)
+            return self._desired_with(key, body, spec, account, target, version, digest)
         repository = self.kube.get(
             api.API_VERSION, repository_model.KIND, ref.name, source_namespace
         )
@@ -309,6 +322,19 @@ class HelmReleaseReconciler:
                 reasons.CHART_NOT_FOUND, f"{repo_key}: {error.message}", stalled=True
             ) from None
         digest = self._chart(namespace, repository or {}, artifact["digest"], version, timeout)
+        return self._desired_with(key, body, spec, account, target, version, digest)
+
+    def _desired_with(
+        self,
+        key: str,
+        body: dict[str, Any],
+        spec: model.HelmReleaseSpec,
+        account: str,
+        target: str,
+        version: index_mod.ChartVersion,
+        digest: str,
+    ) -> Desired:
+        namespace, _, name = key.partition("/")
         tenant = self.kube.as_service_account(namespace, account)
         try:
             values = values_mod.compose(tenant, namespace, spec)
@@ -382,6 +408,50 @@ class HelmReleaseReconciler:
                 f"`p, {subject}, {point}, {obj}, allow`",
                 stalled=True,
             )
+
+    def _chart_from_git(
+        self, namespace: str, name: str, spec: model.HelmReleaseSpec
+    ) -> tuple[index_mod.ChartVersion, str]:
+        """A chart folder of a GitRepository's stored artifact, packaged and verified once."""
+        shown = f"GitRepository {namespace}/{name}"
+        if self.artifacts is None:
+            raise Refused(reasons.SOURCE_NOT_READY, f"{shown}: no artifact store here")
+        source = self.kube.get(api.API_VERSION, "GitRepository", name, namespace)
+        found = ((source or {}).get("status") or {}).get("artifact") or {}
+        if source is None or not found.get("revision"):
+            raise Refused(
+                reasons.SOURCE_NOT_READY,
+                f"{shown} has no artifact yet" + ("" if source else " (it does not exist)"),
+            )
+        revision = str(found["revision"])
+        stored = self.artifacts.lookup(
+            namespace,
+            name,
+            artifacts.artifact_key(
+                revision.rpartition("sha1:")[2], (source.get("spec") or {}).get("ignore")
+            ),
+        )
+        if stored is None:
+            raise Refused(
+                reasons.SOURCE_NOT_READY, f"the artifact of {shown} is not stored here yet"
+            )
+        path = spec.chart.spec.chart
+        cache = (stored.digest, path)
+        cached = self._git_charts.get(cache)
+        if cached is not None and self.store.has_chart(cached[1]):
+            return cached
+        where = f"{shown} at {revision}: {path}"
+        try:
+            folder = package.folder_of(stored.path, path, where)
+            chart_name, chart_version = package.name_of(folder, where)
+            data = package.package(folder, chart_name, self.chart_limits, where)
+            chart = charts.verify(data, limits=self.chart_limits, shown=where)
+        except charts.ChartError as error:
+            raise Refused(reasons.CHART_INVALID, error.message, stalled=True) from None
+        self.store.save_chart(chart.digest, data)
+        result = (index_mod.ChartVersion(chart_name, chart_version, ()), chart.digest)
+        self._git_charts[cache] = result
+        return result
 
     def _chart(
         self,
