@@ -100,6 +100,12 @@ def test_demo_runs_until_interrupted_and_stops_cleanly(tmp_path: pathlib.Path) -
         )
         assert " True " in source_row, "".join(output)
         assert "main@sha1:" in source_row
+        # storefront's repository declares a HelmRelease: installed by helm as storefront.
+        assert any(
+            "release storefront/welcome-chart.v1 (welcome@1.0.0) installed by helm as "
+            "system:serviceaccount:storefront:landlord-reconciler" in line
+            for line in output
+        ), "".join(output)
         # The operator reads its policy from the platform repository the demo pushed.
         assert any("policies/ of the platform repository" in line for line in output), "".join(
             output

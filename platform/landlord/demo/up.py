@@ -1,8 +1,9 @@
 """``landlord up``'s steps, on a control plane the command line has brought up.
 
-Brings up a Git server on loopback, installs Landlord, starts the operator,
-pushes a platform repository built from ``tenants/`` and ``policies/`` (a
-tenant with a source gets a demo repository) and bootstraps it — the operator
+Brings up a Git server and a Helm chart repository on loopback, installs
+Landlord, starts the operator, pushes a platform repository built from
+``tenants/`` and ``policies/`` (a tenant with a source gets a demo repository,
+which declares a HelmRelease of the demo chart) and bootstraps it — the operator
 then reads its policy from that repository —, and onboards one more tenant
 through the onboarding API (a commit to that repository). Progress goes to a
 ``step(name, message)`` callback; the caller prints tables and waits.
@@ -27,7 +28,8 @@ from landlord import api, installer, kube
 from landlord.api import conditions
 from landlord.api import tenant as tenant_api
 from landlord.client import ApiCallError, Client
-from landlord.cluster import controlplane, ports, processes
+from landlord.cluster import binaries, controlplane, ports, processes
+from landlord.demo.chartserver import ChartServer
 from landlord.demo.gitserver import GitServer
 from landlord.installer import bootstrap
 from landlord.settings import Settings
@@ -50,6 +52,49 @@ metadata:
 data:
   message: pushed to the demo Git server, fetched by Landlord
 """
+
+
+# A chart the demo's chart repository serves, and the release a tenant with a source
+# declares for it in its own repository: installed by helm as that tenant.
+DEMO_CHART = "welcome"
+DEMO_RELEASE = "welcome-chart"
+DEMO_CHART_FILES = {
+    "values.yaml": "message: installed by helm as the tenant's own service account\n",
+    "templates/configmap.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
+        "data:\n  message: {{ .Values.message | quote }}\n"
+    ),
+}
+
+
+def demo_release(chart_url: str) -> str:
+    """A HelmRepository and a HelmRelease, as a tenant would commit them."""
+    return yaml.safe_dump_all(
+        [
+            {
+                "apiVersion": api.API_VERSION,
+                "kind": "HelmRepository",
+                "metadata": {"name": "demo-charts"},
+                "spec": {"url": chart_url, "interval": "1m"},
+            },
+            {
+                "apiVersion": api.API_VERSION,
+                "kind": "HelmRelease",
+                "metadata": {"name": DEMO_RELEASE},
+                "spec": {
+                    "chart": {
+                        "spec": {
+                            "chart": DEMO_CHART,
+                            "version": "1.x",
+                            "sourceRef": {"kind": "HelmRepository", "name": "demo-charts"},
+                        }
+                    },
+                    "interval": "5m",
+                },
+            },
+        ],
+        sort_keys=False,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +126,10 @@ def running(
     """Install, run the operator and the Git server, onboard; stop both on exit."""
     operator: processes.Record | None = None
     git = GitServer(plane.state_dir / "git").start()
+    helm = binaries.find(
+        "helm", cache_dir=settings.cluster.cache_dir, assets_dir=settings.cluster.assets_dir
+    )
+    charts = ChartServer(plane.state_dir / "charts", helm=helm).start() if helm else None
     try:
         client = kube.connect(plane.kubeconfig)
         installer.install(
@@ -91,10 +140,19 @@ def running(
         )
         step("landlord", "CRDs and operator RBAC installed")
         api_bind = _api_bind(settings)
-        operator = _start_operator(plane, api_bind, git.base_url)
+        if charts is not None:
+            charts.publish("demo", DEMO_CHART, "1.0.0", DEMO_CHART_FILES)
+        operator = _start_operator(
+            plane, api_bind, git.base_url, charts.url("demo") if charts else None
+        )
         step("operator", f"running with the onboarding API on {api_bind} (log: {operator.log})")
         step("git", f"serving demo repositories at {git.base_url}")
-        names = platform_repo(tenants_dir, git, policies_dir) if tenants_dir.is_dir() else []
+        chart_url = charts.url("demo") if charts is not None else None
+        names = (
+            platform_repo(tenants_dir, git, policies_dir, chart_url=chart_url)
+            if tenants_dir.is_dir()
+            else []
+        )
         bootstrap.bootstrap(
             client,
             url=git.url("platform"),
@@ -108,6 +166,9 @@ def running(
         )
         if names and not wait_ready(client, names, stop):
             step("tenants", "not all Ready yet; see the table")
+        released = _release_ready(client, stop)
+        if released:
+            step("helm", released)
         loaded = _policy_in_force(client, settings.platform_namespace)
         if loaded:
             step("policy", loaded)
@@ -120,15 +181,22 @@ def running(
         if operator is not None:
             processes.stop(operator)
         git.stop()
+        if charts is not None:
+            charts.stop()
 
 
 def platform_repo(
-    folder: pathlib.Path, git: GitServer, policies: pathlib.Path | None = None
+    folder: pathlib.Path,
+    git: GitServer,
+    policies: pathlib.Path | None = None,
+    *,
+    chart_url: str | None = None,
 ) -> list[str]:
     """Push a platform repository built from ``folder`` (``tenants/``) and ``policies``.
 
     Tenants with a source get a demo repository of their own, and their
-    ``spec.source.url`` points at it instead of the example host.
+    ``spec.source.url`` points at it instead of the example host; with
+    ``chart_url``, that repository also declares a HelmRelease of the demo chart.
     """
     names: list[str] = []
     files: dict[str, str | bytes | None] = {}
@@ -144,7 +212,10 @@ def platform_repo(
                 sync_path = ((document["spec"].get("sync") or {}).get("path") or ".").strip("/")
                 target = f"{sync_path.removeprefix('.').strip('/')}/welcome.yaml".lstrip("/")
                 git.create(name)
-                git.commit(name, {target: DEMO_MANIFEST}, message="demo: first commit")
+                content: dict[str, str | bytes | None] = {target: DEMO_MANIFEST}
+                if chart_url is not None:
+                    content[target.replace("welcome.yaml", "helm.yaml")] = demo_release(chart_url)
+                git.commit(name, content, message="demo: first commit")
                 source["url"] = git.url(name)
         files[f"tenants/{path.name}"] = yaml.safe_dump_all(documents, sort_keys=False)
     if policies is not None and policies.is_dir():
@@ -217,6 +288,30 @@ def wait_ready(client: kube.Kube, names: list[str], stop: threading.Event) -> bo
     return False
 
 
+def _release_ready(client: kube.Kube, stop: threading.Event) -> str | None:
+    """Once the demo's HelmRelease is installed: who installed what (None: there is none)."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline and not stop.is_set():
+        items = [
+            item
+            for item in client.list_objects(api.API_VERSION, "HelmRelease")
+            if item["metadata"]["name"] == DEMO_RELEASE
+        ]
+        if not items:
+            return None
+        item = items[0]
+        if conditions.ready_at_generation(item):
+            namespace = item["metadata"]["namespace"]
+            last = ((item.get("status") or {}).get("history") or [{}])[0]
+            return (
+                f"release {namespace}/{DEMO_RELEASE}.v{last.get('version')} "
+                f"({last.get('chartName')}@{last.get('chartVersion')}) installed by helm as "
+                f"system:serviceaccount:{namespace}:landlord-reconciler"
+            )
+        time.sleep(0.5)
+    return f"release {DEMO_RELEASE} not Ready yet; see `landlord get helmreleases`"
+
+
 def _policy_in_force(client: kube.Kube, platform_namespace: str) -> str | None:
     """What the operator's newest PolicyLoaded Event says (which rules, from where)."""
     loaded = [
@@ -243,17 +338,21 @@ def _api_bind(settings: Settings) -> str:
 
 
 def _start_operator(
-    plane: controlplane.ControlPlane, api_bind: str, git_url: str
+    plane: controlplane.ControlPlane, api_bind: str, git_url: str, chart_url: str | None = None
 ) -> processes.Record:
     git = urllib.parse.urlsplit(git_url)
+    allowed = [f"{git.hostname}:{git.port}"]
+    if chart_url is not None:
+        charts = urllib.parse.urlsplit(chart_url)
+        allowed.append(f"{charts.hostname}:{charts.port}")
     env = {
         **os.environ,
         "KUBECONFIG": str(plane.kubeconfig),
         "LANDLORD_TELEMETRY__LOG_FORMAT": "json",
         # The demo's Git server speaks plain HTTP on loopback.
         "LANDLORD_SOURCES__ALLOWED_SCHEMES": "https,ssh,http",
-        # ... which the default deny list (loopback) refuses: that one port only.
-        "LANDLORD_SOURCES__ALLOWED_NETWORKS": f"{git.hostname}:{git.port}",
+        # ... which the default deny list (loopback) refuses: those ports only (Git, charts).
+        "LANDLORD_SOURCES__ALLOWED_NETWORKS": ",".join(allowed),
         "LANDLORD_SOURCES__STORAGE_DIR": str(plane.state_dir / "sources"),
         # Deliberately below the shipped 10 s minimum interval: a demo tenant may poll
         # the loopback Git server every second, so a push shows at once.

@@ -19,6 +19,7 @@ INPUTS = {
     "lock": b"click==8.1.7 --hash=sha256:aa\n",
     "wheel": b"PK\x03\x04 landlord wheel",
     "kustomize": b"\x7fELF kustomize",
+    "helm": b"\x7fELF helm",
 }
 
 
@@ -37,6 +38,7 @@ def test_the_inputs_digest_is_stable_for_the_same_inputs() -> None:
         ("lock", b"click==8.1.8 --hash=sha256:bb\n"),
         ("wheel", b"PK\x03\x04 another landlord wheel"),
         ("kustomize", b"\x7fELF another kustomize"),
+        ("helm", b"\x7fELF another helm"),
         ("packages", ["git=1:2.39.5-0+deb12u4", "python3=3.11.2-1+b1"]),
         ("base", "debian-bookworm-ba9876543210.oci.tar"),
     ],

@@ -1,4 +1,4 @@
-"""The application tree of Landlord's image: locked dependencies, the wheel, kustomize.
+"""The application tree of Landlord's image: locked dependencies, the wheel, kustomize, helm.
 
 Everything is installed by this machine's pip into a staging folder laid out as
 the image's root (``/opt/landlord/lib``, ``/opt/landlord/bin``,
@@ -103,6 +103,7 @@ def install(
     wheel: pathlib.Path,
     kustomize: pathlib.Path,
     log: pathlib.Path,
+    helm: pathlib.Path | None = None,
 ) -> None:
     """Lay out the application under ``staging`` (the image's root)."""
     check_host_python()
@@ -117,8 +118,11 @@ def install(
     _compile(lib, log)
     tools = staging / BIN.lstrip("/")
     tools.mkdir(parents=True)
-    shutil.copyfile(kustomize, tools / "kustomize")
-    (tools / "kustomize").chmod(0o755)
+    for name, binary in (("kustomize", kustomize), ("helm", helm)):
+        if binary is None:
+            continue
+        shutil.copyfile(binary, tools / name)
+        (tools / name).chmod(0o755)
     script = staging / WRAPPER.lstrip("/")
     script.parent.mkdir(parents=True)
     script.write_text(wrapper_script(entry_point(wheel)))

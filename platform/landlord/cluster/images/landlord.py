@@ -2,7 +2,7 @@
 
 The base (``debootstrap`` of Debian with ``python3``, ``git``, ``ca-certificates``
 and ``bubblewrap``) is built once and cached; the application layer holds the
-runtime lock's wheels, Landlord's wheel, the pinned kustomize, the ``landlord``
+runtime lock's wheels, Landlord's wheel, the pinned kustomize and helm, the ``landlord``
 wrapper and a non-root user. Both are committed with time 0, so the same inputs
 give the same layers, and the archive is cached under ``cache_dir/images`` by a
 digest of every input: a warm build only hashes them.
@@ -51,11 +51,12 @@ def inputs_digest(
     lock: bytes,
     wheel: bytes,
     kustomize: bytes,
+    helm: bytes,
 ) -> str:
     """A sha256 over everything the image is made of (field by field, length-prefixed)."""
     digest = hashlib.sha256()
     fields = [RECIPE.encode(), base.encode(), "\n".join(packages).encode(), lock, wheel]
-    fields.append(kustomize)
+    fields += [kustomize, helm]
     for field in fields:
         digest.update(len(field).to_bytes(8, "big"))
         digest.update(field)
@@ -81,7 +82,7 @@ def labels(version: str, packages: Iterable[str], digest: str) -> dict[str, str]
 
 
 def environment() -> dict[str, str]:
-    """The image's environment: where the code and kustomize are, no bytecode writes."""
+    """The image's environment: where the code, kustomize and helm are, no bytecode writes."""
     return {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": HOME,
@@ -121,9 +122,14 @@ def _user(root: pathlib.Path) -> None:
 
 def kustomize_binary(cache_dir: pathlib.Path) -> pathlib.Path:
     """The pinned kustomize from the build cache, built from its Go module when missing."""
-    found = binaries.find("kustomize", cache_dir=cache_dir)
+    return tool_binary("kustomize", cache_dir)
+
+
+def tool_binary(name: str, cache_dir: pathlib.Path) -> pathlib.Path:
+    """A pinned tool (kustomize, helm) from the build cache, built when missing."""
+    found = binaries.find(name, cache_dir=cache_dir)
     if found is None:
-        found = binaries.resolve(["kustomize"], cache_dir=cache_dir)["kustomize"]
+        found = binaries.resolve([name], cache_dir=cache_dir)[name]
     return found
 
 
@@ -133,11 +139,13 @@ def build(
     wheel: pathlib.Path,
     lock: pathlib.Path,
     kustomize: pathlib.Path | None = None,
+    helm: pathlib.Path | None = None,
     progress: Progress = _quiet,
 ) -> tuple[pathlib.Path, str]:
     """Build (or find) Landlord's image; return its OCI archive and its name."""
     app.check_host_python()
     kustomize = kustomize or kustomize_binary(cache_dir)
+    helm = helm or tool_binary("helm", cache_dir)
     base, packages = debian.base_image(cache_dir, progress)
     version = wheel_version(wheel)
     digest = inputs_digest(
@@ -146,6 +154,7 @@ def build(
         lock=lock.read_bytes(),
         wheel=wheel.read_bytes(),
         kustomize=kustomize.read_bytes(),
+        helm=helm.read_bytes(),
     )
     name = image_name(version, digest)
     archive = cache_dir / "images" / f"landlord-{version}-{digest[:12]}.oci.tar"
@@ -158,7 +167,14 @@ def build(
     try:
         staging = work / "app"
         progress("installing the runtime lock and the wheel with pip")
-        app.install(staging, lock=lock, wheel=wheel, kustomize=kustomize, log=work / "pip.log")
+        app.install(
+            staging,
+            lock=lock,
+            wheel=wheel,
+            kustomize=kustomize,
+            helm=helm,
+            log=work / "pip.log",
+        )
         progress("assembling the image with buildah")
         tool = buildah.Buildah(work / "buildah")
         container = tool.from_image(f"oci-archive:{base}")
