@@ -16,6 +16,9 @@ REQUESTED_AT = PREFIX + "requested-at"
 # Which operator deployment handles a Tenant (and, copied, everything it owns).
 SHARD = PREFIX + "shard"
 FINALIZER = PREFIX + "finalizer"
+# On a HelmRelease a Tenant provides: ``Orphan`` when the Tenant's deletionPolicy is
+# Orphan, so deleting the HelmRelease (offboarding) leaves the release installed.
+DELETION_POLICY = PREFIX + "deletion-policy"
 
 FIELD_MANAGER = "landlord"
 RECONCILER_SERVICE_ACCOUNT = "landlord-reconciler"

@@ -12,7 +12,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from landlord.api import cluster, gitrepository, kustomization, labels, names
+from landlord.api import (
+    cluster,
+    gitrepository,
+    helmrelease,
+    helmrepository,
+    kustomization,
+    labels,
+    names,
+)
 from landlord.api.gitrepository import GitRef
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -37,8 +45,9 @@ def check_duration(value: str) -> str:
 
 
 KIND = "Tenant"
-# What a Tenant's sync is made of, in the order it is set up: its source, then what applies it.
-SYNC_KINDS = (gitrepository.KIND, kustomization.KIND)
+# What a Tenant's sync is made of, in the order it is set up: its sources, then what applies
+# them (its Helm releases too: offboarding lets them finish, uninstalled as the tenant, first).
+SYNC_KINDS = (gitrepository.KIND, helmrepository.KIND, kustomization.KIND, helmrelease.KIND)
 
 # ``spec.deletionPolicy``: Delete removes everything; Orphan keeps the namespaces
 # and what the tenant's sync applied, and removes only the tenant's access.
@@ -152,6 +161,28 @@ class Sync(_Model):
         return None if value is None else check_dns_label(value, "sync.cluster")
 
 
+class HelmRepository(helmrepository.HelmRepositorySpec):
+    """``spec.helmRepositories[]``: a chart repository the platform provides the tenant."""
+
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_dns_label(value, "helmRepositories[].name")
+
+
+class HelmRelease(helmrelease.HelmReleaseSpec):
+    """``spec.helmReleases[]``: a release the platform provides, installed as the tenant."""
+
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_dns_label(value, "helmReleases[].name")
+
+
 class TenantSpec(_Model):
     """``Tenant.spec``."""
 
@@ -167,6 +198,10 @@ class TenantSpec(_Model):
     )
     source: Source | None = None
     sync: Sync | None = None
+    # Platform-provided Helm releases (docs/helm.md): HelmRepositories and HelmReleases in
+    # the home namespace, installed by helm as the tenant like the tenant's own.
+    helm_repositories: tuple[HelmRepository, ...] = Field(default=(), alias="helmRepositories")
+    helm_releases: tuple[HelmRelease, ...] = Field(default=(), alias="helmReleases")
     suspend: bool = False
     deletion_policy: DeletionPolicy = Field(default=DELETE, alias="deletionPolicy")
     # Where the tenant is provisioned: registered Cluster names; ``local`` (the
@@ -190,6 +225,17 @@ class TenantSpec(_Model):
         if len(set(value)) != len(value):
             raise ValueError("namespaces must not repeat")
         return value
+
+    @model_validator(mode="after")
+    def _helm_names(self) -> TenantSpec:
+        for field, items in (
+            ("helmRepositories", self.helm_repositories),
+            ("helmReleases", self.helm_releases),
+        ):
+            seen = [item.name for item in items]
+            if len(set(seen)) != len(seen):
+                raise ValueError(f"spec.{field}[].name must not repeat")
+        return self
 
     @model_validator(mode="after")
     def _sync_needs_source(self) -> TenantSpec:

@@ -2,8 +2,9 @@
 
 Brings up a Git server and a Helm chart repository on loopback, installs
 Landlord, starts the operator, pushes a platform repository built from
-``tenants/`` and ``policies/`` (a tenant with a source gets a demo repository,
-which declares a HelmRelease of the demo chart) and bootstraps it — the operator
+``tenants/`` and ``policies/`` (a tenant with a source gets a demo repository;
+a tenant's platform-provided Helm releases come from the demo's chart
+repository) and bootstraps it — the operator
 then reads its policy from that repository —, and onboards one more tenant
 through the onboarding API (a commit to that repository). Progress goes to a
 ``step(name, message)`` callback; the caller prints tables and waits.
@@ -54,8 +55,8 @@ data:
 """
 
 
-# A chart the demo's chart repository serves, and the release a tenant with a source
-# declares for it in its own repository: installed by helm as that tenant.
+# The chart the demo's chart repository serves: the one tenants/storefront.yaml's
+# platform-provided release installs (by helm, as storefront).
 DEMO_CHART = "welcome"
 DEMO_RELEASE = "welcome-chart"
 DEMO_CHART_FILES = {
@@ -65,36 +66,6 @@ DEMO_CHART_FILES = {
         "data:\n  message: {{ .Values.message | quote }}\n"
     ),
 }
-
-
-def demo_release(chart_url: str) -> str:
-    """A HelmRepository and a HelmRelease, as a tenant would commit them."""
-    return yaml.safe_dump_all(
-        [
-            {
-                "apiVersion": api.API_VERSION,
-                "kind": "HelmRepository",
-                "metadata": {"name": "demo-charts"},
-                "spec": {"url": chart_url, "interval": "1m"},
-            },
-            {
-                "apiVersion": api.API_VERSION,
-                "kind": "HelmRelease",
-                "metadata": {"name": DEMO_RELEASE},
-                "spec": {
-                    "chart": {
-                        "spec": {
-                            "chart": DEMO_CHART,
-                            "version": "1.x",
-                            "sourceRef": {"kind": "HelmRepository", "name": "demo-charts"},
-                        }
-                    },
-                    "interval": "5m",
-                },
-            },
-        ],
-        sort_keys=False,
-    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,7 +167,7 @@ def platform_repo(
 
     Tenants with a source get a demo repository of their own, and their
     ``spec.source.url`` points at it instead of the example host; with
-    ``chart_url``, that repository also declares a HelmRelease of the demo chart.
+    ``chart_url``, their ``spec.helmRepositories`` point at the demo's chart repository.
     """
     names: list[str] = []
     files: dict[str, str | bytes | None] = {}
@@ -212,11 +183,11 @@ def platform_repo(
                 sync_path = ((document["spec"].get("sync") or {}).get("path") or ".").strip("/")
                 target = f"{sync_path.removeprefix('.').strip('/')}/welcome.yaml".lstrip("/")
                 git.create(name)
-                content: dict[str, str | bytes | None] = {target: DEMO_MANIFEST}
-                if chart_url is not None:
-                    content[target.replace("welcome.yaml", "helm.yaml")] = demo_release(chart_url)
-                git.commit(name, content, message="demo: first commit")
+                git.commit(name, {target: DEMO_MANIFEST}, message="demo: first commit")
                 source["url"] = git.url(name)
+            for repository in (document.get("spec") or {}).get("helmRepositories") or []:
+                if chart_url is not None:  # the demo's chart repository instead of the example's
+                    repository["url"] = chart_url
         files[f"tenants/{path.name}"] = yaml.safe_dump_all(documents, sort_keys=False)
     if policies is not None and policies.is_dir():
         for path in sorted(p for p in policies.rglob("*") if p.is_file()):

@@ -987,7 +987,11 @@ class HelmReleaseReconciler:
             return None
         namespace, _, name = key.partition("/")
         status = body.get("status") or {}
-        if status.get("history") and self.helm is not None:
+        annotations = body["metadata"].get("annotations") or {}
+        orphan = annotations.get(labels.DELETION_POLICY) == "Orphan"
+        if orphan:
+            log.info("helm release %s: deleted with deletion-policy Orphan; left installed", key)
+        if status.get("history") and self.helm is not None and not orphan:
             try:
                 spec = model.HelmReleaseSpec.of(body)
             except pydantic.ValidationError:
@@ -1008,6 +1012,9 @@ class HelmReleaseReconciler:
                             *(["--keep-history"] if options.keep_history else []),
                             *(["--no-hooks"] if options.disable_hooks else []),
                         ],
+                    )
+                    log.info(
+                        "helm release %s: uninstalled %s/%s as the tenant", key, target, release
                     )
                     events.record(
                         self.kube,

@@ -11,7 +11,7 @@ from typing import Any
 
 from landlord import api
 from landlord.api import cluster as cluster_api
-from landlord.api import gitrepository, kustomization, labels
+from landlord.api import gitrepository, helmrelease, helmrepository, kustomization, labels
 from landlord.api import tenant as tenant_api
 from landlord.api.tenant import Tenant
 from landlord.tenants.features import Features
@@ -56,7 +56,9 @@ MANAGED_KINDS: tuple[tuple[str, str], ...] = (
     ("v1", "LimitRange"),
     ("networking.k8s.io/v1", "NetworkPolicy"),
     (api.API_VERSION, gitrepository.KIND),
+    (api.API_VERSION, helmrepository.KIND),
     (api.API_VERSION, kustomization.KIND),
+    (api.API_VERSION, helmrelease.KIND),
 )
 _ORDER = {kind: index for index, (_, kind) in enumerate(MANAGED_KINDS)}
 # The tenant's sync: its CRDs may be missing, and offboarding lets it finish first.
@@ -239,6 +241,46 @@ def sync(tenant: Tenant) -> Manifest | None:
     return _sync_object(tenant, kustomization.KIND, spec)
 
 
+def helm_objects(tenant: Tenant) -> list[Manifest]:
+    """The HelmRepositories and HelmReleases the Tenant provides, in its home namespace.
+
+    A release runs as the tenant's reconciler account (as one the tenant declared);
+    an Orphan tenant's releases stay installed when offboarding deletes them.
+    """
+    objects: list[Manifest] = []
+    for repository in tenant.spec.helm_repositories:
+        spec = repository.model_dump(by_alias=True, exclude_none=True, exclude={"name"})
+        if tenant.spec.suspend:
+            spec["suspend"] = True
+        objects.append(
+            {
+                "apiVersion": api.API_VERSION,
+                "kind": helmrepository.KIND,
+                "metadata": _metadata(tenant, repository.name, tenant.home_namespace),
+                "spec": spec,
+            }
+        )
+    for release in tenant.spec.helm_releases:
+        spec = release.model_dump(
+            by_alias=True, exclude_none=True, exclude={"name"}, exclude_defaults=False
+        )
+        spec = {k: v for k, v in spec.items() if v not in ((), [])}
+        if tenant.spec.suspend:
+            spec["suspend"] = True
+        metadata = _traced(tenant, _metadata(tenant, release.name, tenant.home_namespace))
+        if tenant.spec.deletion_policy == tenant_api.ORPHAN:
+            metadata.setdefault("annotations", {})[labels.DELETION_POLICY] = tenant_api.ORPHAN
+        objects.append(
+            {
+                "apiVersion": api.API_VERSION,
+                "kind": helmrelease.KIND,
+                "metadata": metadata,
+                "spec": spec,
+            }
+        )
+    return objects
+
+
 def desired_objects(
     tenant: Tenant, features: Features, *, platform_namespace: str
 ) -> list[Manifest]:
@@ -297,6 +339,7 @@ def desired_objects(
     for extra in (git_repository(tenant), sync(tenant)):
         if extra is not None:
             objects.append(extra)
+    objects.extend(helm_objects(tenant))
     return sorted(objects, key=apply_order)
 
 

@@ -68,7 +68,9 @@ OWNED: tuple[tuple[str, str, str | None], ...] = (
     ("v1", "LimitRange", "limit_ranges"),
     ("networking.k8s.io/v1", "NetworkPolicy", "network_isolation"),
     (api.API_VERSION, "GitRepository", None),
+    (api.API_VERSION, "HelmRepository", None),
     (api.API_VERSION, "Kustomization", None),
+    (api.API_VERSION, "HelmRelease", None),
 )
 
 
