@@ -123,3 +123,14 @@ def test_defaults_live_in_the_models() -> None:
         kustomization.DEFAULT_PATH,
         kustomization.DEFAULT_INTERVAL,
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "kind"), [("helmRepositories", "HelmRepository"), ("helmReleases", "HelmRelease")]
+)
+def test_a_tenants_helm_entries_are_the_helm_kinds_specs_plus_a_name(field: str, kind: str) -> None:
+    items = _spec_schema("Tenant")["properties"][field]["items"]
+    spec = _spec_schema(kind)
+
+    assert items["required"] == ["name", *spec.get("required", [])]
+    assert {k: v for k, v in items["properties"].items() if k != "name"} == spec["properties"]
