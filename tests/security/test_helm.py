@@ -259,3 +259,26 @@ def test_a_post_renderer_cannot_move_an_object_out_of_the_tenants_namespaces(
     assert "namespace 'kube-system'" in releases.condition(tenant, "web")["message"]
     _nothing_installed(admin, tenant)
     assert admin.get("v1", "ConfigMap", "web-settings", "kube-system") is None
+
+
+def test_a_charts_crds_folder_is_never_installed(
+    admin: kube.Kube, chart_server: ChartServer, releases: Releases, tenant: str
+) -> None:
+    group = f"{tenant}.example.com"
+    crd = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+        f"  name: widgets.{group}\nspec:\n  group: {group}\n  scope: Namespaced\n"
+        "  names: {plural: widgets, singular: widget, kind: Widget}\n  versions:\n"
+        "  - name: v1\n    served: true\n    storage: true\n    schema:\n"
+        "      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}\n"
+    )
+    chart_server.publish(tenant, "crdful", "1.0.0", {**config_map_chart(), "crds/widget.yaml": crd})
+    releases.repository(tenant, "charts", chart_server.url(tenant))
+    releases.release(tenant, "web", "crdful", "charts")
+
+    releases.reason(tenant, "web", "InstallSucceeded")
+
+    assert (
+        admin.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"widgets.{group}") is None
+    )
+    assert admin.get("v1", "ConfigMap", "web-settings", tenant) is not None

@@ -590,6 +590,8 @@ class HelmReleaseReconciler:
                 timeout=timeout,
             )
         except runner.HelmError as error:
+            if _unauthorized(error):
+                return self._token_refused(namespace, desired, error), extra
             return Outcome(False, reasons.RENDER_FAILED, error.message), extra
         try:
             objects = self._check(namespace, desired, rendered, spec)
@@ -638,6 +640,8 @@ class HelmReleaseReconciler:
                     raise
         except runner.HelmError as error:
             self._untrack(_key_of(body))
+            if _unauthorized(error) and tested is None:
+                return self._token_refused(namespace, desired, error), extra
             return self._failed(
                 body, spec, desired, identity, timeout, action, error, extra, tested
             )
@@ -749,6 +753,19 @@ class HelmReleaseReconciler:
         assert self.helm is not None
         return self.helm.history(
             identity, release=desired.release, namespace=desired.namespace, timeout=timeout
+        )
+
+    def _token_refused(self, namespace: str, desired: Desired, error: runner.HelmError) -> Outcome:
+        """The apiserver refused the token (its account was made again?): a new one next time.
+
+        Not a failed release: nothing was installed, and no retry is spent on it.
+        """
+        self.tokens.forget(namespace)
+        return Outcome(
+            False,
+            reasons.SERVICE_ACCOUNT_NOT_FOUND,
+            f"the apiserver refused the token of {namespace}/{desired.account} "
+            f"({error.message[:200]}); a new one is requested on the next try",
         )
 
     # -- drift ----------------------------------------------------------------------
@@ -1103,6 +1120,10 @@ class HelmReleaseReconciler:
             kube_status.warn_on_change(self.kube, body, outcome.reason, outcome.message)
         kube_status.patch_if_changed(self.kube, body, new)
         return outcome
+
+
+def _unauthorized(error: runner.HelmError) -> bool:
+    return "Unauthorized" in error.message or "must be logged in" in error.message
 
 
 def _is_hook(body: dict[str, Any]) -> bool:

@@ -208,6 +208,7 @@ class Helm:
                 CHART,
                 "--install",
                 "--dry-run=server",
+                "--skip-crds",
                 *(["--no-hooks"] if disable_hooks else []),
                 "--values",
                 f"{INPUT}/values.yaml",
@@ -260,6 +261,9 @@ class Helm:
                 CAT,
                 "--post-renderer-args",
                 f"{INPUT}/manifests.yaml",
+                # A chart's crds/ folder never passes a post-renderer: never installed
+                # (cluster-scoped; the platform installs CRDs, tenants cannot).
+                "--skip-crds",
                 "--history-max",
                 str(HISTORY_MAX),
                 *flags,
