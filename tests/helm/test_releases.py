@@ -274,3 +274,21 @@ def test_a_chart_folder_of_a_git_repository_is_released_and_follows_new_commits(
         timeout=60,
         what="the new commit's chart to be released",
     )
+
+
+def test_a_new_release_name_uninstalls_the_old_release(
+    admin: kube.Kube, chart_server: ChartServer, releases: Releases, tenant: str
+) -> None:
+    chart_server.publish(tenant, "settings", "1.0.0", config_map_chart())
+    releases.repository(tenant, "charts", chart_server.url(tenant))
+    releases.release(tenant, "web", "settings", "charts")
+    releases.reason(tenant, "web", "InstallSucceeded")
+
+    admin.merge_patch(
+        "landlord.dev/v1alpha1", "HelmRelease", "web", {"spec": {"releaseName": "site"}}, tenant
+    )
+
+    releases.reason(tenant, "web", "InstallSucceeded")
+    assert admin.get("v1", "ConfigMap", "site-settings", tenant) is not None
+    assert admin.get("v1", "ConfigMap", "web-settings", tenant) is None
+    assert _release_secrets(admin, tenant, "web") == []

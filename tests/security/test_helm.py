@@ -56,8 +56,21 @@ def _nothing_installed(admin: kube.Kube, namespace: str, release: str = "web") -
             "ValidationFailed",
             "ClusterRole is cluster-scoped",
         ),
+        (
+            # A forged record of another release: rollback and uninstall read these.
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: sh.helm.release.v1.other.v9\n"
+            "type: helm.sh/release.v1\ndata: {release: e30=}\n",
+            "ValidationFailed",
+            "Helm's own release format",
+        ),
     ],
-    ids=["cluster-role-binding", "other-namespace", "resource-quota", "cluster-scoped-hook"],
+    ids=[
+        "cluster-role-binding",
+        "other-namespace",
+        "resource-quota",
+        "cluster-scoped-hook",
+        "forged-helm-record",
+    ],
 )
 def test_a_chart_that_renders_a_forbidden_object_installs_nothing(
     admin: kube.Kube,

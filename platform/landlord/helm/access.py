@@ -92,7 +92,9 @@ class Access:
         base = self.normalise(repository).url.rstrip("/") + "/"
 
         def check(url: str) -> network.Resolution | None:
-            source = self.normalise(url)
+            # A signed download URL (a redirect to object storage) has a query: it is
+            # fetched as it is; the policy decides on the URL without it.
+            source = self.normalise(url.split("#", 1)[0].split("?", 1)[0])
             if namespace == self.platform_namespace:
                 return None
             if not source.url.startswith(base):

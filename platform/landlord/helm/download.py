@@ -13,10 +13,12 @@ The body is read in chunks up to a cap; a timeout bounds the whole fetch.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import http.client
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -79,6 +81,9 @@ def get(
     """
     deadline = time.monotonic() + timeout
     current = url
+    first = urllib.parse.urlsplit(url)
+    # Credentials go to the repository's own scheme, host and port, never further.
+    home = (first.scheme, credentials_host or first.hostname, first.port)
     for _ in range(MAX_REDIRECTS + 1):
         resolution = check(current)
         parts = urllib.parse.urlsplit(current)
@@ -86,11 +91,19 @@ def get(
         if (
             auth is not None
             and auth.username is not None
-            and parts.hostname == (credentials_host or parts.hostname)
+            and (parts.scheme, parts.hostname, parts.port) == home
         ):
             pair = f"{auth.username}:{auth.password or ''}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        connection = _connection(parts, resolution, deadline, auth.ca_pem if auth else None)
+        try:
+            connection = _connection(parts, resolution, deadline, auth.ca_pem if auth else None)
+        except (OSError, ValueError, ssl.SSLError) as error:
+            raise DownloadError(f"the repository's CA cannot be used: {_why(error)}") from None
+        # Whatever the server does (a byte every few seconds, headers that never end),
+        # the connection is closed at the deadline.
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _close, (connection,))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             path = parts.path or "/"
             connection.request(
@@ -117,9 +130,14 @@ def get(
                 )
             body = _read(response, max_bytes, deadline, current)
             return Response(current, body, response.getheader("ETag"))
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            if time.monotonic() >= deadline:
+                raise DownloadError(
+                    f"{_shown(current)} took longer than the timeout", reason="Timeout"
+                ) from None
             raise DownloadError(f"{_shown(current)} could not be fetched: {_why(error)}") from None
         finally:
+            watchdog.cancel()
             connection.close()
     raise DownloadError(f"{_shown(url)} redirected more than {MAX_REDIRECTS} times")
 
@@ -164,13 +182,21 @@ def _read(response: http.client.HTTPResponse, max_bytes: int, deadline: float, u
     while True:
         if time.monotonic() > deadline:
             raise DownloadError(f"{_shown(url)} took longer than the timeout", reason="Timeout")
-        chunk = response.read(CHUNK)
+        chunk = response.read1(CHUNK)  # what one receive brings: the deadline is checked often
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
         if size > max_bytes:
             raise TooLargeError(f"{_shown(url)} is larger than {max_bytes} bytes")
         chunks.append(chunk)
+
+
+def _close(connection: http.client.HTTPConnection) -> None:
+    """The watchdog: shut the socket, which ends any receive blocked on it."""
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _shown(url: str) -> str:

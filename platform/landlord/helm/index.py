@@ -20,6 +20,7 @@ from landlord.gitops import semver
 
 MAX_CHARTS = 10_000  # chart names in one index
 MAX_VERSIONS = 200_000  # chart versions in all
+MAX_NODES = 5_000_000  # YAML nodes of the whole index, counted before anything is built
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -99,11 +100,9 @@ def parse(data: bytes, *, source: str) -> Index:
         text = data.decode()
     except UnicodeDecodeError:
         raise InvalidIndexError(f"{source} is not UTF-8 text") from None
-    loader = _Loader(text)
-    try:
-        _refuse_aliases(loader, source)
-    finally:
-        loader.dispose()
+    nodes = refuse_aliases(text, source)
+    if nodes > MAX_NODES:
+        raise InvalidIndexError(f"{source} has more than {MAX_NODES} YAML nodes")
     try:
         document = yaml.load(text, Loader=_Loader)  # noqa: S506 - the safe loader, aliases refused
     except yaml.YAMLError as error:
@@ -151,24 +150,35 @@ def index_url(repository_url: str) -> str:
     return repository_url.rstrip("/") + "/index.yaml"
 
 
-def _refuse_aliases(loader: Any, source: str) -> None:
-    """Scan the events: an alias (or a custom tag) refuses the index before it is composed."""
+def refuse_aliases(text: str, source: str) -> int:
+    """Scan the events: an alias or a custom tag refuses the text before it is composed.
+
+    Returns how many nodes the text has (scalars, sequences and mappings).
+    """
+    loader = _Loader(text)
+    nodes = 0
     try:
         while True:
             event = loader.get_event()
             if event is None:
-                return
+                return nodes
             if isinstance(event, yaml.AliasEvent):
                 raise InvalidIndexError(
                     f"{source} uses YAML aliases, which an index has no use for"
                 )
+            if isinstance(
+                event, yaml.ScalarEvent | yaml.SequenceStartEvent | yaml.MappingStartEvent
+            ):
+                nodes += 1
             tag = getattr(event, "tag", None)
             if tag and not tag.startswith("tag:yaml.org,2002:"):
                 raise InvalidIndexError(f"{source} uses the YAML tag {tag!r}")
             if isinstance(event, yaml.StreamEndEvent):
-                return
+                return nodes
     except yaml.YAMLError as error:
         raise InvalidIndexError(f"{source} is not valid YAML: {_first_line(error)}") from None
+    finally:
+        loader.dispose()
 
 
 def _first_line(error: Exception) -> str:

@@ -397,8 +397,8 @@ class Helm:
                 binds.append(sandbox_mod.Bind(chart.resolve(), CHART))
             limits = dataclasses.replace(
                 self.sandbox.limits,
-                wall_seconds=timeout + 30,
-                cpu_seconds=max(self.sandbox.limits.cpu_seconds, int(timeout) + 30),
+                wall_seconds=wall_seconds(timeout),
+                cpu_seconds=max(self.sandbox.limits.cpu_seconds, int(wall_seconds(timeout))),
                 output_bytes=OUTPUT_BYTES,
             )
             try:
@@ -426,6 +426,14 @@ class Helm:
                 ) from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def wall_seconds(timeout: float) -> float:
+    """How long one helm command may run (a few times ``--timeout``, plus a margin).
+
+    Helm's ``--timeout`` bounds each of its waits (a hook, a rollback's), not the command.
+    """
+    return 3 * timeout + 60
 
 
 def _yaml(values: dict[str, Any]) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pathlib
 import tempfile
+import time
 
 from landlord.helm import index as index_mod
 
@@ -68,6 +69,20 @@ class ChartStore:
 
     def has_chart(self, digest: str) -> bool:
         return self.chart_path(digest).is_file()
+
+    def prune_charts(self, kept: set[str], *, older_than: float) -> int:
+        """Remove archives not in ``kept`` untouched for ``older_than`` seconds; how many."""
+        names = {f"{d.partition(':')[2] or d}.tgz" for d in kept}
+        removed = 0
+        horizon = time.time() - older_than
+        for path in (self.root / "charts").glob("*.tgz"):
+            try:
+                if path.name not in names and path.stat().st_mtime < horizon:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
 
     def save_chart(self, digest: str, data: bytes) -> pathlib.Path:
         path = self.chart_path(digest)

@@ -20,9 +20,10 @@ import yaml
 from landlord import errors
 from landlord.api import helmrelease as model
 from landlord.api import reasons
+from landlord.helm.index import InvalidIndexError, refuse_aliases
 from landlord.kube import Kube
 
-MAX_VALUES_BYTES = 1024**2  # one valuesFrom key
+MAX_VALUES_BYTES = 1024**2  # all valuesFrom keys of one release together
 
 
 class ValuesError(errors.RetryableError):
@@ -32,6 +33,7 @@ class ValuesError(errors.RetryableError):
 def compose(tenant: Kube, namespace: str, spec: model.HelmReleaseSpec) -> dict[str, Any]:
     """The values Helm is given (raises ValuesError naming the entry)."""
     result: dict[str, Any] = {}
+    size = 0
     for position, ref in enumerate(spec.values_from):
         where = f"valuesFrom[{position}] ({ref.kind} {namespace}/{ref.name})"
         try:
@@ -41,21 +43,28 @@ def compose(tenant: Kube, namespace: str, spec: model.HelmReleaseSpec) -> dict[s
                 raise ValuesError(
                     f"{where}: the release's service account may not read it (HTTP 403)"
                 ) from None
-            raise
+            raise ValuesError(f"{where}: cannot be read (HTTP {error.status})") from None
         text = _text(found, ref.values_key, ref.kind) if found is not None else None
         if text is None:
             if ref.optional:
                 continue
             missing = "not found" if found is None else f"has no key {ref.values_key!r}"
             raise ValuesError(f"{where}: {missing}")
-        if len(text) > MAX_VALUES_BYTES:
-            raise ValuesError(f"{where}: larger than {MAX_VALUES_BYTES} bytes")
+        size += len(text)
+        if size > MAX_VALUES_BYTES:
+            raise ValuesError(
+                f"{where}: the release's valuesFrom hold more than {MAX_VALUES_BYTES} bytes"
+            )
         if ref.target_path:
             set_path(result, ref.target_path, text)
             continue
         try:
+            # No aliases: a few hundred bytes of nested ones expand to gigabytes.
+            refuse_aliases(text, f"{where} key {ref.values_key!r}")
             loaded = yaml.safe_load(text)
-        except yaml.YAMLError as error:
+        except InvalidIndexError as error:
+            raise ValuesError(error.message.replace("an index has", "values have")) from None
+        except (yaml.YAMLError, RecursionError) as error:
             raise ValuesError(f"{where}: key {ref.values_key!r} is not YAML: {error}") from None
         if loaded is None:
             continue

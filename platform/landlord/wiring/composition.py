@@ -650,12 +650,12 @@ class Operator:
             self.reloader.check()  # a new platform revision may bring a new policy: now
         for key in self.syncs.dependents(namespace, name):
             self._wake(self.sync_controller, key)
-        for key in self.helm_releases.source_moved(namespace, name):  # charts from Git
+        for key in self.helm_releases.source_moved("GitRepository", namespace, name):
             self._wake(self.helm_release_controller, key)
 
     def on_new_index(self, namespace: str, name: str) -> None:
         """A HelmRepository stored a new index: the releases using it look again."""
-        for key in self.helm_releases.source_moved(namespace, name):
+        for key in self.helm_releases.source_moved("HelmRepository", namespace, name):
             self._wake(self.helm_release_controller, key)
 
     def on_helm_drift(self, key: str) -> None:

@@ -108,3 +108,20 @@ def test_target_paths_escape_dots_and_the_digest_is_canonical() -> None:
     assert into == {"annotations": {"example.com/team": "a"}}
     assert values.digest({"a": 1, "b": 2}) == values.digest({"b": 2, "a": 1})
     assert values.digest({"a": 1}) != values.digest({"a": "1"})
+
+
+def test_aliases_in_values_are_refused_before_they_expand() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    tenant = FakeTenant({("ConfigMap", "bomb"): {"data": {"values.yaml": bomb}}})
+
+    with pytest.raises(values.ValuesError, match="aliases"):
+        values.compose(tenant, "ns", spec(valuesFrom=[{"kind": "ConfigMap", "name": "bomb"}]))  # type: ignore[arg-type]
+
+
+def test_all_entries_together_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(values, "MAX_VALUES_BYTES", 30)
+    tenant = FakeTenant({("ConfigMap", "v"): {"data": {"values.yaml": "a: 0123456789\n"}}})
+    entries = [{"kind": "ConfigMap", "name": "v"}] * 3
+
+    with pytest.raises(values.ValuesError, match="more than 30 bytes"):
+        values.compose(tenant, "ns", spec(valuesFrom=entries))  # type: ignore[arg-type]
