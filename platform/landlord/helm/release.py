@@ -27,7 +27,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import pydantic
@@ -89,6 +89,10 @@ class Desired:
     generation: int
 
 
+# (kind, namespace, name) → the object's body as the watch last saw it, or None.
+Cached = Callable[[str, str, str], "dict[str, Any] | None"]
+
+
 class Drifts(Protocol):
     """What the release reconciler needs of a drift tracker (``landlord.sync.drift``'s)."""
 
@@ -142,7 +146,11 @@ class HelmReleaseReconciler:
         tenant_view: TenantView | None = None,
         drift: Drifts | None = None,
         artifacts_store: artifacts.ArtifactStore | None = None,
+        cached: Cached | None = None,
     ) -> None:
+        # Bodies as the watches last saw them (kind, namespace, name): an interval tick
+        # reads nothing from the apiserver when nothing changed.
+        self.cached = cached
         self.artifacts = artifacts_store  # GitRepositories' artifacts (charts from Git)
         self.kube = kube
         self.helm = helm
@@ -168,6 +176,8 @@ class HelmReleaseReconciler:
         self._users: dict[str, set[str]] = {}  # "<Kind>/<ns>/<name>" → releases using it
         self._waiting: dict[str, set[str]] = {}  # release key → releases that depend on it
         self._moved: set[str] = set()  # releases whose chart source has something new
+        # The status each release was last given here, by its uid: what a cached body lags.
+        self._status: dict[str, tuple[str | None, dict[str, Any]]] = {}
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -181,6 +191,7 @@ class HelmReleaseReconciler:
     def forget(self, key: str) -> None:
         with self._lock:
             self._moved.discard(key)
+            self._status.pop(key, None)
             for table in (self._waiting, self._users):
                 for other in [k for k, v in table.items() if key in v]:
                     table[other].discard(key)
@@ -192,11 +203,28 @@ class HelmReleaseReconciler:
         self._next.pop(key, None)
         self._seen.pop(key, None)
 
+    def _with_own_status(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with the status this reconciler last wrote (a cached body may lag it)."""
+        with self._lock:
+            mine = self._status.get(key)
+        if mine is None or mine[0] != body["metadata"].get("uid"):
+            return body
+        return {**body, "status": mine[1]}
+
+    def _read(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """A Landlord object: from the watch cache when it has it, else from the apiserver."""
+        found = self.cached(kind, namespace, name) if self.cached is not None else None
+        if found is not None and not found["metadata"].get("deletionTimestamp"):
+            return found
+        return self.kube.get(api.API_VERSION, kind, name, namespace)
+
     # -- entry point ---------------------------------------------------------------
 
     def reconcile(self, key: str) -> Outcome | None:
         namespace, _, name = key.partition("/")
-        body = self.kube.get(api.API_VERSION, KIND, name, namespace)
+        body = self._read(KIND, namespace, name)
+        if body is not None:
+            body = self._with_own_status(key, body)
         if body is None:
             self.forget(key)
             return None
@@ -310,9 +338,7 @@ class HelmReleaseReconciler:
         if ref.kind == "GitRepository":
             version, digest = self._chart_from_git(source_namespace, ref.name, spec)
             return self._desired_with(key, body, spec, account, target, version, digest)
-        repository = self.kube.get(
-            api.API_VERSION, repository_model.KIND, ref.name, source_namespace
-        )
+        repository = self._read(repository_model.KIND, source_namespace, ref.name)
         artifact = ((repository or {}).get("status") or {}).get("artifact") or {}
         if repository is None or not artifact.get("digest"):
             raise Refused(
@@ -391,7 +417,7 @@ class HelmReleaseReconciler:
                 self._check_edge(namespace, "depend", other, "the dependency")
             with self._lock:
                 self._waiting.setdefault(other, set()).add(key)
-            found = self.kube.get(api.API_VERSION, KIND, ref.name, ref.namespace or namespace)
+            found = self._read(KIND, ref.namespace or namespace, ref.name)
             if found is None:
                 raise Refused(
                     reasons.DEPENDENCY_NOT_READY, f"dependency HelmRelease {other} does not exist"
@@ -435,7 +461,7 @@ class HelmReleaseReconciler:
         shown = f"GitRepository {namespace}/{name}"
         if self.artifacts is None:
             raise Refused(reasons.SOURCE_NOT_READY, f"{shown}: no artifact store here")
-        source = self.kube.get(api.API_VERSION, "GitRepository", name, namespace)
+        source = self._read("GitRepository", namespace, name)
         found = ((source or {}).get("status") or {}).get("artifact") or {}
         if source is None or not found.get("revision"):
             raise Refused(
@@ -1260,6 +1286,11 @@ class HelmReleaseReconciler:
         if not outcome.ready:
             kube_status.warn_on_change(self.kube, body, outcome.reason, outcome.message)
         kube_status.patch_if_changed(self.kube, body, new)
+        with self._lock:
+            self._status[_key_of(body)] = (
+                body["metadata"].get("uid"),
+                {**existing, **new},
+            )
         return outcome
 
 

@@ -35,8 +35,8 @@ KIND = model.KIND
 DEFAULT_INTERVAL = durations.parse(model.DEFAULT_INTERVAL)
 DEFAULT_TIMEOUT = durations.parse(model.DEFAULT_TIMEOUT)
 
-# Called with (namespace, name) once a new index is in status.
-OnIndex = Callable[[str, str], None]
+# Called with (namespace, name, digest) once a new index is in status.
+OnIndex = Callable[[str, str, str], None]
 
 
 class HelmRepositoryReconciler:
@@ -201,8 +201,10 @@ class HelmRepositoryReconciler:
         if not outcome.ready:
             kube_status.warn_on_change(self.kube, body, outcome.reason, outcome.message)
         kube_status.patch_if_changed(self.kube, body, new)
-        if fresh and self.on_index is not None:
-            self.on_index(body["metadata"]["namespace"], body["metadata"]["name"])
+        if fresh and self.on_index is not None and artifact is not None:
+            self.on_index(
+                body["metadata"]["namespace"], body["metadata"]["name"], str(artifact["digest"])
+            )
         return outcome
 
 

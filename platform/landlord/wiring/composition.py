@@ -154,6 +154,9 @@ class Operator:
         )
         self._cluster_seen: dict[str, object] = {}  # Cluster → what of it was last acted on
         self._release_seen: dict[str, object] = {}  # HelmRelease → what of it was last acted on
+        # HelmRepository and HelmRelease bodies as their watches last saw them.
+        self._helm_bodies: dict[tuple[str, str], dict[str, Any]] = {}
+        self._index_due: dict[str, str] = {}  # HelmRepository → the index digest just stored
         # Every shard keeps its connections fresh; the default shard keeps the status.
         self.clusters = ClusterReconciler(
             kube_client,
@@ -319,6 +322,7 @@ class Operator:
             tenant_view=self.live_index,
             drift=self.helm_drift,
             artifacts_store=store,
+            cached=self._helm_cached,
         )
         self.helm_repository_controller = (
             controller.Controller(
@@ -540,15 +544,36 @@ class Operator:
             for dependent in self.syncs.waiting_on(key):
                 self.sync_controller.enqueue(dependent)
 
+    def _helm_cached(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """A Helm kind's body as its watch last saw it (GitRepositories: the sync's cache)."""
+        if kind == "GitRepository":
+            return self.syncs.cached_source(namespace, name)
+        found = self._helm_bodies.get((kind, f"{namespace}/{name}"))
+        due = self._index_due.get(f"{namespace}/{name}") if kind == "HelmRepository" else None
+        if found is not None and due is not None:
+            held = ((found.get("status") or {}).get("artifact") or {}).get("digest")
+            if held != due:
+                return None  # behind the index just stored: read it afresh
+            self._index_due.pop(f"{namespace}/{name}", None)
+        return found
+
+    def _remember_helm(self, kind: str, body: Mapping[str, Any], *, deleted: bool) -> None:
+        if deleted:
+            self._helm_bodies.pop((kind, _key(body)), None)
+        else:
+            self._helm_bodies[(kind, _key(body))] = dict(body)
+
     def helm_repository_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
         """A HelmRepository event (the sources feature is on)."""
         key = _key(body)
+        self._remember_helm("HelmRepository", body, deleted=deleted)
         if self.helm_repository_controller is not None and self.router.may_own_key(key):
             self.helm_repository_controller.enqueue(key)
 
     def helm_release_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
         """A HelmRelease event (the sync feature is on); status-only writes are not changes."""
         key = _key(body)
+        self._remember_helm("HelmRelease", body, deleted=deleted)
         metadata = body.get("metadata") or {}
         fingerprint = (
             metadata.get("generation"),
@@ -653,8 +678,10 @@ class Operator:
         for key in self.helm_releases.source_moved("GitRepository", namespace, name):
             self._wake(self.helm_release_controller, key)
 
-    def on_new_index(self, namespace: str, name: str) -> None:
+    def on_new_index(self, namespace: str, name: str, digest: str) -> None:
         """A HelmRepository stored a new index: the releases using it look again."""
+        # Until the watch delivers the body that holds it, the cached one is not used.
+        self._index_due[f"{namespace}/{name}"] = digest
         for key in self.helm_releases.source_moved("HelmRepository", namespace, name):
             self._wake(self.helm_release_controller, key)
 
