@@ -127,6 +127,7 @@ def run() -> None:
                 time.sleep(1)
             cpu = _harness.cpu_seconds(operator.pid)
             tools = _harness.children_cpu_seconds(operator.pid)
+            machine = _harness.machine_cpu_seconds()
             began = time.monotonic()
             for name in names:
                 client.create(
@@ -162,11 +163,13 @@ def run() -> None:
             took = [at - began for at in ready.values()]
             spent = _harness.cpu_seconds(operator.pid) - cpu
             helm_cpu = _harness.children_cpu_seconds(operator.pid) - tools
+            busy = _harness.machine_cpu_seconds() - machine
             print(
                 f"  {len(ready)}/{TENANTS} releases Ready in {max(took):.1f}s "
                 f"({_harness.summary(took)}); operator CPU {spent:.1f}s, helm and its "
                 f"sandbox {helm_cpu:.1f}s ({helm_cpu / max(len(ready), 1):.2f}s per release), "
-                f"operator peak RSS {_harness.peak_rss_mib(operator.pid):.0f} MiB"
+                f"operator peak RSS {_harness.peak_rss_mib(operator.pid):.0f} MiB; the whole "
+                f"machine (apiserver, etcd, chart server, bench too) {busy:.1f} CPU-s"
             )
             time.sleep(2 * INTERVAL)  # the first ticks after install: watches listed
             stored = _versions(client)
