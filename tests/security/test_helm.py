@@ -17,7 +17,7 @@ from landlord import kube
 from landlord.demo import ChartServer
 from tests.fixtures.helm import Releases, config_map_chart
 from tests.fixtures.policy import PolicyFiles
-from tests.helpers import eventually
+from tests.helpers import Zeros, eventually
 
 
 def _nothing_installed(admin: kube.Kube, namespace: str, release: str = "web") -> None:
@@ -166,26 +166,12 @@ def _archive(*entries: tuple[str, bytes] | tarfile.TarInfo) -> bytes:
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for entry in entries:
             if isinstance(entry, tarfile.TarInfo):
-                tar.addfile(entry, _Zeros(entry.size) if entry.size else None)
+                tar.addfile(entry, Zeros(entry.size) if entry.size else None)
             else:
                 info = tarfile.TarInfo(entry[0])
                 info.size = len(entry[1])
                 tar.addfile(info, io.BytesIO(entry[1]))
     return buffer.getvalue()
-
-
-class _Zeros(io.RawIOBase):
-    def __init__(self, size: int) -> None:
-        self.left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        n = min(len(buffer), self.left)
-        buffer[:n] = bytes(n)
-        self.left -= n
-        return n
 
 
 def _huge() -> tarfile.TarInfo:

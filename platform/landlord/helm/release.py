@@ -853,14 +853,13 @@ class HelmReleaseReconciler:
         if not old[0] or old == (desired.release, desired.namespace):
             return
         assert self.helm is not None
-        options = spec.uninstall or model.Uninstall()
         try:
             self.helm.uninstall(
                 identity,
                 release=str(old[0]),
                 namespace=str(old[1]),
                 timeout=timeout,
-                flags=["--no-hooks"] if options.disable_hooks else [],
+                flags=_uninstall_flags(spec, keep_history=False),
             )
         except runner.HelmError as error:
             log.warning(
@@ -1098,35 +1097,24 @@ class HelmReleaseReconciler:
         can_roll_back = any(item.get("status") in ("superseded", "deployed") for item in history)
         try:
             if strategy == "rollback" and can_roll_back:
-                options = spec.rollback or model.Rollback()
-                flags = [
-                    *(["--no-hooks"] if options.disable_hooks else []),
-                    *(["--cleanup-on-fail"] if options.cleanup_on_fail else []),
-                    *(["--force"] if options.force else []),
-                ]
                 self.helm.rollback(
                     identity,
                     release=desired.release,
                     namespace=desired.namespace,
                     timeout=timeout,
-                    flags=flags,
+                    flags=_rollback_flags(spec),
                 )
                 reason, message = (
                     reasons.ROLLBACK_SUCCEEDED,
                     f"Helm rollback of {where} to the previous release succeeded",
                 )
             else:
-                options_u = spec.uninstall or model.Uninstall()
-                flags = [
-                    *(["--keep-history"] if options_u.keep_history else []),
-                    *(["--no-hooks"] if options_u.disable_hooks else []),
-                ]
                 self.helm.uninstall(
                     identity,
                     release=desired.release,
                     namespace=desired.namespace,
                     timeout=timeout,
-                    flags=flags,
+                    flags=_uninstall_flags(spec),
                 )
                 reason, message = (
                     reasons.UNINSTALL_SUCCEEDED,
@@ -1184,7 +1172,6 @@ class HelmReleaseReconciler:
                     or spec.target_namespace
                     or namespace
                 )
-                options = spec.uninstall or model.Uninstall()
                 try:
                     identity = self._identity(namespace, account)
                     self.helm.uninstall(
@@ -1192,10 +1179,7 @@ class HelmReleaseReconciler:
                         release=release,
                         namespace=target,
                         timeout=DEFAULT_TIMEOUT,
-                        flags=[
-                            *(["--keep-history"] if options.keep_history else []),
-                            *(["--no-hooks"] if options.disable_hooks else []),
-                        ],
+                        flags=_uninstall_flags(spec),
                     )
                     log.info(
                         "helm release %s: uninstalled %s/%s as the tenant", key, target, release
@@ -1292,6 +1276,25 @@ class HelmReleaseReconciler:
                 {**existing, **new},
             )
         return outcome
+
+
+def _uninstall_flags(spec: model.HelmReleaseSpec, *, keep_history: bool = True) -> list[str]:
+    """``helm uninstall`` flags from ``spec.uninstall``."""
+    options = spec.uninstall or model.Uninstall()
+    return [
+        *(["--keep-history"] if options.keep_history and keep_history else []),
+        *(["--no-hooks"] if options.disable_hooks else []),
+    ]
+
+
+def _rollback_flags(spec: model.HelmReleaseSpec) -> list[str]:
+    """``helm rollback`` flags from ``spec.rollback``."""
+    options = spec.rollback or model.Rollback()
+    return [
+        *(["--no-hooks"] if options.disable_hooks else []),
+        *(["--cleanup-on-fail"] if options.cleanup_on_fail else []),
+        *(["--force"] if options.force else []),
+    ]
 
 
 def _helm_record(body: dict[str, Any]) -> bool:

@@ -8,6 +8,7 @@ import tarfile
 import pytest
 
 from landlord.helm import charts
+from tests.helpers import Zeros
 
 CHART_YAML = b"apiVersion: v2\nname: web\nversion: 1.0.0\n"
 LIMITS = charts.Limits(
@@ -79,7 +80,7 @@ def test_a_huge_file_is_refused_from_its_header_before_it_is_read() -> None:
         info = tarfile.TarInfo("web/Chart.yaml")
         info.size = len(CHART_YAML)
         tar.addfile(info, io.BytesIO(CHART_YAML))
-        tar.addfile(big, _Zeros(big.size))
+        tar.addfile(big, Zeros(big.size))
     data = buffer.getvalue()
     assert len(data) < 1024**2
 
@@ -103,20 +104,6 @@ def test_not_an_archive_or_no_chart_yaml() -> None:
         charts.verify(b"plain text", limits=LIMITS, shown="web")
     with pytest.raises(charts.ChartError, match=r"no Chart\.yaml"):
         charts.verify(archive(("web/values.yaml", b"a: 1\n")), limits=LIMITS, shown="web")
-
-
-class _Zeros(io.RawIOBase):
-    def __init__(self, size: int) -> None:
-        self.left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        n = min(len(buffer), self.left)
-        buffer[:n] = bytes(n)
-        self.left -= n
-        return n
 
 
 def test_an_archive_with_a_gzip_extra_field_is_read() -> None:
