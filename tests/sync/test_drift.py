@@ -159,6 +159,7 @@ def test_fields_the_manifest_does_not_set_and_opted_out_objects_are_left_alone(
     assert "lastDriftRepair" not in _status(admin, hourly)
 
 
+@pytest.mark.usefixtures("settled")  # counted: no offboarding left over from earlier tests
 def test_an_unchanged_tenant_costs_the_apiserver_nothing_between_changes(
     admin: kube.Kube, git_server: GitServer, tenants: Tenants
 ) -> None:
