@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.fixtures.realnode",
     "tests.fixtures.multicluster",
     "tests.fixtures.helm",
+    "tests.fixtures.sops",
 ]
 
 

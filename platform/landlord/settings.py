@@ -133,6 +133,13 @@ class SyncSettings(BaseModel):
     apply_workers: int = Field(default=16, ge=1, le=128)
     write_rate: float = Field(default=1000.0, gt=0)
     write_burst: int = Field(default=100, ge=1)
+    # SOPS (docs/secrets.md): refuse a Secret of a decrypting Kustomization whose values
+    # did not all come from encrypted files; at most this many encrypted files a
+    # revision; where decrypted copies of an artifact live while it builds (default:
+    # /dev/shm, a tmpfs, where there is one).
+    require_encrypted_secrets: bool = False
+    max_encrypted_files: int = Field(default=500, ge=1, le=100_000)
+    decryption_dir: pathlib.Path | None = None
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")

@@ -75,6 +75,19 @@ class PostBuild(_Model):
     )
 
 
+class DecryptionSecretRef(_Model):
+    """The Secret, beside the Kustomization, whose ``*.agekey`` entries decrypt it."""
+
+    name: str
+
+
+class Decryption(_Model):
+    """``spec.decryption`` (Flux's): SOPS, with age keys from a Secret read as the tenant."""
+
+    provider: Literal["sops"]
+    secret_ref: DecryptionSecretRef | None = Field(default=None, alias="secretRef")
+
+
 class KubeConfigSecretRef(_Model):
     """A Secret holding a kubeconfig for a remote target cluster."""
 
@@ -103,6 +116,7 @@ class KustomizationSpec(_Model):
     service_account_name: str | None = Field(default=None, alias="serviceAccountName")
     target_namespace: str | None = Field(default=None, alias="targetNamespace")
     post_build: PostBuild | None = Field(default=None, alias="postBuild")
+    decryption: Decryption | None = None
     force: bool = False
     suspend: bool = False
     kube_config: KubeConfig | None = Field(default=None, alias="kubeConfig")

@@ -20,6 +20,8 @@ NOT_STALLED = "NotStalled"
 # -- Kustomization -----------------------------------------------------------------
 ARTIFACT_FAILED = "ArtifactFailed"
 BUILD_FAILED = "BuildFailed"
+DECRYPTION_FAILED = "DecryptionFailed"
+PLAINTEXT_SECRET = "PlaintextSecretRefused"  # noqa: S105 - a reason, not a secret
 SANDBOX_UNAVAILABLE = "SandboxUnavailable"
 VALIDATION_FAILED = "ValidationFailed"
 APPLY_FAILED = "ApplyFailed"

@@ -152,6 +152,8 @@ class Sync(_Model):
     depends_on: tuple[DependsOn, ...] = Field(default=(), alias="dependsOn")
     # Where the sync applies: a cluster of spec.clusters (default local).
     cluster: str | None = None
+    # SOPS decryption with the age keys of a Secret in the tenant's first namespace.
+    decryption: kustomization.Decryption | None = None
 
     _duration = field_validator("interval")(check_duration)
 

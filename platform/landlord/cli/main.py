@@ -18,6 +18,7 @@ from landlord.cli import (
     operate,
     operations,
     policy,
+    sops,
     tenant,
 )
 
@@ -45,6 +46,7 @@ cli.add_command(tenant.tenant_group)
 cli.add_command(audit.audit_group)
 cli.add_command(check.check_command)
 cli.add_command(image.image_group)
+cli.add_command(sops.sops_group)
 
 
 def main() -> None:

@@ -118,6 +118,14 @@ GROUPS: dict[str, Group] = {
             "-X helm.sh/helm/v3/internal/version.gitTreeState=clean",
         ),
     ),
+    "sops": Group(
+        name="sops",
+        version=versions.SOPS,
+        commands={
+            "sops": "github.com/getsops/sops/v3/cmd/sops",
+            "age-keygen": "filippo.io/age/cmd/age-keygen",
+        },
+    ),
     "kustomize": Group(
         name="kustomize",
         version=versions.KUSTOMIZE,

@@ -14,6 +14,9 @@ ETCD = "v3.6.8"
 KWOK = "v0.8.0"
 KUSTOMIZE = "v5.8.2"
 HELM = "v3.22.0"
+# sops decrypts tenants' encrypted files; age-keygen (from the age module sops uses)
+# makes their keys.
+SOPS = "v3.13.3"
 # Flux's controllers, built only for the side-by-side bench (tests/bench/bench_flux.py).
 # v1.9.6 is the newest pair whose dependencies the module proxy serves (v1.10.x needs
 # Go 1.27 and modules the proxy refuses).

@@ -61,9 +61,13 @@ class SandboxError(errors.RetryableError):
 
     reason = "SandboxFailed"
 
-    def __init__(self, message: str, *, reason: str = "SandboxFailed") -> None:
+    def __init__(
+        self, message: str, *, reason: str = "SandboxFailed", returncode: int | None = None
+    ) -> None:
         super().__init__(message)
         self.reason = reason
+        # The tool's exit code, when it ran to an exit of its own (reason "Failed").
+        self.returncode = returncode
 
 
 class SandboxUnavailableError(SandboxError):
@@ -365,6 +369,7 @@ class Sandbox:
                 f"{what} failed{_signal_hint(process.returncode, elapsed, limits)}: "
                 f"{excerpt(watch.tail.text())}",
                 reason="Failed",
+                returncode=process.returncode,
             )
 
     def run(

@@ -17,7 +17,7 @@ from typing import Any
 
 from landlord import api, policy, telemetry
 from landlord.api import kustomization as model
-from landlord.gitops import artifacts, durations
+from landlord.gitops import artifacts, durations, sops
 from landlord.gitops import budgets as budgets_mod
 from landlord.gitops import sandbox as sandbox_mod
 from landlord.kube import Kube
@@ -25,7 +25,7 @@ from landlord.kube.fleet import Fleet
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
 from landlord.runtime.tenantview import TenantView
-from landlord.sync import depindex
+from landlord.sync import decryption, depindex
 from landlord.sync.drift import DriftTracker
 from landlord.sync.finalize import Finalizer
 from landlord.sync.scheduler import Scheduler
@@ -65,6 +65,7 @@ class Steps:
         budgets: budgets_mod.Budgets | None = None,
         executor: concurrent.futures.Executor | None = None,
         in_flight: int | None = None,
+        decrypting: decryption.Decrypting | None = None,
     ) -> None:
         self.kube = kube
         self.gate = gate
@@ -72,6 +73,8 @@ class Steps:
         self.platform_namespace = platform_namespace
         self.kustomize = kustomize
         self.sandbox = sandbox
+        # Without sops, a decrypting Kustomization says so (DecryptionFailed) and applies nothing.
+        self.decrypting = decrypting or decryption.Decrypting(sops.Sops(None, sandbox))
         self.metrics = metrics
         self.bounds = bounds or durations.Bounds()
         self.namespaces = namespaces if namespaces is not None else NamespaceLabels()

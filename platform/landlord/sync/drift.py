@@ -13,7 +13,10 @@ Pure bookkeeping, thread-safe; the watches that feed it live in the wiring.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import hashlib
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -71,6 +74,32 @@ def _exempt(live: dict[str, Any]) -> bool:
     return annotations.get(labels.RECONCILE) == "disabled"
 
 
+def sealed(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj``, a Secret's values replaced by their digests (anything else: unchanged).
+
+    The desired state is held for as long as a Kustomization exists; a Secret's
+    values (decrypted ones too) are not: ``stringData`` is folded into ``data``
+    as the apiserver does, and each value is kept as the sha256 of its bytes.
+    A live Secret is sealed the same way before it is compared.
+    """
+    if obj.get("kind") != "Secret" or obj.get("apiVersion") != "v1":
+        return obj
+    values: dict[str, bytes] = {}
+    for name, value in (obj.get("data") or {}).items():
+        try:
+            values[str(name)] = base64.b64decode(str(value))
+        except (binascii.Error, ValueError):
+            values[str(name)] = str(value).encode()
+    for name, value in (obj.get("stringData") or {}).items():
+        values[str(name)] = str(value).encode()
+    out = {k: v for k, v in obj.items() if k not in ("data", "stringData")}
+    if "data" in obj or "stringData" in obj:
+        out["data"] = {
+            name: "sha256:" + hashlib.sha256(value).hexdigest() for name, value in values.items()
+        }
+    return out
+
+
 class DriftTracker:
     """Desired state per applied object; pending drift per Kustomization."""
 
@@ -102,7 +131,7 @@ class DriftTracker:
             ids, scopes = set(), set()
             for manifest in manifests:
                 place = (cluster, Entry.of(manifest).id)
-                self._desired[place] = (key, manifest)
+                self._desired[place] = (key, sealed(manifest))
                 ids.add(place)
                 scopes.add(self.scope_of(manifest, cluster))
             self._ids[key] = ids
@@ -193,7 +222,7 @@ class DriftTracker:
             if deleted or live is None:
                 drift = Drift(key, Entry.of(manifest), deleted=True)
             else:
-                if _exempt(live) or contains(live, manifest):
+                if _exempt(live) or contains(sealed(live), manifest):
                     return None
                 manager = _last_manager(live)
                 if manager == self.field_manager:

@@ -21,7 +21,7 @@ import pathlib
 from collections.abc import Iterable
 from typing import Any
 
-from landlord import api, telemetry
+from landlord import api, errors, telemetry
 from landlord.api import kustomization as model
 from landlord.api import labels, reasons
 from landlord.gitops import durations, validate
@@ -30,13 +30,13 @@ from landlord.kube import Kube
 from landlord.kube import status as kube_status
 from landlord.kube.fleet import Member
 from landlord.runtime.outcome import Outcome
-from landlord.sync import healthwait, report
+from landlord.sync import decryption, healthwait, report
 from landlord.sync import inventory as inventory_mod
 from landlord.sync.assembly import Steps
 from landlord.sync.failure import SyncError
 from landlord.sync.inventory import Entry, Inventory
 from landlord.sync.result import Result, Timing
-from landlord.sync.steps import build, dependencies, health, prune, source, validation
+from landlord.sync.steps import build, decrypt, dependencies, health, prune, source, validation
 from landlord.sync.steps import status as status_step
 
 __all__ = ["KustomizationReconciler", "Result", "SyncError", "Timing"]
@@ -137,7 +137,16 @@ class KustomizationReconciler(Steps):
                     self._run(body, spec, found, result, timing)
                 outcome = Outcome(True, reasons.SUCCEEDED, f"Applied revision: {result.revision}")
             except SyncError as error:
-                outcome = Outcome(False, error.reason, error.message, stalled=error.stalled)
+                message = result.redactor.scrub(error.message)
+                outcome = Outcome(False, error.reason, message, stalled=error.stalled)
+            except errors.LandlordError as error:
+                # On its way to the logs and the trace: without what this run decrypted.
+                if result.redactor:
+                    error.message = result.redactor.scrub(error.message)
+                    error.args = (error.message,)
+                raise
+            finally:
+                result.redactor.forget()
         outcome = status_step.settled(outcome, result)
         if outcome.ready:
             self.origins.finished(key, traceparent)
@@ -198,15 +207,37 @@ class KustomizationReconciler(Steps):
         dependencies.check(self.kube, run.body, run.spec, self.gatekeeper.decide)
 
     def _build(self, run: Run, root: pathlib.Path) -> list[Document]:
-        """The built documents, within the object budget, with postBuild substituted."""
-        documents = build.build(root, run.spec, kustomize=self.kustomize, sandbox=self.sandbox)
-        self.gatekeeper.check_objects(run.namespace, len(documents))
-        # postBuild.substituteFrom lives beside the Kustomization: read there, as the tenant.
+        """The built, decrypted documents, within the object budget, with postBuild substituted."""
+        # spec.decryption and postBuild.substituteFrom live beside the Kustomization:
+        # read there, as the tenant.
         home = (
             run.tenant
             if run.member.local
             else self.identity.client(run.namespace, run.spec.service_account_name)
         )
+        keys = decrypt.keys(home, run.namespace, run.spec.decryption)
+        if keys is None:
+            documents = build.build(root, run.spec, kustomize=self.kustomize, sandbox=self.sandbox)
+        else:
+            config = self.decrypting
+            with decryption.decrypted(
+                root,
+                keys,
+                config.sops,
+                run.result.redactor,
+                max_files=config.max_files,
+                scratch=config.scratch,
+            ) as plain:
+                documents = build.build(
+                    plain, run.spec, kustomize=self.kustomize, sandbox=self.sandbox
+                )
+        decryption.check(
+            documents,
+            decrypting=keys is not None,
+            redactor=run.result.redactor,
+            require_encrypted=self.decrypting.require_encrypted,
+        )
+        self.gatekeeper.check_objects(run.namespace, len(documents))
         variables = build.variables(home, run.namespace, run.spec.post_build)
         return build.substituted(documents, variables)
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from landlord.api import kustomization as model
 from landlord.gitops import durations
+from landlord.gitops.redact import Redactor
 from landlord.sync.drift import Drift
 from landlord.sync.inventory import Entry, Inventory
 
@@ -28,6 +29,8 @@ class Result:
     # A health wait in progress: its deadline (RFC 3339) and what is not healthy yet.
     health_deadline: str | None = None
     unhealthy: list[str] = dataclasses.field(default_factory=list)
+    # The values this run decrypted: every message it writes is scrubbed of them.
+    redactor: Redactor = dataclasses.field(default_factory=Redactor)
 
     def repairs(self, drifted: list[Drift]) -> None:
         """Of the drift seen before this run, what it restored (applied again)."""

@@ -238,6 +238,8 @@ def sync(tenant: Tenant) -> Manifest | None:
     spec["cluster"] = wanted.cluster or cluster_api.LOCAL  # the policy's target point decides
     if wanted.depends_on:
         spec["dependsOn"] = [dep.model_dump(exclude_none=True) for dep in wanted.depends_on]
+    if wanted.decryption is not None:
+        spec["decryption"] = wanted.decryption.model_dump(by_alias=True, exclude_none=True)
     return _sync_object(tenant, kustomization.KIND, spec)
 
 

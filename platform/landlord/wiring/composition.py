@@ -203,6 +203,7 @@ class Operator:
             bounds=bounds,
             budgets=budget,
             fleet=self.fleet,
+            decrypting=parts.decrypting(config, sandbox),
         )
         self.drift_watches = (
             drift_watches.DriftWatches(kube_client, self.syncs.drift, self.on_drift, self.fleet)

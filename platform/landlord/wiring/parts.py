@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import pathlib
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -10,11 +11,15 @@ from typing import Any
 from landlord import settings as settings_mod
 from landlord.api import labels as api_labels
 from landlord.cluster import binaries
-from landlord.gitops import sandbox
+from landlord.gitops import sandbox, sops
 from landlord.runtime.namespaces import NamespaceLabels
+from landlord.sync.decryption import Decrypting
 from landlord.sync.drift import DriftTracker
 
 log = logging.getLogger(__name__)
+
+# Decrypted copies of an artifact live on a tmpfs where there is one: never on a disk.
+SHM = pathlib.Path("/dev/shm")  # noqa: S108 - the kernel's tmpfs, a private folder inside it
 
 
 def fairness_group(namespaces: NamespaceLabels) -> Callable[[str], str]:
@@ -70,6 +75,27 @@ def helm(config: settings_mod.Settings) -> pathlib.Path | None:
             "reason SandboxUnavailable"
         )
     return found
+
+
+def decrypting(config: settings_mod.Settings, built: sandbox.Sandbox) -> Decrypting:
+    """How the sync decrypts SOPS files: the cached sops, the settings, a tmpfs for the copies."""
+    found = binaries.find(
+        "sops", cache_dir=config.cluster.cache_dir, assets_dir=config.cluster.assets_dir
+    )
+    if found is None:
+        log.warning(
+            "sops is not built (run `landlord cluster build`); Kustomizations with "
+            "spec.decryption will fail with reason DecryptionFailed"
+        )
+    scratch = config.sync.decryption_dir
+    if scratch is None and SHM.is_dir() and os.access(SHM, os.W_OK):
+        scratch = SHM
+    return Decrypting(
+        sops.Sops(found, built, scratch=scratch),
+        require_encrypted=config.sync.require_encrypted_secrets,
+        max_files=config.sync.max_encrypted_files,
+        scratch=scratch,
+    )
 
 
 class NoDriftTracker(DriftTracker):

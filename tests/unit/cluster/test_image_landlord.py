@@ -20,6 +20,7 @@ INPUTS = {
     "wheel": b"PK\x03\x04 landlord wheel",
     "kustomize": b"\x7fELF kustomize",
     "helm": b"\x7fELF helm",
+    "sops": b"\x7fELF sops",
 }
 
 
@@ -39,6 +40,7 @@ def test_the_inputs_digest_is_stable_for_the_same_inputs() -> None:
         ("wheel", b"PK\x03\x04 another landlord wheel"),
         ("kustomize", b"\x7fELF another kustomize"),
         ("helm", b"\x7fELF another helm"),
+        ("sops", b"\x7fELF another sops"),
         ("packages", ["git=1:2.39.5-0+deb12u4", "python3=3.11.2-1+b1"]),
         ("base", "debian-bookworm-ba9876543210.oci.tar"),
     ],

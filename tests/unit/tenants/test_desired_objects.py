@@ -171,6 +171,7 @@ def test_source_and_sync_become_a_git_repository_and_kustomization() -> None:
             "path": "./deploy",
             "prune": False,
             "dependsOn": [{"name": "db", "namespace": "shared"}],
+            "decryption": {"provider": "sops", "secretRef": {"name": "sops-age"}},
         },
     )
     objects = _objects(tenant)
@@ -189,6 +190,7 @@ def test_source_and_sync_become_a_git_repository_and_kustomization() -> None:
     assert sync["spec"]["serviceAccountName"] == "landlord-reconciler"
     assert sync["spec"]["prune"] is False
     assert sync["spec"]["dependsOn"] == [{"name": "db", "namespace": "shared"}]
+    assert sync["spec"]["decryption"] == {"provider": "sops", "secretRef": {"name": "sops-age"}}
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The application tree of Landlord's image: locked dependencies, the wheel, kustomize, helm.
+"""The application tree of Landlord's image: locked dependencies, the wheel, kustomize, helm, sops.
 
 Everything is installed by this machine's pip into a staging folder laid out as
 the image's root (``/opt/landlord/lib``, ``/opt/landlord/bin``,
@@ -104,6 +104,7 @@ def install(
     kustomize: pathlib.Path,
     log: pathlib.Path,
     helm: pathlib.Path | None = None,
+    sops: pathlib.Path | None = None,
 ) -> None:
     """Lay out the application under ``staging`` (the image's root)."""
     check_host_python()
@@ -118,7 +119,7 @@ def install(
     _compile(lib, log)
     tools = staging / BIN.lstrip("/")
     tools.mkdir(parents=True)
-    for name, binary in (("kustomize", kustomize), ("helm", helm)):
+    for name, binary in (("kustomize", kustomize), ("helm", helm), ("sops", sops)):
         if binary is None:
             continue
         shutil.copyfile(binary, tools / name)

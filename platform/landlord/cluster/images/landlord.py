@@ -2,7 +2,7 @@
 
 The base (``debootstrap`` of Debian with ``python3``, ``git``, ``ca-certificates``
 and ``bubblewrap``) is built once and cached; the application layer holds the
-runtime lock's wheels, Landlord's wheel, the pinned kustomize and helm, the ``landlord``
+runtime lock's wheels, Landlord's wheel, the pinned kustomize, helm and sops, the ``landlord``
 wrapper and a non-root user. Both are committed with time 0, so the same inputs
 give the same layers, and the archive is cached under ``cache_dir/images`` by a
 digest of every input: a warm build only hashes them.
@@ -52,11 +52,12 @@ def inputs_digest(
     wheel: bytes,
     kustomize: bytes,
     helm: bytes,
+    sops: bytes,
 ) -> str:
     """A sha256 over everything the image is made of (field by field, length-prefixed)."""
     digest = hashlib.sha256()
     fields = [RECIPE.encode(), base.encode(), "\n".join(packages).encode(), lock, wheel]
-    fields += [kustomize, helm]
+    fields += [kustomize, helm, sops]
     for field in fields:
         digest.update(len(field).to_bytes(8, "big"))
         digest.update(field)
@@ -82,7 +83,7 @@ def labels(version: str, packages: Iterable[str], digest: str) -> dict[str, str]
 
 
 def environment() -> dict[str, str]:
-    """The image's environment: where the code, kustomize and helm are, no bytecode writes."""
+    """The image's environment: where the code, kustomize, helm and sops are, no bytecode writes."""
     return {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": HOME,
@@ -126,7 +127,7 @@ def kustomize_binary(cache_dir: pathlib.Path) -> pathlib.Path:
 
 
 def tool_binary(name: str, cache_dir: pathlib.Path) -> pathlib.Path:
-    """A pinned tool (kustomize, helm) from the build cache, built when missing."""
+    """A pinned tool (kustomize, helm, sops) from the build cache, built when missing."""
     found = binaries.find(name, cache_dir=cache_dir)
     if found is None:
         found = binaries.resolve([name], cache_dir=cache_dir)[name]
@@ -140,12 +141,14 @@ def build(
     lock: pathlib.Path,
     kustomize: pathlib.Path | None = None,
     helm: pathlib.Path | None = None,
+    sops: pathlib.Path | None = None,
     progress: Progress = _quiet,
 ) -> tuple[pathlib.Path, str]:
     """Build (or find) Landlord's image; return its OCI archive and its name."""
     app.check_host_python()
     kustomize = kustomize or kustomize_binary(cache_dir)
     helm = helm or tool_binary("helm", cache_dir)
+    sops = sops or tool_binary("sops", cache_dir)
     base, packages = debian.base_image(cache_dir, progress)
     version = wheel_version(wheel)
     digest = inputs_digest(
@@ -155,6 +158,7 @@ def build(
         wheel=wheel.read_bytes(),
         kustomize=kustomize.read_bytes(),
         helm=helm.read_bytes(),
+        sops=sops.read_bytes(),
     )
     name = image_name(version, digest)
     archive = cache_dir / "images" / f"landlord-{version}-{digest[:12]}.oci.tar"
@@ -173,6 +177,7 @@ def build(
             wheel=wheel,
             kustomize=kustomize,
             helm=helm,
+            sops=sops,
             log=work / "pip.log",
         )
         progress("assembling the image with buildah")

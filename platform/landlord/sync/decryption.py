@@ -1,0 +1,204 @@
+"""SOPS decryption of a revision: before the build, in a private copy of the artifact.
+
+Flux decrypts after ``kustomize build``; the ``kustomize`` CLI reorders an
+object's fields and its transformers (``namespace``, labels) change them, and
+either breaks the MAC SOPS keeps over the file as it was encrypted. So Landlord
+decrypts every SOPS-encrypted file of the artifact first — YAML and JSON
+manifests, and the ``.env``, ``.ini`` or binary files a ``secretGenerator``
+reads — each with the real ``sops`` in the sandbox (:mod:`landlord.gitops.sops`),
+into a private copy of the artifact (mode 0700, on a tmpfs where there is one),
+builds from that copy, and deletes it before anything is validated or applied.
+The artifact itself is never changed.
+
+What was decrypted is remembered only as a :class:`Redactor`: every message the
+reconcile writes afterwards is scrubbed of those values, and the run forgets
+them when it ends. After the build, :func:`check` refuses a revision that still
+holds an encrypted document (decryption off, or a file that was not found) and,
+with ``LANDLORD_SYNC__REQUIRE_ENCRYPTED_SECRETS``, a Secret whose values did not
+all come from encrypted files.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import dataclasses
+import os
+import pathlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from landlord.api import reasons
+from landlord.gitops import sops as sops_mod
+from landlord.gitops import yamlsafe
+from landlord.gitops.redact import Redactor
+from landlord.gitops.yamlsafe import Document, YamlError
+from landlord.sync.failure import SyncError
+
+
+@dataclasses.dataclass(frozen=True)
+class Decrypting:
+    """How the sync decrypts: the sops runner, and the platform's settings."""
+
+    sops: sops_mod.Sops
+    require_encrypted: bool = False
+    max_files: int = 500
+    scratch: pathlib.Path | None = None
+
+
+# A file larger than this is never looked at as an encrypted one (sops's own
+# files are small; a manifest is capped at 4 MiB by the YAML reader anyway).
+MAX_ENCRYPTED_BYTES = 4 * 1024 * 1024
+
+
+def encrypted_files(root: pathlib.Path) -> list[tuple[str, sops_mod.Format]]:
+    """Every SOPS-encrypted regular file of the artifact, by path, in a stable order.
+
+    Symbolic links are not followed (the file they point to, if it is inside the
+    artifact, is found on its own).
+    """
+    found: list[tuple[str, sops_mod.Format]] = []
+    base = root.resolve()
+    for folder, dirs, files in os.walk(base, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            path = pathlib.Path(folder) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            if path.stat().st_size > MAX_ENCRYPTED_BYTES:
+                continue
+            with path.open("rb") as handle:
+                data = handle.read()
+            fmt = sops_mod.format_of(name, data)
+            if fmt is not None:
+                found.append((path.relative_to(base).as_posix(), fmt))
+    return found
+
+
+@contextlib.contextmanager
+def decrypted(
+    root: pathlib.Path,
+    keys: sops_mod.Keys,
+    sops: sops_mod.Sops,
+    redactor: Redactor,
+    *,
+    max_files: int,
+    scratch: pathlib.Path | None = None,
+) -> Iterator[pathlib.Path]:
+    """The artifact to build: ``root`` itself, or a private copy with its files decrypted.
+
+    The copy is deleted on leaving, whatever happened.
+    """
+    found = encrypted_files(root)
+    if not found:
+        yield root
+        return
+    if len(found) > max_files:
+        raise SyncError(
+            reasons.DECRYPTION_FAILED,
+            f"the revision holds {len(found)} SOPS-encrypted files; the platform decrypts at "
+            f"most {max_files} a revision (LANDLORD_SYNC__MAX_ENCRYPTED_FILES)",
+        )
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="landlord-decrypted-", dir=scratch))
+    try:
+        copy = folder / "artifact"
+        shutil.copytree(root.resolve(), copy, symlinks=True)
+        for relative, fmt in found:
+            target = copy / relative
+            data = target.read_bytes()
+            try:
+                plain = sops.decrypt(data, fmt, keys, shown=relative)
+            except sops_mod.DecryptionError as error:
+                raise SyncError(reasons.DECRYPTION_FAILED, error.message) from None
+            redactor.add(secret_values(data, plain, fmt))
+            target.chmod(0o600)
+            target.write_bytes(plain)
+        yield copy
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def secret_values(encrypted: bytes, plain: bytes, fmt: sops_mod.Format) -> list[str]:
+    """The values a file's encryption hid, and its whole plaintext (a generator reads it whole)."""
+    text = plain.decode(errors="replace")
+    values = [text]
+    if fmt in ("yaml", "json"):
+        try:
+            before = yamlsafe.load_all_raw(encrypted.decode(errors="replace"), "encrypted")
+            after = yamlsafe.load_all_raw(text, "decrypted")
+        except YamlError:
+            return values  # the build reports the file; its whole text is redacted still
+        for old, new in zip(before, after, strict=False):
+            values.extend(_hidden(old, new))
+    elif fmt in ("dotenv", "ini"):
+        for line in text.splitlines():
+            name, sep, value = line.partition("=")
+            if sep and not name.lstrip().startswith(("#", ";")):
+                values.append(value.strip())
+    return values
+
+
+def _hidden(encrypted: Any, plain: Any) -> Iterator[str]:
+    """The plaintext of every leaf that is ``ENC[…]`` in the encrypted tree."""
+    if isinstance(encrypted, dict) and isinstance(plain, dict):
+        for key, value in encrypted.items():
+            if key != "sops" and key in plain:
+                yield from _hidden(value, plain[key])
+    elif isinstance(encrypted, list) and isinstance(plain, list):
+        for old, new in zip(encrypted, plain, strict=False):
+            yield from _hidden(old, new)
+    elif isinstance(encrypted, str) and encrypted.startswith("ENC[") and plain is not None:
+        yield plain if isinstance(plain, str) else str(plain)
+
+
+def check(
+    documents: list[Document], *, decrypting: bool, redactor: Redactor, require_encrypted: bool
+) -> None:
+    """Refuse an encrypted document, and (when the platform requires it) a plaintext Secret."""
+    for doc in documents:
+        sops_meta = doc.body.get("sops")
+        if isinstance(sops_meta, dict) and "mac" in sops_meta:
+            where = f"{doc.source}: document {doc.index} ({_name(doc.body)})"
+            if not decrypting:
+                raise SyncError(
+                    reasons.DECRYPTION_FAILED,
+                    f"{where} is SOPS-encrypted and spec.decryption is not set; set "
+                    "spec.decryption {provider: sops, secretRef: {name: <Secret with *.agekey>}}",
+                )
+            raise SyncError(
+                reasons.DECRYPTION_FAILED,
+                f"{where} is still SOPS-encrypted after decryption: it was not read from a "
+                "file of the revision (generated, or transformed from one)",
+            )
+    if not (decrypting and require_encrypted):
+        return
+    for doc in documents:
+        if doc.body.get("kind") != "Secret" or doc.body.get("apiVersion") != "v1":
+            continue
+        plain = [key for key, value in _secret_values(doc.body) if value and value not in redactor]
+        if plain:
+            raise SyncError(
+                reasons.PLAINTEXT_SECRET,
+                f"{doc.source}: {_name(doc.body)} holds values that were not encrypted "
+                f"({', '.join(sorted(plain))}); this platform requires every Secret of a "
+                "decrypting Kustomization to come from SOPS-encrypted files",
+                stalled=True,
+            )
+
+
+def _secret_values(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for key, value in (body.get("data") or {}).items():
+        try:
+            yield str(key), base64.b64decode(str(value), validate=True).decode(errors="replace")
+        except (binascii.Error, ValueError):
+            yield str(key), str(value)
+    for key, value in (body.get("stringData") or {}).items():
+        yield str(key), str(value)
+
+
+def _name(body: dict[str, Any]) -> str:
+    metadata = body.get("metadata") or {}
+    return f"{body.get('kind')} {metadata.get('name')}"

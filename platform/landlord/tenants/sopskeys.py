@@ -1,0 +1,109 @@
+"""A tenant's SOPS age key: made by the real ``age-keygen``, stored as a Secret of the tenant.
+
+The private key goes from ``age-keygen``'s output straight into the Secret
+(entry ``age.agekey``, the suffix Flux and Landlord read): it is never written
+to a file or printed. What is printed is the public key and the two snippets
+that use it — a ``.sops.yaml`` for the tenant's repository and the
+``spec.decryption`` of its Kustomization.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import pathlib
+import re
+import subprocess
+
+from landlord import api, errors
+from landlord.api import labels
+from landlord.kube import Kube
+
+SECRET = "sops-age"  # noqa: S105 - the Secret's name
+ENTRY = "age.agekey"
+_PUBLIC = re.compile(r"^# public key: (age1[0-9a-z]+)$", re.MULTILINE)
+_PRIVATE = re.compile(r"^AGE-SECRET-KEY-1[0-9A-Z]+$", re.MULTILINE)
+
+
+@dataclasses.dataclass(frozen=True)
+class AgeKey:
+    """Where the key was stored, and its public half."""
+
+    namespace: str
+    secret: str
+    public: str
+
+    def sops_yaml(self) -> str:
+        """A ``.sops.yaml`` that encrypts the values of Secrets for this key."""
+        return (
+            "creation_rules:\n"
+            "  - path_regex: .*\\.ya?ml$\n"
+            "    encrypted_regex: ^(data|stringData)$\n"
+            f"    age: {self.public}\n"
+        )
+
+    def decryption(self) -> str:
+        """The Kustomization field that decrypts with this key."""
+        return f"decryption:\n  provider: sops\n  secretRef:\n    name: {self.secret}\n"
+
+
+def tenant_namespace(kube: Kube, tenant: str) -> str:
+    """The tenant's first namespace (where its sync lives); a clear error if no such tenant."""
+    body = kube.get(api.API_VERSION, "Tenant", tenant)
+    if body is None:
+        raise errors.TerminalError(f"Tenant {tenant} not found")
+    namespaces = (body.get("status") or {}).get("namespaces") or (body.get("spec") or {}).get(
+        "namespaces"
+    )
+    return str(namespaces[0]) if namespaces else tenant
+
+
+def generate(age_keygen: pathlib.Path) -> tuple[str, str]:
+    """(private, public) from one run of ``age-keygen`` (its output stays in memory)."""
+    done = subprocess.run(
+        [str(age_keygen)], capture_output=True, text=True, check=False, timeout=30
+    )
+    private = _PRIVATE.search(done.stdout)
+    public = _PUBLIC.search(done.stdout)
+    if done.returncode != 0 or private is None or public is None:
+        raise errors.TerminalError(
+            f"age-keygen failed (exit {done.returncode}): {done.stderr.strip()[-300:]}"
+        )
+    return private.group(0), public.group(1)
+
+
+def create(
+    kube: Kube,
+    tenant: str,
+    age_keygen: pathlib.Path,
+    *,
+    secret: str = SECRET,
+    namespace: str | None = None,
+    replace: bool = False,
+) -> AgeKey:
+    """Create the tenant's age key Secret; refuse to overwrite one unless ``replace``."""
+    where = namespace or tenant_namespace(kube, tenant)
+    existing = kube.get("v1", "Secret", secret, where)
+    if existing is not None and not replace:
+        raise errors.TerminalError(
+            f"Secret {where}/{secret} exists; files encrypted for its key would no longer "
+            "decrypt with a new one",
+            hint="pass --replace to make a new key anyway, or --secret to name another Secret",
+        )
+    private, public = generate(age_keygen)
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": secret,
+            "namespace": where,
+            "labels": {labels.TENANT: tenant},
+            "annotations": {"landlord.dev/age-recipient": public},
+        },
+        "type": "Opaque",
+        "data": {ENTRY: base64.b64encode(f"{private}\n".encode()).decode()},
+    }
+    if existing is not None:
+        kube.delete("v1", "Secret", secret, where)
+    kube.create(manifest)
+    return AgeKey(where, secret, public)

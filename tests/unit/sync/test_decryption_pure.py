@@ -1,0 +1,111 @@
+"""What a decrypting sync refuses after the build, and what it remembers (pure)."""
+
+from __future__ import annotations
+
+import base64
+import pathlib
+from typing import Any
+
+import pytest
+
+from landlord.api import labels
+from landlord.gitops.redact import Redactor
+from landlord.gitops.yamlsafe import Document
+from landlord.sync import decryption
+from landlord.sync.drift import DriftTracker, sealed
+from landlord.sync.failure import SyncError
+
+
+def _doc(body: dict[str, Any], source: str = "deploy/x.yaml") -> Document:
+    return Document(source, 0, body)
+
+
+def _secret(**data: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "team"},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }
+
+
+def test_an_encrypted_document_is_refused_with_or_without_decryption() -> None:
+    encrypted = _doc({"kind": "Secret", "metadata": {"name": "db"}, "sops": {"mac": "ENC[x]"}})
+    with pytest.raises(SyncError, match=r"spec\.decryption is not set") as raised:
+        decryption.check(
+            [encrypted], decrypting=False, redactor=Redactor(), require_encrypted=False
+        )
+    assert raised.value.reason == "DecryptionFailed"
+    with pytest.raises(SyncError, match="still SOPS-encrypted"):
+        decryption.check([encrypted], decrypting=True, redactor=Redactor(), require_encrypted=False)
+
+
+def test_a_plaintext_secret_is_refused_only_when_the_platform_requires_encryption() -> None:
+    redactor = Redactor(["from-an-encrypted-file"])
+    mixed = _doc(_secret(a="from-an-encrypted-file", b="typed-in-clear"))
+    decryption.check([mixed], decrypting=True, redactor=redactor, require_encrypted=False)
+    with pytest.raises(SyncError, match=r"Secret db holds values that were not encrypted \(b\)"):
+        decryption.check([mixed], decrypting=True, redactor=redactor, require_encrypted=True)
+    encrypted_only = _doc(_secret(a="from-an-encrypted-file"))
+    decryption.check([encrypted_only], decrypting=True, redactor=redactor, require_encrypted=True)
+    # A Kustomization that decrypts nothing is not held to it.
+    decryption.check([mixed], decrypting=False, redactor=redactor, require_encrypted=True)
+
+
+def test_the_hidden_values_of_each_format_are_found() -> None:
+    encrypted = (
+        b"stringData:\n  password: ENC[AES256_GCM,data:x]\n  user: admin\nsops:\n  mac: ENC[y]\n"
+    )
+    plain = b"stringData:\n  password: hunter2-pw\n  user: admin\n"
+    values = decryption.secret_values(encrypted, plain, "yaml")
+    assert "hunter2-pw" in values
+    assert "admin" not in values
+    assert "API-KEY-123" in decryption.secret_values(b"", b"# c\nKEY=API-KEY-123\n", "dotenv")
+    assert decryption.secret_values(b"", b"raw-token", "binary") == ["raw-token"]
+
+
+def test_encrypted_files_are_found_anywhere_in_the_artifact_but_not_through_links(
+    tmp_path: pathlib.Path,
+) -> None:
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "db.yaml").write_text("sops:\n  mac: ENC[x]\n")
+    (tmp_path / "app.env").write_text("A=ENC[x]\nsops_mac=ENC[y]\n")
+    (tmp_path / "plain.yaml").write_text("kind: ConfigMap\n")
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "base" / "db.yaml")
+    assert decryption.encrypted_files(tmp_path) == [("app.env", "dotenv"), ("base/db.yaml", "yaml")]
+
+
+def _owned(body: dict[str, Any], manager: str | None = None) -> dict[str, Any]:
+    """``body`` as a watch sees it: labelled as the sync's, last written by ``manager``."""
+    metadata = dict(body["metadata"])
+    metadata["labels"] = {
+        labels.KUSTOMIZATION_NAME: "sync",
+        labels.KUSTOMIZATION_NAMESPACE: "team",
+    }
+    metadata["managedFields"] = (
+        [{"manager": manager, "time": "2026-01-01T00:00:00Z"}] if manager else []
+    )
+    return {**body, "metadata": metadata}
+
+
+def test_the_drift_tracker_holds_digests_of_secret_values_never_the_values() -> None:
+    tracker = DriftTracker()
+    manifest = _secret(password="hunter2-pw")
+    manifest["stringData"] = {"token": "tok-123456"}
+    tracker.record("team/sync", [manifest])
+    held = repr(tracker._desired)
+    assert "hunter2-pw" not in held
+    assert "tok-123456" not in held
+    assert base64.b64encode(b"hunter2-pw").decode() not in held
+
+    same = _owned(_secret(password="hunter2-pw", token="tok-123456"))
+    assert tracker.observe("MODIFIED", same) is None
+    changed = _owned(_secret(password="changed", token="tok-123456"), manager="kubectl")
+    drift = tracker.observe("MODIFIED", changed)
+    assert drift is not None
+    assert drift.manager == "kubectl"
+
+
+def test_sealing_leaves_other_kinds_alone() -> None:
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"}}
+    assert sealed(config_map) is config_map
