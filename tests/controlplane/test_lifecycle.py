@@ -106,6 +106,12 @@ def test_demo_runs_until_interrupted_and_stops_cleanly(tmp_path: pathlib.Path) -
             "system:serviceaccount:storefront:landlord-reconciler" in line
             for line in output
         ), "".join(output)
+        # storefront's repository holds a SOPS-encrypted Secret: decrypted with its own key.
+        assert any(
+            "Secret storefront/db-credentials (password, username) committed SOPS-encrypted, "
+            "decrypted with storefront's own age key" in line
+            for line in output
+        ), "".join(output)
         # The operator reads its policy from the platform repository the demo pushed.
         assert any("policies/ of the platform repository" in line for line in output), "".join(
             output

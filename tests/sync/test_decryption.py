@@ -7,6 +7,10 @@ decryption configured) applies nothing, and the previous state stays.
 from __future__ import annotations
 
 import base64
+import os
+import pathlib
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -201,3 +205,46 @@ def test_a_decrypted_secret_edited_in_the_cluster_is_restored(
         timeout=30,
         what="the edited Secret to be restored",
     )
+
+
+def test_sops_keygen_stores_a_key_prints_only_its_public_half_and_keeps_an_existing_one(
+    control_plane: pathlib.Path, admin: kube.Kube, tenants: Tenants
+) -> None:
+    name = tenants.create(tenants.name("keygen"))
+    tenants.ready(name)
+
+    def keygen(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "landlord", "sops", "keygen", "--tenant", name, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "KUBECONFIG": str(control_plane), "COLUMNS": "200"},
+            timeout=120,
+        )
+
+    made = keygen()
+    assert made.returncode == 0, made.stderr
+    live = admin.get("v1", "Secret", sopskeys.SECRET, name)
+    assert live is not None
+    private = base64.b64decode(live["data"][sopskeys.ENTRY]).decode().strip()
+    public = live["metadata"]["annotations"][sopskeys.RECIPIENT]
+    assert private.startswith("AGE-SECRET-KEY-1")
+    assert private not in made.stdout + made.stderr
+    assert f"public key: {public}" in made.stdout
+    assert f"age: {public}" in made.stdout  # the .sops.yaml snippet
+    assert f"name: {sopskeys.SECRET}" in made.stdout  # the spec.decryption snippet
+
+    again = keygen()
+    assert again.returncode != 0
+    assert f"Secret {name}/{sopskeys.SECRET} exists" in again.stderr + again.stdout
+    same = admin.get("v1", "Secret", sopskeys.SECRET, name)
+    assert same is not None
+    assert same["data"] == live["data"]
+
+    replaced = keygen("--replace")
+    assert replaced.returncode == 0, replaced.stderr
+    new = admin.get("v1", "Secret", sopskeys.SECRET, name)
+    assert new is not None
+    assert new["data"] != live["data"]
+    assert new["metadata"]["annotations"][sopskeys.RECIPIENT] != public

@@ -30,10 +30,12 @@ from landlord.api import conditions
 from landlord.api import tenant as tenant_api
 from landlord.client import ApiCallError, Client
 from landlord.cluster import binaries, controlplane, ports, processes
+from landlord.demo import secrets as demo_secrets
 from landlord.demo.chartserver import ChartServer
 from landlord.demo.gitserver import GitServer
 from landlord.installer import bootstrap
 from landlord.settings import Settings
+from landlord.tenants import sopskeys
 
 StepFn = controlplane.StepFn
 
@@ -119,8 +121,16 @@ def running(
         step("operator", f"running with the onboarding API on {api_bind} (log: {operator.log})")
         step("git", f"serving demo repositories at {git.base_url}")
         chart_url = charts.url("demo") if charts is not None else None
+        pending: list[demo_secrets.PendingKey] = []
         names = (
-            platform_repo(tenants_dir, git, policies_dir, chart_url=chart_url)
+            platform_repo(
+                tenants_dir,
+                git,
+                policies_dir,
+                chart_url=chart_url,
+                sops=_sops_tools(settings),
+                keys=pending,
+            )
             if tenants_dir.is_dir()
             else []
         )
@@ -135,8 +145,12 @@ def running(
             "platform",
             f"bootstrapped {git.url('platform')} ({len(names)} tenants from {tenants_dir}/)",
         )
+        for stored in demo_secrets.store_when_ready(client, pending, stop, READY_TIMEOUT):
+            step("sops", f"age key stored in Secret {stored} (the private half nowhere else)")
         if names and not wait_ready(client, names, stop):
             step("tenants", "not all Ready yet; see the table")
+        for key in pending:
+            step("sops", _decrypted(client, key.tenant))
         released = _release_ready(client, stop)
         if released:
             step("helm", released)
@@ -162,12 +176,17 @@ def platform_repo(
     policies: pathlib.Path | None = None,
     *,
     chart_url: str | None = None,
+    sops: demo_secrets.Tools | None = None,
+    keys: list[demo_secrets.PendingKey] | None = None,
 ) -> list[str]:
     """Push a platform repository built from ``folder`` (``tenants/``) and ``policies``.
 
     Tenants with a source get a demo repository of their own, and their
     ``spec.source.url`` points at it instead of the example host; with
     ``chart_url``, their ``spec.helmRepositories`` point at the demo's chart repository.
+    A tenant whose sync decrypts also gets a Secret encrypted for a new age key
+    (with ``sops``; the key is added to ``keys``, to store once the tenant exists);
+    without sops, its sync does not decrypt.
     """
     names: list[str] = []
     files: dict[str, str | bytes | None] = {}
@@ -182,8 +201,18 @@ def platform_repo(
             if source is not None:
                 sync_path = ((document["spec"].get("sync") or {}).get("path") or ".").strip("/")
                 target = f"{sync_path.removeprefix('.').strip('/')}/welcome.yaml".lstrip("/")
+                first: dict[str, str | bytes | None] = {target: DEMO_MANIFEST}
+                sync = document["spec"].get("sync") or {}
+                decryption = sync.get("decryption")
+                if decryption is not None and sops is not None and keys is not None:
+                    secret_name = (decryption.get("secretRef") or {}).get("name") or "sops-age"
+                    text, key = demo_secrets.encrypted_secret(sops, name, secret_name)
+                    first[target.replace("welcome.yaml", demo_secrets.FILE)] = text
+                    keys.append(key)
+                elif decryption is not None:
+                    sync.pop("decryption")  # no sops here: the demo shows no encrypted Secret
                 git.create(name)
-                git.commit(name, {target: DEMO_MANIFEST}, message="demo: first commit")
+                git.commit(name, first, message="demo: first commit")
                 source["url"] = git.url(name)
             for repository in (document.get("spec") or {}).get("helmRepositories") or []:
                 if chart_url is not None:  # the demo's chart repository instead of the example's
@@ -233,6 +262,33 @@ def _onboard_through_the_api(
         "api",
         f"onboarded {DEMO_API_TENANT} through {api_url}: commit {str(result.get('commit'))[:12]} "
         f"by system:serviceaccount:{platform_namespace}:{DEMO_ADMIN}, {state}",
+    )
+
+
+def _sops_tools(settings: Settings) -> demo_secrets.Tools | None:
+    found = {
+        name: binaries.find(
+            name, cache_dir=settings.cluster.cache_dir, assets_dir=settings.cluster.assets_dir
+        )
+        for name in ("sops", "age-keygen")
+    }
+    sops, keygen = found["sops"], found["age-keygen"]
+    return demo_secrets.Tools(sops, keygen) if sops and keygen else None
+
+
+def _decrypted(client: kube.Kube, tenant: str) -> str:
+    """What became of a tenant's encrypted demo Secret."""
+    namespace = sopskeys.tenant_namespace(client, tenant)
+    live = client.get("v1", "Secret", demo_secrets.SECRET_NAME, namespace)
+    if live is None:
+        return (
+            f"{namespace}/{demo_secrets.SECRET_NAME} not applied yet; see "
+            f"`landlord get kustomizations -n {namespace}`"
+        )
+    keys = ", ".join(sorted(live.get("data") or {}))
+    return (
+        f"Secret {namespace}/{demo_secrets.SECRET_NAME} ({keys}) committed SOPS-encrypted, "
+        f"decrypted with {tenant}'s own age key as its reconciler account and applied"
     )
 
 

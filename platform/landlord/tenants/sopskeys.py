@@ -21,6 +21,7 @@ from landlord.kube import Kube
 
 SECRET = "sops-age"  # noqa: S105 - the Secret's name
 ENTRY = "age.agekey"
+RECIPIENT = "landlord.dev/age-recipient"  # the public key, on the Secret, for anyone to read
 _PUBLIC = re.compile(r"^# public key: (age1[0-9a-z]+)$", re.MULTILINE)
 _PRIVATE = re.compile(r"^AGE-SECRET-KEY-1[0-9A-Z]+$", re.MULTILINE)
 
@@ -81,16 +82,26 @@ def create(
     namespace: str | None = None,
     replace: bool = False,
 ) -> AgeKey:
-    """Create the tenant's age key Secret; refuse to overwrite one unless ``replace``."""
+    """Make a new key and store it for the tenant (see :func:`store`)."""
     where = namespace or tenant_namespace(kube, tenant)
-    existing = kube.get("v1", "Secret", secret, where)
-    if existing is not None and not replace:
-        raise errors.TerminalError(
-            f"Secret {where}/{secret} exists; files encrypted for its key would no longer "
-            "decrypt with a new one",
-            hint="pass --replace to make a new key anyway, or --secret to name another Secret",
-        )
+    _refuse_overwrite(kube, where, secret, replace)
     private, public = generate(age_keygen)
+    return store(kube, tenant, private, public, secret=secret, namespace=where, replace=replace)
+
+
+def store(
+    kube: Kube,
+    tenant: str,
+    private: str,
+    public: str,
+    *,
+    secret: str = SECRET,
+    namespace: str | None = None,
+    replace: bool = False,
+) -> AgeKey:
+    """Store an age key as the tenant's Secret; refuse to overwrite one unless ``replace``."""
+    where = namespace or tenant_namespace(kube, tenant)
+    existing = _refuse_overwrite(kube, where, secret, replace)
     manifest = {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -98,12 +109,24 @@ def create(
             "name": secret,
             "namespace": where,
             "labels": {labels.TENANT: tenant},
-            "annotations": {"landlord.dev/age-recipient": public},
+            "annotations": {RECIPIENT: public},
         },
         "type": "Opaque",
         "data": {ENTRY: base64.b64encode(f"{private}\n".encode()).decode()},
     }
-    if existing is not None:
+    if existing:
         kube.delete("v1", "Secret", secret, where)
     kube.create(manifest)
     return AgeKey(where, secret, public)
+
+
+def _refuse_overwrite(kube: Kube, namespace: str, secret: str, replace: bool) -> bool:
+    """Whether the Secret exists; an error if it does and may not be replaced."""
+    exists = kube.get("v1", "Secret", secret, namespace) is not None
+    if exists and not replace:
+        raise errors.TerminalError(
+            f"Secret {namespace}/{secret} exists; files encrypted for its key would no longer "
+            "decrypt with a new one",
+            hint="pass --replace to make a new key anyway, or --secret to name another Secret",
+        )
+    return exists
