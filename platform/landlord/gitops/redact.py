@@ -34,12 +34,15 @@ class Redactor:
     def __bool__(self) -> bool:
         return bool(self._known)
 
-    def add(self, values: Iterable[str]) -> None:
-        """Remember more values (each whole, line by line, and base64-encoded)."""
+    def add(self, values: Iterable[str], *, lines: bool = True) -> None:
+        """Remember more values (each whole and base64-encoded; with ``lines``, line by line).
+
+        A whole file is added without ``lines``: its lines (``kind: Secret``) are no secret.
+        """
         before = len(self._values)
         for value in values:
             self._known.add(value.strip())
-            for part in (value, *value.splitlines()):
+            for part in (value, *(value.splitlines() if lines else ())):
                 part = part.strip()
                 if len(part) < MIN_LENGTH:
                     continue

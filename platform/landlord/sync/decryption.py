@@ -32,10 +32,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from landlord.api import reasons
+from landlord.gitops import sandbox as sandbox_mod
 from landlord.gitops import sops as sops_mod
 from landlord.gitops import yamlsafe
+from landlord.gitops.paths import UnsafePathError, resolve_inside
 from landlord.gitops.redact import Redactor
 from landlord.gitops.yamlsafe import Document, YamlError
+from landlord.sync import kustomization
 from landlord.sync.failure import SyncError
 
 
@@ -54,8 +57,28 @@ class Decrypting:
 MAX_ENCRYPTED_BYTES = 4 * 1024 * 1024
 
 
-def encrypted_files(root: pathlib.Path) -> list[tuple[str, sops_mod.Format]]:
-    """Every SOPS-encrypted regular file of the artifact, by path, in a stable order.
+def scope(root: pathlib.Path, path: str) -> set[pathlib.Path] | None:
+    """What the build at ``path`` reads: its folder and every path its kustomizations name.
+
+    Only those are decrypted, so two Kustomizations of one repository (two
+    environments, two keys) never need each other's key. None: the path or a
+    kustomization is unusable, which the build reports in its own words.
+    """
+    try:
+        directory = resolve_inside(root, path or "./")
+        if not directory.is_dir():
+            return None
+        if kustomization.file_in(directory) is None:
+            return {directory.resolve()}
+        return kustomization.check_tree(root, directory)
+    except (UnsafePathError, YamlError):
+        return None
+
+
+def encrypted_files(
+    root: pathlib.Path, within: set[pathlib.Path] | None = None
+) -> list[tuple[str, sops_mod.Format]]:
+    """Every SOPS-encrypted regular file of the artifact (``within`` those paths), in order.
 
     Symbolic links are not followed (the file they point to, if it is inside the
     artifact, is found on its own).
@@ -67,6 +90,8 @@ def encrypted_files(root: pathlib.Path) -> list[tuple[str, sops_mod.Format]]:
         for name in sorted(files):
             path = pathlib.Path(folder) / name
             if path.is_symlink() or not path.is_file():
+                continue
+            if within is not None and not _inside(path, within):
                 continue
             if path.stat().st_size > MAX_ENCRYPTED_BYTES:
                 continue
@@ -85,14 +110,20 @@ def decrypted(
     sops: sops_mod.Sops,
     redactor: Redactor,
     *,
+    path: str,
     max_files: int,
     scratch: pathlib.Path | None = None,
 ) -> Iterator[pathlib.Path]:
     """The artifact to build: ``root`` itself, or a private copy with its files decrypted.
 
-    The copy is deleted on leaving, whatever happened.
+    Only the files the build at ``path`` reads are decrypted (:func:`scope`). The
+    copy is deleted on leaving, whatever happened.
     """
-    found = encrypted_files(root)
+    within = scope(root, path)
+    if within is None:
+        yield root  # the build says what is wrong with the path or the kustomization
+        return
+    found = encrypted_files(root, within)
     if not found:
         yield root
         return
@@ -102,43 +133,81 @@ def decrypted(
             f"the revision holds {len(found)} SOPS-encrypted files; the platform decrypts at "
             f"most {max_files} a revision (LANDLORD_SYNC__MAX_ENCRYPTED_FILES)",
         )
+    base = root.resolve()
+    decrypted: list[tuple[str, bytes]] = []
+    for relative, fmt in found:
+        data = (base / relative).read_bytes()
+        try:
+            plain = sops.decrypt(data, fmt, keys, shown=relative)
+        except sops_mod.DecryptionError as error:
+            raise SyncError(reasons.DECRYPTION_FAILED, error.message) from None
+        except sandbox_mod.SandboxUnavailableError as error:
+            raise SyncError(reasons.SANDBOX_UNAVAILABLE, error.message) from None
+        values, whole = secret_values(data, plain, fmt)
+        redactor.add(values)
+        redactor.add(whole, lines=False)
+        decrypted.append((relative, plain))
     folder = pathlib.Path(tempfile.mkdtemp(prefix="landlord-decrypted-", dir=scratch))
     try:
         copy = folder / "artifact"
-        shutil.copytree(root.resolve(), copy, symlinks=True)
-        for relative, fmt in found:
-            target = copy / relative
-            data = target.read_bytes()
-            try:
-                plain = sops.decrypt(data, fmt, keys, shown=relative)
-            except sops_mod.DecryptionError as error:
-                raise SyncError(reasons.DECRYPTION_FAILED, error.message) from None
-            redactor.add(secret_values(data, plain, fmt))
-            target.chmod(0o600)
-            target.write_bytes(plain)
+        try:
+            shutil.copytree(base, copy, symlinks=True)
+            for relative, plain in decrypted:
+                target = copy / relative
+                # A fresh file where the encrypted one was (never written through a link).
+                target.unlink()
+                descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(plain)
+        except OSError as error:
+            raise SyncError(
+                reasons.DECRYPTION_FAILED,
+                f"the decrypted copy of the revision could not be written ({error.strerror}); "
+                "the platform's LANDLORD_SYNC__DECRYPTION_DIR may be too small",
+            ) from None
+        decrypted.clear()
         yield copy
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def secret_values(encrypted: bytes, plain: bytes, fmt: sops_mod.Format) -> list[str]:
-    """The values a file's encryption hid, and its whole plaintext (a generator reads it whole)."""
+def _inside(path: pathlib.Path, within: set[pathlib.Path]) -> bool:
+    return any(path == place or place in path.parents for place in within)
+
+
+def secret_values(
+    encrypted: bytes, plain: bytes, fmt: sops_mod.Format
+) -> tuple[list[str], list[str]]:
+    """(the values a file's encryption hid, its whole plaintext: a generator reads it whole).
+
+    A hidden value that is base64 (a Secret's ``data``) counts decoded too.
+    """
     text = plain.decode(errors="replace")
-    values = [text]
+    values: list[str] = []
     if fmt in ("yaml", "json"):
         try:
             before = yamlsafe.load_all_raw(encrypted.decode(errors="replace"), "encrypted")
             after = yamlsafe.load_all_raw(text, "decrypted")
         except YamlError:
-            return values  # the build reports the file; its whole text is redacted still
+            return [text], [text]  # the build reports the file; all of it is redacted
         for old, new in zip(before, after, strict=False):
             values.extend(_hidden(old, new))
     elif fmt in ("dotenv", "ini"):
         for line in text.splitlines():
             name, sep, value = line.partition("=")
-            if sep and not name.lstrip().startswith(("#", ";")):
+            if sep and not name.lstrip().startswith(("#", ";", "[")):
                 values.append(value.strip())
-    return values
+    else:
+        values.append(text)
+    values.extend(decoded for value in list(values) if (decoded := _base64_text(value)))
+    return values, [text]
+
+
+def _base64_text(value: str) -> str | None:
+    try:
+        return base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _hidden(encrypted: Any, plain: Any) -> Iterator[str]:

@@ -87,10 +87,14 @@ def file_in(directory: pathlib.Path) -> pathlib.Path | None:
     return None
 
 
-def check_tree(root: pathlib.Path, start: pathlib.Path) -> None:
-    """Check the kustomization at ``start`` and every local folder it refers to."""
+def check_tree(root: pathlib.Path, start: pathlib.Path) -> set[pathlib.Path]:
+    """Check the kustomization at ``start`` and every local folder it refers to.
+
+    Returns every path (folder or file, resolved) the tree refers to, ``start`` included.
+    """
     base = root.resolve()
     pending, seen = [start.resolve()], set()
+    referred: set[pathlib.Path] = {start.resolve()}
     while pending:
         directory = pending.pop()
         if directory in seen:
@@ -109,8 +113,10 @@ def check_tree(root: pathlib.Path, start: pathlib.Path) -> None:
                 raise KustomizationError(
                     f"{relative}: {_shown(entry)} points outside the repository"
                 ) from None
+            referred.add(resolved)
             if resolved.is_dir():
                 pending.append(resolved)
+    return referred
 
 
 def parse(text: str, relative: str) -> dict[str, Any]:

@@ -145,6 +145,13 @@ class KustomizationReconciler(Steps):
                     error.message = result.redactor.scrub(error.message)
                     error.args = (error.message,)
                 raise
+            except Exception as error:
+                if not result.redactor:
+                    raise
+                # Any other error's words may quote a value too: only its scrubbed words go.
+                raise errors.RetryableError(
+                    f"{type(error).__name__}: {result.redactor.scrub(str(error))}"
+                ) from None
             finally:
                 result.redactor.forget()
         outcome = status_step.settled(outcome, result)
@@ -225,6 +232,7 @@ class KustomizationReconciler(Steps):
                 keys,
                 config.sops,
                 run.result.redactor,
+                path=run.spec.path,
                 max_files=config.max_files,
                 scratch=config.scratch,
             ) as plain:

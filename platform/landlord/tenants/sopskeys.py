@@ -16,7 +16,6 @@ import re
 import subprocess
 
 from landlord import api, errors
-from landlord.api import labels
 from landlord.kube import Kube
 
 SECRET = "sops-age"  # noqa: S105 - the Secret's name
@@ -108,7 +107,7 @@ def store(
         "metadata": {
             "name": secret,
             "namespace": where,
-            "labels": {labels.TENANT: tenant},
+            # No tenant label: the Secret is the tenant's own, like any it commits.
             "annotations": {RECIPIENT: public},
         },
         "type": "Opaque",

@@ -54,14 +54,44 @@ def test_a_plaintext_secret_is_refused_only_when_the_platform_requires_encryptio
 
 def test_the_hidden_values_of_each_format_are_found() -> None:
     encrypted = (
-        b"stringData:\n  password: ENC[AES256_GCM,data:x]\n  user: admin\nsops:\n  mac: ENC[y]\n"
+        b"stringData:\n  password: ENC[AES256_GCM,data:x]\n  user: admin\n"
+        b"data:\n  key: ENC[AES256_GCM,data:y]\nsops:\n  mac: ENC[y]\n"
     )
-    plain = b"stringData:\n  password: hunter2-pw\n  user: admin\n"
-    values = decryption.secret_values(encrypted, plain, "yaml")
+    encoded = base64.b64encode(b"from-data-key").decode()
+    plain = f"stringData:\n  password: hunter2-pw\n  user: admin\ndata:\n  key: {encoded}\n"
+    values, whole = decryption.secret_values(encrypted, plain.encode(), "yaml")
     assert "hunter2-pw" in values
     assert "admin" not in values
-    assert "API-KEY-123" in decryption.secret_values(b"", b"# c\nKEY=API-KEY-123\n", "dotenv")
-    assert decryption.secret_values(b"", b"raw-token", "binary") == ["raw-token"]
+    assert "from-data-key" in values  # a Secret's data is base64: known decoded too
+    assert whole == [plain]
+    values, _ = decryption.secret_values(b"", b"# c\nKEY=API-KEY-123\n", "dotenv")
+    assert values == ["API-KEY-123"]
+    assert decryption.secret_values(b"", b"raw-token", "binary")[0] == ["raw-token"]
+
+
+def test_a_whole_file_is_scrubbed_whole_not_line_by_line() -> None:
+    redactor = Redactor()
+    redactor.add(["kind: Secret\ntype: Opaque\n"], lines=False)
+    assert redactor.scrub("kind: Secret") == "kind: Secret"
+
+
+def test_only_what_the_build_reads_is_decrypted(tmp_path: pathlib.Path) -> None:
+    for env in ("staging", "production"):
+        (tmp_path / env).mkdir()
+        (tmp_path / env / "db.yaml").write_text("sops:\n  mac: ENC[x]\n")
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "api.env").write_text("A=ENC[x]\nsops_mac=ENC[y]\n")
+    (tmp_path / "staging" / "kustomization.yaml").write_text(
+        "resources: [db.yaml]\nsecretGenerator:\n- name: api\n  envs: [../base/api.env]\n"
+    )
+    within = decryption.scope(tmp_path, "./staging")
+    assert within is not None
+    assert decryption.encrypted_files(tmp_path, within) == [
+        ("base/api.env", "dotenv"),
+        ("staging/db.yaml", "yaml"),
+    ]
+    plain = decryption.scope(tmp_path, "./production")
+    assert decryption.encrypted_files(tmp_path, plain) == [("production/db.yaml", "yaml")]
 
 
 def test_encrypted_files_are_found_anywhere_in_the_artifact_but_not_through_links(
