@@ -112,6 +112,9 @@ def kustomization(spec: Mapping[str, Any]) -> list[InvalidName]:
             (f"spec.healthChecks[{index}].name", check.get("name", ""), "subdomain"),
             (f"spec.healthChecks[{index}].namespace", check.get("namespace"), "label"),
         ]
+    key = _object(_object(spec, "decryption"), "secretRef")
+    if key:
+        fields.append(("spec.decryption.secretRef.name", key.get("name", ""), "subdomain"))
     return [problem for field in fields if (problem := _check(*field)) is not None]
 
 

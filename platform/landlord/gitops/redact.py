@@ -15,11 +15,19 @@ nothing worth hiding.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Iterable
 
 MIN_LENGTH = 4
 REDACTED = "<redacted>"
+# What one run may hold: past these, the run fails rather than keep (and match) more.
+MAX_VALUES = 5_000
+MAX_BYTES = 4 * 1024 * 1024
+
+
+class TooManyValuesError(ValueError):
+    """A run decrypted more values than it can keep out of its messages."""
 
 
 class Redactor:
@@ -28,6 +36,7 @@ class Redactor:
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values: set[str] = set()  # what scrub replaces
         self._known: set[str] = set()  # every value whole, however short
+        self._bytes = 0
         self._pattern: re.Pattern[str] | None = None
         self.add(values)
 
@@ -35,9 +44,13 @@ class Redactor:
         return bool(self._known)
 
     def add(self, values: Iterable[str], *, lines: bool = True) -> None:
-        """Remember more values (each whole and base64-encoded; with ``lines``, line by line).
+        r"""Remember more values (each whole and in the forms messages quote it in).
 
-        A whole file is added without ``lines``: its lines (``kind: Secret``) are no secret.
+        With ``lines``, each line of a value too; a whole file is added without
+        (its lines, ``kind: Secret``, are no secret). A value is also matched
+        base64-encoded, escaped as Go and JSON quote it (``\"``, ``\t``), with
+        what is not printable shown as ``?`` (as excerpts show it), and as the
+        decimal bytes Go prints for invalid text. TooManyValuesError past the caps.
         """
         before = len(self._values)
         for value in values:
@@ -46,8 +59,15 @@ class Redactor:
                 part = part.strip()
                 if len(part) < MIN_LENGTH:
                     continue
-                self._values.add(part)
-                self._values.add(base64.b64encode(part.encode()).decode())
+                for form in _forms(part):
+                    if form not in self._values:
+                        self._values.add(form)
+                        self._bytes += len(form)
+            if len(self._values) > MAX_VALUES or self._bytes > MAX_BYTES:
+                raise TooManyValuesError(
+                    f"the revision decrypts more than {MAX_VALUES} values or {MAX_BYTES} bytes "
+                    "of them: more than Landlord can keep out of its messages"
+                )
         if len(self._values) != before:
             self._pattern = None
 
@@ -69,4 +89,17 @@ class Redactor:
         """Drop every value (the run is over)."""
         self._values.clear()
         self._known.clear()
+        self._bytes = 0
         self._pattern = None
+
+
+def _forms(value: str) -> set[str]:
+    escaped = json.dumps(value)[1:-1]
+    return {
+        value,
+        base64.b64encode(value.encode()).decode(),
+        escaped,
+        escaped.replace("\\u", "\\x"),
+        "".join(c if c.isprintable() else "?" for c in value),
+        " ".join(str(b) for b in value.encode()),
+    }

@@ -15,6 +15,7 @@ quoted input cut out.
 from __future__ import annotations
 
 import dataclasses
+import json
 import pathlib
 import re
 import tempfile
@@ -22,17 +23,21 @@ from typing import Literal
 
 from landlord import errors
 from landlord.gitops import sandbox as sandbox_mod
+from landlord.gitops import yamlsafe
+from landlord.gitops.yamlsafe import YamlError
 
 Format = Literal["yaml", "json", "dotenv", "ini", "binary"]
 
 SANDBOX_SOPS = "/sops"
 SANDBOX_INPUT = "/in"
 
-# What marks a file of each format as SOPS-encrypted (Flux looks for the same).
+# What marks a file of each format as SOPS-encrypted. Any encrypted value marks a
+# YAML or JSON file (a file whose MAC was cut out is still refused, by sops).
+CIPHER = b"ENC[AES256_GCM,"
 MARKERS: dict[Format, tuple[bytes, ...]] = {
-    "yaml": (b"mac: ENC[",),
-    "json": (b'"mac": "ENC[',),
-    "dotenv": (b"sops_mac=ENC[",),
+    "yaml": (CIPHER, b"mac: ENC["),
+    "json": (CIPHER,),
+    "dotenv": (b"sops_mac=", CIPHER),
     "ini": (b"[sops]",),
 }
 SUFFIXES: dict[str, Format] = {
@@ -42,6 +47,10 @@ SUFFIXES: dict[str, Format] = {
     ".env": "dotenv",
     ".ini": "ini",
 }
+# Key providers other than age, as the sops metadata names them (YAML/JSON keys, or the
+# flattened keys of dotenv and INI files): refused before sops runs, so sops never
+# tries a cloud KMS, Vault or GnuPG on a tenant's behalf.
+OTHER_PROVIDERS = ("kms", "gcp_kms", "azure_kv", "hc_vault", "pgp", "hckms")
 AGE_IDENTITY = re.compile(r"^AGE-SECRET-KEY-1[0-9A-Z]+$")
 
 # sops's exit codes (github.com/getsops/sops/v3/cmd/sops/codes) and what they mean here.
@@ -68,19 +77,49 @@ class DecryptionError(errors.LandlordError):
 def format_of(name: str, data: bytes) -> Format | None:
     """The SOPS format of an encrypted file (None: not SOPS-encrypted).
 
-    By its suffix first, then by its markers; a file encrypted in sops's
-    binary format (a JSON document of one ``data`` value) has no suffix of its own.
+    By its suffix; a file of another name counts only in sops's binary format (a
+    JSON object of one ``data`` value and the ``sops`` metadata), so a README that
+    talks about sops is never taken for an encrypted file.
     """
     suffix = pathlib.PurePosixPath(name).suffix.lower()
     by_name = SUFFIXES.get(suffix)
     if by_name is not None:
         return by_name if any(m in data for m in MARKERS[by_name]) else None
-    if any(m in data for m in MARKERS["json"]) and b'"data":' in data:
+    if CIPHER not in data:
+        return None
+    try:
+        loaded = json.loads(data)
+    except ValueError:
+        return None
+    if isinstance(loaded, dict) and "data" in loaded and isinstance(loaded.get("sops"), dict):
         return "binary"
-    for found, markers in MARKERS.items():
-        if any(m in data for m in markers):
-            return found
     return None
+
+
+def other_providers(data: bytes, fmt: Format) -> list[str]:
+    """The key providers other than age an encrypted file's metadata names."""
+    found: set[str] = set()
+    if fmt in ("dotenv", "ini"):
+        for line in data.decode(errors="replace").splitlines():
+            key = line.strip().partition("=")[0].strip()
+            for name in OTHER_PROVIDERS:
+                if key.startswith(f"sops_{name}__") or key == f"sops_{name}":
+                    found.add(name)
+        return sorted(found)
+    try:
+        documents = yamlsafe.load_all_raw(data.decode(errors="replace"), "encrypted file")
+    except YamlError:
+        return []  # sops says what is wrong with the file (JSON is YAML too)
+    loaded = documents[0] if documents else None
+    metadata = loaded.get("sops") if isinstance(loaded, dict) else None
+    if not isinstance(metadata, dict):
+        return []
+    groups = [metadata, *(g for g in metadata.get("key_groups") or [] if isinstance(g, dict))]
+    for group in groups:
+        for name in OTHER_PROVIDERS:
+            if group.get(name):
+                found.add(name)
+    return sorted(found)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,12 +174,26 @@ class Sops:
         self.sandbox = sandbox
         self.scratch = scratch
 
-    def decrypt(self, data: bytes, fmt: Format, keys: Keys, *, shown: str) -> bytes:
-        """The plaintext of one encrypted file (in its own format)."""
+    def decrypt(
+        self, data: bytes, fmt: Format, keys: Keys, *, shown: str, seconds: float = 30.0
+    ) -> bytes:
+        """The plaintext of one encrypted file (in its own format), within ``seconds``."""
+        limits = dataclasses.replace(
+            self.sandbox.limits,
+            wall_seconds=max(1.0, min(seconds, self.sandbox.limits.wall_seconds)),
+            cpu_seconds=max(1, min(int(seconds) + 1, self.sandbox.limits.cpu_seconds)),
+        )
         if self.binary is None:
             raise DecryptionError(
                 f"{shown} is SOPS-encrypted and sops is not built on this operator (run "
                 "`landlord cluster build`)"
+            )
+        others = other_providers(data, fmt)
+        if others:
+            raise DecryptionError(
+                f"{shown} is encrypted for {', '.join(others)} too: Landlord decrypts with age "
+                "keys only and never lets sops reach a KMS, Vault or GnuPG for a tenant; "
+                "encrypt it for age recipients alone"
             )
         # The encrypted file is no secret (it is in Git); it is handed to sops as a file.
         with tempfile.TemporaryDirectory(prefix="landlord-sops-", dir=self.scratch) as folder:
@@ -171,7 +224,14 @@ class Sops:
                         "SOPS_AGE_KEY_FILE": "/nonexistent",
                         "SOPS_AGE_SSH_PRIVATE_KEY_FILE": "/nonexistent",
                         "GNUPGHOME": "/nonexistent",
+                        # Unconfined (no network namespace): no cloud identity, no proxy.
+                        "AWS_EC2_METADATA_DISABLED": "true",
+                        "GCE_METADATA_HOST": "127.0.0.1:1",
+                        "HTTP_PROXY": "http://127.0.0.1:1",
+                        "HTTPS_PROXY": "http://127.0.0.1:1",
+                        "NO_PROXY": "",
                     },
+                    limits=limits,
                     what=f"sops decrypt {shown}",
                 )
             except sandbox_mod.SandboxUnavailableError:

@@ -28,6 +28,7 @@ import os
 import pathlib
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,7 +37,7 @@ from landlord.gitops import sandbox as sandbox_mod
 from landlord.gitops import sops as sops_mod
 from landlord.gitops import yamlsafe
 from landlord.gitops.paths import UnsafePathError, resolve_inside
-from landlord.gitops.redact import Redactor
+from landlord.gitops.redact import Redactor, TooManyValuesError
 from landlord.gitops.yamlsafe import Document, YamlError
 from landlord.sync import kustomization
 from landlord.sync.failure import SyncError
@@ -52,9 +53,16 @@ class Decrypting:
     scratch: pathlib.Path | None = None
 
 
-# A file larger than this is never looked at as an encrypted one (sops's own
-# files are small; a manifest is capped at 4 MiB by the YAML reader anyway).
+# The largest encrypted file decrypted (a manifest is capped at 4 MiB by the YAML
+# reader anyway); a larger one fails the revision, it is never applied as it is.
 MAX_ENCRYPTED_BYTES = 4 * 1024 * 1024
+# All of one revision's sops runs, in seconds: past it the revision fails, and each
+# run has at most what is left (and never more than the sandbox's own wall limit).
+DECRYPTION_BUDGET = 120.0
+# Decrypted copies a crash left behind are removed when the operator starts, once
+# older than this (another operator on the machine may be building from its own).
+STALE_COPY = 600.0
+PREFIXES = ("landlord-decrypted-", "landlord-sops-")
 
 
 def scope(root: pathlib.Path, path: str) -> set[pathlib.Path] | None:
@@ -93,11 +101,15 @@ def encrypted_files(
                 continue
             if within is not None and not _inside(path, within):
                 continue
-            if path.stat().st_size > MAX_ENCRYPTED_BYTES:
-                continue
             with path.open("rb") as handle:
-                data = handle.read()
+                data = handle.read(MAX_ENCRYPTED_BYTES + 1)
             fmt = sops_mod.format_of(name, data)
+            if fmt is not None and len(data) > MAX_ENCRYPTED_BYTES:
+                raise SyncError(
+                    reasons.DECRYPTION_FAILED,
+                    f"{path.relative_to(base).as_posix()} is SOPS-encrypted and larger than "
+                    f"{MAX_ENCRYPTED_BYTES} bytes; Landlord decrypts files up to that size",
+                )
             if fmt is not None:
                 found.append((path.relative_to(base).as_posix(), fmt))
     return found
@@ -135,23 +147,34 @@ def decrypted(
         )
     base = root.resolve()
     decrypted: list[tuple[str, bytes]] = []
+    deadline = time.monotonic() + DECRYPTION_BUDGET
     for relative, fmt in found:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SyncError(
+                reasons.DECRYPTION_FAILED,
+                f"decrypting the revision's {len(found)} encrypted files took longer than "
+                f"{DECRYPTION_BUDGET:.0f}s; stopped at {relative}",
+            )
         data = (base / relative).read_bytes()
         try:
-            plain = sops.decrypt(data, fmt, keys, shown=relative)
+            plain = sops.decrypt(data, fmt, keys, shown=relative, seconds=left)
         except sops_mod.DecryptionError as error:
             raise SyncError(reasons.DECRYPTION_FAILED, error.message) from None
         except sandbox_mod.SandboxUnavailableError as error:
             raise SyncError(reasons.SANDBOX_UNAVAILABLE, error.message) from None
         values, whole = secret_values(data, plain, fmt)
-        redactor.add(values)
-        redactor.add(whole, lines=False)
+        try:
+            redactor.add(values)
+            redactor.add(whole, lines=False)
+        except TooManyValuesError as error:
+            raise SyncError(reasons.DECRYPTION_FAILED, str(error)) from None
         decrypted.append((relative, plain))
     folder = pathlib.Path(tempfile.mkdtemp(prefix="landlord-decrypted-", dir=scratch))
     try:
         copy = folder / "artifact"
         try:
-            shutil.copytree(base, copy, symlinks=True)
+            _copy_scope(base, copy, within)
             for relative, plain in decrypted:
                 target = copy / relative
                 # A fresh file where the encrypted one was (never written through a link).
@@ -169,6 +192,38 @@ def decrypted(
         yield copy
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _copy_scope(base: pathlib.Path, copy: pathlib.Path, within: set[pathlib.Path]) -> None:
+    """Copy what the build reads (``within``), at the same places, and nothing else."""
+    copy.mkdir()
+    for place in sorted(within, key=lambda p: len(p.parts)):
+        target = copy / place.relative_to(base)
+        if target.exists():
+            continue  # inside a folder copied already
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if place.is_dir() and not place.is_symlink():
+            shutil.copytree(place, target, symlinks=True)
+        else:
+            shutil.copy2(place, target, follow_symlinks=False)
+
+
+def sweep(scratch: pathlib.Path | None, *, older_than: float = STALE_COPY) -> int:
+    """Remove decrypted copies a killed operator left in ``scratch``; how many went."""
+    folder = pathlib.Path(scratch or tempfile.gettempdir())
+    removed = 0
+    now = time.time()
+    for entry in folder.glob("landlord-*"):
+        if not entry.name.startswith(PREFIXES) or not entry.is_dir() or entry.is_symlink():
+            continue
+        try:
+            if now - entry.stat().st_mtime < older_than:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def _inside(path: pathlib.Path, within: set[pathlib.Path]) -> bool:
@@ -197,8 +252,7 @@ def secret_values(
             name, sep, value = line.partition("=")
             if sep and not name.lstrip().startswith(("#", ";", "[")):
                 values.append(value.strip())
-    else:
-        values.append(text)
+    # A binary file is secret whole (``whole``): its lines are not told apart.
     values.extend(decoded for value in list(values) if (decoded := _base64_text(value)))
     return values, [text]
 
@@ -228,8 +282,7 @@ def check(
 ) -> None:
     """Refuse an encrypted document, and (when the platform requires it) a plaintext Secret."""
     for doc in documents:
-        sops_meta = doc.body.get("sops")
-        if isinstance(sops_meta, dict) and "mac" in sops_meta:
+        if "sops" in doc.body or _holds_cipher(doc.body):
             where = f"{doc.source}: document {doc.index} ({_name(doc.body)})"
             if not decrypting:
                 raise SyncError(
@@ -258,13 +311,25 @@ def check(
             )
 
 
+def _holds_cipher(value: Any) -> bool:
+    """Whether any string of the document is a SOPS-encrypted value."""
+    if isinstance(value, dict):
+        return any(_holds_cipher(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_cipher(v) for v in value)
+    return isinstance(value, str) and value.startswith("ENC[AES256_GCM,")
+
+
 def _secret_values(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for key, value in (body.get("data") or {}).items():
+    data, string_data = body.get("data") or {}, body.get("stringData") or {}
+    if not isinstance(data, dict) or not isinstance(string_data, dict):
+        return  # not a Secret the apiserver takes: validation says so
+    for key, value in data.items():
         try:
             yield str(key), base64.b64decode(str(value), validate=True).decode(errors="replace")
         except (binascii.Error, ValueError):
             yield str(key), str(value)
-    for key, value in (body.get("stringData") or {}).items():
+    for key, value in string_data.items():
         yield str(key), str(value)
 
 

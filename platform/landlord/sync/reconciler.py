@@ -139,29 +139,37 @@ class KustomizationReconciler(Steps):
             except SyncError as error:
                 message = result.redactor.scrub(error.message)
                 outcome = Outcome(False, error.reason, message, stalled=error.stalled)
-            except errors.LandlordError as error:
-                # On its way to the logs and the trace: without what this run decrypted.
-                if result.redactor:
-                    error.message = result.redactor.scrub(error.message)
-                    error.args = (error.message,)
-                raise
             except Exception as error:
                 if not result.redactor:
                     raise
-                # Any other error's words may quote a value too: only its scrubbed words go.
-                raise errors.RetryableError(
-                    f"{type(error).__name__}: {result.redactor.scrub(str(error))}"
-                ) from None
-            finally:
+                # On its way to the logs and the trace: only words without what this run
+                # decrypted, and nothing chained (a chained error's words are its own).
+                if isinstance(error, errors.LandlordError):
+                    error.message = result.redactor.scrub(error.message)
+                    error.args = (error.message,)
+                    error.__cause__ = error.__context__ = None
+                    error.__suppress_context__ = True
+                    result.redactor.forget()
+                    raise
+                words = result.redactor.scrub(str(error))
                 result.redactor.forget()
-        outcome = status_step.settled(outcome, result)
-        if outcome.ready:
-            self.origins.finished(key, traceparent)
-        result.repairs(drifted)
-        delay = self.scheduler.after(
-            key, ready=outcome.ready, health_deadline=result.health_deadline, timing=timing
-        )
-        report.write(self.kube, body, outcome, result, requested, metrics=self.metrics)
+                raise errors.RetryableError(f"{type(error).__name__}: {words}") from None
+        try:
+            outcome = status_step.settled(outcome, result)
+            if result.redactor:  # a health wait's summary quotes live objects and errors
+                outcome = dataclasses.replace(
+                    outcome, message=result.redactor.scrub(outcome.message)
+                )
+                result.unhealthy = [result.redactor.scrub(u) for u in result.unhealthy]
+            if outcome.ready:
+                self.origins.finished(key, traceparent)
+            result.repairs(drifted)
+            delay = self.scheduler.after(
+                key, ready=outcome.ready, health_deadline=result.health_deadline, timing=timing
+            )
+            report.write(self.kube, body, outcome, result, requested, metrics=self.metrics)
+        finally:
+            result.redactor.forget()
         return dataclasses.replace(outcome, requeue_after=None if outcome.stalled else delay)
 
     # -- the pipeline --------------------------------------------------------

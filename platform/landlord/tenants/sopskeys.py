@@ -16,6 +16,7 @@ import re
 import subprocess
 
 from landlord import api, errors
+from landlord.api import labels
 from landlord.kube import Kube
 
 SECRET = "sops-age"  # noqa: S105 - the Secret's name
@@ -48,14 +49,32 @@ class AgeKey:
 
 
 def tenant_namespace(kube: Kube, tenant: str) -> str:
-    """The tenant's first namespace (where its sync lives); a clear error if no such tenant."""
+    """The tenant's first provisioned namespace (where its sync lives); a clear error else.
+
+    Only what the operator provisioned counts (``status.namespaces``, and the
+    namespace's own tenant label): a namespace a Tenant merely asks for may be
+    another tenant's.
+    """
     body = kube.get(api.API_VERSION, "Tenant", tenant)
     if body is None:
         raise errors.TerminalError(f"Tenant {tenant} not found")
-    namespaces = (body.get("status") or {}).get("namespaces") or (body.get("spec") or {}).get(
-        "namespaces"
-    )
-    return str(namespaces[0]) if namespaces else tenant
+    namespaces = (body.get("status") or {}).get("namespaces") or []
+    if not namespaces:
+        raise errors.TerminalError(
+            f"Tenant {tenant} has no provisioned namespace yet",
+            hint="wait until it is Ready (landlord get tenants), or pass --namespace",
+        )
+    return str(namespaces[0])
+
+
+def _check_owner(kube: Kube, tenant: str, namespace: str) -> None:
+    found = kube.get("v1", "Namespace", namespace)
+    owner = ((found or {}).get("metadata") or {}).get("labels", {}).get(labels.TENANT)
+    if owner != tenant:
+        raise errors.TerminalError(
+            f"namespace {namespace} is not tenant {tenant}'s "
+            f"({'it does not exist' if found is None else f'its tenant label is {owner!r}'})"
+        )
 
 
 def generate(age_keygen: pathlib.Path) -> tuple[str, str]:
@@ -100,6 +119,7 @@ def store(
 ) -> AgeKey:
     """Store an age key as the tenant's Secret; refuse to overwrite one unless ``replace``."""
     where = namespace or tenant_namespace(kube, tenant)
+    _check_owner(kube, tenant, where)
     existing = _refuse_overwrite(kube, where, secret, replace)
     manifest = {
         "apiVersion": "v1",

@@ -13,7 +13,7 @@ from landlord.api import labels as api_labels
 from landlord.cluster import binaries
 from landlord.gitops import sandbox, sops
 from landlord.runtime.namespaces import NamespaceLabels
-from landlord.sync.decryption import Decrypting
+from landlord.sync.decryption import Decrypting, sweep
 from landlord.sync.drift import DriftTracker
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,9 @@ def decrypting(config: settings_mod.Settings, built: sandbox.Sandbox) -> Decrypt
     scratch = config.sync.decryption_dir
     if scratch is None and SHM.is_dir() and os.access(SHM, os.W_OK):
         scratch = SHM
+    swept = sweep(scratch)
+    if swept:
+        log.warning("removed %d decrypted copies a stopped operator left behind", swept)
     return Decrypting(
         sops.Sops(found, built, scratch=scratch),
         require_encrypted=config.sync.require_encrypted_secrets,

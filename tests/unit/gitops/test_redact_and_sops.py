@@ -40,16 +40,22 @@ def test_short_values_are_known_but_not_scrubbed_and_forget_drops_everything() -
 @pytest.mark.parametrize(
     ("name", "data", "expected"),
     [
-        ("db.yaml", b"data:\n  p: ENC[AES]\nsops:\n  mac: ENC[AES256_GCM,data:x]\n", "yaml"),
+        ("db.yaml", b"data:\n  p: ENC[AES256_GCM,data:x]\nsops:\n  mac: ENC[AES]\n", "yaml"),
         ("db.yml", b"sops:\n    mac: ENC[x]\n", "yaml"),
-        ("db.json", b'{"sops": {"mac": "ENC[x]"}}', "json"),
-        ("api.env", b"A=ENC[x]\nsops_mac=ENC[x]\n", "dotenv"),
+        # Its MAC cut out: still encrypted (sops then refuses it), never applied as is.
+        ("cut.yaml", b"data:\n  p: ENC[AES256_GCM,data:x]\n", "yaml"),
+        ("db.json", b'{"p": "ENC[AES256_GCM,data:x]", "sops": {}}', "json"),
+        ("api.env", b"A=ENC[AES256_GCM,data:x]\nsops_mac=ENC[x]\n", "dotenv"),
         ("app.ini", b"[sops]\nmac = ENC[x]\n", "ini"),
-        ("token", b'{\n\t"data": "ENC[x]",\n\t"sops": {"mac": "ENC[x]"}\n}', "binary"),
+        (
+            "token",
+            b'{\n\t"data": "ENC[AES256_GCM,data:x]",\n\t"sops": {"mac": "ENC[x]"}\n}',
+            "binary",
+        ),
         ("plain.yaml", b"kind: Secret\nstringData:\n  mac: plain\n", None),
         ("plain.env", b"A=1\n", None),
-        # A YAML file that only talks about markers in a comment is not encrypted JSON.
-        ("notes.yaml", b'# "mac": "ENC[ is what sops writes\n', None),
+        # Documentation about sops is not an encrypted file.
+        ("README.md", b"[sops]\nmac: ENC[AES256_GCM,...] is what sops writes\n", None),
     ],
 )
 def test_a_file_is_encrypted_by_its_suffix_and_markers(
@@ -156,3 +162,23 @@ def test_the_identities_reach_sops_through_its_environment_only() -> None:
     assert recorder.env["SOPS_AGE_KEY"] == IDENTITY
     assert recorder.env["SOPS_AGE_KEY_FILE"] == "/nonexistent"
     assert not any(IDENTITY in arg for arg in recorder.argv)
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt", "expected"),
+    [
+        (b"sops:\n  age: [{recipient: age1x}]\n  mac: ENC[x]\n", "yaml", []),
+        (b"sops:\n  gcp_kms: [{resource_id: projects/p}]\n  mac: ENC[x]\n", "yaml", ["gcp_kms"]),
+        (b'{"sops": {"key_groups": [{"hc_vault": [{}]}]}}', "json", ["hc_vault"]),
+        (b"A=ENC[x]\nsops_kms__list_0__map_arn=arn\nsops_mac=ENC[x]\n", "dotenv", ["kms"]),
+    ],
+)
+def test_files_encrypted_for_other_key_providers_are_refused_before_sops_runs(
+    data: bytes, fmt: sops.Format, expected: list[str]
+) -> None:
+    assert sops.other_providers(data, fmt) == expected
+    if expected:
+        recorder = FailingSandbox(0, "")
+        with pytest.raises(sops.DecryptionError, match="age keys only"):
+            sops.Sops(SOPS_BIN, recorder).decrypt(data, fmt, sops.Keys("s", IDENTITY), shown="f")
+        assert recorder.argv == []  # sops never ran

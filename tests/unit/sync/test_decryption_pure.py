@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import os
 import pathlib
 from typing import Any
 
 import pytest
 
 from landlord.api import labels
-from landlord.gitops.redact import Redactor
+from landlord.gitops.redact import Redactor, TooManyValuesError
 from landlord.gitops.yamlsafe import Document
 from landlord.sync import decryption
 from landlord.sync.drift import DriftTracker, sealed
@@ -66,7 +67,7 @@ def test_the_hidden_values_of_each_format_are_found() -> None:
     assert whole == [plain]
     values, _ = decryption.secret_values(b"", b"# c\nKEY=API-KEY-123\n", "dotenv")
     assert values == ["API-KEY-123"]
-    assert decryption.secret_values(b"", b"raw-token", "binary")[0] == ["raw-token"]
+    assert decryption.secret_values(b"", b"raw-token", "binary") == ([], ["raw-token"])
 
 
 def test_a_whole_file_is_scrubbed_whole_not_line_by_line() -> None:
@@ -139,3 +140,42 @@ def test_the_drift_tracker_holds_digests_of_secret_values_never_the_values() -> 
 def test_sealing_leaves_other_kinds_alone() -> None:
     config_map = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"}}
     assert sealed(config_map) is config_map
+
+
+def test_values_are_scrubbed_in_the_forms_messages_quote_them_in() -> None:
+    redactor = Redactor(['pa"ss\tword-1'])
+    quoted = 'Invalid value: "pa\\"ss\\tword-1"'  # as Go and the apiserver quote it
+    assert "word-1" not in redactor.scrub(quoted)
+    assert "word-1" not in redactor.scrub('excerpt: pa"ss?word-1')  # as excerpts show a tab
+    as_bytes = " ".join(str(b) for b in b'pa"ss\tword-1')
+    assert as_bytes not in redactor.scrub(f"line 3 has invalid utf8 bytes : [{as_bytes}]")
+
+
+def test_a_run_cannot_hold_more_values_than_it_can_scrub() -> None:
+    with pytest.raises(TooManyValuesError):
+        Redactor([f"value-{index:06d}" for index in range(20_000)])
+
+
+def test_a_ciphertext_without_sops_metadata_and_odd_secrets_are_handled() -> None:
+    stripped = _doc(
+        {"kind": "Secret", "metadata": {"name": "db"}, "data": {"p": "ENC[AES256_GCM,data:x]"}}
+    )
+    with pytest.raises(SyncError, match="is SOPS-encrypted"):
+        decryption.check([stripped], decrypting=False, redactor=Redactor(), require_encrypted=False)
+    odd = _doc(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "stringData": ["a"]}
+    )
+    decryption.check([odd], decrypting=True, redactor=Redactor(), require_encrypted=True)
+
+
+def test_copies_a_killed_operator_left_are_swept_once_old(tmp_path: pathlib.Path) -> None:
+    old = tmp_path / "landlord-decrypted-old"
+    new = tmp_path / "landlord-decrypted-new"
+    mine = tmp_path / "something-else"
+    for folder in (old, new, mine):
+        folder.mkdir()
+    os.utime(old, (1, 1))
+    assert decryption.sweep(tmp_path) == 1
+    assert not old.exists()
+    assert new.exists()
+    assert mine.exists()
