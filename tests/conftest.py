@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.fixtures.multicluster",
     "tests.fixtures.helm",
     "tests.fixtures.sops",
+    "tests.fixtures.notify",
 ]
 
 

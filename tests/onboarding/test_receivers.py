@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import time
+import uuid
+from typing import Any
 
 import pytest
 
-from landlord import api
+from landlord import api, kube
 from landlord.api import labels
 from landlord.settings import PLATFORM_NAMESPACE
 from tests.helpers import eventually
@@ -89,3 +94,191 @@ def test_a_bad_signature_is_401_and_fetches_nothing(
     assert f'landlord_receiver_events_total{{receiver="{receiver}",result="unauthorized"}}' in (
         exposition
     )
+
+
+def _as_tenant_namespace(kube_client: kube.Kube, namespace: str) -> None:
+    """What provisioning gives a tenant namespace and the Receiver needs: its reconciler."""
+    kube_client.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": labels.RECONCILER_SERVICE_ACCOUNT, "namespace": namespace},
+        },
+        field_manager="tests",
+    )
+    kube_client.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "reconciler", "namespace": namespace},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "admin",
+            },
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": labels.RECONCILER_SERVICE_ACCOUNT,
+                    "namespace": namespace,
+                }
+            ],
+        },
+        field_manager="tests",
+    )
+
+
+def _receiver_status(onboarding_api: Api, namespace: str, name: str) -> dict[str, Any]:
+    body = onboarding_api.kube.get(api.API_VERSION, "Receiver", name, namespace) or {}
+    return body.get("status") or {}
+
+
+def _hook(
+    onboarding_api: Api, path: str, payload: dict[str, Any], token: str
+) -> tuple[int, dict[str, Any]]:
+    raw = json.dumps(payload).encode()
+    digest = hmac.new(token.encode(), raw, hashlib.sha256).hexdigest()
+    status, body, _ = onboarding_api.call(
+        "POST",
+        path,
+        None,
+        raw=raw,
+        headers={
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": f"sha256={digest}",
+        },
+    )
+    return status, body
+
+
+def test_a_receiver_gets_flux_s_path_and_a_signed_push_triggers_only_its_resources(
+    onboarding_api: Api, namespace: str
+) -> None:
+    kube_client = onboarding_api.kube
+    _as_tenant_namespace(kube_client, namespace)
+    repo = f"kind-{namespace}"
+    onboarding_api.git.create(repo, public=True)
+    onboarding_api.git.commit(repo, {"deploy/a.yaml": "kind: ConfigMap\n"})
+    onboarding_api.source(namespace, repo)
+    kube_client.apply(
+        {
+            "apiVersion": api.API_VERSION,
+            "kind": "GitRepository",
+            "metadata": {"name": "other", "namespace": namespace},
+            "spec": {"url": onboarding_api.git.url(repo), "interval": "1h"},
+        },
+        field_manager="tests",
+    )
+    kube_client.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "hook-token", "namespace": namespace},
+            "data": {"token": base64.b64encode(TOKEN.encode()).decode()},
+        },
+        field_manager="tests",
+    )
+    kube_client.apply(
+        {
+            "apiVersion": api.API_VERSION,
+            "kind": "Receiver",
+            "metadata": {"name": "push", "namespace": namespace},
+            "spec": {
+                "type": "github",
+                "events": ["push"],
+                "resources": [{"kind": "GitRepository", "name": "app"}],
+                "secretRef": {"name": "hook-token"},
+            },
+        },
+        field_manager="tests",
+    )
+    status = eventually(
+        lambda: (
+            s
+            if (s := _receiver_status(onboarding_api, namespace, "push")).get("webhookPath")
+            else None
+        ),
+        timeout=30,
+        what="the Receiver's webhook path",
+    )
+    expected = "/hook/" + hashlib.sha256(f"{TOKEN}push{namespace}".encode()).hexdigest()
+    assert status["webhookPath"] == expected
+
+    payload = {"ref": "refs/heads/main", "repository": {"clone_url": onboarding_api.git.url(repo)}}
+    code, body = _hook(onboarding_api, expected, payload, TOKEN)
+    assert code == 200, body
+    assert body["matched"] == [f"{namespace}/app"]
+    other = kube_client.get(api.API_VERSION, "GitRepository", "other", namespace) or {}
+    assert labels.REQUESTED_AT not in (other["metadata"].get("annotations") or {})
+
+    code, body = _hook(onboarding_api, expected, payload, "not-the-token")
+    assert code == 401, body
+    code, body = _hook(onboarding_api, "/hook/" + "0" * 64, payload, TOKEN)
+    assert code == 404, body
+
+
+def test_a_receiver_naming_another_tenants_source_gets_no_path(
+    onboarding_api: Api, namespace: str
+) -> None:
+    kube_client = onboarding_api.kube
+    _as_tenant_namespace(kube_client, namespace)
+    kube_client.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "hook-token", "namespace": namespace},
+            "data": {"token": base64.b64encode(TOKEN.encode()).decode()},
+        },
+        field_manager="tests",
+    )
+    kube_client.apply(
+        {
+            "apiVersion": api.API_VERSION,
+            "kind": "Receiver",
+            "metadata": {"name": "reach", "namespace": namespace},
+            "spec": {
+                "type": "github",
+                "resources": [
+                    {"kind": "GitRepository", "name": "app", "namespace": "someone-else"}
+                ],
+                "secretRef": {"name": "hook-token"},
+            },
+        },
+        field_manager="tests",
+    )
+    ready = eventually(
+        lambda: next(
+            (
+                c
+                for c in _receiver_status(onboarding_api, namespace, "reach").get("conditions")
+                or []
+                if c["type"] == "Ready"
+            ),
+            None,
+        ),
+        timeout=30,
+        what="the Receiver checked",
+    )
+    assert ready["reason"] == "PolicyDenied"
+    assert "someone-else/app" in ready["message"]
+    assert not _receiver_status(onboarding_api, namespace, "reach").get("webhookPath")
+
+
+def test_a_delivery_to_a_labelled_secret_receiver_says_it_is_deprecated(
+    onboarding_api: Api, receiver: str
+) -> None:
+    payload = {"repository": {"clone_url": "https://git.example.com/nobody.git"}}
+    status, _ = onboarding_api.deliver(receiver, payload, TOKEN)
+    assert status == 200
+    found = eventually(
+        lambda: [
+            e
+            for e in onboarding_api.kube.list_objects("v1", "Event", namespace=PLATFORM_NAMESPACE)
+            if e.get("reason") == "DeprecatedReceiver"
+            and (e.get("involvedObject") or {}).get("name") == receiver
+        ],
+        timeout=10,
+        what="the deprecation Event",
+    )
+    assert "status.webhookPath" in found[0]["message"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 PREFIX = "landlord.dev/"
 TENANT = PREFIX + "tenant"
+# On an Event Landlord posts: the revision it is about (alerts and commit statuses read it).
+REVISION = PREFIX + "revision"
 KUSTOMIZATION_NAME = PREFIX + "kustomization-name"
 KUSTOMIZATION_NAMESPACE = PREFIX + "kustomization-namespace"
 # On every object a HelmRelease installed (its audit trail and drift watch; never pruned by).

@@ -188,6 +188,30 @@ def get_kustomizations(namespace: str | None, all_namespaces: bool) -> None:
     _print_namespaced("Kustomization", "kustomizations", namespace, all_namespaces)
 
 
+@get_group.command("providers")
+@click.option("-n", "--namespace", default=None, help="Only this namespace.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (the default).")
+def get_providers(namespace: str | None, all_namespaces: bool) -> None:
+    """Providers (where alerts go): name, ready, age and status message."""
+    _print_namespaced("Provider", "providers", namespace, all_namespaces)
+
+
+@get_group.command("alerts")
+@click.option("-n", "--namespace", default=None, help="Only this namespace.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (the default).")
+def get_alerts(namespace: str | None, all_namespaces: bool) -> None:
+    """Alerts (which events go where): name, ready, age and status message."""
+    _print_namespaced("Alert", "alerts", namespace, all_namespaces)
+
+
+@get_group.command("receivers")
+@click.option("-n", "--namespace", default=None, help="Only this namespace.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (the default).")
+def get_receivers(namespace: str | None, all_namespaces: bool) -> None:
+    """Receivers (push webhooks): name, ready, age and status message (with the path)."""
+    _print_namespaced("Receiver", "receivers", namespace, all_namespaces)
+
+
 @get_group.command("helmrepositories")
 @click.option("-n", "--namespace", default=None, help="Only this namespace.")
 @click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (the default).")

@@ -29,6 +29,12 @@ KINDS = {
     "helmrepository": "HelmRepository",
     "helmrepositories": "HelmRepository",
     "helmrepo": "HelmRepository",
+    "provider": "Provider",
+    "providers": "Provider",
+    "alert": "Alert",
+    "alerts": "Alert",
+    "receiver": "Receiver",
+    "receivers": "Receiver",
 }
 KIND_CHOICE = click.Choice(sorted(KINDS), case_sensitive=False)
 

@@ -13,10 +13,8 @@ The body is read in chunks up to a cap; a timeout bounds the whole fetch.
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import http.client
-import socket
 import ssl
 import threading
 import time
@@ -24,7 +22,7 @@ import urllib.parse
 from collections.abc import Callable
 
 from landlord import errors
-from landlord.git import network
+from landlord.git import network, pinned
 
 MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
@@ -96,12 +94,18 @@ def get(
             pair = f"{auth.username}:{auth.password or ''}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         try:
-            connection = _connection(parts, resolution, deadline, auth.ca_pem if auth else None)
+            connection = pinned.connection(
+                parts, resolution, deadline, auth.ca_pem if auth else None
+            )
         except (OSError, ValueError, ssl.SSLError) as error:
-            raise DownloadError(f"the repository's CA cannot be used: {_why(error)}") from None
+            raise DownloadError(
+                f"the repository's CA cannot be used: {pinned.why(error)}"
+            ) from None
         # Whatever the server does (a byte every few seconds, headers that never end),
         # the connection is closed at the deadline.
-        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _close, (connection,))
+        watchdog = threading.Timer(
+            max(0.0, deadline - time.monotonic()), pinned.shut, (connection,)
+        )
         watchdog.daemon = True
         watchdog.start()
         try:
@@ -113,12 +117,12 @@ def get(
             if response.status in (301, 302, 303, 307, 308):
                 location = response.getheader("Location")
                 if not location:
-                    raise DownloadError(f"{_shown(current)} redirected without a Location")
+                    raise DownloadError(f"{pinned.shown(current)} redirected without a Location")
                 current = urllib.parse.urljoin(current, location)
                 continue
             if response.status != 200:
                 raise DownloadError(
-                    f"{_shown(current)} answered HTTP {response.status} {response.reason}",
+                    f"{pinned.shown(current)} answered HTTP {response.status} {response.reason}",
                     reason="AuthenticationFailed"
                     if response.status in (401, 403)
                     else "FetchFailed",
@@ -126,54 +130,22 @@ def get(
             length = response.getheader("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
                 raise TooLargeError(
-                    f"{_shown(current)} is {length} bytes; the limit is {max_bytes}"
+                    f"{pinned.shown(current)} is {length} bytes; the limit is {max_bytes}"
                 )
             body = _read(response, max_bytes, deadline, current)
             return Response(current, body, response.getheader("ETag"))
         except (OSError, http.client.HTTPException, ValueError) as error:
             if time.monotonic() >= deadline:
                 raise DownloadError(
-                    f"{_shown(current)} took longer than the timeout", reason="Timeout"
+                    f"{pinned.shown(current)} took longer than the timeout", reason="Timeout"
                 ) from None
-            raise DownloadError(f"{_shown(current)} could not be fetched: {_why(error)}") from None
+            raise DownloadError(
+                f"{pinned.shown(current)} could not be fetched: {pinned.why(error)}"
+            ) from None
         finally:
             watchdog.cancel()
             connection.close()
-    raise DownloadError(f"{_shown(url)} redirected more than {MAX_REDIRECTS} times")
-
-
-def _connection(
-    parts: urllib.parse.SplitResult,
-    resolution: network.Resolution | None,
-    deadline: float,
-    ca_pem: bytes | None,
-) -> http.client.HTTPConnection:
-    host = parts.hostname or ""
-    left = max(0.1, deadline - time.monotonic())
-    connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        context = ssl.create_default_context()
-        if ca_pem:
-            context.load_verify_locations(cadata=ca_pem.decode())
-        connection = http.client.HTTPSConnection(host, parts.port, timeout=left, context=context)
-    else:
-        connection = http.client.HTTPConnection(host, parts.port, timeout=left)
-    if resolution is not None and not resolution.literal:
-        pinned = resolution.addresses
-
-        def connect(
-            address: tuple[str, int], timeout: float | None = None, source: object = None
-        ) -> socket.socket:
-            last: OSError | None = None
-            for candidate in pinned:
-                try:
-                    return socket.create_connection((candidate, address[1]), timeout)
-                except OSError as error:
-                    last = error
-            raise last or OSError("no address to connect to")
-
-        connection._create_connection = connect  # type: ignore[attr-defined]
-    return connection
+    raise DownloadError(f"{pinned.shown(url)} redirected more than {MAX_REDIRECTS} times")
 
 
 def _read(response: http.client.HTTPResponse, max_bytes: int, deadline: float, url: str) -> bytes:
@@ -181,38 +153,16 @@ def _read(response: http.client.HTTPResponse, max_bytes: int, deadline: float, u
     size = 0
     while True:
         if time.monotonic() > deadline:
-            raise DownloadError(f"{_shown(url)} took longer than the timeout", reason="Timeout")
+            raise DownloadError(
+                f"{pinned.shown(url)} took longer than the timeout", reason="Timeout"
+            )
         chunk = response.read1(CHUNK)  # what one receive brings: the deadline is checked often
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
         if size > max_bytes:
-            raise TooLargeError(f"{_shown(url)} is larger than {max_bytes} bytes")
+            raise TooLargeError(f"{pinned.shown(url)} is larger than {max_bytes} bytes")
         chunks.append(chunk)
-
-
-def _close(connection: http.client.HTTPConnection) -> None:
-    """The watchdog: shut the socket, which ends any receive blocked on it."""
-    sock = connection.sock
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-def _shown(url: str) -> str:
-    """A URL without userinfo, query or fragment: safe for messages."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-def _why(error: BaseException) -> str:
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted ({error.verify_message})"
-    if isinstance(error, TimeoutError | socket.timeout):
-        return "timed out"
-    return str(error) or type(error).__name__
 
 
 def digest_of(data: bytes) -> str:

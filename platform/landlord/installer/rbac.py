@@ -83,7 +83,7 @@ TENANT_ACCESS_RULES: list[dict[str, Any]] = [
 # Kubernetes' own `admin`/`edit` (write) and `view` (read) ClusterRoles, so a tenant's
 # reconciler account and its owners have them wherever those roles are bound to them.
 # The policy's `apply` lines still decide whether a tenant's sync may apply them.
-TENANT_KINDS = ["helmreleases", "helmrepositories"]
+TENANT_KINDS = ["helmreleases", "helmrepositories", "providers", "alerts", "receivers"]
 TENANT_EDIT = "landlord-tenant-edit"
 TENANT_VIEW = "landlord-tenant-view"
 TENANT_EDIT_RULES: list[dict[str, Any]] = [

@@ -350,3 +350,17 @@ def _add_receiver_route(app: FastAPI, receivers: Receivers) -> None:
         body = await request.body()
         headers = {key.lower(): value for key, value in request.headers.items()}
         return await run_in_threadpool(receivers.deliver, name, headers, body)
+
+    @app.post(
+        "/hook/{digest}",
+        response_model=ReceiverResult,
+        responses={code: {"model": ErrorBody} for code in (400, 401, 404, 413)},
+        tags=["receivers"],
+    )
+    async def hook(
+        digest: Annotated[str, Path(pattern="^[0-9a-f]{64}$")], request: Request
+    ) -> ReceiverResult:
+        """A delivery to a Receiver, at its ``status.webhookPath`` (Flux's paths)."""
+        body = await request.body()
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        return await run_in_threadpool(receivers.deliver_hook, digest, headers, body)

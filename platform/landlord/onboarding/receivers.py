@@ -46,10 +46,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import pydantic
 import yaml
 
 from landlord import api, errors, kube, telemetry
-from landlord.api import labels
+from landlord.api import conditions, labels, notification
+from landlord.kube import events
 from landlord.onboarding.models import ReceiverResult
 from landlord.onboarding.webhooks import (
     DEFAULT_WINDOW,
@@ -140,6 +142,14 @@ class _Receiver:
     token: str
     resources: list[Resource]
     unusable: str | None = None  # told only to a delivery that proves it holds the token
+    # A Receiver's spec.events (empty: its type's push events); unsigned: Flux's `generic`,
+    # whose secret path is its only credential.
+    events: tuple[str, ...] = ()
+    unsigned: bool = False
+
+
+# A Receiver's type → how its deliveries are verified (webhooks.refusal's kinds).
+RECEIVER_KINDS = {"github": "github", "gitlab": "gitlab", "generic-hmac": "generic", "generic": ""}
 
 
 class Receivers:
@@ -158,21 +168,44 @@ class Receivers:
         self.replay_window = replay_window
         self.metrics = metrics
         self.deliveries = Deliveries(replay_window)
+        self._warned: set[str] = set()
 
     def deliver(self, name: str, headers: Mapping[str, str], body: bytes) -> ReceiverResult:
-        """Verify and act on one delivery; NotFound, Unauthenticated or Malformed otherwise."""
+        """A delivery to a labelled-Secret receiver (deprecated: the Receiver kind replaces it)."""
         receiver = self._receiver(name)
-        why = refusal(receiver.kind, receiver.token, headers, body, window=self.replay_window)
-        if why is not None:
-            self._count(name, "unauthorized")
-            raise errors.UnauthenticatedError(f"{why} (receiver {name})")
+        self._deprecated(name)
+        return self._deliver(name, receiver, headers, body)
+
+    def deliver_hook(self, digest: str, headers: Mapping[str, str], body: bytes) -> ReceiverResult:
+        """A delivery to a Receiver's ``/hook/<digest>``."""
+        name, receiver = self._hook_receiver(notification.HOOK_PREFIX + digest)
+        return self._deliver(name, receiver, headers, body)
+
+    def _deliver(
+        self, name: str, receiver: _Receiver, headers: Mapping[str, str], body: bytes
+    ) -> ReceiverResult:
+        """Verify and act on one delivery; NotFound, Unauthenticated or Malformed otherwise."""
+        if not receiver.unsigned:
+            why = refusal(receiver.kind, receiver.token, headers, body, window=self.replay_window)
+            if why is not None:
+                self._count(name, "unauthorized")
+                raise errors.UnauthenticatedError(f"{why} (receiver {name})")
         if receiver.unusable is not None:
             self._count(name, "invalid")
             raise errors.NotFoundError(f"receiver {name} is not usable: {receiver.unusable}")
-        event = event_of(receiver.kind, headers)
-        if not is_push(receiver.kind, event):
+        event = event_of(receiver.kind, headers) if not receiver.unsigned else "generic"
+        wanted_events = {e.lower() for e in receiver.events}
+        if (wanted_events and event.lower() not in wanted_events) or (
+            not wanted_events and not receiver.unsigned and not is_push(receiver.kind, event)
+        ):
             self._count(name, "ignored")
             return ReceiverResult(receiver=name, event=event, matched=[])
+        if receiver.unsigned:
+            # Flux's generic Receiver: the unguessable path is the credential; the body
+            # is not read, and a repeated delivery only asks for a fetch again.
+            matched = self._request_fetch(receiver.resources, set(), name)
+            self._count(name, "accepted" if matched else "unmatched")
+            return ReceiverResult(receiver=name, event=event, matched=matched)
         if not has_delivery_id(receiver.kind, headers):
             self._count(name, "invalid")
             names = " or ".join(h.title() for h in DELIVERY_HEADERS[receiver.kind])
@@ -242,26 +275,103 @@ class Receivers:
             )
         return _Receiver(kind, token, resources)
 
+    def _hook_receiver(self, path: str) -> tuple[str, _Receiver]:
+        """The Receiver whose status names ``path``, Ready at its generation; its token."""
+        found = [
+            item
+            for item in self.kube.list_objects(api.API_VERSION, notification.RECEIVER)
+            if (item.get("status") or {}).get("webhookPath") == path
+        ]
+        if len(found) != 1:
+            self._count("<unknown>", "unknown")
+            raise errors.NotFoundError("there is no receiver at this path")
+        item = found[0]
+        namespace, name = item["metadata"]["namespace"], item["metadata"]["name"]
+        shown = f"{namespace}/{name}"
+        try:
+            spec = notification.ReceiverSpec.of(item)
+        except pydantic.ValidationError:
+            self._count(shown, "invalid")
+            raise errors.NotFoundError(
+                f"receiver {shown} is not usable: its spec is invalid"
+            ) from None
+        # Its status is the operator's, from the spec it checked: a spec changed since
+        # (resources another tenant's) waits for the operator before it can be used.
+        if spec.suspend or not conditions.ready_at_generation(item):
+            self._count(shown, "invalid")
+            raise errors.NotFoundError(
+                f"receiver {shown} is not ready (suspended, or changed and not checked yet)"
+            )
+        tenant = self.kube.as_service_account(namespace, labels.RECONCILER_SERVICE_ACCOUNT)
+        try:
+            secret = tenant.get("v1", "Secret", spec.secret_ref.name, namespace)
+        except errors.ApiError:
+            secret = None
+        token = ""
+        if secret is not None:
+            raw = (secret.get("data") or {}).get("token") or ""
+            token = base64.b64decode(raw).decode(errors="replace").strip()
+        if not token or notification.webhook_path(token, name, namespace) != path:
+            self._count("<unknown>", "unknown")  # a rotated token: the old path is gone
+            raise errors.NotFoundError("there is no receiver at this path")
+        resources = [
+            Resource(
+                r.name,
+                r.namespace or namespace,
+                tuple(sorted((r.match_labels or {}).items())),
+                r.kind,
+            )
+            for r in spec.resources
+        ]
+        kind = RECEIVER_KINDS[spec.type]
+        return shown, _Receiver(
+            kind or "generic", token, resources, events=spec.events or (), unsigned=not kind
+        )
+
+    def _deprecated(self, name: str) -> None:
+        """Once per receiver and process: an Event on its Secret saying what replaces it."""
+        if name in self._warned:
+            return
+        self._warned.add(name)
+        events.record(
+            self.kube,
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": self.platform_namespace},
+            },
+            reason="DeprecatedReceiver",
+            message=(
+                "labelled-Secret receivers are deprecated and go in the next release: create a "
+                "Receiver (kind Receiver, docs/notifications.md) and point the webhook at its "
+                "status.webhookPath"
+            ),
+            warning=True,
+        )
+
     def _selected(self, resources: list[Resource]) -> list[dict[str, Any]]:
         """The GitRepositories the receiver names or selects (each once)."""
-        found: dict[tuple[str, str], dict[str, Any]] = {}
+        found: dict[tuple[str, str, str], dict[str, Any]] = {}
         for resource in resources:
             if resource.name == "*":
                 items = self.kube.list_objects(
                     api.API_VERSION,
-                    "GitRepository",
+                    resource.kind,
                     namespace=resource.namespace,
                     label_selector=resource.selector,
                 )
             else:
                 item = self.kube.get(
-                    api.API_VERSION, "GitRepository", resource.name, resource.namespace
+                    api.API_VERSION, resource.kind, resource.name, resource.namespace
                 )
                 items = [item] if item is not None else []
             for item in items:
                 if resource.selects(item):
                     metadata = item["metadata"]
-                    found[(metadata["namespace"], metadata["name"])] = item
+                    found[(resource.kind, metadata["namespace"], metadata["name"])] = {
+                        **item,
+                        "kind": resource.kind,
+                    }
         return list(found.values())
 
     def _request_fetch(
@@ -272,11 +382,11 @@ class Receivers:
         matched = []
         for item in self._selected(resources):
             url = normalize(str((item.get("spec") or {}).get("url") or ""))
-            if wanted and url not in wanted:
+            if wanted and item["kind"] == "GitRepository" and url not in wanted:
                 continue
             namespace, name = item["metadata"]["namespace"], item["metadata"]["name"]
             try:
-                self.kube.merge_patch(api.API_VERSION, "GitRepository", name, patch, namespace)
+                self.kube.merge_patch(api.API_VERSION, item["kind"], name, patch, namespace)
             except errors.ApiError as error:
                 if error.not_found:
                     continue

@@ -37,3 +37,14 @@ class TokenBucket:
         if wait:
             self._sleep(wait)
         return wait
+
+    def try_take(self) -> bool:
+        """Take a token if one is there now; never wait (False: over the rate)."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from landlord import telemetry
-from landlord.api import conditions
+from landlord.api import conditions, labels
 from landlord.kube import Kube, events
 from landlord.kube import status as kube_status
 from landlord.runtime.outcome import Outcome
@@ -28,8 +28,16 @@ def write(
 ) -> None:
     """Post the Events, count repaired drift, and patch the status when it changed."""
     rendered = status_step.render(body, outcome, result, requested, now=conditions.now())
+    about = {labels.REVISION: result.revision} if result.revision else None
     for event in rendered.events:
-        events.record(kube, body, reason=event.reason, message=event.message, warning=event.warning)
+        events.record(
+            kube,
+            body,
+            reason=event.reason,
+            message=event.message,
+            warning=event.warning,
+            annotations=about,
+        )
     if metrics is not None:
         for drift in result.repaired:
             metrics.sync_drift_repairs_total.labels(

@@ -144,6 +144,13 @@ class Metrics:
             ["receiver", "result"],
             registry=self.registry,
         )
+        self.notifications_total = Counter(
+            "landlord_notifications_total",
+            "Alerts' events: delivered, retried, failed, or not sent (duplicate, "
+            "rate_limited, dropped, no_provider, suspended).",
+            ["result"],
+            registry=self.registry,
+        )
 
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""

@@ -48,6 +48,7 @@ from landlord.wiring import (
     sharding,
     tenant_watches,
 )
+from landlord.wiring import notifications as notifications_part
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,18 @@ class Operator:
             allowed=config.sources.allowed_networks,
             apiserver=kube_client.configuration.host,  # always denied to tenants' sources
         )
+        # Alerts out (their Providers' addresses pass the sources' deny list) and Receivers.
+        self.notifications = notifications_part.Notifications(
+            kube_client,
+            gate=self.gate,
+            namespaces=self.namespaces,
+            platform_namespace=config.platform_namespace,
+            network_policy=network_policy,
+            allowed_schemes=tuple(config.sources.allowed_schemes),
+            group_of=group_of,
+            may_own=self.router.may_own_key,
+            metrics=metrics,
+        )
         self.sources = sources_reconciler.GitRepositoryReconciler(
             kube_client,
             store=store,
@@ -372,6 +385,7 @@ class Operator:
                 self.cluster_controller,
                 self.helm_repository_controller,
                 self.helm_release_controller,
+                *self.notifications.controllers.values(),
             )
             if c is not None
         ]
@@ -397,6 +411,7 @@ class Operator:
         for each in self.controllers():
             each.outage = self.outage
         self.local_watches.start()
+        self.notifications.start(self._loop)
         for each in self.controllers():
             each.start()
         log.info(
@@ -448,6 +463,7 @@ class Operator:
             self.helm_drift_watches.stop()
         for each in self.controllers():
             await each.stop()
+        await asyncio.to_thread(self.notifications.stop)
         if self.apply_executor is not None:
             await asyncio.to_thread(self.apply_executor.shutdown, wait=True)
 

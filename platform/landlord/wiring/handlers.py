@@ -206,6 +206,14 @@ def registry_of(
         async def helm_release_event(event: Mapping[str, Any], **_: Any) -> None:
             operator.helm_release_changed(event["object"], deleted=event.get("type") == "DELETED")
 
+    for plural, kind in (("providers", "Provider"), ("alerts", "Alert"), ("receivers", "Receiver")):
+
+        @kopf.on.event(api.GROUP, api.VERSION, plural, id=f"{plural}_event", registry=registry)
+        async def notification_event(event: Mapping[str, Any], _kind: str = kind, **_: Any) -> None:
+            operator.notifications.changed(
+                _kind, event["object"], deleted=event.get("type") == "DELETED"
+            )
+
     @kopf.on.event(api.GROUP, api.VERSION, "clusters", registry=registry)
     async def cluster_event(name: str, event: Mapping[str, Any], **_: Any) -> None:
         metadata = (event.get("object") or {}).get("metadata") or {}

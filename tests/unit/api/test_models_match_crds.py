@@ -16,7 +16,15 @@ from typing import Any
 import pydantic
 import pytest
 
-from landlord.api import crds, gitrepository, helmrelease, helmrepository, kustomization, tenant
+from landlord.api import (
+    crds,
+    gitrepository,
+    helmrelease,
+    helmrepository,
+    kustomization,
+    notification,
+    tenant,
+)
 
 MODELS: dict[str, type[pydantic.BaseModel]] = {
     "Tenant": tenant.TenantSpec,
@@ -24,6 +32,9 @@ MODELS: dict[str, type[pydantic.BaseModel]] = {
     "Kustomization": kustomization.KustomizationSpec,
     "HelmRepository": helmrepository.HelmRepositorySpec,
     "HelmRelease": helmrelease.HelmReleaseSpec,
+    "Provider": notification.ProviderSpec,
+    "Alert": notification.AlertSpec,
+    "Receiver": notification.ReceiverSpec,
 }
 SCALARS = {"string": str, "boolean": bool, "integer": int}
 

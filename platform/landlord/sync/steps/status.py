@@ -199,6 +199,16 @@ def render(
                 f"{len(result.pruned)} pruned",
             )
         )
+    elif outcome.ready and _was_failing(existing):
+        # Ready again at the same revision, nothing to apply (a key added, an outage
+        # over): one Event says so, as the failure had one (alerts send both).
+        before = conditions.get(existing.get("conditions") or [], conditions.READY) or {}
+        posted.append(
+            Event(
+                reasons.SUCCEEDED,
+                f"revision {result.revision}: Ready again (was {before.get('reason')})",
+            )
+        )
     elif (
         not outcome.ready
         and not waiting
@@ -206,3 +216,8 @@ def render(
     ):
         posted.append(Event(outcome.reason, outcome.message, warning=True))
     return Rendered(new, posted)
+
+
+def _was_failing(status: dict[str, Any]) -> bool:
+    ready = conditions.get(status.get("conditions") or [], conditions.READY) or {}
+    return ready.get("status") == "False" and ready.get("reason") != reasons.PROGRESSING

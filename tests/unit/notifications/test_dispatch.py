@@ -1,0 +1,161 @@
+"""Matching, payloads and the delivery queue (a real HTTP server on loopback, no apiserver)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from landlord.api import notification as model
+from landlord.notifications import payloads
+from landlord.notifications.dispatcher import Dispatcher
+from landlord.notifications.event import Event
+from landlord.notifications.matching import Filter, InvalidPatternError
+from tests.fixtures.notify import Recorder
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _event(**changes: Any) -> Event:
+    fields: dict[str, Any] = {
+        "api_version": "landlord.dev/v1alpha1",
+        "kind": "Kustomization",
+        "name": "web",
+        "namespace": "team-a",
+        "uid": "u-1",
+        "reason": "BuildFailed",
+        "message": "deploy/broken.yaml: not YAML",
+        "severity": "error",
+        "timestamp": "2026-11-30T08:00:00Z",
+        "revision": f"main@sha1:{SHA}",
+    }
+    return Event(**{**fields, **changes})
+
+
+def _alert(**spec: Any) -> Filter:
+    body = {
+        "providerRef": {"name": "out"},
+        "eventSources": [{"kind": "Kustomization", "name": "*"}],
+        **spec,
+    }
+    return Filter.of("team-a", "alert", model.AlertSpec.model_validate(body))
+
+
+def test_an_alert_matches_by_source_severity_labels_and_lists() -> None:
+    assert _alert().matches(_event())
+    assert not _alert(eventSources=[{"kind": "GitRepository", "name": "*"}]).matches(_event())
+    assert not _alert(eventSeverity="error").matches(_event(severity="info"))
+    assert _alert(eventSeverity="error").matches(_event())
+    labelled = _alert(
+        eventSources=[{"kind": "Kustomization", "name": "*", "matchLabels": {"a": "b"}}]
+    )
+    assert not labelled.matches(_event())
+    assert labelled.matches(_event(object_labels=(("a", "b"),)))
+    assert not _alert(
+        eventSources=[{"kind": "Kustomization", "name": "web", "namespace": "b"}]
+    ).matches(_event())
+    assert not _alert(inclusionList=["^Applied"]).matches(_event())
+    assert not _alert(exclusionList=[r"broken\.yaml"]).matches(_event())
+    assert not _alert(suspend=True).matches(_event())
+
+
+def test_patterns_are_re2_linear_and_refused_when_re2_cannot_compile_them() -> None:
+    started = time.monotonic()
+    heavy = _alert(exclusionList=["(a+)+$"])
+    assert heavy.matches(_event(message="a" * 5000 + "!"))
+    assert time.monotonic() - started < 1.0
+    with pytest.raises(InvalidPatternError, match="RE2"):
+        _alert(inclusionList=[r"(a)\1"])
+
+
+def test_commit_status_urls_follow_the_forge() -> None:
+    github = payloads.Target("github", "https://github.com/team/app.git", token="t")
+    request = payloads.render(github, _event(severity="info", reason="ReconciliationSucceeded"))
+    assert request.url == f"https://api.github.com/repos/team/app/statuses/{SHA}"
+    enterprise = payloads.Target("github", "https://git.corp.example/team/app", token="t")
+    assert payloads.render(enterprise, _event()).url.startswith(
+        "https://git.corp.example/api/v3/repos/team/app/statuses/"
+    )
+    gitlab = payloads.Target("gitlab", "https://gitlab.com/group/sub/app", token="t")
+    request = payloads.render(gitlab, _event())
+    assert request.url == f"https://gitlab.com/api/v4/projects/group%2Fsub%2Fapp/statuses/{SHA}"
+    assert request.header("PRIVATE-TOKEN") == "t"
+    with pytest.raises(payloads.PayloadError, match="names no commit"):
+        payloads.render(github, _event(revision=""))
+
+
+@pytest.fixture
+def server() -> Iterator[Recorder]:
+    found = Recorder()
+    yield found
+    found.stop()
+
+
+def _dispatcher(**options: Any) -> tuple[Dispatcher, list[str]]:
+    woken: list[str] = []
+    dispatcher = Dispatcher(
+        None,
+        check=lambda url: None,
+        may_observe=lambda home, namespace, name: False,
+        retries=(0.05, 0.05),
+        on_provider=woken.append,
+        **options,
+    )
+    return dispatcher, woken
+
+
+def test_deliveries_are_deduplicated_and_retried_then_counted_as_failed(
+    server: Recorder,
+) -> None:
+    dispatcher, woken = _dispatcher()
+    dispatcher.set_provider(
+        "team-a/out", model.ProviderSpec(type="generic", address=server.url("/hook"))
+    )
+    dispatcher.set_alert("team-a/alert", _alert())
+    dispatcher.start()
+    try:
+        dispatcher.offer(_event())
+        dispatcher.offer(_event())  # the same event again: deduplicated
+        server.wait("/hook", 1)
+        time.sleep(0.3)
+        assert len(server.at("/hook")) == 1
+        assert dispatcher.stats["team-a/out"].delivered == 1
+
+        server.statuses["/hook"] = 503
+        dispatcher.offer(_event(message="another failure"))
+        server.wait("/hook", 4)  # the first try and two retries
+        deadline = time.monotonic() + 5
+        while dispatcher.stats["team-a/out"].failed == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stats = dispatcher.stats["team-a/out"]
+        assert stats.failed == 1
+        assert "HTTP 503" in stats.last_failure
+        assert woken == ["team-a/out"]  # the Provider is told to show the failure
+
+        server.statuses["/hook"] = 400  # not worth retrying
+        dispatcher.offer(_event(message="third"))
+        server.wait("/hook", 5)
+        time.sleep(0.3)
+        assert len(server.at("/hook")) == 5
+    finally:
+        dispatcher.stop()
+
+
+def test_an_alert_over_its_rate_drops_events_and_offer_never_blocks(server: Recorder) -> None:
+    dispatcher, _ = _dispatcher(alert_rate=0.001, alert_burst=3)
+    dispatcher.set_provider(
+        "team-a/out", model.ProviderSpec(type="generic", address=server.url("/r"))
+    )
+    dispatcher.set_alert("team-a/alert", _alert())
+    started = time.monotonic()
+    for index in range(50):
+        dispatcher.offer(_event(message=f"event {index}"))
+    assert time.monotonic() - started < 0.5  # nothing was sent from the caller's thread
+    assert dispatcher.pending() == 3
+    dispatcher.start()
+    try:
+        server.wait("/r", 3)
+    finally:
+        dispatcher.stop()
