@@ -20,24 +20,37 @@ import urllib.parse
 from landlord.git import network
 
 
+def default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
 def connection(
     parts: urllib.parse.SplitResult,
     resolution: network.Resolution | None,
     deadline: float,
     ca_pem: bytes | None,
 ) -> http.client.HTTPConnection:
+    """A connection to ``parts``' host, its socket to the addresses ``resolution`` checked.
+
+    The port is always given (``http.client`` would otherwise read the last
+    ``:NN`` of an IPv6 literal as one, and connect where nothing was checked),
+    and the socket always goes to the checked addresses on the checked port,
+    literals included.
+    """
     host = parts.hostname or ""
+    port = parts.port or default_port(parts.scheme)
     left = max(0.1, deadline - time.monotonic())
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
         context = ssl.create_default_context()
         if ca_pem:
             context.load_verify_locations(cadata=ca_pem.decode())
-        connection = http.client.HTTPSConnection(host, parts.port, timeout=left, context=context)
+        connection = http.client.HTTPSConnection(host, port, timeout=left, context=context)
     else:
-        connection = http.client.HTTPConnection(host, parts.port, timeout=left)
-    if resolution is not None and not resolution.literal:
-        pinned = resolution.addresses
+        connection = http.client.HTTPConnection(host, port, timeout=left)
+    if resolution is not None:
+        pinned = resolution.addresses or (host,)
+        checked_port = resolution.port
 
         def connect(
             address: tuple[str, int], timeout: float | None = None, source: object = None
@@ -45,7 +58,7 @@ def connection(
             last: OSError | None = None
             for candidate in pinned:
                 try:
-                    return socket.create_connection((candidate, address[1]), timeout)
+                    return socket.create_connection((candidate, checked_port), timeout)
                 except OSError as error:
                     last = error
             raise last or OSError("no address to connect to")

@@ -18,6 +18,7 @@ policy change applies to the next one.
 from __future__ import annotations
 
 import base64
+import collections
 import dataclasses
 import heapq
 import itertools
@@ -32,7 +33,7 @@ import yaml
 from landlord import errors, telemetry
 from landlord.api import labels
 from landlord.api import notification as model
-from landlord.gitops import durations
+from landlord.gitops import durations, yamlsafe
 from landlord.notifications import payloads, sender
 from landlord.notifications.event import Event
 from landlord.notifications.matching import Filter
@@ -41,9 +42,13 @@ from landlord.runtime.ratelimit import TokenBucket
 log = logging.getLogger(__name__)
 
 RETRIES = (1.0, 5.0, 30.0)
-MAX_TIMEOUT = 60.0
+MAX_TIMEOUT = 15.0  # Flux's default timeout is the most a tenant may ask for here
+MAX_HEADERS, MAX_HEADERS_BYTES = 32, 8 * 1024
+# Deliveries queued per namespace at most: one tenant's flood drops its own, not others'.
+NAMESPACE_QUEUE = 500
 DEDUPE_WINDOW = 300.0  # the same event (object, reason, message) once per Alert in this time
 QUEUE_LIMIT = 10_000
+BUSY_WAIT = 0.2  # seconds before a delivery whose Provider is busy is looked at again
 SWEEP = 5.0  # seconds between two sweeps of the dedupe memory
 ALERT_RATE, ALERT_BURST = 1.0, 30  # events a second per Alert, and its burst
 
@@ -57,6 +62,7 @@ class Delivery:
     provider: str
     event: Event
     attempt: int = 0
+    done: bool = False
 
 
 @dataclasses.dataclass
@@ -78,7 +84,7 @@ class Dispatcher:
         *,
         check: sender.Checker,
         may_observe: MayObserve,
-        workers: int = 2,
+        workers: int = 4,
         retries: tuple[float, ...] = RETRIES,
         dedupe_window: float = DEDUPE_WINDOW,
         alert_rate: float = ALERT_RATE,
@@ -109,6 +115,8 @@ class Dispatcher:
         self._queue: list[tuple[float, int, Delivery]] = []
         self._sequence = itertools.count()
         self._threads: list[threading.Thread] = []
+        self._queued: collections.Counter[str] = collections.Counter()  # by namespace
+        self._busy: set[str] = set()  # Providers with a delivery in flight
         self._stopping = False
         self.stats: dict[str, ProviderStats] = {}
 
@@ -120,7 +128,10 @@ class Dispatcher:
             old = self._alerts.pop(key, None)
             if old is not None:
                 for namespace in old.namespaces():
-                    self._by_namespace.get(namespace, set()).discard(key)
+                    keys = self._by_namespace.get(namespace, set())
+                    keys.discard(key)
+                    if not keys:
+                        self._by_namespace.pop(namespace, None)
             if found is None:
                 self._buckets.pop(key, None)
                 return
@@ -178,14 +189,18 @@ class Dispatcher:
                 if mark in self._seen:
                     self._count("duplicate")
                     continue
-                self._seen[mark] = now
+                if (
+                    len(self._queue) >= self.queue_limit
+                    or self._queued[found.namespace] >= NAMESPACE_QUEUE
+                ):
+                    self._count("dropped")
+                    continue
                 bucket = self._buckets.get(found.key)
                 if bucket is not None and not bucket.try_take():
                     self._count("rate_limited")
                     continue
-                if len(self._queue) >= self.queue_limit:
-                    self._count("dropped")
-                    continue
+                self._seen[mark] = now
+                self._queued[found.namespace] += 1
                 provider = f"{found.namespace}/{found.spec.provider_ref.name}"
                 extra = dict(found.spec.event_metadata or {})
                 if found.spec.summary:
@@ -232,17 +247,35 @@ class Dispatcher:
             with self._lock:
                 while not self._stopping:
                     if self._queue and self._queue[0][0] <= self.clock():
-                        break
+                        _, _, delivery = heapq.heappop(self._queue)
+                        if delivery.provider not in self._busy:
+                            break
+                        # One delivery per Provider at a time: a slow one holds one worker.
+                        heapq.heappush(
+                            self._queue, (self.clock() + BUSY_WAIT, next(self._sequence), delivery)
+                        )
+                        continue
                     wait = self._queue[0][0] - self.clock() if self._queue else None
                     self._lock.wait(wait)
                 if self._stopping:
                     return
-                _, _, delivery = heapq.heappop(self._queue)
-            self._deliver(delivery)
+                self._busy.add(delivery.provider)
+            try:
+                self._deliver(delivery)
+            finally:
+                with self._lock:
+                    self._busy.discard(delivery.provider)
+                    if delivery.done:
+                        namespace = delivery.provider.partition("/")[0]
+                        self._queued[namespace] -= 1
+                        if self._queued[namespace] <= 0:
+                            del self._queued[namespace]
 
     def _deliver(self, delivery: Delivery) -> None:
+        delivery.done = True  # unless it is queued again for a retry
         with self._lock:
             spec = self._providers.get(delivery.provider)
+            failing = not self.stats.get(delivery.provider, ProviderStats()).last_ok
         if spec is None or spec.suspend:
             self._count("no_provider" if spec is None else "suspended")
             return
@@ -253,9 +286,11 @@ class Dispatcher:
         except payloads.PayloadError as error:
             self._failed(delivery.provider, str(error))
         except sender.DeliveryError as error:
-            if error.retry and delivery.attempt < len(self.retries):
+            # A Provider already failing gets no retries (a breaker): it holds no worker.
+            if error.retry and not failing and delivery.attempt < len(self.retries):
                 delay = self.retries[delivery.attempt]
                 delivery.attempt += 1
+                delivery.done = False
                 with self._lock:
                     due = self.clock() + delay
                     heapq.heappush(self._queue, (due, next(self._sequence), delivery))
@@ -288,11 +323,7 @@ class Dispatcher:
         address = fields.get("address") or spec.address or ""
         if not address and spec.type != "github" and spec.type != "gitlab":
             raise errors.TerminalError("the Provider has no address (spec.address or its Secret's)")
-        headers: dict[str, str] = {}
-        if fields.get("headers"):
-            loaded = yaml.safe_load(fields["headers"])
-            if isinstance(loaded, dict):
-                headers = {str(k): str(v) for k, v in loaded.items()}
+        headers = parse_headers(fields.get("headers") or "")
         target = payloads.Target(
             type=spec.type,
             address=address,
@@ -311,6 +342,8 @@ class Dispatcher:
     def _succeeded(self, key: str) -> None:
         self._count("delivered")
         with self._lock:
+            if key not in self._providers:
+                return  # deleted meanwhile
             stats = self.stats.setdefault(key, ProviderStats())
             stats.delivered += 1
             changed = not stats.last_ok
@@ -322,6 +355,8 @@ class Dispatcher:
         self._count("failed")
         log.warning("notifications: delivery to Provider %s failed: %s", key, why)
         with self._lock:
+            if key not in self._providers:
+                return
             stats = self.stats.setdefault(key, ProviderStats())
             stats.failed += 1
             changed = stats.last_ok or stats.last_failure != why
@@ -335,8 +370,42 @@ class Dispatcher:
             self.metrics.notifications_total.labels(result=result).inc()
 
 
+def parse_headers(text: str) -> dict[str, str]:
+    """The Secret's ``headers``: a flat YAML mapping of names to plain values, small.
+
+    No anchors or aliases (a few hundred bytes of them expand to gigabytes once
+    turned into text), nothing nested; refused with the reason otherwise.
+    """
+    if not text.strip():
+        return {}
+    if len(text) > MAX_HEADERS_BYTES:
+        raise errors.TerminalError(
+            f"the Secret's `headers` is larger than {MAX_HEADERS_BYTES} bytes"
+        )
+    try:
+        events = list(yaml.parse(text))
+    except yaml.YAMLError:
+        raise errors.TerminalError("the Secret's `headers` is not YAML") from None
+    if any(isinstance(e, yaml.AliasEvent) or getattr(e, "anchor", None) for e in events):
+        raise errors.TerminalError("the Secret's `headers` may not use YAML anchors or aliases")
+    documents = yamlsafe.load_all_raw(text, "headers")
+    loaded = documents[0] if len(documents) == 1 else None
+    if not isinstance(loaded, dict) or len(loaded) > MAX_HEADERS:
+        raise errors.TerminalError(
+            f"the Secret's `headers` must be one mapping of at most {MAX_HEADERS} headers"
+        )
+    headers: dict[str, str] = {}
+    for name, value in loaded.items():
+        if not isinstance(name, str) or isinstance(value, dict | list) or value is None:
+            raise errors.TerminalError(
+                "the Secret's `headers` must map header names to plain values"
+            )
+        headers[name] = str(value)
+    return headers
+
+
 def timeout_of(spec: model.ProviderSpec) -> float:
-    """The Provider's timeout, between 1 s and 60 s whatever it says."""
+    """The Provider's timeout, between 1 s and 15 s whatever it says."""
     return max(1.0, min(durations.parse(spec.timeout), MAX_TIMEOUT))
 
 

@@ -24,6 +24,7 @@ from landlord.git import network
 from landlord.kube import Kube
 from landlord.kube import status as kube_status
 from landlord.notifications import dispatcher as dispatcher_mod
+from landlord.notifications import sender
 from landlord.notifications.matching import Filter, InvalidPatternError
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
@@ -34,6 +35,7 @@ ADDRESS_NOT_ALLOWED = "AddressNotAllowed"
 PROVIDER_NOT_FOUND = "ProviderNotFound"
 DELIVERY_FAILED = "DeliveryFailed"
 RETRY = 30.0
+RECHECK = 600.0
 
 
 class Scope:
@@ -182,6 +184,12 @@ class ProviderReconciler:
             )
         for url in filter(None, (address, fields.get("proxy") or spec.proxy)):
             parts = urllib.parse.urlsplit(url)
+            try:
+                parts.port  # noqa: B018 - raises ValueError on a port out of range
+            except ValueError:
+                raise errors.TerminalError(
+                    f"{sender.host_of(url)}: the port is out of range"
+                ) from None
             if parts.scheme not in self.schemes or not parts.hostname:
                 raise errors.TerminalError(
                     f"{parts.scheme}://{parts.hostname or ''}: only {', '.join(self.schemes)} "
@@ -302,10 +310,17 @@ class ReceiverReconciler:
                 Outcome(False, "Suspended", "Receiver is suspended: deliveries are ignored"),
                 {"webhookPath": path},
             )
+        # Looked at again now and then: a rotated token moves the path, a namespace that
+        # changed tenant takes its resources away (a policy change wakes it at once).
         return _write(
             self.kube,
             body,
-            Outcome(True, reasons.SUCCEEDED, f"Receiver initialized for path: {path}"),
+            Outcome(
+                True,
+                reasons.SUCCEEDED,
+                f"Receiver initialized for path: {path}",
+                requeue_after=RECHECK,
+            ),
             {"webhookPath": path},
         )
 

@@ -23,6 +23,8 @@ from landlord.git import network, pinned
 from landlord.notifications.payloads import Request
 
 MAX_ANSWER = 64 * 1024
+# Every failure to connect, refused by the deny list or not: the same words.
+UNREACHABLE = "{shown} could not be reached (refused, unresolvable, or no answer in time)"
 SCHEMES = ("http", "https")
 
 # Decides one URL before a connection: where to connect (None: the system resolves),
@@ -49,49 +51,72 @@ class Options:
     proxy: str | None = None
 
 
-def post(request: Request, check: Checker, options: Options) -> int:
-    """Send ``request``; its HTTP status when 2xx, else DeliveryError."""
-    deadline = time.monotonic() + options.timeout
-    parts = urllib.parse.urlsplit(request.url)
-    if parts.scheme not in SCHEMES or not parts.hostname:
-        raise DeliveryError(f"{pinned.shown(request.url)} is not an http(s) URL", retry=False)
+def host_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: what messages show (a webhook's path is its secret)."""
     try:
+        parts = urllib.parse.urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "an invalid URL"
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
+
+
+def post(request: Request, check: Checker, options: Options) -> int:
+    """Send ``request``; its HTTP status when 2xx, else DeliveryError.
+
+    A message never shows more of the address than scheme, host and port (a
+    Slack or Teams URL's path is its credential), and every failure to connect
+    reads the same (no port scan of the networks the deny list leaves open).
+    """
+    deadline = time.monotonic() + options.timeout
+    shown = host_of(request.url)
+    try:
+        parts = urllib.parse.urlsplit(request.url)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+        if parts.scheme not in SCHEMES or not parts.hostname:
+            raise DeliveryError(f"{shown} is not an http(s) URL", retry=False)
         if options.proxy:
             via = urllib.parse.urlsplit(options.proxy)
+            if via.scheme != "http" or not via.hostname:
+                raise DeliveryError(
+                    "the proxy must be an http:// URL (CONNECT for https targets)", retry=False
+                )
+            check(request.url)  # the target too: a proxy is no way around the deny list
             resolution = check(options.proxy)
             if parts.scheme == "https":
                 connection = _tunnel(via, parts, resolution, deadline, options.ca_pem)
                 target = _path(parts)
             else:
-                connection = pinned.connection(via, resolution, deadline, options.ca_pem)
+                connection = pinned.connection(via, resolution, deadline, None)
                 target = request.url  # absolute form, to the proxy
         else:
             resolution = check(request.url)
             connection = pinned.connection(parts, resolution, deadline, options.ca_pem)
             target = _path(parts)
-    except network.BlockedAddressError as error:
-        raise DeliveryError(error.message, retry=False) from None
-    except errors.LandlordError as error:
-        raise DeliveryError(error.message, retry=False) from None
-    except (OSError, ValueError, ssl.SSLError) as error:
+    except DeliveryError:
+        raise
+    except errors.LandlordError:
+        raise DeliveryError(UNREACHABLE.format(shown=shown), retry=False) from None
+    except ssl.SSLError as error:
         raise DeliveryError(
             f"the Provider's CA cannot be used: {pinned.why(error)}", retry=False
+        ) from None
+    except (OSError, ValueError):
+        raise DeliveryError(
+            f"{shown}: the address or the proxy is not usable", retry=False
         ) from None
     watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), pinned.shut, (connection,))
     watchdog.daemon = True
     watchdog.start()
-    shown = pinned.shown(request.url)
     try:
         connection.request("POST", target, body=request.body, headers=dict(request.headers))
         response = connection.getresponse()
         response.read(MAX_ANSWER)
         status = response.status
-    except (OSError, http.client.HTTPException, ValueError) as error:
-        if time.monotonic() >= deadline:
-            raise DeliveryError(f"{shown} did not answer within the timeout", retry=True) from None
-        raise DeliveryError(
-            f"{shown} could not be reached: {pinned.why(error)}", retry=True
-        ) from None
+    except ssl.SSLCertVerificationError as error:
+        raise DeliveryError(f"{shown}: {pinned.why(error)}", retry=False) from None
+    except (OSError, http.client.HTTPException, ValueError):
+        raise DeliveryError(UNREACHABLE.format(shown=shown), retry=True) from None
     finally:
         watchdog.cancel()
         connection.close()

@@ -43,6 +43,8 @@ import dataclasses
 import datetime
 import json
 import re
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -148,6 +150,8 @@ class _Receiver:
     unsigned: bool = False
 
 
+# Seconds a list of Receivers answers deliveries before it is listed again.
+INDEX_TTL = 2.0
 # A Receiver's type → how its deliveries are verified (webhooks.refusal's kinds).
 RECEIVER_KINDS = {"github": "github", "gitlab": "gitlab", "generic-hmac": "generic", "generic": ""}
 
@@ -169,6 +173,8 @@ class Receivers:
         self.metrics = metrics
         self.deliveries = Deliveries(replay_window)
         self._warned: set[str] = set()
+        self._index: tuple[float, list[dict[str, Any]]] | None = None
+        self._index_lock = threading.Lock()
 
     def deliver(self, name: str, headers: Mapping[str, str], body: bytes) -> ReceiverResult:
         """A delivery to a labelled-Secret receiver (deprecated: the Receiver kind replaces it)."""
@@ -279,7 +285,7 @@ class Receivers:
         """The Receiver whose status names ``path``, Ready at its generation; its token."""
         found = [
             item
-            for item in self.kube.list_objects(api.API_VERSION, notification.RECEIVER)
+            for item in self._receivers()
             if (item.get("status") or {}).get("webhookPath") == path
         ]
         if len(found) != 1:
@@ -327,6 +333,17 @@ class Receivers:
         return shown, _Receiver(
             kind or "generic", token, resources, events=spec.events or (), unsigned=not kind
         )
+
+    def _receivers(self) -> list[dict[str, Any]]:
+        """Every Receiver, listed at most once every few seconds (deliveries are not LISTs)."""
+        with self._index_lock:
+            now = time.monotonic()
+            if self._index is None or now - self._index[0] > INDEX_TTL:
+                self._index = (
+                    now,
+                    self.kube.list_objects(api.API_VERSION, notification.RECEIVER),
+                )
+            return self._index[1]
 
     def _deprecated(self, name: str) -> None:
         """Once per receiver and process: an Event on its Secret saying what replaces it."""

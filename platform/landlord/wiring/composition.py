@@ -725,6 +725,7 @@ class Operator:
             ("Kustomization", self.sync_controller),
             ("HelmRepository", self.helm_repository_controller),
             ("HelmRelease", self.helm_release_controller),
+            *self.notifications.controllers.items(),  # Alerts and Receivers name others'
         ):
             if target is None:
                 continue

@@ -59,7 +59,7 @@ class Notifications:
         group_of: Callable[[str], str],
         may_own: Callable[[str], bool],
         metrics: telemetry.Metrics | None = None,
-        workers: int = 2,
+        workers: int = 4,
     ) -> None:
         self.kube = kube
         self.may_own = may_own

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from landlord import errors
 from landlord.api import notification as model
-from landlord.notifications import payloads
-from landlord.notifications.dispatcher import Dispatcher
+from landlord.git import network, pinned
+from landlord.notifications import payloads, sender
+from landlord.notifications.dispatcher import Dispatcher, parse_headers
 from landlord.notifications.event import Event
 from landlord.notifications.matching import Filter, InvalidPatternError
 from tests.fixtures.notify import Recorder
@@ -157,5 +160,91 @@ def test_an_alert_over_its_rate_drops_events_and_offer_never_blocks(server: Reco
     dispatcher.start()
     try:
         server.wait("/r", 3)
+    finally:
+        dispatcher.stop()
+
+
+def test_an_ipv6_literal_connects_where_it_was_checked_not_to_its_last_group(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``[::ffff:7f00:1:8088]`` (no port) is port 80 of that address, not 127.0.0.1:8088."""
+    parts = urllib.parse.urlsplit("http://[::ffff:7f00:1:8088]/hook")
+    resolution = network.Resolution("::ffff:7f00:1:8088", 80, ("::ffff:7f00:1:8088",))
+    connection = pinned.connection(parts, resolution, time.monotonic() + 1, None)
+    assert (connection.host, connection.port) == ("::ffff:7f00:1:8088", 80)
+    attempts: list[tuple[str, int]] = []
+
+    def refuse(address: tuple[str, int], timeout: float | None = None) -> None:
+        attempts.append(address)
+        raise OSError("refused")
+
+    monkeypatch.setattr(pinned.socket, "create_connection", refuse)
+    with pytest.raises(OSError, match="refused"):
+        connection.connect()
+    assert attempts == [("::ffff:7f00:1:8088", 80)]
+
+
+def test_headers_from_the_secret_are_a_small_flat_mapping_without_aliases() -> None:
+    assert parse_headers("X-Team: a\nX-Count: 3\n") == {"X-Team": "a", "X-Count": "3"}
+    bomb = 'a: &a ["x","x"]\nb: &b [*a,*a]\nc: [*b,*b]\n'
+    with pytest.raises(errors.TerminalError, match="anchors or aliases"):
+        parse_headers(bomb)
+    with pytest.raises(errors.TerminalError, match="plain values"):
+        parse_headers("X-Nested: {a: b}\n")
+    with pytest.raises(errors.TerminalError, match="larger than"):
+        parse_headers("X: " + "a" * 10_000)
+
+
+def test_messages_show_the_host_never_the_webhook_path(server: Recorder) -> None:
+    server.statuses["/services/T000/B000/XXXXSECRET"] = 500
+    url = server.url("/services/T000/B000/XXXXSECRET")
+    with pytest.raises(sender.DeliveryError) as raised:
+        sender.post(payloads.Request(url, b"{}", ()), lambda u: None, sender.Options(timeout=2))
+    assert "XXXXSECRET" not in raised.value.message
+    assert "answered HTTP 500" in raised.value.message
+    for closed in ("http://127.0.0.1:9/x-secret-path", "http://[::1]:9/x-secret-path"):
+        with pytest.raises(sender.DeliveryError) as raised:
+            sender.post(
+                payloads.Request(closed, b"{}", ()), lambda u: None, sender.Options(timeout=2)
+            )
+        assert "x-secret-path" not in raised.value.message
+        assert "could not be reached" in raised.value.message
+
+
+def test_one_slow_provider_holds_one_worker_and_gets_no_retries_once_failing(
+    server: Recorder,
+) -> None:
+    dispatcher, _ = _dispatcher(workers=2)
+    dispatcher.set_provider(
+        "team-a/slow", model.ProviderSpec(type="generic", address=server.url("/slow"))
+    )
+    dispatcher.set_provider(
+        "team-b/fast", model.ProviderSpec(type="generic", address=server.url("/fast"))
+    )
+    slow = _alert(providerRef={"name": "slow"})
+    fast = Filter.of(
+        "team-b",
+        "alert",
+        model.AlertSpec.model_validate(
+            {
+                "providerRef": {"name": "fast"},
+                "eventSources": [{"kind": "Kustomization", "name": "*"}],
+            }
+        ),
+    )
+    dispatcher.set_alert("team-a/alert", slow)
+    dispatcher.set_alert("team-b/alert", fast)
+    server.statuses["/slow"] = 503
+    dispatcher.start()
+    try:
+        for index in range(5):
+            dispatcher.offer(_event(message=f"slow {index}"))
+        dispatcher.offer(_event(namespace="team-b", message="fast"))
+        server.wait("/fast", 1, timeout=5)
+        deadline = time.monotonic() + 5
+        while dispatcher.pending() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Retries stop once the Provider is failing: far fewer than 5 × 3 attempts.
+        assert 5 <= len(server.at("/slow")) < 5 * 3
     finally:
         dispatcher.stop()
