@@ -84,7 +84,7 @@ class _Selector(_Model):
 class EventSource(_Selector):
     """An Alert's ``eventSources[]``: whose events it forwards."""
 
-    kind: Literal["Kustomization", "GitRepository", "HelmRelease", "HelmRepository", "Tenant"]
+    kind: Literal["Kustomization", "GitRepository", "HelmRelease", "HelmRepository"]
 
 
 class ReceiverResource(_Selector):

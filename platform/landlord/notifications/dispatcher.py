@@ -283,6 +283,8 @@ class Dispatcher:
             target, options = self._target(delivery.provider, spec)
             request = payloads.render(target, delivery.event)
             sender.post(request, self.check, options)
+        except payloads.NotForThisProviderError:
+            self._count("skipped")  # a commit status for an event that names no commit
         except payloads.PayloadError as error:
             self._failed(delivery.provider, str(error))
         except sender.DeliveryError as error:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from typing import Any, Literal
 
 from landlord.api import labels
 
 Severity = Literal["info", "error"]
 REVISION = labels.REVISION
+_GIT_REVISION = re.compile(r"(?:^|@)sha1:([0-9a-f]{40})$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Event:
     severity: Severity
     timestamp: str
     revision: str = ""
+    annotated: bool = False  # the revision came with the Event (not from the object's status)
     object_labels: tuple[tuple[str, str], ...] = ()
     metadata: tuple[tuple[str, str], ...] = ()
 
@@ -42,7 +45,10 @@ class Event:
     ) -> Event:
         metadata = involved.get("metadata") or {}
         status = involved.get("status") or {}
-        revision = (annotations or {}).get(REVISION) or str(
+        # The revision the Event names (a sync's, annotated); only that one is a commit
+        # a status may be posted to. The status's is shown, never posted to.
+        annotated = (annotations or {}).get(REVISION) or ""
+        revision = annotated or str(
             status.get("lastAttemptedRevision")
             or (status.get("artifact") or {}).get("revision")
             or ""
@@ -59,6 +65,7 @@ class Event:
             severity="error" if warning else "info",
             timestamp=when,
             revision=revision,
+            annotated=bool(annotated),
             object_labels=tuple(sorted((metadata.get("labels") or {}).items())),
         )
 
@@ -68,9 +75,11 @@ class Event:
 
     @property
     def commit(self) -> str | None:
-        """The commit a revision names (``main@sha1:<hex>`` → ``<hex>``), if any."""
-        _, _, sha = self.revision.rpartition(":")
-        return sha if len(sha) in (40, 64) and all(c in "0123456789abcdef" for c in sha) else None
+        """The Git commit the Event is about (``main@sha1:<hex>`` → ``<hex>``), if any."""
+        if not self.annotated:
+            return None
+        match = _GIT_REVISION.search(self.revision)
+        return match.group(1) if match else None
 
     def with_metadata(self, extra: dict[str, str]) -> Event:
         merged = {**dict(self.metadata), **extra}

@@ -24,7 +24,11 @@ CONTROLLER = "landlord"
 
 
 class PayloadError(ValueError):
-    """The Provider cannot send this event (no commit to post a status to, a bad address)."""
+    """The Provider cannot send this event (a bad address, a missing token)."""
+
+
+class NotForThisProviderError(PayloadError):
+    """The event is not one this Provider posts (no commit for a commit status): skipped."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,14 +233,14 @@ _RENDERERS = {
 def _metadata(event: Event) -> dict[str, str]:
     found = dict(event.metadata)
     if event.revision:
-        found.setdefault("revision", event.revision)
+        found["revision"] = event.revision  # an Alert's eventMetadata does not replace it
     return found
 
 
 def _commit(event: Event) -> str:
     sha = event.commit
     if sha is None:
-        raise PayloadError(
+        raise NotForThisProviderError(
             f"{title(event)}: event {event.reason} names no commit (revision "
             f"{event.revision or 'none'}); a commit status needs one"
         )

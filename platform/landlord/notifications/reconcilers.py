@@ -151,14 +151,9 @@ class ProviderReconciler:
                 if isinstance(error, errors.TerminalError)
                 else (getattr(error, "reason", reasons.INVALID_SPEC))
             )
-            stalled = isinstance(error, errors.TerminalError)
-            outcome = Outcome(
-                False,
-                reason,
-                error.message,
-                stalled=False,
-                requeue_after=None if stalled else RETRY,
-            )
+            # Looked at again: a Secret created later, a proxy fixed in it, is seen.
+            outcome = Outcome(False, reason, error.message, requeue_after=RETRY)
+
             return _write(self.kube, body, outcome, extra)
         if stats is not None and not stats.last_ok:
             outcome = Outcome(
@@ -190,6 +185,10 @@ class ProviderReconciler:
                 raise errors.TerminalError(
                     f"{sender.host_of(url)}: the port is out of range"
                 ) from None
+            if url != address and parts.scheme != "http":
+                raise errors.TerminalError(
+                    "the proxy must be an http:// URL (CONNECT for https targets)"
+                )
             if parts.scheme not in self.schemes or not parts.hostname:
                 raise errors.TerminalError(
                     f"{parts.scheme}://{parts.hostname or ''}: only {', '.join(self.schemes)} "

@@ -96,7 +96,8 @@ def post(request: Request, check: Checker, options: Options) -> int:
     except DeliveryError:
         raise
     except errors.LandlordError:
-        raise DeliveryError(UNREACHABLE.format(shown=shown), retry=False) from None
+        # Refused or unresolvable, not told apart; a lookup may fail once: retried.
+        raise DeliveryError(UNREACHABLE.format(shown=shown), retry=True) from None
     except ssl.SSLError as error:
         raise DeliveryError(
             f"the Provider's CA cannot be used: {pinned.why(error)}", retry=False

@@ -179,8 +179,9 @@ class Receivers:
     def deliver(self, name: str, headers: Mapping[str, str], body: bytes) -> ReceiverResult:
         """A delivery to a labelled-Secret receiver (deprecated: the Receiver kind replaces it)."""
         receiver = self._receiver(name)
-        self._deprecated(name)
-        return self._deliver(name, receiver, headers, body)
+        result = self._deliver(name, receiver, headers, body)
+        self._deprecated(name)  # only for a delivery that proved it holds the token
+        return result
 
     def deliver_hook(self, digest: str, headers: Mapping[str, str], body: bytes) -> ReceiverResult:
         """A delivery to a Receiver's ``/hook/<digest>``."""

@@ -33,6 +33,7 @@ def _event(**changes: Any) -> Event:
         "severity": "error",
         "timestamp": "2026-11-30T08:00:00Z",
         "revision": f"main@sha1:{SHA}",
+        "annotated": True,
     }
     return Event(**{**fields, **changes})
 
@@ -85,8 +86,13 @@ def test_commit_status_urls_follow_the_forge() -> None:
     request = payloads.render(gitlab, _event())
     assert request.url == f"https://gitlab.com/api/v4/projects/group%2Fsub%2Fapp/statuses/{SHA}"
     assert request.header("PRIVATE-TOKEN") == "t"
-    with pytest.raises(payloads.PayloadError, match="names no commit"):
+    with pytest.raises(payloads.NotForThisProviderError, match="names no commit"):
         payloads.render(github, _event(revision=""))
+    # Only a revision the Event names is posted to: a source's status, a chart's digest, no.
+    with pytest.raises(payloads.NotForThisProviderError):
+        payloads.render(github, _event(annotated=False))
+    with pytest.raises(payloads.NotForThisProviderError):
+        payloads.render(github, _event(revision="sha256:" + "a" * 64))
 
 
 @pytest.fixture
