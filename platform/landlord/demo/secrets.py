@@ -112,8 +112,11 @@ def _namespace_when_provisioned(
 ) -> str | None:
     while not stop.is_set() and time.monotonic() < deadline:
         if client.get(api.API_VERSION, "Tenant", tenant) is not None:
-            namespace = sopskeys.tenant_namespace(client, tenant)
-            if client.get("v1", "Namespace", namespace) is not None:
+            try:
+                namespace = sopskeys.tenant_namespace(client, tenant)
+            except errors.TerminalError:  # not provisioned yet
+                namespace = None
+            if namespace is not None and client.get("v1", "Namespace", namespace) is not None:
                 return namespace
         stop.wait(0.3)
     return None

@@ -73,6 +73,7 @@ class ProviderStats:
     failed: int = 0
     last_failure: str = ""
     last_ok: bool = True
+    refused: bool = False  # last_ok is False because the Provider's check refused it
 
 
 class Dispatcher:
@@ -147,6 +148,22 @@ class Dispatcher:
                 self.stats.pop(key, None)
             else:
                 self._providers[key] = spec
+
+    def unusable(self, key: str, why: str) -> None:
+        """The Provider's check found it cannot deliver: its deliveries get no retries."""
+        with self._lock:
+            if key in self._providers:
+                stats = self.stats.setdefault(key, ProviderStats())
+                stats.last_ok = False
+                stats.refused = True
+                stats.last_failure = why[:1024]
+
+    def usable(self, key: str) -> None:
+        """The Provider's check passes again: what its refusal set is undone."""
+        with self._lock:
+            stats = self.stats.get(key)
+            if stats is not None and stats.refused:
+                stats.last_ok, stats.refused, stats.last_failure = True, False, ""
 
     def alerts_of(self, provider_key: str) -> list[str]:
         namespace, _, name = provider_key.partition("/")
@@ -349,7 +366,7 @@ class Dispatcher:
             stats = self.stats.setdefault(key, ProviderStats())
             stats.delivered += 1
             changed = not stats.last_ok
-            stats.last_ok = True
+            stats.last_ok, stats.refused = True, False
         if changed and self.on_provider is not None:
             self.on_provider(key)
 

@@ -137,6 +137,7 @@ class ProviderReconciler:
             self._usable(namespace, spec)
         except network.BlockedAddressError:
             # As for sources: whether the policy or DNS refused the host is not told.
+            self.dispatcher.unusable(key, "the address is refused")
             outcome = Outcome(
                 False,
                 ADDRESS_NOT_ALLOWED,
@@ -152,9 +153,12 @@ class ProviderReconciler:
                 else (getattr(error, "reason", reasons.INVALID_SPEC))
             )
             # Looked at again: a Secret created later, a proxy fixed in it, is seen.
+            self.dispatcher.unusable(key, error.message)
             outcome = Outcome(False, reason, error.message, requeue_after=RETRY)
 
             return _write(self.kube, body, outcome, extra)
+        self.dispatcher.usable(key)
+        stats = self.dispatcher.stats.get(key)
         if stats is not None and not stats.last_ok:
             outcome = Outcome(
                 False,

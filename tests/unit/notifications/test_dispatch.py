@@ -254,3 +254,25 @@ def test_one_slow_provider_holds_one_worker_and_gets_no_retries_once_failing(
         assert 5 <= len(server.at("/slow")) < 5 * 3
     finally:
         dispatcher.stop()
+
+
+def test_a_provider_its_check_refused_gets_one_attempt_until_the_check_passes(
+    server: Recorder,
+) -> None:
+    dispatcher, _ = _dispatcher()
+    dispatcher.set_provider(
+        "team-a/out", model.ProviderSpec(type="generic", address=server.url("/x"))
+    )
+    dispatcher.set_alert("team-a/alert", _alert())
+    dispatcher.unusable("team-a/out", "the address is refused")
+    server.statuses["/x"] = 503
+    dispatcher.start()
+    try:
+        dispatcher.offer(_event())
+        server.wait("/x", 1)
+        time.sleep(0.3)
+        assert len(server.at("/x")) == 1  # no retries: the check already refused it
+        dispatcher.usable("team-a/out")
+        assert dispatcher.stats["team-a/out"].last_ok
+    finally:
+        dispatcher.stop()
