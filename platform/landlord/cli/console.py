@@ -18,8 +18,21 @@ from rich.progress import (
 
 from landlord import errors
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Off a terminal (a pipe, a file, CI) rich would lay tables out for 80 columns,
+# wrapping or cutting cells; there a line is as long as its content needs.
+UNLIMITED_WIDTH = 100_000
+
+
+def _console(*, stderr: bool) -> Console:
+    """Colour and width from the terminal; off one, no colour and no width limit."""
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, highlight=False, width=UNLIMITED_WIDTH, no_color=True)
+    return console
+
+
+out = _console(stderr=False)
+err = _console(stderr=True)
 
 BuildProgress = Callable[[int, int | None, str], None]
 

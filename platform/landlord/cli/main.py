@@ -17,6 +17,7 @@ from landlord.cli import (
     image,
     operate,
     operations,
+    output,
     policy,
     sops,
     tenant,
@@ -55,10 +56,10 @@ def main() -> None:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         console.err.print("aborted")
-        sys.exit(130)
+        sys.exit(output.INTERRUPTED)
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
     except errors.LandlordError as error:
         console.fail(error)
-        sys.exit(1)
+        sys.exit(output.NOT_FOUND if isinstance(error, errors.NotFoundError) else output.FAILED)
