@@ -16,7 +16,6 @@ import click
 import yaml
 from rich.table import Table
 
-
 # The exit codes of every `landlord` command (docs/cli.md).
 OK = 0
 FAILED = 1  # the command ran, and what it checked or waited for is not well (or an error)
