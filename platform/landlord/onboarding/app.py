@@ -5,11 +5,12 @@ request gets an id (``X-Request-Id``, echoed back), a span ``api.request``, and
 is counted by route template and status.
 """
 
+import contextlib
 import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
@@ -37,6 +38,8 @@ from landlord.onboarding.models import (
 )
 from landlord.onboarding.receivers import Receivers
 from landlord.onboarding.service import Onboarding
+from landlord.onboarding.statuspage import routes as statuspage_routes
+from landlord.onboarding.statuspage.page import StatusPage
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +119,26 @@ def create_app(
     *,
     max_body_bytes: int,
     metrics: telemetry.Metrics | None = None,
+    status_page: StatusPage | None = None,
 ) -> FastAPI:
     """The onboarding API as an ASGI app (serve it with :func:`landlord.onboarding.serve`).
 
     ``receivers`` None: no webhook route (a delivery gets the API's own 404).
+    ``status_page`` None: no ``/ui``; else its watches run while the app is served.
     """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if status_page is not None:
+            status_page.cache.start()
+        try:
+            yield
+        finally:
+            if status_page is not None:
+                status_page.cache.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Landlord onboarding API",
         version=__version__,
         description=(
@@ -330,6 +347,8 @@ def create_app(
 
     if receivers is not None:
         _add_receiver_route(app, receivers)
+    if status_page is not None:
+        statuspage_routes.add_routes(app, status_page)
     app.add_middleware(_BodyLimit, limit=max_body_bytes)
     return app
 

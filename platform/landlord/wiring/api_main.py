@@ -9,6 +9,7 @@ from landlord import errors, git, kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
 from landlord.git.credentials import Credentials
 from landlord.gitops import artifacts, durations
+from landlord.onboarding import statuspage
 from landlord.policy import reloader as policy_reloader
 from landlord.tenants.features import Features
 from landlord.wiring import api_workdir, policy_sources
@@ -77,12 +78,26 @@ def build_app(
     authenticator = onboarding.Authenticator(
         kube_client, audiences=config.api.audiences, cache_seconds=config.api.token_cache_seconds
     )
+    # LANDLORD_API__UI=false: no status page (/ui gets the API's own 404).
+    page = (
+        statuspage.StatusPage(
+            statuspage.StatusCache(lambda: kube_client),
+            statuspage.Sessions(lifetime=config.api.ui_session_seconds),
+            authenticator,
+            gate,
+            platform_namespace=config.platform_namespace,
+            secure_cookie=config.api.url.startswith("https://"),
+        )
+        if config.api.ui
+        else None
+    )
     return onboarding.create_app(
         service,
         webhooks,
         authenticator,
         max_body_bytes=config.api.max_body_bytes,
         metrics=metrics,
+        status_page=page,
     )
 
 
