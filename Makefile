@@ -70,7 +70,12 @@ seccomp:
 	cd hack/seccomp && go run . > ../../platform/landlord/cluster/realnode/seccomp/sandbox.json
 	cp platform/landlord/cluster/realnode/seccomp/sandbox.json charts/landlord/files/seccomp-sandbox.json
 
-.PHONY: node-tools image chart seccomp
+# Debian's chromium and chromium-driver: the status page's browser tests (docs/ui.md);
+# installed once, only when missing (needs root or sudo).
+ui-tools:
+	@hack/install-ui-tools.sh
+
+.PHONY: node-tools ui-tools image chart seccomp
 image: venv node-tools
 	$(BIN)/landlord image build
 
@@ -89,7 +94,7 @@ unit: venv
 # The real-node tests (tests/realnode) need root, the node tools, the kubelet and
 # Landlord's image; each is built or installed once, with progress, before pytest.
 # Every test's time (setup, call, teardown) lands in .landlord/test-report.xml.
-test: lint binaries node-tools image
+test: lint binaries node-tools ui-tools image
 	$(BIN)/landlord cluster build --real-nodes
 	$(BIN)/pytest --durations=30 --junitxml=.landlord/test-report.xml
 

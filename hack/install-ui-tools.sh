@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the status page's browser tests need, idempotently
-# (tests/ui, docs/ui.md):
+# (tests/onboarding/test_ui.py, docs/ui.md):
 #   chromium         - a real browser, run headless
 #   chromium-driver  - its WebDriver, which Selenium (from the lock) drives
 # Exits 0 with nothing to do when both are present.

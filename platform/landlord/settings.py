@@ -269,6 +269,9 @@ class ApiSettings(BaseModel):
     # How long a receiver remembers a delivery (ids, signatures) to ignore replays,
     # and how far a generic delivery's timestamp may be from now.
     receiver_replay_window: float = Field(default=300.0, gt=0, le=24 * 3600.0)
+    # The read-only status page at /ui (docs/ui.md), and how long one sign-in lasts.
+    ui: bool = True
+    ui_session_seconds: float = Field(default=8 * 3600.0, ge=60, le=7 * 24 * 3600.0)
 
     @field_validator("audiences", mode="before")
     @classmethod
