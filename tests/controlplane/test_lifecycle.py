@@ -14,6 +14,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 
 import pytest
 
@@ -116,6 +118,11 @@ def test_demo_runs_until_interrupted_and_stops_cleanly(tmp_path: pathlib.Path) -
         assert any("policies/ of the platform repository" in line for line in output), "".join(
             output
         )
+        # The status page: its URL and a token to sign in with, which it accepts.
+        at = next(i for i, line in enumerate(output) if "status page: http://" in line)
+        url = re.search(r"(http://\S+/ui)", output[at]).group(1)  # type: ignore[union-attr]
+        token = output[at + 1].split()[-1]
+        assert _signed_in_page(url, token).count("self-service") >= 1
         pids = [
             item["pid"] for item in json.loads((state_dir / "state.json").read_text())["components"]
         ]
@@ -132,3 +139,12 @@ def test_demo_runs_until_interrupted_and_stops_cleanly(tmp_path: pathlib.Path) -
     assert demo.returncode == 0, "".join(output) + rest
     assert "stopped." in rest
     assert not any(_pid_alive(pid) for pid in pids)
+
+
+def _signed_in_page(url: str, token: str) -> str:
+    """Sign in to the status page at ``url`` with ``token``; the overview's HTML."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    form = urllib.parse.urlencode({"token": token}).encode()
+    with opener.open(urllib.request.Request(url + "/login", data=form), timeout=30) as response:
+        assert response.url.endswith("/ui"), response.url  # redirected to the overview
+        return str(response.read().decode())

@@ -161,6 +161,10 @@ def running(
         _onboard_through_the_api(
             client, settings.platform_namespace, api_url, settings.api.audiences[0], step
         )
+        if settings.api.ui:
+            _status_page(
+                client, settings.platform_namespace, api_url, settings.api.audiences[0], step
+            )
         yield Demo(client=client, api_url=api_url, admin=DEMO_ADMIN)
     finally:
         if operator is not None:
@@ -263,6 +267,17 @@ def _onboard_through_the_api(
         f"onboarded {DEMO_API_TENANT} through {api_url}: commit {str(result.get('commit'))[:12]} "
         f"by system:serviceaccount:{platform_namespace}:{DEMO_ADMIN}, {state}",
     )
+
+
+def _status_page(
+    client: kube.Kube, platform_namespace: str, api_url: str, audience: str, step: StepFn
+) -> None:
+    """Where the status page is, and a token to sign in with (the demo's admin, for 8 hours)."""
+    token = client.service_account_token(
+        platform_namespace, DEMO_ADMIN, seconds=8 * 3600, audiences=[audience]
+    )
+    step("ui", f"status page: {api_url}/ui (read-only); sign in with this token (8 hours):")
+    step("ui", token)
 
 
 def _sops_tools(settings: Settings) -> demo_secrets.Tools | None:
