@@ -9,6 +9,7 @@ bodies, stripped of ``managedFields``. Every change bumps :attr:`version`, and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -62,6 +63,20 @@ class Snapshot:
     def get(self, kind: str, key: str) -> Body | None:
         return (self.objects.get(kind) or {}).get(key)
 
+    def in_namespace(self, kind: str, namespace: str) -> list[Body]:
+        """The bodies of ``kind`` in ``namespace``, sorted by key (indexed once a snapshot)."""
+        return self._by_namespace.get((kind, namespace), [])
+
+    @functools.cached_property
+    def _by_namespace(self) -> dict[tuple[str, str], list[Body]]:
+        index: dict[tuple[str, str], list[Body]] = {}
+        for kind, found in self.objects.items():
+            for key in sorted(found):
+                namespace = (found[key].get("metadata") or {}).get("namespace")
+                if namespace:
+                    index.setdefault((kind, namespace), []).append(found[key])
+        return index
+
 
 class StatusCache:
     """Watch Landlord's kinds; hand out snapshots; wake waiters on every change."""
@@ -88,7 +103,7 @@ class StatusCache:
                 args=(self._connect, api_version, kind),
                 kwargs={
                     "label_selector": selector,
-                    "on_list": lambda items, kind=kind: self._listed_all(kind, items),
+                    "on_list": lambda items, kind=kind: self.replace(kind, items),
                     "on_event": lambda event, body, kind=kind: self._event(kind, event, body),
                     "stop": self._stop,
                 },
@@ -109,7 +124,8 @@ class StatusCache:
 
     # -- feeding -----------------------------------------------------------------
 
-    def _listed_all(self, kind: str, items: list[Body]) -> None:
+    def replace(self, kind: str, items: list[Body]) -> None:
+        """Every object of ``kind`` (a watch's list, or a bench's made-up set)."""
         fresh = {key_of(item): _slim(item) for item in items}
         with self._changed:
             self._objects[kind] = fresh

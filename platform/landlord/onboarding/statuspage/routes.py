@@ -24,7 +24,8 @@ from landlord.onboarding.statuspage.sessions import COOKIE
 
 MAX_STREAMS = 200
 KEEPALIVE_SECONDS = 15.0
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1  # how often a stream looks at the cache's version (a comparison)
+SETTLE_SECONDS = 0.2  # a burst of changes lands in one update
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -192,7 +193,7 @@ def add_routes(app: FastAPI, page: StatusPage) -> None:
                             yield ": keep-alive\n\n"
                         continue
                     quiet = 0.0
-                    await asyncio.sleep(POLL_SECONDS)  # let a burst of changes land together
+                    await asyncio.sleep(SETTLE_SECONDS)
                     token = page.sessions.token(session)
                     snapshot = page.cache.snapshot()
                     viewer = (

@@ -235,12 +235,11 @@ def _item(body: Body) -> Item:
 
 
 def _in(snapshot: Snapshot, kinds: Iterable[str], namespaces: Iterable[str]) -> list[Body]:
-    wanted = set(namespaces)
     return [
         body
         for kind in kinds
-        for body in snapshot.of(kind)
-        if (body.get("metadata") or {}).get("namespace") in wanted
+        for namespace in sorted(set(namespaces))
+        for body in snapshot.in_namespace(kind, namespace)
     ]
 
 
