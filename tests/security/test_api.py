@@ -13,9 +13,13 @@ import base64
 import dataclasses
 import hashlib
 import hmac
+import http.cookiejar
 import json
 import pathlib
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -575,3 +579,136 @@ def test_an_idempotency_key_reused_for_another_request_commits_nothing(
     assert status == 422, body
     assert "Idempotency-Key" in body["error"]
     assert api_under_attack.commits() == before
+
+
+# -- the status page (/ui): read-only, escaped, the viewer's tenants only --------
+
+
+class _Browser:
+    """Cookies and form posts over plain HTTP, as a browser does them (no JavaScript)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def sign_in(self, token: str) -> str:
+        form = urllib.parse.urlencode({"token": token}).encode()
+        with self.opener.open(self.base + "/ui/login", data=form, timeout=30) as response:
+            assert response.url.endswith("/ui"), response.url
+            return str(response.read().decode())
+
+    def get(self, path: str) -> tuple[int, str, str]:
+        """(status, final URL, body) — redirects followed."""
+        try:
+            with self.opener.open(self.base + path, timeout=30) as response:
+                return response.status, response.url, str(response.read().decode())
+        except urllib.error.HTTPError as error:
+            return error.code, path, str(error.read().decode())
+
+    def post(self, path: str) -> None:
+        with self.opener.open(self.base + path, data=b"", timeout=30):
+            pass
+
+
+def _owned_tenant(caller: Api, prefix: str, owner: bool = True) -> str:
+    name = caller.name(prefix)
+    spec = {"owners": [owner_of(USERS, "owner")]} if owner else {}
+    status, body, _ = caller.call(
+        "POST", "/v1/tenants", caller.admin_token, {"name": name, "spec": spec}, wait=True
+    )
+    assert status == 201, body
+    assert body["ready"], body
+    return name
+
+
+def test_the_status_page_escapes_what_a_tenant_writes(api_under_attack: Api) -> None:
+    """Spec fields a tenant controls are shown as text, never as markup."""
+    caller = api_under_attack
+    name = _owned_tenant(caller, "ui-xss")
+    hostile = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    caller.kube.apply(
+        {
+            "apiVersion": api.API_VERSION,
+            "kind": "Kustomization",
+            "metadata": {"name": "xss", "namespace": name},
+            "spec": {
+                "sourceRef": {"kind": "GitRepository", "name": "app"},
+                "path": "./" + hostile,
+                "interval": "1h",
+            },
+        },
+        field_manager="tests",
+    )
+    browser = _Browser(caller.url)
+    browser.sign_in(caller.owner_token)
+
+    def shown() -> str | None:
+        status, _, page = browser.get(f"/ui/tenants/{name}")
+        return page if status == 200 and "xss" in page else None
+
+    page = eventually(shown, timeout=30, what="the Kustomization on the tenant page")
+    assert "<img" not in page
+    assert "<script>alert" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_an_owner_sees_neither_another_tenants_page_nor_its_live_updates(
+    api_under_attack: Api,
+) -> None:
+    caller = api_under_attack
+    mine = _owned_tenant(caller, "ui-mine")
+    theirs = _owned_tenant(caller, "ui-theirs", owner=False)
+    secret_words = "theirs-private-message"
+    browser = _Browser(caller.url)
+    overview = browser.sign_in(caller.owner_token)
+    assert mine in overview
+    assert theirs not in overview
+    status, _, page = browser.get(f"/ui/tenants/{theirs}")
+    assert status == 404
+    assert theirs not in page.replace(f"/ui/tenants/{theirs}", "")
+    # The same answer as for a name that does not exist: no probing by status code.
+    assert browser.get("/ui/tenants/no-such-tenant-x")[0] == 404
+
+    # A live stream asked for the other tenant's page sends nothing of it.
+    request = urllib.request.Request(caller.url + f"/ui/stream?path=/ui/tenants/{theirs}&version=0")
+    with browser.opener.open(request, timeout=30) as stream:
+        caller.kube.merge_patch(
+            api.API_VERSION,
+            "Tenant",
+            theirs,
+            {"metadata": {"annotations": {"landlord.dev/test-note": secret_words}}},
+        )
+        received = b""
+        while b"event: update" not in received or not received.endswith(b"\n\n"):
+            received += stream.read1(65536)  # type: ignore[attr-defined]
+    text = received.decode()
+    assert "event: update" in text
+    assert theirs not in text
+    assert "no longer exists" in text
+
+
+def test_a_session_ends_with_sign_out_and_with_its_token(api_under_attack: Api) -> None:
+    caller = api_under_attack
+    browser = _Browser(caller.url)
+    browser.sign_in(caller.admin_token)
+    cookie = next(c for c in browser.jar if c.name == "landlord_session")
+    assert cookie.path == "/ui"
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert cookie.get_nonstandard_attr("SameSite").lower() == "strict"
+    browser.post("/ui/logout")
+    # The old session id, replayed after sign-out, is no session.
+    replay = _Browser(caller.url)
+    replay.jar.set_cookie(cookie)
+    assert replay.get("/ui")[1].endswith("/ui/login")
+
+    # A token whose service account is deleted stops working within the token cache.
+    doomed = token_for(caller.kube, USERS, "doomed")
+    browser = _Browser(caller.url)
+    browser.sign_in(doomed)
+    caller.kube.delete("v1", "ServiceAccount", "doomed", USERS)
+    eventually(
+        lambda: browser.get("/ui")[1].endswith("/ui/login") or None,
+        timeout=caller.config.api.token_cache_seconds + 20,
+        what="the deleted account's session to end",
+    )
