@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ from landlord.kube import watch
 log = logging.getLogger(__name__)
 
 Body = dict[str, Any]
+WATCH_SECONDS = 60  # the server-side timeout of each watch request
+STOP_SECONDS = 1.0  # how long stop() waits for the watch threads
 # (apiVersion, kind, label selector) of every watch the page needs.
 WATCHED: tuple[tuple[str, str, str], ...] = (
     (api.API_VERSION, "Tenant", ""),
@@ -106,6 +109,9 @@ class StatusCache:
                     "on_list": lambda items, kind=kind: self.replace(kind, items),
                     "on_event": lambda event, body, kind=kind: self._event(kind, event, body),
                     "stop": self._stop,
+                    # A watch blocked in a read sees stop only when the read returns:
+                    # a short server-side timeout bounds how long one outlives stop().
+                    "timeout": WATCH_SECONDS,
                 },
                 name=f"statuspage-{kind.lower()}",
                 daemon=True,
@@ -114,12 +120,17 @@ class StatusCache:
             self._threads.append(thread)
 
     def stop(self) -> None:
-        """Stop the watches and wake every waiter."""
+        """Stop the watches and wake every waiter; returns within ``STOP_SECONDS``.
+
+        The threads are daemons: one still blocked in a watch read ends by itself
+        within ``WATCH_SECONDS``, and a process that exits does not wait for it.
+        """
         self._stop.set()
         with self._changed:
             self._changed.notify_all()
+        deadline = time.monotonic() + STOP_SECONDS
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(deadline - time.monotonic(), 0))
         self._threads = []
 
     # -- feeding -----------------------------------------------------------------
