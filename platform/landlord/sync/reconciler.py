@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pathlib
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -106,6 +107,7 @@ class KustomizationReconciler(Steps):
         self, key: str, body: dict[str, Any], timing: Timing, requested: str | None
     ) -> Outcome:
         """Admit, skip what is not due, run the pipeline (or recheck health), write status."""
+        began = time.monotonic()
         # Names and cross-namespace edges are decided before anything is read with
         # the operator's identity: a refused sync learns nothing of what it names.
         spec = self.gatekeeper.admit(key, body)
@@ -167,7 +169,15 @@ class KustomizationReconciler(Steps):
             delay = self.scheduler.after(
                 key, ready=outcome.ready, health_deadline=result.health_deadline, timing=timing
             )
-            report.write(self.kube, body, outcome, result, requested, metrics=self.metrics)
+            report.write(
+                self.kube,
+                body,
+                outcome,
+                result,
+                requested,
+                metrics=self.metrics,
+                seconds=time.monotonic() - began,
+            )
         finally:
             result.redactor.forget()
         return dataclasses.replace(outcome, requeue_after=None if outcome.stalled else delay)

@@ -76,6 +76,14 @@ class Metrics:
             ["kind", "manager"],
             registry=self.registry,
         )
+        self.sync_reconcile_seconds = Histogram(
+            "landlord_sync_reconcile_seconds",
+            "Time to reconcile one Kustomization (admission to status), by result (ready, "
+            "progressing: waiting for health, failed, stalled).",
+            ["result"],
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
+        )
         self.policy_decisions_total = Counter(
             "landlord_policy_decisions_total",
             "Policy decisions, by enforcement point and effect (allow, deny).",
