@@ -282,7 +282,7 @@ def check(
 ) -> None:
     """Refuse an encrypted document, and (when the platform requires it) a plaintext Secret."""
     for doc in documents:
-        if "sops" in doc.body or _holds_cipher(doc.body):
+        if encrypted(doc.body):
             where = f"{doc.source}: document {doc.index} ({_name(doc.body)})"
             if not decrypting:
                 raise SyncError(
@@ -309,6 +309,11 @@ def check(
                 "decrypting Kustomization to come from SOPS-encrypted files",
                 stalled=True,
             )
+
+
+def encrypted(body: dict[str, Any]) -> bool:
+    """Whether a built document is still SOPS-encrypted (its metadata, or any encrypted value)."""
+    return "sops" in body or _holds_cipher(body)
 
 
 def _holds_cipher(value: Any) -> bool:

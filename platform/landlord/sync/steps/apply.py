@@ -62,8 +62,18 @@ def changed(
     ]
 
 
-def _immutable(error: errors.ApiError) -> bool:
+def immutable(error: errors.ApiError) -> bool:
+    """Whether an apply was refused for changing an immutable field (recreated with force)."""
     return error.invalid and "immutable" in error.message
+
+
+def dry_run(tenant: Kube, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The object as applying ``manifest`` as ``tenant`` would leave it; nothing is stored.
+
+    The same request as the apply itself (field manager, forced conflicts), with
+    ``dryRun=All``: the sync's dry-run before its writes, and ``landlord diff``.
+    """
+    return tenant.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True, dry_run=True)
 
 
 def _listed_more(failures: list[str]) -> str:
@@ -176,15 +186,13 @@ class Applier:
     def _dry_run(self, tenant: Kube, manifest: dict[str, Any], *, unread: bool) -> object:
         """None when it would apply; a failure's text; :data:`_OPTED_OUT` (unread ones only)."""
         try:
-            would = tenant.apply(
-                manifest, field_manager=labels.FIELD_MANAGER, force=True, dry_run=True
-            )
+            would = dry_run(tenant, manifest)
         except errors.ApiError as error:
             if unread:  # a refusal does not count for an object that opted out
                 live = _live(tenant, manifest)
                 if live is not None and disabled(live):
                     return _OPTED_OUT
-            if _immutable(error):
+            if immutable(error):
                 return None  # handled at apply time (recreate with force)
             return f"{Entry.of(manifest)}: {error.message}"
         # The manifest does not set the annotation (or it was read): what the answer
@@ -233,7 +241,7 @@ def _write_one(tenant: Kube, manifest: dict[str, Any], entry: Entry, force: bool
     try:
         tenant.apply(manifest, field_manager=labels.FIELD_MANAGER, force=True)
     except errors.ApiError as error:
-        if not _immutable(error):
+        if not immutable(error):
             return f"{entry}: {error.message}"
         opted = (manifest["metadata"].get("annotations") or {}).get(labels.FORCE)
         if not (force or opted == "enabled"):

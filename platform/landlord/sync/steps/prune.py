@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 Listed = dict[tuple[str, str, str], dict[str, dict[str, Any]]]
 Pruned = Literal["pruned", "terminating", "skipped", "kept"]
+Verdict = Literal["delete", "terminating", "skipped"]
 
 
 def owner_labels(name: str, namespace: str) -> dict[str, str]:
@@ -45,6 +46,20 @@ def opted_out(live: dict[str, Any]) -> bool:
         (metadata.get("labels") or {}).get(labels.PRUNE),
     )
     return "disabled" in values
+
+
+def verdict(live: dict[str, Any] | None, owner: dict[str, str]) -> Verdict:
+    """What prune does with a stale entry's live object (``landlord diff`` asks it too).
+
+    ``skipped``: gone, not ours (never deleted) or opted out; ``terminating``:
+    still there but being deleted (deleting it again changes nothing);
+    ``delete``: deleted.
+    """
+    if live is None or not ours(live, owner) or opted_out(live):
+        return "skipped"
+    if live["metadata"].get("deletionTimestamp"):
+        return "terminating"
+    return "delete"
 
 
 def prune(
@@ -139,10 +154,9 @@ def _prune_one(tenant: Kube, entry: Entry, listed: Listed, owner: dict[str, str]
             live = group.get(entry.name)
         else:
             live = tenant.get(entry.api_version, entry.kind, entry.name, namespace)
-        if live is None or not ours(live, owner) or opted_out(live):
-            return "skipped"  # gone, not ours (never delete), or opted out
-        if live["metadata"].get("deletionTimestamp"):
-            return "terminating"  # still there, but deleting it again changes nothing
+        decided = verdict(live, owner)
+        if decided != "delete":
+            return decided
         tenant.delete(entry.api_version, entry.kind, entry.name, namespace)
     except errors.ApiError as error:
         log.warning("prune of %s failed: %s", entry, error.message)
