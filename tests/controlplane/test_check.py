@@ -9,10 +9,14 @@ import pathlib
 import subprocess
 import sys
 import uuid
+from typing import Any
+
+import yaml
 
 from landlord import installer, kube
 from landlord.installer import bootstrap, rbac
 from landlord.settings import PLATFORM_NAMESPACE
+from tests.helpers import eventually
 
 OPERATOR_USER = kube.service_account_user(PLATFORM_NAMESPACE, installer.OPERATOR)
 
@@ -179,3 +183,128 @@ def test_a_platform_source_that_is_not_ready_fails(
     line = _line(result.stdout, "platform source")
     assert line.startswith("✗")
     assert f"GitRepository {namespace}/platform is not Ready" in line
+
+
+PRE_CHECKS = ("apiserver", "install permissions", "policy", "kustomize", "helm", "sops", "sandbox")
+
+
+def test_pre_install_checks_as_a_cluster_admin_pass_and_leave_out_the_installed_ones(
+    control_plane: pathlib.Path,
+) -> None:
+    result = _check(control_plane, "--pre")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = [
+        line.split(":")[0][2:]
+        for line in result.stdout.splitlines()
+        if line[:2] in ("✓ ", "! ", "✗ ", "- ")
+    ]
+    assert names == list(PRE_CHECKS)
+    line = _line(result.stdout, "install permissions")
+    assert line.startswith("✓")
+    assert "may grant the operator's roles (escalate, bind)" in line
+    assert "pre-install checks passed" in result.stdout.splitlines()[-1]
+
+    as_json = _check(control_plane, "--pre", "-o", "json")
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert [item["name"] for item in report["checks"]] == list(PRE_CHECKS)
+    assert report["ok"] is True
+    as_yaml = _check(control_plane, "--pre", "-o", "yaml")
+    assert yaml.safe_load(as_yaml.stdout) == report
+
+
+def test_pre_install_fails_for_an_identity_that_may_not_install(
+    control_plane: pathlib.Path,
+) -> None:
+    nobody = kube.service_account_user("default", f"nobody-{uuid.uuid4().hex[:6]}")
+
+    result = _check(control_plane, "--pre", "--as", nobody)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = _line(result.stdout, "install permissions")
+    assert line.startswith("✗")
+    assert f"{nobody} may not create customresourcedefinitions.apiextensions.k8s.io" in line
+    assert "run `landlord install` as a cluster admin" in result.stdout
+
+
+def test_pre_install_needs_escalate_and_bind_to_grant_roles_it_does_not_hold(
+    control_plane: pathlib.Path, admin: kube.Kube
+) -> None:
+    name = f"pre-installer-{uuid.uuid4().hex[:6]}"
+    account = kube.service_account_user("default", name)
+    apply_verbs = ["create", "patch", "get"]
+    rules: list[dict[str, Any]] = [
+        {
+            "apiGroups": ["apiextensions.k8s.io"],
+            "resources": ["customresourcedefinitions"],
+            "verbs": apply_verbs,
+        },
+        {"apiGroups": [""], "resources": ["namespaces", "serviceaccounts"], "verbs": apply_verbs},
+        {
+            "apiGroups": ["rbac.authorization.k8s.io"],
+            "resources": ["clusterroles", "clusterrolebindings", "roles", "rolebindings"],
+            "verbs": apply_verbs,
+        },
+        {
+            "apiGroups": ["admissionregistration.k8s.io"],
+            "resources": ["validatingadmissionpolicies", "validatingadmissionpolicybindings"],
+            "verbs": apply_verbs,
+        },
+    ]
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name},
+        "rules": rules,
+    }
+    admin.apply(role, field_manager="test")
+    admin.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": name,
+            },
+            "subjects": [{"kind": "User", "name": account}],
+        },
+        field_manager="test",
+    )
+    try:
+        # It may apply every kind install applies, not grant what it does not hold.
+        refused = eventually(
+            lambda: (
+                (r := _check(control_plane, "--pre", "--as", account)).returncode == 1
+                and "may not create" not in _line(r.stdout, "install permissions")
+                and r
+            ),
+            timeout=30,
+            what="the pre-install check to refuse only the roles' permissions",
+        )
+        line = _line(refused.stdout, "install permissions")
+        assert line.startswith("✗")
+        assert f"{account} may not * *.landlord.dev" in line
+
+        rules.append(
+            {
+                "apiGroups": ["rbac.authorization.k8s.io"],
+                "resources": ["clusterroles", "roles"],
+                "verbs": ["escalate", "bind"],
+            }
+        )
+        admin.apply(role, field_manager="test")
+
+        allowed = eventually(
+            lambda: (r := _check(control_plane, "--pre", "--as", account)).returncode == 0 and r,
+            timeout=30,
+            what="the pre-install check to pass with escalate and bind",
+        )
+        assert "may grant the operator's roles (escalate, bind)" in _line(
+            allowed.stdout, "install permissions"
+        )
+    finally:
+        admin.delete("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", name)
+        admin.delete("rbac.authorization.k8s.io/v1", "ClusterRole", name)

@@ -172,5 +172,5 @@ def test_cli_get_reconcile_suspend_resume(
     assert conditions.is_true(status["conditions"], "Ready")
 
     missing = _landlord(control_plane, "reconcile", "ks", "nope", "-n", ns)
-    assert missing.returncode == 1
+    assert missing.returncode == 3  # not found
     assert "not found" in missing.stderr

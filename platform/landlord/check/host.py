@@ -1,4 +1,4 @@
-"""The checks about this machine and the operator's settings: policy, kustomize, sandbox."""
+"""The checks about this machine and the operator's settings: policy, tools, sandbox."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ from landlord.policy.engine import Policy, PolicyError, Snapshot
 from landlord.wiring import policy_sources
 
 
-def policy(config: settings_mod.Settings, client: kube.Kube | None) -> Result:
+def policy(
+    config: settings_mod.Settings,
+    client: kube.Kube | None,
+    *,
+    without_source: str = "its source cannot be read",
+) -> Result:
     """The policy the operator would load now compiles; line-checker findings warn.
 
     Read the way the operator reads it: ``LANDLORD_POLICY__PATH``, else the
@@ -27,7 +32,7 @@ def policy(config: settings_mod.Settings, client: kube.Kube | None) -> Result:
         elif config.policy.path is not None:
             snapshot = Snapshot.from_directory(config.policy.path)
         else:
-            snapshot = policy_sources.built_in("its source cannot be read")
+            snapshot = policy_sources.built_in(without_source)
         loaded = Policy(snapshot)
     except PolicyError as error:
         return fail(
@@ -70,6 +75,29 @@ def kustomize(config: settings_mod.Settings) -> Result:
             "run `landlord cluster build`",
         )
     return ok("kustomize", str(found))
+
+
+# Tools the operator runs for some features only: missing, those features fail (a warning).
+OPTIONAL_TOOLS = {
+    "helm": "HelmReleases wait with reason SandboxUnavailable",
+    "sops": "Kustomizations with spec.decryption fail with reason DecryptionFailed",
+}
+
+
+def tool(config: settings_mod.Settings, name: str) -> Result:
+    """``helm`` or ``sops``, found the way the operator finds it; a warning when missing."""
+    found = binaries.find(
+        name, cache_dir=config.cluster.cache_dir, assets_dir=config.cluster.assets_dir
+    )
+    if found is None:
+        return Result(
+            name,
+            "warn",
+            "not found in KUBEBUILDER_ASSETS or the build cache "
+            f"({config.cluster.cache_dir}): {OPTIONAL_TOOLS[name]}",
+            "run `landlord cluster build`",
+        )
+    return ok(name, str(found))
 
 
 def build_sandbox(config: settings_mod.Settings) -> Result:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import click
 from rich.markup import escape
 
 from landlord import check, kube
-from landlord.cli import console
+from landlord.cli import console, output
 from landlord.settings import Settings
 
 MARKS = {
@@ -36,13 +35,35 @@ MARKS = {
     "system:serviceaccount:landlord-system:landlord-operator.",
 )
 @click.option(
-    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--pre",
+    is_flag=True,
+    help="Only the checks that make sense before `landlord install`: a supported apiserver, "
+    "whether this identity may apply what install applies (CRDs, the platform namespace, "
+    "ClusterRoles and bindings, admission policies), the policy and the tools "
+    "(kustomize, helm, sops, bubblewrap).",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output_format",
+    type=click.Choice(["text", *output.FORMATS]),
+    default="text",
+    show_default=True,
+    help="text (also table, wide: one line per check), or json/yaml for scripts: "
+    '{"ok": bool, "checks": [{"name", "state", "message", "hint"}]}.',
 )
 @click.pass_obj
 def check_command(
-    settings: Settings, kubeconfig: pathlib.Path | None, as_user: str | None, output: str
+    settings: Settings,
+    kubeconfig: pathlib.Path | None,
+    as_user: str | None,
+    pre: bool,
+    output_format: str,
 ) -> None:
-    """Is the cluster and this machine ready for the operator? Exit 1 when a check fails."""
+    """Is the cluster and this machine ready for the operator? Exit 1 when a check fails.
+
+    Warnings (!) and skipped checks (-) do not fail it. It changes nothing.
+    """
     client: kube.Kube | None
     problem = ""
     try:
@@ -51,7 +72,7 @@ def check_command(
         client, problem = None, str(error) or type(error).__name__
     if client is not None and as_user:
         client = client.impersonate(as_user)
-    results = check.run_all(settings, client)
+    results = (check.run_pre if pre else check.run_all)(settings, client)
     if client is None:
         results.insert(
             0,
@@ -63,10 +84,8 @@ def check_command(
             ),
         )
     failed = [result for result in results if result.failed]
-    if output == "json":
-        console.out.print_json(
-            json.dumps({"ok": not failed, "checks": [r.to_json() for r in results]})
-        )
+    if output.structured(output_format):
+        output.emit({"ok": not failed, "checks": [r.to_json() for r in results]}, output_format)
     else:
         for result in results:
             console.out.print(
@@ -74,10 +93,11 @@ def check_command(
             )
             if result.hint and result.state in ("fail", "warn"):
                 console.out.print(f"    [dim]→[/dim] {escape(result.hint)}", soft_wrap=True)
+        what = "pre-install checks" if pre else "checks"
         summary = (
-            f"{len(failed)} of {len(results)} checks failed"
+            f"{len(failed)} of {len(results)} {what} failed"
             if failed
-            else f"all {len(results)} checks passed"
+            else f"all {len(results)} {what} passed"
         )
         warned = sum(result.state == "warn" for result in results)
         console.out.print(

@@ -87,8 +87,15 @@ def test_get_clusters_shows_version_identity_and_contact() -> None:
     table = get.clusters_table(cast(kube.Kube, _Listing([cluster])), "landlord-system")
 
     assert table is not None
-    cells = [list(column.cells) for column in table.columns]
-    assert [c[0] for c in cells][:4] == ["east", "[green]True[/green]", "v1.36.3", "uid-east"]
+    cells = {str(column.header): str(next(iter(column.cells))) for column in table.columns}
+    assert [cells[h] for h in ("NAME", "READY", "VERSION", "IDENTITY")] == [
+        "east",
+        "True",
+        "v1.36.3",
+        "uid-east",
+    ]
+    assert cells["LAST CONTACT"].endswith(" ago")
+    assert "NAMESPACE" not in cells
 
 
 def test_a_kustomization_s_target_and_pending_prunes_are_shown() -> None:
