@@ -43,6 +43,8 @@ PSA_PREFIX = "pod-security.kubernetes.io/"
 # tenant operator onto the tenant's GitRepository and Kustomization): the request
 # that asked for this state, for the audit trail.
 TRACEPARENT = PREFIX + "traceparent"
+# On an Event: the trace of the reconcile that posted it (when tracing is on).
+TRACE_ID = PREFIX + "trace-id"
 REQUEST_ID = PREFIX + "request-id"
 REQUESTED_BY = PREFIX + "requested-by"
 REQUEST_TIME = PREFIX + "request-time"

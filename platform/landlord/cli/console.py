@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -84,9 +85,10 @@ def step(component: str, message: str) -> None:
 
 def fail(error: errors.LandlordError) -> None:
     """Print an error and its hint; the caller exits non-zero."""
-    err.print(f"[bold red]error:[/bold red] {error.message}", soft_wrap=True)
+    # Messages quote what users wrote ([a-z] patterns, [brackets] in names): never markup.
+    err.print(f"[bold red]error:[/bold red] {escape(error.message)}", soft_wrap=True)
     if error.hint:
-        err.print(f"[yellow]hint:[/yellow] {error.hint}", soft_wrap=True)
+        err.print(f"[yellow]hint:[/yellow] {escape(error.hint)}", soft_wrap=True)
     log_tail = getattr(error, "log_tail", "")
     if log_tail:
         err.print("[dim]last log lines:[/dim]")

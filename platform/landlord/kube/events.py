@@ -7,7 +7,8 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-from landlord import errors
+from landlord import errors, telemetry
+from landlord.api import labels
 from landlord.kube.client import Kube
 
 COMPONENT = "landlord"
@@ -43,6 +44,9 @@ def record(
     for listener in list(_LISTENERS):
         with contextlib.suppress(Exception):
             listener(involved, reason, message, warning, dict(annotations or {}))
+    trace = telemetry.trace_id()
+    if trace:  # the reconcile's trace: `landlord trace` and `landlord events -o wide` show it
+        annotations = {**(annotations or {}), labels.TRACE_ID: trace}
     metadata = involved.get("metadata", {})
     namespace = metadata.get("namespace") or "default"
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
