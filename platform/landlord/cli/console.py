@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
+import typing
 from collections.abc import Callable, Iterator
+from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -24,11 +27,40 @@ from landlord import errors
 UNLIMITED_WIDTH = 100_000
 
 
+class _Trimmed(io.TextIOBase):
+    """Lines without the spaces rich pads a table's last column with (for diffs, grep, CI)."""
+
+    def __init__(self, stream: Callable[[], TextIO]) -> None:
+        self._stream = stream  # looked up at each write: tests swap sys.stdout
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        target = self._stream()
+        for line in lines:
+            target.write(line.rstrip(" ") + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        target = self._stream()
+        if self._pending:  # a line without its end yet (a prompt): as it is
+            target.write(self._pending)
+            self._pending = ""
+        target.flush()
+
+
 def _console(*, stderr: bool) -> Console:
-    """Colour and width from the terminal; off one, no colour and no width limit."""
+    """Colour and width from the terminal; off one, no colour, no width limit, no padding."""
     console = Console(stderr=stderr, highlight=False)
     if not console.is_terminal:
-        console = Console(stderr=stderr, highlight=False, width=UNLIMITED_WIDTH, no_color=True)
+        stream = (lambda: sys.stderr) if stderr else (lambda: sys.stdout)
+        console = Console(
+            file=typing.cast(TextIO, _Trimmed(stream)),
+            highlight=False,
+            width=UNLIMITED_WIDTH,
+            no_color=True,
+        )
     return console
 
 
