@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 from typing import Any
@@ -270,6 +271,11 @@ def test_trace_of_a_kustomization_and_of_what_it_applied(
     )  # the credentials in the URL are not shown
     assert chain[2]["details"]["Applied revision"] == revision
     assert chain[2]["details"]["Inventory"].startswith("1 object on ")
+    # The Events of the reconcile that applied it carry its trace id.
+    assert re.fullmatch(
+        r"[0-9a-f]{32} \(the last reconcile that posted an Event\)",
+        chain[2]["details"]["Reconcile trace"],
+    ), chain[2]["details"]
 
     applied = landlord(control_plane, "trace", "deployment/web", "-n", name)
     assert applied.returncode == 0, applied.stderr

@@ -177,10 +177,10 @@ def test_a_denied_dependency_is_drawn_red_with_its_reason_and_the_graph_works_by
     assert red > 150, stroke  # drawn red
     assert green < 100, stroke  # drawn red
     assert blue < 100, stroke  # drawn red
-    # The other tenant's Kustomization is drawn by name only: no link, no state.
+    # The other tenant's Kustomization is drawn by name only: no link, no state, no owner.
     hidden = browser.find_element(By.CSS_SELECTOR, f'[data-key="{theirs}/db"]')
     assert hidden.tag_name == "g"
-    assert "another tenant" in hidden.get_attribute("aria-label")
+    assert "outside your tenants" in hidden.get_attribute("aria-label")
     _shot(browser, "graph")
 
     # Keyboard only: Tab to the graph node, Enter opens its tenant's page.

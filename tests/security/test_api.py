@@ -33,6 +33,7 @@ from landlord import api, errors, kube, onboarding, policy
 from landlord.api import conditions, labels
 from landlord.api.tenant import Source, TenantSpec
 from landlord.demo import GitServer
+from landlord.onboarding.statuspage import routes as ui_routes
 from landlord.settings import PLATFORM_NAMESPACE
 from landlord.wiring import api_main
 from tests.fixtures.operator import OperatorProcess
@@ -712,3 +713,38 @@ def test_a_session_ends_with_sign_out_and_with_its_token(api_under_attack: Api) 
         timeout=caller.config.api.token_cache_seconds + 20,
         what="the deleted account's session to end",
     )
+
+
+def test_one_user_cannot_hold_every_live_stream(api_under_attack: Api) -> None:
+    """A user's live pages are capped (across its sessions); a closed one is given back."""
+    caller = api_under_attack
+    browsers = [_Browser(caller.url) for _ in range(2)]  # two sessions of one user
+    for browser in browsers:
+        browser.sign_in(caller.owner_token)
+    opened = []
+    try:
+        for i in range(ui_routes.MAX_STREAMS_PER_USER):
+            opener = browsers[i % 2].opener
+            opened.append(opener.open(caller.url + "/ui/stream?path=/ui", timeout=30))
+        refused = browsers[1].get("/ui/stream?path=/ui")
+        assert refused[0] == 429
+        assert "too many live pages" in refused[2]
+        # Another user still gets one.
+        other = _Browser(caller.url)
+        other.sign_in(caller.admin_token)
+        with other.opener.open(caller.url + "/ui/stream?path=/ui", timeout=30) as admitted:
+            assert admitted.status == 200
+        opened.pop().close()
+
+        def admitted_again() -> bool | None:
+            try:
+                response = browsers[0].opener.open(caller.url + "/ui/stream?path=/ui", timeout=30)
+            except urllib.error.HTTPError:
+                return None
+            opened.append(response)
+            return True
+
+        eventually(admitted_again, timeout=15, what="the closed stream's place to be given back")
+    finally:
+        for response in opened:
+            response.close()

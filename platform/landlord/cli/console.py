@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import sys
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -19,12 +20,43 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.segment import Segment
 
 from landlord import errors
 
 # Off a terminal (a pipe, a file, CI) rich would lay tables out for 80 columns,
 # wrapping or cutting cells; there a line is as long as its content needs.
 UNLIMITED_WIDTH = 100_000
+
+
+# Control and invisible formatting characters a tenant could put in a name, a URL or
+# a message (ESC starts ANSI/OSC sequences that rewrite lines, set titles, write
+# the clipboard; CR overwrites; bidi overrides reorder): never written. Rich lays
+# them out as zero-width, so removing them keeps every column as it measured it.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control or formatting characters (newline and tab stay)."""
+    return _UNSAFE.sub("", text)
+
+
+class _SafeConsole(Console):
+    """A console that never writes a control sequence it did not make itself.
+
+    Everything printed passes :meth:`render`; the segments rich made for styles and
+    cursor moves carry their codes apart from the text (``control``, ``style``), so
+    cleaning the text leaves every layout and style intact.
+    """
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control or not _UNSAFE.search(segment.text):
+                yield segment
+            else:
+                yield Segment(printable(segment.text), segment.style, segment.control)
 
 
 class _Trimmed(io.TextIOBase):
@@ -52,10 +84,10 @@ class _Trimmed(io.TextIOBase):
 
 def _console(*, stderr: bool) -> Console:
     """Colour and width from the terminal; off one, no colour, no width limit, no padding."""
-    console = Console(stderr=stderr, highlight=False)
+    console = _SafeConsole(stderr=stderr, highlight=False)
     if not console.is_terminal:
         stream = (lambda: sys.stderr) if stderr else (lambda: sys.stdout)
-        console = Console(
+        console = _SafeConsole(
             file=typing.cast(TextIO, _Trimmed(stream)),
             highlight=False,
             width=UNLIMITED_WIDTH,

@@ -112,9 +112,11 @@ def up_command(
             if demo.api_url:
                 console.out.print(
                     f"  export LANDLORD_API__URL={demo.api_url} LANDLORD_TOKEN=$(kubectl create "
-                    f"token {demo.admin} -n {settings.platform_namespace}); landlord tenant list"
+                    f"token {demo.admin} -n {settings.platform_namespace} --audience "
+                    f"{settings.api.audiences[0]}); landlord tenant list"
                 )
                 console.out.print(f"  landlord audit tenant {up.DEMO_API_TENANT}")
+                console.out.print(f"  status page: {demo.api_url}/ui (the token above, under ui)")
             else:
                 console.out.print(
                     f"  Landlord runs in pods: landlord logs come from the pods in "

@@ -77,8 +77,14 @@ def request_and_wait(
         if status.get("lastHandledReconcileAt") == stamp:
             ready = conditions.get(status.get("conditions") or [], conditions.READY) or {}
             mark = "✔" if ready.get("status") == "True" else "✗"
-            revision = (status.get("artifact") or {}).get("revision") or status.get(
-                "lastAppliedRevision"
+            # A failed sync names the revision it tried, not the one still applied.
+            attempted = (
+                None if ready.get("status") == "True" else status.get("lastAttemptedRevision")
+            )
+            revision = (
+                (status.get("artifact") or {}).get("revision")
+                or attempted
+                or status.get("lastAppliedRevision")
             )
             console.out.print(
                 f"{mark} {ready.get('reason', '')}: {ready.get('message', '')}"

@@ -109,8 +109,17 @@ def reconcile_trace(events: list[dict[str, Any]]) -> str | None:
     ]
     if not traced:
         return None
-    event = max(traced, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+    event = max(traced, key=_newest)
     return str(event["metadata"]["annotations"][labels.TRACE_ID])
+
+
+def _newest(event: dict[str, Any]) -> tuple[str, int]:
+    """Sort key: the last time (seconds only), then the write order within that second."""
+    version = str((event.get("metadata") or {}).get("resourceVersion") or "0")
+    return (
+        str(event.get("lastTimestamp") or event.get("eventTime") or ""),
+        int(version) if version.isdigit() else 0,
+    )
 
 
 def last_apply(events: list[dict[str, Any]]) -> str:

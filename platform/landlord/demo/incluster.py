@@ -140,6 +140,7 @@ def running(
     controlplane.load_image(plane.state_dir, archive)
     step("image", f"{name} imported into the real node")
     host = urllib.parse.urlsplit(plane.server).hostname or "127.0.0.1"
+    up.fresh_start(plane.state_dir)
     git = GitServer(plane.state_dir / "git", host=host).start()
     try:
         names = up.platform_repo(tenants_dir, git, policies_dir) if tenants_dir.is_dir() else []

@@ -49,7 +49,9 @@ def encrypted_secret(tools: Tools, tenant: str, secret: str) -> tuple[str, Pendi
     plain = (
         "apiVersion: v1\nkind: Secret\nmetadata:\n"
         f"  name: {SECRET_NAME}\ntype: Opaque\nstringData:\n"
-        f"  username: {tenant}\n  password: {secrets.token_urlsafe(18)}\n"
+        # Not the tenant's own name: every value decrypted is scrubbed from the run's
+        # messages, and a namespace called like a value would read <redacted> there.
+        f"  username: {tenant}-app\n  password: {secrets.token_urlsafe(18)}\n"
     )
     with tempfile.TemporaryDirectory(prefix="landlord-demo-") as folder:
         source = pathlib.Path(folder) / "secret.yaml"

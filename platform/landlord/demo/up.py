@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import os
 import pathlib
+import shutil
 import socket
 import sys
 import threading
@@ -86,6 +87,17 @@ def clear_leftovers(state_dir: pathlib.Path, step: StepFn) -> None:
         controlplane.down(state_dir, step=step)
 
 
+# What a demo run leaves in its state dir besides the control plane's own: the Git
+# repositories (with whatever was pushed to them), charts, artifacts, the API's clones.
+RUN_DIRS = ("git", "charts", "sources", "api")
+
+
+def fresh_start(state_dir: pathlib.Path) -> None:
+    """Every demo starts from the checkout's repositories, not the last run's pushes."""
+    for name in RUN_DIRS:
+        shutil.rmtree(state_dir / name, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def running(
     settings: Settings,
@@ -98,6 +110,7 @@ def running(
 ) -> Iterator[Demo]:
     """Install, run the operator and the Git server, onboard; stop both on exit."""
     operator: processes.Record | None = None
+    fresh_start(plane.state_dir)
     git = GitServer(plane.state_dir / "git").start()
     helm = binaries.find(
         "helm", cache_dir=settings.cluster.cache_dir, assets_dir=settings.cluster.assets_dir

@@ -130,6 +130,7 @@ class KustomizationReconciler(Steps):
         with telemetry.span(
             "sync.reconcile", {"landlord.kustomization": key}, parent=parent, link=link
         ):
+            result.trace_id = telemetry.trace_id() or ""
             try:
                 if isinstance(spec, SyncError):
                     raise spec  # a bad name or a denied edge: nothing of the target was read
@@ -177,6 +178,22 @@ class KustomizationReconciler(Steps):
                 requested,
                 metrics=self.metrics,
                 seconds=time.monotonic() - began,
+            )
+            # One line a reconcile that ran (`landlord logs --kind ks --name …` finds it).
+            log.log(
+                logging.INFO if outcome.ready else logging.WARNING,
+                "reconciled %s: %s: %s",
+                key,
+                outcome.reason,
+                outcome.message,
+                extra={
+                    "kustomization": key,
+                    "revision": result.revision,
+                    "reason": outcome.reason,
+                    "ready": outcome.ready,
+                    "seconds": round(time.monotonic() - began, 3),
+                    **({"trace_id": result.trace_id} if result.trace_id else {}),
+                },
             )
         finally:
             result.redactor.forget()

@@ -32,7 +32,9 @@ def write(
     ``seconds``: how long the reconcile took, observed by its result.
     """
     rendered = status_step.render(body, outcome, result, requested, now=conditions.now())
-    about = {labels.REVISION: result.revision} if result.revision else None
+    about = {labels.REVISION: result.revision} if result.revision else {}
+    if result.trace_id:  # posted after the reconcile's span ended: name its trace
+        about[labels.TRACE_ID] = result.trace_id
     for event in rendered.events:
         events.record(
             kube,
@@ -40,7 +42,7 @@ def write(
             reason=event.reason,
             message=event.message,
             warning=event.warning,
-            annotations=about,
+            annotations=about or None,
         )
     if metrics is not None:
         for drift in result.repaired:

@@ -21,6 +21,8 @@ class Result:
     """What the pipeline did to the cluster."""
 
     revision: str = ""
+    # The reconcile's trace (its span's), carried onto the Events it posts after the span.
+    trace_id: str = ""
     inventory: Inventory | None = None
     changed: list[Entry] = dataclasses.field(default_factory=list)
     pruned: list[Entry] = dataclasses.field(default_factory=list)

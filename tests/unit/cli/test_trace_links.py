@@ -132,4 +132,9 @@ def test_the_reconcile_trace_comes_from_the_newest_landlord_event_that_carries_o
         event("2026-11-30T10:10:00Z", "c" * 32, component="someone-else"),
     ]
     assert trace.reconcile_trace(events) == "b" * 32
+    # Two Events in one second: the one written last (resourceVersion) is the newest.
+    later = event("2026-11-30T10:05:00Z", "d" * 32)
+    later["metadata"]["resourceVersion"] = "120"
+    events[1]["metadata"]["resourceVersion"] = "119"
+    assert trace.reconcile_trace([later, *events]) == "d" * 32
     assert trace.reconcile_trace([]) is None

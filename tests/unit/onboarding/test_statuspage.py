@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -113,6 +114,7 @@ def test_an_owner_sees_another_tenants_node_by_name_only() -> None:
     nodes = {node.key: node for node in drawn.nodes}
     assert set(nodes) == {"team-a/web", "team-a/config", "team-b-db/db"}
     assert nodes["team-b-db/db"].ready is None  # its state is team-b's
+    assert nodes["team-b-db/db"].tenant == ""  # and so is who owns it
     assert nodes["team-a/web"].ready is not None
     assert all(edge.source.startswith("team-a/") for edge in drawn.edges)
 
@@ -184,20 +186,96 @@ def test_views_answer_only_their_own_paths() -> None:
 def test_sessions_expire_idle_and_old_and_are_bounded() -> None:
     now = [0.0]
     sessions = Sessions(lifetime=50, idle=10, limit=2, clock=lambda: now[0])
-    first = sessions.open("t1")
+    first = sessions.open("t1", "u1")
     assert sessions.token(first) == "t1"
     now[0] = 11
     assert sessions.token(first) is None  # idle too long
-    second = sessions.open("t2")
+    second = sessions.open("t2", "u2")
     for _ in range(5):  # used every 9 s: never idle
         now[0] += 9
         assert sessions.token(second) == "t2"
     now[0] += 9  # 54 s after it was opened: past its lifetime
     assert sessions.token(second) is None
-    a, b, c = sessions.open("a"), sessions.open("b"), sessions.open("c")
+    a, b, c = sessions.open("a", "ua"), sessions.open("b", "ub"), sessions.open("c", "uc")
     assert len(sessions) == 2
     assert sessions.token(a) is None
     assert sessions.token(c) == "c"
     assert sessions.token(b) == "b"
     assert sessions.token(None) is None
     assert sessions.token("made-up") is None
+
+
+def test_the_overview_names_a_ready_tenants_failing_syncs() -> None:
+    rows = {row.name: row for row in view.tenants(WORLD, ADMIN)}
+    assert [item.key for item in rows["team-b"].failing] == ["team-b/api"]
+    assert rows["team-a"].failing == ()
+    page = html.overview(WORLD, ADMIN)
+    assert "Kustomization/team-b/api" in page
+    assert "PolicyDenied" in page
+    assert "1 sources and syncs failing" in page
+
+
+def test_a_target_outside_the_viewers_tenants_looks_the_same_whether_it_exists_or_not() -> None:
+    probing = snapshot(
+        tenant("team-a", ["team-a"]),
+        namespace("team-a", "team-a"),
+        namespace("team-b", "team-b"),
+        ks(
+            "team-a",
+            "web",
+            [{"name": "real", "namespace": "team-b"}, {"name": "made-up", "namespace": "team-b"}],
+        ),
+        ks("team-b", "real"),
+    )
+    drawn = view.graph(probing, OWNER_A, decide)
+    nodes = {node.key: node for node in drawn.nodes}
+    assert nodes["team-b/real"] == dataclasses.replace(nodes["team-b/made-up"], key="team-b/real")
+    picture = graph.svg(drawn)
+    assert picture.count("outside your tenants") == 6  # title, accessible name, label: twice
+    assert "does not exist" not in picture
+    assert "tenant team-b" not in picture
+
+
+def test_a_source_url_is_shown_without_its_credentials() -> None:
+    world = snapshot(
+        tenant("team-a", ["team-a"]),
+        namespace("team-a", "team-a"),
+        {
+            "kind": "GitRepository",
+            "metadata": {"namespace": "team-a", "name": "app"},
+            "spec": {"url": "https://deploy:glpat-SECRET@git.example.com/a.git"},
+            "status": {},
+        },
+    )
+    page = html.tenant(world, ADMIN, "team-a") or ""
+    assert "glpat-SECRET" not in page
+    assert "https://***@git.example.com/a.git" in page
+
+
+def test_only_namespaces_labelled_as_the_tenants_show_its_objects() -> None:
+    # team-a's spec asks for team-b's namespace (refused by the operator): not shown as team-a's.
+    world = snapshot(
+        {
+            "kind": "Tenant",
+            "metadata": {"name": "team-a"},
+            "spec": {"namespaces": ["team-a", "team-b"]},
+            "status": {"namespaces": [], **_ready("False", "NamespaceConflict")},
+        },
+        namespace("team-a", "team-a"),
+        namespace("team-b", "team-b"),
+        ks("team-a", "mine"),
+        ks("team-b", "theirs", ready="False", message="team-b private words"),
+    )
+    page = view.tenant(world, OWNER_A, "team-a")
+    assert page is not None
+    assert [item.key for item in page.syncs] == ["team-a/mine"]
+    assert "team-b private words" not in html.overview(world, OWNER_A)
+
+
+def test_one_user_signing_in_again_and_again_cannot_push_others_out() -> None:
+    sessions = Sessions(limit=10, per_owner=2)
+    admin = sessions.open("admin-token", "admin")
+    for _ in range(50):
+        sessions.open("tenant-token", "mallory")
+    assert sessions.token(admin) == "admin-token"
+    assert len(sessions) == 3

@@ -89,6 +89,7 @@ class StatusCache:
         self._objects: dict[str, dict[str, Body]] = {kind: {} for _, kind, _ in WATCHED}
         self._listed: set[str] = set()
         self._version = 0
+        self._snapshot: Snapshot | None = None
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -164,13 +165,19 @@ class StatusCache:
             return self._version
 
     def snapshot(self) -> Snapshot:
-        """A consistent copy of every kind (the dictionaries, not the bodies, are copied)."""
+        """A consistent copy of every kind (the dictionaries, not the bodies, are copied).
+
+        One copy a version: every page and stream reading the same version shares it
+        (and its namespace index).
+        """
         with self._changed:
-            return Snapshot(
-                version=self._version,
-                objects={kind: dict(found) for kind, found in self._objects.items()},
-                synced=len(self._listed) == len(WATCHED),
-            )
+            if self._snapshot is None or self._snapshot.version != self._version:
+                self._snapshot = Snapshot(
+                    version=self._version,
+                    objects={kind: dict(found) for kind, found in self._objects.items()},
+                    synced=len(self._listed) == len(WATCHED),
+                )
+            return self._snapshot
 
     def wait_for_change(self, seen: int, timeout: float) -> int:
         """Block until the version moves past ``seen`` (or ``timeout``, or stop); the version."""

@@ -65,7 +65,7 @@ def _state(node: Node) -> tuple[str, str]:
     if not node.known:
         return "missing", "does not exist"
     if node.ready is None:
-        return "hidden", "another tenant's"
+        return "hidden", "outside your tenants"
     return {"True": ("ready", "Ready"), "False": ("failing", "Failing")}.get(
         node.ready.status, ("pending", "Pending")
     )

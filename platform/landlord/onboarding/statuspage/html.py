@@ -57,21 +57,54 @@ def _message(ready: view.Readiness) -> str:
 # -- views -----------------------------------------------------------------------------
 
 
+SHOWN_FAILING = 3  # per tenant on the overview; its own page lists them all
+
+
+def _syncs(row: view.TenantRow) -> str:
+    if not row.failing:
+        return f"{row.syncs_ready}/{row.syncs}"
+    return f'<span class="badge badge-failing">{len(row.failing)} failing</span> ' + (
+        f"{row.syncs_ready}/{row.syncs}"
+    )
+
+
+def _failing(row: view.TenantRow) -> str:
+    """The tenant's failing sources and syncs, each with its reason and message, cut short."""
+    if not row.failing:
+        return ""
+    items = "".join(
+        f'<li><span class="failing">{_e(item.kind)}/{_e(item.key)}</span>: '
+        f'<span class="reason">{_e(item.ready.reason)}</span> {_e(_cut(item.ready.message))}</li>'
+        for item in row.failing[:SHOWN_FAILING]
+    )
+    more = len(row.failing) - SHOWN_FAILING
+    if more > 0:
+        items += f"<li>and {more} more on {_tenant_link(row.name)}</li>"
+    return f'<ul class="failing-list">{items}</ul>'
+
+
+def _cut(text: str, size: int = 240) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
 def overview(snapshot: Snapshot, viewer: view.Viewer) -> str:
     rows = view.tenants(snapshot, viewer)
     counts = {word: sum(1 for r in rows if r.ready.word == word) for word in ("Ready", "Failing")}
     pending = len(rows) - counts["Ready"] - counts["Failing"]
+    broken = sum(len(r.failing) for r in rows)
     summary = (
         f'<p class="summary" id="summary">{len(rows)} tenants: '
         f'<span class="badge badge-ready">{counts["Ready"]} Ready</span> '
         f'<span class="badge badge-failing">{counts["Failing"]} Failing</span> '
-        f'<span class="badge badge-pending">{pending} Pending</span></p>'
+        f'<span class="badge badge-pending">{pending} Pending</span>; '
+        f'<span class="badge badge-{"failing" if broken else "ready"}">'
+        f"{broken} sources and syncs failing</span></p>"
     )
     body = [
         f'<tr data-tenant="{_e(r.name)}"><th scope="row">{_tenant_link(r.name)}</th>'
         f"<td>{_badge(r.ready, r.suspended)}</td>"
         f"<td>{_e(', '.join(r.namespaces))}</td>"
-        f"<td>{r.syncs_ready}/{r.syncs}</td><td>{_message(r.ready)}</td></tr>"
+        f"<td>{_syncs(r)}</td><td>{_message(r.ready)}{_failing(r)}</td></tr>"
         for r in rows
     ]
     return (
@@ -79,7 +112,7 @@ def overview(snapshot: Snapshot, viewer: view.Viewer) -> str:
         + summary
         + _table(
             "Tenants and their readiness",
-            ("Tenant", "State", "Namespaces", "Syncs Ready", "Message"),
+            ("Tenant", "State", "Namespaces", "Syncs Ready", "Message (and what is failing)"),
             body,
             "No tenants you may see.",
         )

@@ -11,11 +11,13 @@ import pydantic
 from landlord import policy
 from landlord.api.tenant import TenantSpec
 from landlord.onboarding.identity import Authenticator, Caller
+from landlord.onboarding.statuspage import html
 from landlord.onboarding.statuspage.cache import Snapshot, StatusCache
 from landlord.onboarding.statuspage.sessions import Sessions
 from landlord.onboarding.statuspage.view import EdgeDecision, Viewer
 
 VIEWER_SECONDS = 5.0  # a viewer's tenants are worked out again this often
+RENDERED_KEPT = 256  # rendered views kept (a new cache version makes the old ones unused)
 
 
 class StatusPage:
@@ -37,7 +39,8 @@ class StatusPage:
         self.gate = gate
         self.platform_namespace = platform_namespace
         self.secure_cookie = secure_cookie
-        self._viewers: dict[str, tuple[float, int, int, Viewer]] = {}
+        self._viewers: dict[tuple[str, tuple[str, ...]], tuple[float, int, int, Viewer]] = {}
+        self._rendered: dict[tuple[Viewer, str, int, int], tuple[str, str] | None] = {}
         self._lock = threading.Lock()
 
     def caller(self, token: str) -> Caller | None:
@@ -50,13 +53,14 @@ class StatusPage:
         if caller is None:
             return None
         now = time.monotonic()
-        key = f"{caller.user}\x00{','.join(caller.groups)}"
+        key = (caller.user, tuple(caller.groups))
+        version = self.gate.version  # read first: a reload while deciding is not missed
         with self._lock:
             cached = self._viewers.get(key)
             if (
                 cached is not None
                 and now - cached[0] < VIEWER_SECONDS
-                and cached[1] == self.gate.version
+                and cached[1] == version
                 and cached[2] == snapshot.version
             ):
                 return cached[3]
@@ -64,7 +68,20 @@ class StatusPage:
         with self._lock:
             if len(self._viewers) > 1000:
                 self._viewers.clear()
-            self._viewers[key] = (now, self.gate.version, snapshot.version, found)
+            self._viewers[key] = (now, version, snapshot.version, found)
+        return found
+
+    def render(self, path: str, snapshot: Snapshot, viewer: Viewer) -> tuple[str, str] | None:
+        """:func:`html.main_of`, once per viewer, view and version (live streams share it)."""
+        key = (viewer, path, snapshot.version, self.gate.version)
+        with self._lock:
+            if key in self._rendered:
+                return self._rendered[key]
+        found = html.main_of(path, snapshot, viewer, self.decide)
+        with self._lock:
+            if len(self._rendered) >= RENDERED_KEPT:
+                self._rendered.clear()
+            self._rendered[key] = found
         return found
 
     def _viewer(self, caller: Caller, snapshot: Snapshot) -> Viewer:

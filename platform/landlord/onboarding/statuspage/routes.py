@@ -12,17 +12,21 @@ from __future__ import annotations
 import asyncio
 import importlib.resources
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from landlord.onboarding.statuspage import html
 from landlord.onboarding.statuspage.page import StatusPage
 from landlord.onboarding.statuspage.sessions import COOKIE
 
 MAX_STREAMS = 200
+MAX_STREAMS_PER_USER = 4  # live pages one user may hold open at once (across sessions)
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 KEEPALIVE_SECONDS = 15.0
 POLL_SECONDS = 0.1  # how often a stream looks at the cache's version (a comparison)
 SETTLE_SECONDS = 0.2  # a burst of changes lands in one update
@@ -56,10 +60,27 @@ def _same_origin(request: Request) -> bool:
     return urllib.parse.urlsplit(origin).netloc == request.headers.get("host", "")
 
 
+class _Leased(StreamingResponse):
+    """A stream that gives its admission back however it ends (even before it started)."""
+
+    def __init__(
+        self, content: AsyncIterator[str], release: Callable[[], None], **kwargs: Any
+    ) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 def add_routes(app: FastAPI, page: StatusPage) -> None:
     """Add ``/ui`` and its sub-paths to ``app``."""
     assets = {name: _static(name) for name in STATIC}
     streams = 0
+    per_user: dict[str, int] = {}
 
     def token_of(request: Request) -> str | None:
         return page.sessions.token(request.cookies.get(COOKIE))
@@ -76,7 +97,7 @@ def add_routes(app: FastAPI, page: StatusPage) -> None:
         if viewer is None:
             page.sessions.close(request.cookies.get(COOKIE))
             return to_login()
-        found = await run_in_threadpool(html.main_of, path, snapshot, viewer, page.decide)
+        found = await run_in_threadpool(page.render, path, snapshot, viewer)
         if found is None:
             # No such tenant, or one the viewer may not see: the same answer for both.
             return _html(
@@ -137,12 +158,14 @@ def add_routes(app: FastAPI, page: StatusPage) -> None:
         response = RedirectResponse("/ui", status_code=303, headers=SECURITY_HEADERS)
         response.set_cookie(
             COOKIE,
-            page.sessions.open(token),
+            page.sessions.open(token, caller.user),
             max_age=int(page.sessions.lifetime),
             path="/ui",
             httponly=True,
             samesite="strict",
-            secure=page.secure_cookie,
+            # Secure unless the page is reached on loopback (the demo, a port-forward):
+            # behind an ingress, the cookie never travels over plain HTTP.
+            secure=page.secure_cookie or request.url.hostname not in LOOPBACK_NAMES,
         )
         return response
 
@@ -168,54 +191,61 @@ def add_routes(app: FastAPI, page: StatusPage) -> None:
     async def stream(request: Request, path: str = "/ui", version: int = 0) -> Response:
         nonlocal streams
         session = request.cookies.get(COOKIE)
-        if page.sessions.token(session) is None:
+        token = page.sessions.token(session)
+        caller = None if token is None else await run_in_threadpool(page.caller, token)
+        if caller is None:
             return Response("sign in first", status_code=401, headers=SECURITY_HEADERS)
-        if not path.startswith("/ui") or streams >= MAX_STREAMS:
+        if not path.startswith("/ui"):
+            return Response("bad path", status_code=400, headers=SECURITY_HEADERS)
+        user = caller.user
+        if streams >= MAX_STREAMS or per_user.get(user, 0) >= MAX_STREAMS_PER_USER:
             return Response(
-                "too many live pages open; reload later" if streams >= MAX_STREAMS else "bad path",
-                status_code=503 if streams >= MAX_STREAMS else 400,
-                headers=SECURITY_HEADERS,
+                "too many live pages open; close one, or reload later",
+                status_code=429 if per_user.get(user, 0) >= MAX_STREAMS_PER_USER else 503,
+                headers={**SECURITY_HEADERS, "Retry-After": "10"},
             )
+        # Admitted here, before the stream starts: concurrent opens cannot overshoot.
+        streams += 1
+        per_user[user] = per_user.get(user, 0) + 1
 
         async def events() -> AsyncIterator[str]:
-            nonlocal streams
-            streams += 1
             seen = version
-            try:
-                yield "retry: 2000\n\n"
+            yield "retry: 2000\n\n"
+            quiet = 0.0
+            while not await request.is_disconnected():
+                if page.cache.version == seen:
+                    await asyncio.sleep(POLL_SECONDS)
+                    quiet += POLL_SECONDS
+                    if quiet >= KEEPALIVE_SECONDS:
+                        quiet = 0.0
+                        yield ": keep-alive\n\n"
+                    continue
                 quiet = 0.0
-                while not await request.is_disconnected():
-                    if page.cache.version == seen:
-                        await asyncio.sleep(POLL_SECONDS)
-                        quiet += POLL_SECONDS
-                        if quiet >= KEEPALIVE_SECONDS:
-                            quiet = 0.0
-                            yield ": keep-alive\n\n"
-                        continue
-                    quiet = 0.0
-                    await asyncio.sleep(SETTLE_SECONDS)
-                    token = page.sessions.token(session)
-                    snapshot = page.cache.snapshot()
-                    viewer = (
-                        None
-                        if token is None
-                        else await run_in_threadpool(page.viewer, token, snapshot)
-                    )
-                    if viewer is None:
-                        yield "event: signedout\ndata: /ui/login\n\n"
-                        return
-                    found = await run_in_threadpool(
-                        html.main_of, path, snapshot, viewer, page.decide
-                    )
-                    seen = snapshot.version
-                    main = found[1] if found else "<h1>Gone</h1><p>This no longer exists.</p>"
-                    data = "".join(f"data: {line}\n" for line in main.splitlines() or [""])
-                    yield f"event: update\nid: {seen}\n{data}\n"
-            finally:
-                streams -= 1
+                await asyncio.sleep(SETTLE_SECONDS)
+                token = page.sessions.token(session)
+                snapshot = page.cache.snapshot()
+                viewer = (
+                    None if token is None else await run_in_threadpool(page.viewer, token, snapshot)
+                )
+                if viewer is None:
+                    yield "event: signedout\ndata: /ui/login\n\n"
+                    return
+                found = await run_in_threadpool(page.render, path, snapshot, viewer)
+                seen = snapshot.version
+                main = found[1] if found else "<h1>Gone</h1><p>This no longer exists.</p>"
+                data = "".join(f"data: {line}\n" for line in main.splitlines() or [""])
+                yield f"event: update\nid: {seen}\n{data}\n"
 
-        return StreamingResponse(
+        def release() -> None:
+            nonlocal streams
+            streams -= 1
+            per_user[user] -= 1
+            if not per_user[user]:
+                del per_user[user]
+
+        return _Leased(
             events(),
+            release,
             media_type="text/event-stream",
             headers={**SECURITY_HEADERS, "X-Accel-Buffering": "no"},
         )

@@ -21,6 +21,7 @@ COOKIE = "landlord_session"
 @dataclasses.dataclass
 class Session:
     token: str
+    owner: str
     created: float
     used: float
 
@@ -34,21 +35,30 @@ class Sessions:
         lifetime: float = 8 * 3600.0,
         idle: float = 3600.0,
         limit: int = 10_000,
+        per_owner: int = 5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.lifetime = lifetime
         self.idle = idle
         self.limit = limit
+        self.per_owner = per_owner
         self._clock = clock
         self._sessions: collections.OrderedDict[str, Session] = collections.OrderedDict()
         self._lock = threading.Lock()
 
-    def open(self, token: str) -> str:
-        """A new session for ``token``; its id (256 random bits)."""
+    def open(self, token: str, owner: str) -> str:
+        """A new session for ``token`` of user ``owner``; its id (256 random bits).
+
+        One user holds at most ``per_owner`` sessions (its oldest goes first), so
+        signing in again and again cannot push everyone else's sessions out.
+        """
         session_id = secrets.token_urlsafe(32)
         now = self._clock()
         with self._lock:
-            self._sessions[session_id] = Session(token, now, now)
+            mine = [key for key, found in self._sessions.items() if found.owner == owner]
+            for key in mine[: max(len(mine) - self.per_owner + 1, 0)]:
+                del self._sessions[key]
+            self._sessions[session_id] = Session(token, owner, now, now)
             while len(self._sessions) > self.limit:
                 self._sessions.popitem(last=False)
         return session_id

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from landlord.api import conditions, labels, reasons
+from landlord.git import urls
 from landlord.onboarding.statuspage.cache import Body, Snapshot
 
 SOURCE_KINDS = ("GitRepository", "HelmRepository")
@@ -80,6 +81,7 @@ class TenantRow:
     suspended: bool
     syncs: int
     syncs_ready: int
+    failing: tuple[Item, ...] = ()  # its sources and syncs whose Ready is False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,16 +173,22 @@ def tenant_namespaces(body: Body) -> tuple[str, ...]:
 
 
 def namespace_tenants(snapshot: Snapshot) -> dict[str, str]:
-    """Map each namespace to its tenant: its label first, else the Tenants' own lists."""
+    """Map each namespace to its tenant, by the ``landlord.dev/tenant`` label the operator set.
+
+    Only the label counts: a Tenant's spec may ask for a namespace it was refused
+    (another tenant's), and its status may still list one being offboarded.
+    """
     found: dict[str, str] = {}
-    for owner in snapshot.of("Tenant"):
-        for name in tenant_namespaces(owner):
-            found.setdefault(name, owner["metadata"]["name"])
     for body in snapshot.of("Namespace"):
         label = ((body.get("metadata") or {}).get("labels") or {}).get(labels.TENANT)
         if label:
             found[body["metadata"]["name"]] = label
     return found
+
+
+def owned_namespaces(snapshot: Snapshot, tenant_name: str) -> tuple[str, ...]:
+    """The namespaces labelled as ``tenant_name``'s: where its sources and syncs are read."""
+    return tuple(sorted(ns for ns, t in namespace_tenants(snapshot).items() if t == tenant_name))
 
 
 def namespace_labels(snapshot: Snapshot, namespace: str) -> dict[str, str]:
@@ -197,7 +205,7 @@ def _item(body: Body) -> Item:
     if kind in SOURCE_KINDS:
         artifact = status.get("artifact") or {}
         revision = str(artifact.get("revision") or "")
-        detail = str(spec.get("url") or "")
+        detail = urls.redact(str(spec.get("url") or ""))  # user:password@ → ***@
         last = str(artifact.get("lastUpdateTime") or "")
         drift = ""
     else:
@@ -245,7 +253,9 @@ def _in(snapshot: Snapshot, kinds: Iterable[str], namespaces: Iterable[str]) -> 
 
 def _row(snapshot: Snapshot, body: Body) -> TenantRow:
     namespaces = tenant_namespaces(body)
-    syncs = [_item(item) for item in _in(snapshot, SYNC_KINDS, namespaces)]
+    owned = owned_namespaces(snapshot, body["metadata"]["name"])
+    syncs = [_item(item) for item in _in(snapshot, SYNC_KINDS, owned)]
+    sources = [_item(item) for item in _in(snapshot, SOURCE_KINDS, owned)]
     return TenantRow(
         name=body["metadata"]["name"],
         ready=readiness(body),
@@ -253,6 +263,7 @@ def _row(snapshot: Snapshot, body: Body) -> TenantRow:
         suspended=bool((body.get("spec") or {}).get("suspend")),
         syncs=len(syncs),
         syncs_ready=sum(1 for item in syncs if item.ready.status == "True"),
+        failing=tuple(item for item in (*sources, *syncs) if item.ready.status == "False"),
     )
 
 
@@ -270,12 +281,12 @@ def tenant(snapshot: Snapshot, viewer: Viewer, name: str) -> TenantPage | None:
     body = snapshot.get("Tenant", name)
     if body is None or not viewer.sees(name):
         return None
-    namespaces = tenant_namespaces(body)
+    owned = owned_namespaces(snapshot, name)
     return TenantPage(
         row=_row(snapshot, body),
         conditions=_conditions(body),
-        sources=tuple(_item(item) for item in _in(snapshot, SOURCE_KINDS, namespaces)),
-        syncs=tuple(_item(item) for item in _in(snapshot, SYNC_KINDS, namespaces)),
+        sources=tuple(_item(item) for item in _in(snapshot, SOURCE_KINDS, owned)),
+        syncs=tuple(_item(item) for item in _in(snapshot, SYNC_KINDS, owned)),
     )
 
 
@@ -321,12 +332,17 @@ def graph(snapshot: Snapshot, viewer: Viewer, decide: Decide) -> Graph:
         if edge.target in nodes:
             continue
         target_ns = edge.target.partition("/")[0]
+        if not (viewer.everything or target_ns in visible):
+            # Outside the viewer's tenants: one state whatever is there (another
+            # tenant's, or nothing at all), and no owner: the edge is the viewer's own,
+            # what it points at is not.
+            nodes[edge.target] = Node(edge.target, "", None, known=True)
+            continue
         found = snapshot.get("Kustomization", edge.target)
-        shown = found is not None and (viewer.everything or target_ns in visible)
         nodes[edge.target] = Node(
             edge.target,
             owners.get(target_ns, ""),
-            readiness(found) if shown and found is not None else None,
+            readiness(found) if found is not None else None,
             known=found is not None,
         )
     return Graph(tuple(nodes[key] for key in sorted(nodes)), tuple(edges))
