@@ -9,6 +9,7 @@ from rich.table import Table
 
 from landlord import kube
 from landlord.cli import console
+from landlord.cli import output as formats
 from landlord.cluster import binaries, controlplane
 from landlord.cluster.realnode import plan as realnode_plan
 from landlord.clusters import register
@@ -126,14 +127,36 @@ def load_image_command(
 
 @cluster_group.command("status")
 @_state_dir
+@formats.output_option
 @click.pass_obj
-def status_command(settings: Settings, state_dir: pathlib.Path | None) -> None:
+def status_command(settings: Settings, state_dir: pathlib.Path | None, output: str) -> None:
     """Say what runs (exit 1 when something recorded is not running)."""
     directory = state_dir or settings.cluster.state_dir
     plane, components = controlplane.status(directory)
     if plane is None:
-        console.out.print(f"no control plane recorded in {directory}")
+        console.err.print(f"no control plane recorded in {directory}")
         raise SystemExit(1)
+    if formats.structured(output):
+        formats.emit(
+            {
+                "server": plane.server,
+                "kubeconfig": str(plane.kubeconfig),
+                "components": [
+                    {
+                        "name": item.name,
+                        "pid": item.pid,
+                        "running": item.running,
+                        "version": plane.versions.get(item.name, ""),
+                        "log": str(item.log),
+                    }
+                    for item in components
+                ],
+            },
+            output,
+        )
+        if not all(item.running for item in components):
+            raise SystemExit(1)
+        return
     table = Table("component", "pid", "state", "version", "log")
     for item in components:
         table.add_row(

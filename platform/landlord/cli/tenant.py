@@ -10,6 +10,7 @@ import yaml
 from rich.table import Table
 
 from landlord.cli import console
+from landlord.cli import output as formats
 from landlord.client import ApiCallError, connect
 from landlord.settings import Settings
 
@@ -190,12 +191,16 @@ def delete_command(
 
 @tenant_group.command("list")
 @_connection_options
+@formats.output_option
 @click.pass_obj
 def list_command(
-    settings: Settings, api_url: str | None, token: str | None, timeout: float
+    settings: Settings, api_url: str | None, token: str | None, timeout: float, output: str
 ) -> None:
     """The tenants you may see, from the platform repository, with their readiness."""
     _, result = connect(settings, api_url, token, timeout).call("GET", "/v1/tenants")
+    if formats.structured(output):
+        formats.emit(result, output)
+        return
     table = Table("NAME", "READY", "NAMESPACES", "FILE", box=None, pad_edge=False)
     for item in result.get("items", []):
         spec = item.get("spec") or {}
@@ -212,10 +217,23 @@ def list_command(
 @tenant_group.command("get")
 @click.argument("name")
 @_connection_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="yaml or json.",
+)
 @click.pass_obj
 def get_command(
-    settings: Settings, name: str, api_url: str | None, token: str | None, timeout: float
+    settings: Settings,
+    name: str,
+    api_url: str | None,
+    token: str | None,
+    timeout: float,
+    output: str,
 ) -> None:
-    """Tenant NAME: its spec from Git and its status from the cluster, as YAML."""
+    """Tenant NAME: its spec from Git and its status from the cluster, as YAML (or JSON)."""
     _, result = connect(settings, api_url, token, timeout).call("GET", f"/v1/tenants/{name}")
-    console.out.print(yaml.safe_dump(result, sort_keys=False), end="")
+    formats.emit(result, output)

@@ -30,7 +30,8 @@ def test_status_without_a_control_plane(tmp_path: pathlib.Path) -> None:
     result = _landlord("cluster", "status", "--state-dir", str(tmp_path / "none"))
 
     assert result.returncode == 1
-    assert "no control plane recorded" in result.stdout
+    assert "no control plane recorded" in result.stderr  # stdout stays data for scripts
+    assert result.stdout == ""
 
 
 def test_a_failing_component_is_reported_with_its_log(tmp_path: pathlib.Path) -> None:
@@ -65,3 +66,10 @@ def test_unknown_command_is_a_usage_error() -> None:
 
     assert result.returncode == 2
     assert "No such command" in result.stderr
+
+
+def test_status_as_json_for_scripts(tmp_path: pathlib.Path) -> None:
+    result = _landlord("cluster", "status", "--state-dir", str(tmp_path / "none"), "-o", "json")
+
+    assert result.returncode == 1
+    assert result.stdout == ""
