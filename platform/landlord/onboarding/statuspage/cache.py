@@ -71,6 +71,24 @@ class Snapshot:
         return self._by_namespace.get((kind, namespace), [])
 
     @functools.cached_property
+    def tenant_of_namespace(self) -> dict[str, str]:
+        """Each namespace's tenant, by the ``landlord.dev/tenant`` label (computed once)."""
+        found: dict[str, str] = {}
+        for body in self.of("Namespace"):
+            label = ((body.get("metadata") or {}).get("labels") or {}).get(labels.TENANT)
+            if label:
+                found[body["metadata"]["name"]] = label
+        return found
+
+    @functools.cached_property
+    def namespaces_of_tenant(self) -> dict[str, tuple[str, ...]]:
+        """Each tenant's labelled namespaces, sorted (computed once)."""
+        found: dict[str, list[str]] = {}
+        for namespace, tenant in sorted(self.tenant_of_namespace.items()):
+            found.setdefault(tenant, []).append(namespace)
+        return {tenant: tuple(names) for tenant, names in found.items()}
+
+    @functools.cached_property
     def _by_namespace(self) -> dict[tuple[str, str], list[Body]]:
         index: dict[tuple[str, str], list[Body]] = {}
         for kind, found in self.objects.items():

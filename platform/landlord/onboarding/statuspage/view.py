@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from landlord.api import conditions, labels, reasons
+from landlord.api import conditions, reasons
 from landlord.git import urls
 from landlord.onboarding.statuspage.cache import Body, Snapshot
 
@@ -178,17 +178,12 @@ def namespace_tenants(snapshot: Snapshot) -> dict[str, str]:
     Only the label counts: a Tenant's spec may ask for a namespace it was refused
     (another tenant's), and its status may still list one being offboarded.
     """
-    found: dict[str, str] = {}
-    for body in snapshot.of("Namespace"):
-        label = ((body.get("metadata") or {}).get("labels") or {}).get(labels.TENANT)
-        if label:
-            found[body["metadata"]["name"]] = label
-    return found
+    return snapshot.tenant_of_namespace
 
 
 def owned_namespaces(snapshot: Snapshot, tenant_name: str) -> tuple[str, ...]:
     """The namespaces labelled as ``tenant_name``'s: where its sources and syncs are read."""
-    return tuple(sorted(ns for ns, t in namespace_tenants(snapshot).items() if t == tenant_name))
+    return snapshot.namespaces_of_tenant.get(tenant_name, ())
 
 
 def namespace_labels(snapshot: Snapshot, namespace: str) -> dict[str, str]:
