@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import pathlib
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -46,3 +50,29 @@ class Zeros(io.RawIOBase):
         buffer[:n] = bytes(n)
         self.left -= n
         return n
+
+
+def landlord(
+    kubeconfig: pathlib.Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: a process against ``kubeconfig``, its output piped.
+
+    A process, not click's CliRunner: the Kubernetes client reads KUBECONFIG once, at
+    import, and the exit codes are those of ``main()``. The test process's own
+    ``LANDLORD_*`` settings are left out, so the CLI runs on its defaults plus ``env``.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "landlord", *args],
+        capture_output=True,
+        text=True,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("LANDLORD_")},
+            "KUBECONFIG": str(kubeconfig),
+            **(env or {}),
+        },
+        timeout=timeout,
+        check=False,
+    )

@@ -8,11 +8,8 @@ apiserver and the operator made of it.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import re
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -24,21 +21,10 @@ from landlord.cli import create
 from landlord.demo import GitServer
 from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import Tenants
-from tests.helpers import eventually
+from tests.helpers import eventually, landlord
 from tests.sync.test_apply_and_prune import config_map, deployment
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def landlord(kubeconfig: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "landlord", *args],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
-    )
 
 
 def _url(git_server: GitServer, repo: str) -> str:

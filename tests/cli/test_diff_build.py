@@ -8,10 +8,7 @@ and generations unchanged, nothing created or deleted).
 from __future__ import annotations
 
 import json
-import os
 import pathlib
-import subprocess
-import sys
 from typing import Any
 
 import yaml
@@ -21,30 +18,13 @@ from landlord.api import labels
 from landlord.sync import compare, preview
 from tests.fixtures.operator import OperatorProcess
 from tests.fixtures.sops import SopsTools
+from tests.helpers import landlord
 from tests.sync.conftest import TenantRepo, tenant_repo
 from tests.sync.test_apply_and_prune import config_map, deployment
 
 __all__ = ["tenant_repo"]  # the sync suite's tenant with a repository, Ready
 
 SECRET_VALUE = "pl41ntext-never-shown-8d2c"
-
-
-def landlord(
-    kubeconfig: pathlib.Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would, against the test control plane."""
-    return subprocess.run(
-        [sys.executable, "-m", "landlord", *args],
-        capture_output=True,
-        text=True,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("LANDLORD_")},
-            "KUBECONFIG": str(kubeconfig),
-            **(env or {}),
-        },
-        timeout=120,
-        check=False,
-    )
 
 
 def folder(root: pathlib.Path, files: dict[str, Any]) -> pathlib.Path:

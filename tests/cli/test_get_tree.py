@@ -26,7 +26,7 @@ from landlord.api import conditions
 from landlord.demo import GitServer
 from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import Tenants
-from tests.helpers import eventually
+from tests.helpers import eventually, landlord
 from tests.sync.test_apply_and_prune import config_map, deployment
 
 pytestmark = pytest.mark.timeout(240)
@@ -96,19 +96,8 @@ def synced(
 def _landlord(
     kubeconfig: pathlib.Path, *args: str, columns: int = 80
 ) -> subprocess.CompletedProcess[str]:
-    """The CLI as a process, its output piped (not a terminal), in a terminal's 80 columns.
-
-    A process, not click's CliRunner: the kubeconfig is read from KUBECONFIG as it
-    is at import, and the exit codes are those of main().
-    """
-    return subprocess.run(
-        [sys.executable, "-m", "landlord", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "KUBECONFIG": str(kubeconfig), "COLUMNS": str(columns)},
-    )
+    """The CLI, its output piped (not a terminal), in a terminal's 80 columns."""
+    return landlord(kubeconfig, *args, env={"COLUMNS": str(columns)})
 
 
 def test_get_all_lists_a_tenant_s_source_and_sync_and_get_one_prints_its_status(

@@ -7,31 +7,15 @@ asserts the refusal names the account it ran as, and that nothing was applied.
 
 from __future__ import annotations
 
-import os
 import pathlib
-import subprocess
-import sys
 from typing import Any
 
 import yaml
 
 from landlord import api, kube
+from tests.helpers import landlord
 from tests.sync.conftest import TenantRepo
 from tests.sync.test_apply_and_prune import config_map
-
-
-def landlord(kubeconfig: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "landlord", *args],
-        capture_output=True,
-        text=True,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("LANDLORD_")},
-            "KUBECONFIG": str(kubeconfig),
-        },
-        timeout=120,
-        check=False,
-    )
 
 
 def kustomization(repo: TenantRepo, name: str, **spec: Any) -> None:
