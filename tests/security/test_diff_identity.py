@@ -13,26 +13,10 @@ from typing import Any
 import yaml
 
 from landlord import api, kube
+from tests.cli.test_diff_build import suspended_kustomization
 from tests.helpers import landlord
 from tests.sync.conftest import TenantRepo
 from tests.sync.test_apply_and_prune import config_map
-
-
-def kustomization(repo: TenantRepo, name: str, **spec: Any) -> None:
-    """A suspended Kustomization of the tenant's source (the operator leaves it alone)."""
-    repo.admin.create(
-        {
-            "apiVersion": api.API_VERSION,
-            "kind": "Kustomization",
-            "metadata": {"name": name, "namespace": repo.name},
-            "spec": {
-                "sourceRef": {"kind": "GitRepository", "name": repo.name},
-                "path": "./deploy",
-                "suspend": True,
-                **spec,
-            },
-        }
-    )
 
 
 def local(tmp_path: pathlib.Path, *objects: dict[str, Any]) -> pathlib.Path:
@@ -53,8 +37,8 @@ def test_a_service_account_without_rights_is_refused_without_fallback(
             "metadata": {"name": "nobody", "namespace": ns},
         }
     )
-    kustomization(tenant_repo, "powerless", serviceAccountName="nobody")
-    kustomization(tenant_repo, "ghost", serviceAccountName="missing")
+    suspended_kustomization(tenant_repo, "powerless", serviceAccountName="nobody")
+    suspended_kustomization(tenant_repo, "ghost", serviceAccountName="missing")
     folder = local(tmp_path, config_map("probe", a="1"))
 
     result = landlord(control_plane, "diff", "ks", "powerless", "-n", ns, "--path", str(folder))
