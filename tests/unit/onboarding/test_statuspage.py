@@ -279,3 +279,9 @@ def test_one_user_signing_in_again_and_again_cannot_push_others_out() -> None:
         sessions.open("tenant-token", "mallory")
     assert sessions.token(admin) == "admin-token"
     assert len(sessions) == 3
+
+
+def test_the_overview_says_so_while_the_watches_have_not_all_listed() -> None:
+    assert "Still reading the cluster" not in html.overview(WORLD, ADMIN)
+    early = Snapshot(version=1, objects=WORLD.objects, synced=False)
+    assert "Still reading the cluster" in html.overview(early, ADMIN)

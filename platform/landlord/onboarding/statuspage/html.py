@@ -14,8 +14,6 @@ from landlord.onboarding.statuspage import graph as graph_mod
 from landlord.onboarding.statuspage import view
 from landlord.onboarding.statuspage.cache import Snapshot
 
-VIEWS = ("overview", "graph", "denials")
-
 
 def _e(value: object) -> str:
     return escape(str(value), quote=True)
@@ -107,8 +105,15 @@ def overview(snapshot: Snapshot, viewer: view.Viewer) -> str:
         f"<td>{_syncs(r)}</td><td>{_message(r.ready)}{_failing(r)}</td></tr>"
         for r in rows
     ]
+    loading = (
+        ""
+        if snapshot.synced
+        else '<p class="muted" role="status">Still reading the cluster: some objects may be '
+        "missing until every watch has listed once.</p>"
+    )
     return (
         "<h1>Tenants</h1>"
+        + loading
         + summary
         + _table(
             "Tenants and their readiness",
