@@ -146,6 +146,7 @@ def main() -> None:
         "kustomize",
         "helm",
         "sops",
+        "registry",
         "flux-source",
         "flux-kustomize",
     }
@@ -177,6 +178,15 @@ def main() -> None:
             "sigs.k8s.io/kustomize/kustomize/v5",
             versions.KUSTOMIZE,
             "sigs.k8s.io/kustomize/kustomize/v5",
+        )
+
+    if "registry" in which:
+        plain(
+            "registry",
+            "github.com/distribution/distribution/v3",
+            versions.REGISTRY,
+            "github.com/distribution/distribution/v3/cmd/registry",
+            tolerant=True,
         )
 
     if "flux-source" in which:

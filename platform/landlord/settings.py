@@ -170,6 +170,34 @@ class HelmSettings(BaseModel):
     max_chart_files: int = Field(default=5_000, ge=1)
 
 
+class OciSettings(BaseModel):
+    """``LANDLORD_OCI__*``: OCIRepositories and the registries they pull from (docs/oci.md)."""
+
+    # OCIRepositories reconciled at once.
+    workers: int = Field(default=2, ge=1, le=32)
+    # A manifest (or index) as fetched; the OCI distribution spec suggests 4 MiB.
+    max_manifest_bytes: int = Field(default=4 * 1024**2, ge=1024)
+    # One layer as stored in the registry (compressed). What it extracts to is held
+    # to the sources' caps (LANDLORD_SOURCES__MAX_FILES, _MAX_FILE_BYTES, _MAX_TOTAL_BYTES).
+    max_layer_bytes: int = Field(default=100 * 1024**2, ge=1024)
+    # Tags read from one repository (an ImageRepository scan, a semver ref).
+    max_tags: int = Field(default=10_000, ge=1)
+    # ``spec.insecure: true`` (plain HTTP to the registry) is refused unless this is on.
+    allow_insecure: bool = False
+
+
+class ImagesSettings(BaseModel):
+    """``LANDLORD_IMAGES__*``: ImageRepositories, ImagePolicies, ImageUpdateAutomations."""
+
+    # Reconciles of each kind at once (each its own pool).
+    workers: int = Field(default=2, ge=1, le=32)
+    # Attempts at one push when someone else pushed first (sync, rewrite, commit, push again).
+    push_attempts: int = Field(default=3, ge=1, le=10)
+    # Files under ``update.path`` an automation reads, and the bytes of one.
+    max_files: int = Field(default=5_000, ge=1)
+    max_file_bytes: int = Field(default=1024**2, ge=1024)
+
+
 class LimitsSettings(BaseModel):
     """Bounds on every duration a tenant sets (Flux's CVE-2022-39272 class).
 
@@ -357,6 +385,8 @@ class Settings(BaseSettings):
     sources: SourcesSettings = SourcesSettings()
     sync: SyncSettings = SyncSettings()
     helm: HelmSettings = HelmSettings()
+    oci: OciSettings = OciSettings()
+    images: ImagesSettings = ImagesSettings()
     sandbox: SandboxSettings = SandboxSettings()
     limits: LimitsSettings = LimitsSettings()
     budgets: BudgetSettings = BudgetSettings()

@@ -196,7 +196,7 @@ def _relative(path: str, base: pathlib.Path) -> str:
 @click.pass_obj
 def build_command(settings: Settings, real_nodes: bool, flux: bool) -> None:
     """Build (or find in the cache) the control plane's binaries, kustomize, helm and sops."""
-    groups = ["etcd", "kubernetes", "kwok", "kustomize", "helm", "sops"]
+    groups = ["etcd", "kubernetes", "kwok", "kustomize", "helm", "sops", "registry"]
     if real_nodes:
         groups.append("kubernetes-node")
     if flux:

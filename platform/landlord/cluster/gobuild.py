@@ -132,6 +132,13 @@ GROUPS: dict[str, Group] = {
         commands={"kustomize": "sigs.k8s.io/kustomize/kustomize/v5"},
         ldflags=(f"-X sigs.k8s.io/kustomize/api/provenance.version={versions.KUSTOMIZE}",),
     ),
+    # An OCI registry on loopback: the artifacts and images tests and the demo serve.
+    "registry": Group(
+        name="registry",
+        version=versions.REGISTRY,
+        commands={"registry": "github.com/distribution/distribution/v3/cmd/registry"},
+        ldflags=(f"-X github.com/distribution/distribution/v3/version.version={versions.REGISTRY}",),
+    ),
     # Flux's controllers, for the side-by-side bench only (tests/bench/bench_flux.py).
     # The CRDs come from the same pinned modules.
     "flux-source": Group(

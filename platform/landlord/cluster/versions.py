@@ -17,6 +17,9 @@ HELM = "v3.22.0"
 # sops decrypts tenants' encrypted files; age-keygen (from the age module sops uses)
 # makes their keys.
 SOPS = "v3.13.3"
+# The CNCF distribution registry: the OCI registry tests and the demo serve artifacts and
+# images from (github.com/distribution/distribution/v3, cmd/registry).
+REGISTRY = "v3.1.1"
 # Flux's controllers, built only for the side-by-side bench (tests/bench/bench_flux.py).
 # v1.9.6 is the newest pair whose dependencies the module proxy serves (v1.10.x needs
 # Go 1.27 and modules the proxy refuses).

@@ -35,6 +35,8 @@ class Features:
     sync: bool = True
     # Watches on what the syncs applied, repairing changes at once (off: on each interval).
     drift_detection: bool = True
+    # ImageRepository, ImagePolicy and ImageUpdateAutomation controllers.
+    images: bool = True
     # The onboarding API's ``/v1/receivers/{name}`` webhooks.
     receivers: bool = True
     # The onboarding API itself (``landlord run --api``, ``landlord api``).
