@@ -79,11 +79,22 @@ TENANT_ACCESS_RULES: list[dict[str, Any]] = [
 ]
 
 
-# Landlord's kinds a tenant may use in its own namespaces (docs/helm.md): aggregated into
+# Landlord's kinds a tenant may use in its own namespaces (docs/helm.md, docs/oci.md,
+# docs/image-automation.md): aggregated into
 # Kubernetes' own `admin`/`edit` (write) and `view` (read) ClusterRoles, so a tenant's
 # reconciler account and its owners have them wherever those roles are bound to them.
 # The policy's `apply` lines still decide whether a tenant's sync may apply them.
-TENANT_KINDS = ["helmreleases", "helmrepositories", "providers", "alerts", "receivers"]
+TENANT_KINDS = [
+    "helmreleases",
+    "helmrepositories",
+    "providers",
+    "alerts",
+    "receivers",
+    "ocirepositories",
+    "imagerepositories",
+    "imagepolicies",
+    "imageupdateautomations",
+]
 TENANT_EDIT = "landlord-tenant-edit"
 TENANT_VIEW = "landlord-tenant-view"
 TENANT_EDIT_RULES: list[dict[str, Any]] = [

@@ -14,12 +14,13 @@ import re
 from landlord.policy import patterns
 
 SUBJECT_PREFIXES = ("tenant:", "namespace:", "user:", "group:", "role:")
-POINTS = ("depend", "source", "apply", "target", "api")
+POINTS = ("depend", "source", "apply", "target", "push", "api")
 ACTIONS = (
     "depend",
     "source",
     "apply",
     "target",
+    "push",
     "api:create",
     "api:get",
     "api:list",

@@ -35,6 +35,7 @@ SHAPES: dict[str, tuple[Spec, ...]] = {
     "source": (_URL, _REF),
     "apply": (_KIND,),
     "target": (_literal_steps("clusters/") + _NAME,),
+    "push": (_URL,),
     **{
         action: (_literal_steps("tenants/") + _NAME,)
         for action in ACTIONS
@@ -48,6 +49,7 @@ EXAMPLES: dict[str, str] = {
     "or a namespace/name such as team-b/charts",
     "apply": "a group/Kind such as apps/Deployment or core/ConfigMap",
     "target": "clusters/<name> such as clusters/staging",
+    "push": "a Git URL such as https://git.example.com/team-a/app.git",
     "api": "tenants/<name> (tenants for api:list)",
 }
 # The pattern that matches every object of an enforcement point.
@@ -56,6 +58,7 @@ EVERYTHING: dict[str, str] = {
     "source": "**",
     "apply": "*/*",
     "target": "clusters/*",
+    "push": "**",
     "api": "tenants/*",
 }
 

@@ -86,7 +86,7 @@ def test_the_message_names_the_line_the_reason_and_the_fix() -> None:
 def test_a_line_that_misses_some_points_says_which() -> None:
     (finding,) = _findings("p, tenant:x, *, *, deny")
 
-    assert "so this line denies no depend/source/apply/target request" in finding.why
+    assert "so this line denies no depend/source/apply/target/push request" in finding.why
 
 
 # (policy, {line: (kind, other line)})

@@ -52,9 +52,9 @@ def _samples(rng: random.Random, action: str, found: list[str]) -> list[str]:
     """Objects of ``action``: fixed, random of its shape, and the checker's own examples."""
     name = lambda: rng.choice(NAMES)  # noqa: E731 - a one-line helper
     point = action.partition(":")[0]
-    if point in ("depend", "source"):
-        out = [f"{name()}/{name()}" for _ in range(20)]
-        if point == "source":
+    if point in ("depend", "source", "push"):
+        out = [f"{name()}/{name()}" for _ in range(20)] if point != "push" else []
+        if point in ("source", "push"):
             tails = ["", "a", "a/b", "/", "a:b/t1", "a//b", "*", "t1/a.b/"]
             out += [f"{s}://{rng.choice(tails)}" for s in ("https", "ssh", "a", "A") for _ in "..."]
             out.append("https://git.example.com/team-a/app.git")
