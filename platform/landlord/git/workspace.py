@@ -1,9 +1,10 @@
 """A working clone of one branch, for writing commits to it: checkout, commit, push.
 
-Used by the onboarding API for the platform repository. The same hardened
-environment and credentials as every other git command
-(:class:`landlord.git.command.Runner`); the committer is Landlord, the author
-is whoever asked for the change.
+Used by the onboarding API for the platform repository and by image update
+automations for a tenant's repository. The same hardened environment and
+credentials as every other git command (:class:`landlord.git.command.Runner`),
+with the connection pinned to checked addresses when given a resolution; the
+committer is Landlord, the author is whoever asked for the change.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import dataclasses
 import pathlib
 
 from landlord import errors
+from landlord.git import network
 from landlord.git.command import GitError, Runner
 from landlord.git.credentials import Credentials
 
@@ -54,21 +56,28 @@ class Checkout(Runner):
         workdir: pathlib.Path,
         branch: str,
         timeout: float,
+        resolution: network.Resolution | None = None,
     ) -> None:
-        super().__init__(url, credentials, workdir=workdir, timeout=timeout)
+        super().__init__(url, credentials, workdir=workdir, timeout=timeout, resolution=resolution)
         self.branch = branch
         self.tree = workdir / "tree"
 
     def _git(self, *args: str) -> str:
         return self._run(*args, cwd=self.tree).decode()
 
-    def sync(self) -> str | None:
-        """Make the work tree the remote branch's head; its sha, or None for an empty branch."""
+    def sync(self, *, branch: str | None = None) -> str | None:
+        """Make the work tree the remote branch's head; its sha, or None for an empty branch.
+
+        ``branch`` (default: the checkout's) is another branch to start from, such
+        as the branch an image automation pushes to; None when it does not exist
+        (the work tree is then left as it was).
+        """
         if not (self.tree / ".git").exists():
             self.tree.mkdir(parents=True, exist_ok=True)
             self._git("init", "--quiet", f"--initial-branch={self.branch}")
+        wanted = branch or self.branch
         try:
-            self._git("fetch", "--quiet", "--no-tags", "--", self.url, f"+refs/heads/{self.branch}")
+            self._git("fetch", "--quiet", "--no-tags", "--", self.url, f"+refs/heads/{wanted}")
         except GitError as error:
             if error.reason == "RefNotFound":
                 return None  # an empty repository, or no such branch yet
@@ -149,10 +158,14 @@ class Checkout(Runner):
                 self._git("reset", "--quiet", "--hard", "HEAD")
             self._git("clean", "--quiet", "-fdx")
 
-    def push(self) -> None:
-        """Push the work tree's head to the branch; :class:`PushRejectedError` if it moved."""
+    def push(self, *, branch: str | None = None) -> None:
+        """Push the work tree's head to the branch, or to ``branch``.
+
+        :class:`PushRejectedError` if the remote branch moved on.
+        """
+        target = branch or self.branch
         try:
-            self._git("push", "--quiet", "--", self.url, f"HEAD:refs/heads/{self.branch}")
+            self._git("push", "--quiet", "--", self.url, f"HEAD:refs/heads/{target}")
         except GitError as error:
             text = error.detail.lower()  # the message says less for transport failures
             if any(s in text for s in ("rejected", "non-fast-forward", "fetch first")):
