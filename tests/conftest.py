@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.fixtures.helm",
     "tests.fixtures.sops",
     "tests.fixtures.notify",
+    "tests.fixtures.oci",
 ]
 
 

@@ -26,6 +26,7 @@ from landlord.cli import (
     operations,
     output,
     policy,
+    push,
     sops,
     stats,
     tenant,
@@ -67,6 +68,8 @@ cli.add_command(trace.trace_command)
 cli.add_command(export.export_command)
 cli.add_command(stats.stats_command)
 cli.add_command(create.create_group)
+cli.add_command(push.push_group)
+cli.add_command(push.pull_group)
 cli.add_command(completion.completion_command)
 
 

@@ -29,22 +29,26 @@ def connection(
     resolution: network.Resolution | None,
     deadline: float,
     ca_pem: bytes | None,
+    *,
+    context: ssl.SSLContext | None = None,
 ) -> http.client.HTTPConnection:
     """A connection to ``parts``' host, its socket to the addresses ``resolution`` checked.
 
     The port is always given (``http.client`` would otherwise read the last
     ``:NN`` of an IPv6 literal as one, and connect where nothing was checked),
     and the socket always goes to the checked addresses on the checked port,
-    literals included.
+    literals included. ``context``: a TLS context made by the caller (a client
+    certificate, say); ``ca_pem`` is then ignored.
     """
     host = parts.hostname or ""
     port = parts.port or default_port(parts.scheme)
     left = max(0.1, deadline - time.monotonic())
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
-        context = ssl.create_default_context()
-        if ca_pem:
-            context.load_verify_locations(cadata=ca_pem.decode())
+        if context is None:
+            context = ssl.create_default_context()
+            if ca_pem:
+                context.load_verify_locations(cadata=ca_pem.decode())
         connection = http.client.HTTPSConnection(host, port, timeout=left, context=context)
     else:
         connection = http.client.HTTPConnection(host, port, timeout=left)
