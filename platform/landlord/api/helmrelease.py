@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 KIND = "HelmRelease"
 DEFAULT_INTERVAL = "10m"
@@ -50,6 +50,14 @@ class ChartTemplate(_Model):
     """``chart``: Flux's inline HelmChart template."""
 
     spec: ChartTemplateSpec
+
+
+class ChartReference(_Model):
+    """``chartRef``: Flux's reference to a source that holds one chart (an OCIRepository)."""
+
+    kind: Literal["OCIRepository"]
+    name: str
+    namespace: str | None = None
 
 
 class ValuesReference(_Model):
@@ -164,7 +172,8 @@ class DriftDetection(_Model):
 class HelmReleaseSpec(_Model):
     """``HelmRelease.spec``."""
 
-    chart: ChartTemplate
+    chart: ChartTemplate | None = None
+    chart_ref: ChartReference | None = Field(default=None, alias="chartRef")
     release_name: str | None = Field(default=None, alias="releaseName")
     target_namespace: str | None = Field(default=None, alias="targetNamespace")
     storage_namespace: str | None = Field(default=None, alias="storageNamespace")
@@ -182,6 +191,12 @@ class HelmReleaseSpec(_Model):
     drift_detection: DriftDetection | None = Field(default=None, alias="driftDetection")
     depends_on: tuple[DependencyRef, ...] = Field(default=(), alias="dependsOn")
     post_renderers: tuple[PostRenderer, ...] = Field(default=(), alias="postRenderers")
+
+    @model_validator(mode="after")
+    def _one_chart(self) -> HelmReleaseSpec:
+        if (self.chart is None) == (self.chart_ref is None):
+            raise ValueError("exactly one of spec.chart and spec.chartRef must be set")
+        return self
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> HelmReleaseSpec:

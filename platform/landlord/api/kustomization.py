@@ -35,9 +35,9 @@ class _Model(BaseModel):
 
 
 class SourceReference(_Model):
-    """``spec.sourceRef``: the GitRepository whose artifact is applied."""
+    """``spec.sourceRef``: the GitRepository or OCIRepository whose artifact is applied."""
 
-    kind: Literal["GitRepository"]
+    kind: Literal["GitRepository", "OCIRepository"]
     name: str
     namespace: str | None = None
 

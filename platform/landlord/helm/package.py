@@ -1,4 +1,4 @@
-"""A chart folder from a Git artifact, packaged the same way every time.
+"""A chart folder from a Git or OCI artifact, packaged the same way every time.
 
 For ``sourceRef.kind: GitRepository`` the chart is a folder of the stored
 artifact. It is packaged here (not by ``helm package``, which would read the
@@ -86,3 +86,32 @@ def package(folder: pathlib.Path, name: str, limits: Limits, shown: str) -> byte
             with path.open("rb") as handle:
                 tar.addfile(info, handle)
     return buffer.getvalue()
+
+
+def from_artifact(tree: pathlib.Path, limits: Limits, shown: str) -> bytes:
+    """The chart archive an OCI artifact's tree holds (a HelmRelease's ``chartRef``).
+
+    One regular file is the archive itself (``layerSelector.operation: copy``),
+    read only when within ``limits.archive_bytes``; otherwise the tree is the
+    extracted chart — the folder itself, or the one folder in it — and is
+    packaged like a Git chart folder.
+    """
+    entries = sorted(tree.iterdir())
+    if len(entries) == 1 and entries[0].is_file() and not entries[0].is_symlink():
+        size = entries[0].stat().st_size
+        if size > limits.archive_bytes:
+            raise ChartError(
+                f"{shown}: the chart archive is {size} bytes; the limit is {limits.archive_bytes}"
+            )
+        return entries[0].read_bytes()
+    if (tree / "Chart.yaml").is_file():
+        folder = folder_of(tree, ".", shown)
+    elif len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        folder = folder_of(tree, entries[0].name, shown)
+    else:
+        raise ChartError(
+            f"{shown}: the artifact holds no chart (one chart archive, a Chart.yaml, "
+            "or one folder with a Chart.yaml)"
+        )
+    name, _ = name_of(folder, shown)
+    return package(folder, name, limits, shown)

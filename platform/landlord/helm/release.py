@@ -34,7 +34,7 @@ import pydantic
 import yaml
 
 from landlord import api, errors, policy
-from landlord.api import conditions, invalid, labels, reasons
+from landlord.api import conditions, invalid, labels, ocirepository, reasons
 from landlord.api import helmrelease as model
 from landlord.api import helmrepository as repository_model
 from landlord.git import network, urls
@@ -326,6 +326,20 @@ class HelmReleaseReconciler:
                 stalled=True,
             )
         account = spec.service_account_name or labels.RECONCILER_SERVICE_ACCOUNT
+        if spec.chart_ref is not None:  # Flux's chartRef: an OCIRepository holding one chart
+            chart_ref = spec.chart_ref
+            source_namespace = chart_ref.namespace or namespace
+            if source_namespace != namespace:
+                self._check_edge(
+                    namespace, "source", f"{source_namespace}/{chart_ref.name}", "the chart source"
+                )
+            with self._lock:
+                self._users.setdefault(
+                    f"{chart_ref.kind}/{source_namespace}/{chart_ref.name}", set()
+                ).add(key)
+            version, digest = self._chart_from_oci(source_namespace, chart_ref.name)
+            return self._desired_with(key, body, spec, account, target, version, digest)
+        assert spec.chart is not None  # the model holds exactly one of chart and chartRef
         ref = spec.chart.spec.source_ref
         source_namespace = ref.namespace or namespace
         if source_namespace != namespace:
@@ -454,6 +468,48 @@ class HelmReleaseReconciler:
                 stalled=True,
             )
 
+    def _chart_from_oci(self, namespace: str, name: str) -> tuple[index_mod.ChartVersion, str]:
+        """The chart an OCIRepository's stored artifact holds, verified once.
+
+        The artifact is the chart archive itself (``layerSelector.operation: copy``,
+        one file) or the extracted chart: its folder, or the one folder in it.
+        """
+        shown = f"OCIRepository {namespace}/{name}"
+        if self.artifacts is None:
+            raise Refused(reasons.SOURCE_NOT_READY, f"{shown}: no artifact store here")
+        source = self._read(ocirepository.KIND, namespace, name)
+        found = ((source or {}).get("status") or {}).get("artifact") or {}
+        if source is None or not found.get("revision"):
+            raise Refused(
+                reasons.SOURCE_NOT_READY,
+                f"{shown} has no artifact yet" + ("" if source else " (it does not exist)"),
+            )
+        revision = str(found["revision"])
+        stored = self.artifacts.lookup(
+            namespace,
+            ocirepository.store_name(name),
+            ocirepository.artifact_key(revision, source.get("spec") or {}),
+        )
+        if stored is None:
+            raise Refused(
+                reasons.SOURCE_NOT_READY, f"the artifact of {shown} is not stored here yet"
+            )
+        cache = (f"{ocirepository.KIND}:{namespace}/{name}", stored.digest, "")
+        cached = self._git_charts.get(cache)
+        if cached is not None and self.store.has_chart(cached[1]):
+            return cached
+        where = f"{shown} at {revision}"
+        try:
+            data = package.from_artifact(stored.path, self.chart_limits, where)
+            chart = charts.verify(data, limits=self.chart_limits, shown=where)
+        except charts.ChartError as error:
+            raise Refused(reasons.CHART_INVALID, error.message, stalled=True) from None
+        self.store.save_chart(chart.digest, data)
+        result = (index_mod.ChartVersion(chart.name, chart.version, ()), chart.digest)
+        _remember(self._git_charts, cache, result)
+        self._collect()
+        return result
+
     def _chart_from_git(
         self, namespace: str, name: str, spec: model.HelmReleaseSpec
     ) -> tuple[index_mod.ChartVersion, str]:
@@ -480,6 +536,7 @@ class HelmReleaseReconciler:
             raise Refused(
                 reasons.SOURCE_NOT_READY, f"the artifact of {shown} is not stored here yet"
             )
+        assert spec.chart is not None
         path = spec.chart.spec.chart
         cache = (f"{namespace}/{name}", stored.digest, path)
         cached = self._git_charts.get(cache)

@@ -1,4 +1,4 @@
-"""A GitRepository's status: conditions and the artifact, its Events, and the new-revision signal.
+"""A source's status: conditions and the artifact, its Events, and the new-revision signal.
 
 A new artifact is announced (``on_revision``) only after it is in status, so
 that a Kustomization woken by it reads it there.
@@ -6,7 +6,7 @@ that a Kustomization woken by it reads it there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from landlord.api import conditions, reasons
@@ -23,8 +23,12 @@ def render(
     outcome: Outcome,
     artifact: dict[str, Any] | None,
     requested: str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``status`` to write for ``outcome`` (transition times kept where unchanged)."""
+    """The ``status`` to write for ``outcome`` (transition times kept where unchanged).
+
+    ``extra``: fields of the kind's own (an OCIRepository's normalised ``url``).
+    """
     existing = body.get("status") or {}
     generation = body["metadata"].get("generation")
     new: dict[str, Any] = {
@@ -37,6 +41,7 @@ def render(
         new["artifact"] = artifact
     if requested:
         new["lastHandledReconcileAt"] = requested
+    new.update(extra or {})
     return new
 
 
@@ -47,6 +52,7 @@ def write(
     artifact: dict[str, Any] | None,
     requested: str | None,
     on_revision: OnRevision | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
     """Write the status, record an Event on a new artifact or a new failure, announce a revision."""
     old_revision = ((body.get("status") or {}).get("artifact") or {}).get("revision")
@@ -60,7 +66,7 @@ def write(
         )
     if not outcome.ready:
         kube_status.warn_on_change(kube, body, outcome.reason, outcome.message)
-    kube_status.patch_if_changed(kube, body, render(body, outcome, artifact, requested))
+    kube_status.patch_if_changed(kube, body, render(body, outcome, artifact, requested, extra))
     if new_revision and on_revision is not None and artifact is not None:
         metadata = body["metadata"]
         on_revision(metadata["namespace"], metadata["name"], artifact["revision"])

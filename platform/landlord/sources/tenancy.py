@@ -35,8 +35,13 @@ class Tenancy:
             found = (ns.get("metadata") or {}).get("labels") or {}
         return found
 
-    def sources_of(self, namespace: str) -> tuple[str, list[dict[str, Any]]]:
-        """Whose budget ``namespace`` counts against, and every GitRepository that tenant has."""
+    def sources_of(
+        self, namespace: str, kinds: tuple[str, ...] = (gitrepository.KIND,)
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Whose budget ``namespace`` counts against, and every source of ``kinds`` it has.
+
+        Each item carries its ``kind`` (a list's items may lack it).
+        """
         found = self.labels_of(namespace)
         tenant = found.get(labels.TENANT)
         spaces = {namespace}
@@ -49,8 +54,9 @@ class Tenancy:
                 watched = [item["metadata"]["name"] for item in listed]
             spaces.update(watched)
         sources = [
-            item
+            {**item, "kind": kind}
+            for kind in kinds
             for ns in sorted(spaces)
-            for item in self.kube.list_objects(api.API_VERSION, gitrepository.KIND, namespace=ns)
+            for item in self.kube.list_objects(api.API_VERSION, kind, namespace=ns)
         ]
         return budgets.tenant_of(namespace, found), sources

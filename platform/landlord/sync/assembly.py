@@ -25,7 +25,7 @@ from landlord.kube.fleet import Fleet
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
 from landlord.runtime.tenantview import TenantView
-from landlord.sync import decryption, depindex
+from landlord.sync import decryption, depindex, watchcache
 from landlord.sync.drift import DriftTracker
 from landlord.sync.finalize import Finalizer
 from landlord.sync.scheduler import Scheduler
@@ -154,18 +154,22 @@ class Steps:
         """A watch event's Kustomization or GitRepository body (the newest one wins)."""
         self.cache.remember(body, deleted=deleted)
 
-    def cached_source(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The GitRepository as its watch last delivered it (None: not seen, or behind)."""
-        return self.cache.source(f"{namespace}/{name}")
+    def cached_source(
+        self, namespace: str, name: str, kind: str = watchcache.GIT
+    ) -> dict[str, Any] | None:
+        """The source as its watch last delivered it (None: not seen, or behind)."""
+        return self.cache.source(watchcache.cache_key(kind, namespace, name))
 
-    def source_moved(self, namespace: str, name: str, revision: str) -> None:
+    def source_moved(
+        self, namespace: str, name: str, revision: str, kind: str = watchcache.GIT
+    ) -> None:
         """A source has a new artifact: until the cache holds it, do not trust the cache.
 
         The source's status write and the wake-up of its Kustomizations race the
         watch event that carries the new revision; without this, a Kustomization
         woken first would find the old revision in the cache and call it unchanged.
         """
-        self.cache.source_moved(f"{namespace}/{name}", revision)
+        self.cache.source_moved(watchcache.cache_key(kind, namespace, name), revision)
 
     # -- wake-ups --------------------------------------------------------------------
 
@@ -182,10 +186,14 @@ class Steps:
         items = self._in_namespace(namespace)
         return [*depindex.waiting_here(items, namespace, name), *self.index.dependents(key)]
 
-    def dependents(self, namespace: str, source_name: str) -> list[str]:
-        """Keys of the Kustomizations that use GitRepository ``namespace/source_name``."""
+    def dependents(self, namespace: str, source_name: str, kind: str = watchcache.GIT) -> list[str]:
+        """Keys of the Kustomizations that use the ``kind`` source ``namespace/source_name``.
+
+        Those elsewhere are indexed by name alone: one of them woken by another
+        kind's source of the same name finds nothing changed.
+        """
         items = self._in_namespace(namespace)
         return [
-            *depindex.using_here(items, namespace, source_name),
+            *depindex.using_here(items, namespace, source_name, kind),
             *self.index.users(f"{namespace}/{source_name}"),
         ]

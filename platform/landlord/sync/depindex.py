@@ -25,12 +25,18 @@ def waiting_here(items: Iterable[dict[str, Any]], namespace: str, name: str) -> 
     ]
 
 
-def using_here(items: Iterable[dict[str, Any]], namespace: str, source: str) -> list[str]:
-    """Keys of the Kustomizations among ``items`` (of ``namespace``) using source ``source``."""
+def using_here(
+    items: Iterable[dict[str, Any]], namespace: str, source: str, kind: str = "GitRepository"
+) -> list[str]:
+    """Keys of the Kustomizations among ``items`` (of ``namespace``) using ``kind`` ``source``."""
     found = []
     for item in items:
         ref = (item.get("spec") or {}).get("sourceRef") or {}
-        if ref.get("name") == source and ref.get("namespace") in (None, "", namespace):
+        if (
+            ref.get("name") == source
+            and (ref.get("kind") or "GitRepository") == kind
+            and ref.get("namespace") in (None, "", namespace)
+        ):
             found.append(f"{namespace}/{item['metadata']['name']}")
     return found
 

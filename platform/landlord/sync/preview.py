@@ -334,6 +334,12 @@ def fetch_source(
     """
     own = body["metadata"]["namespace"]
     where, name = spec.source_namespace(own), spec.source_ref.name
+    if spec.source_ref.kind != gitrepository.KIND:
+        raise SyncError(
+            reasons.ARTIFACT_FAILED,
+            f"{spec.source_ref.kind} {where}/{name}: only a GitRepository's revision is fetched "
+            "here; pull the artifact yourself (e.g. `flux pull artifact`) and build it with --path",
+        )
     shown = f"GitRepository {where}/{name}"
     source = parts.kube.get(api.API_VERSION, gitrepository.KIND, name, where)
     if source is None:

@@ -1,4 +1,4 @@
-"""The newest Kustomization and GitRepository bodies the watches delivered.
+"""The newest Kustomization and source (GitRepository, OCIRepository) bodies the watches delivered.
 
 An interval tick with nothing changed is decided from them, with no request.
 A source announced to have moved (:meth:`WatchCache.source_moved`) is not
@@ -17,14 +17,30 @@ def key_of(body: dict[str, Any]) -> str:
     return f"{metadata.get('namespace')}/{metadata.get('name')}"
 
 
+# The kinds a Kustomization's sourceRef may name; a GitRepository's cache key is
+# plain ``namespace/name``, another kind's is prefixed (``OCIRepository:ns/name``).
+GIT = "GitRepository"
+SOURCE_KINDS = frozenset({GIT, "OCIRepository"})
+
+
+def cache_key(kind: str, namespace: str, name: str) -> str:
+    """The key a source of ``kind`` is cached under (names may repeat across kinds)."""
+    plain = f"{namespace}/{name}"
+    return plain if kind == GIT else f"{kind}:{plain}"
+
+
 def source_key(key: str, spec: dict[str, Any]) -> str:
-    """``namespace/name`` of the source a Kustomization's spec names (by default in its own)."""
+    """The cache key of the source a Kustomization's spec names (by default in its own)."""
     ref = spec.get("sourceRef") or {}
-    return f"{ref.get('namespace') or key.partition('/')[0]}/{ref.get('name')}"
+    return cache_key(
+        str(ref.get("kind") or GIT),
+        str(ref.get("namespace") or key.partition("/")[0]),
+        str(ref.get("name")),
+    )
 
 
 class WatchCache:
-    """Kustomization and GitRepository bodies by key, as their watches last delivered them."""
+    """Kustomization and source bodies by key, as their watches last delivered them."""
 
     def __init__(self) -> None:
         self._bodies: dict[str, dict[str, Any]] = {}
@@ -33,9 +49,12 @@ class WatchCache:
         self._lock = threading.Lock()
 
     def remember(self, body: dict[str, Any], *, deleted: bool = False) -> None:
-        """A watch event's Kustomization or GitRepository body (the newest one wins)."""
+        """A watch event's Kustomization or source body (the newest one wins)."""
+        kind = body.get("kind")
+        source = kind in SOURCE_KINDS
         key = key_of(body)
-        source = body.get("kind") == "GitRepository"
+        if source:
+            key = cache_key(str(kind), *key.split("/", 1))
         metadata = body.get("metadata") or {}
         if "managedFields" in metadata:  # most of a body's size; nothing here reads it
             body = {**body, "metadata": {k: v for k, v in metadata.items() if k != "managedFields"}}
@@ -50,7 +69,7 @@ class WatchCache:
                 self._moved.pop(key, None)
 
     def source(self, key: str) -> dict[str, Any] | None:
-        """The GitRepository ``key`` as last delivered (None: not seen, or behind)."""
+        """The source cached as ``key`` (:func:`cache_key`; None: not seen, or behind)."""
         with self._lock:
             return None if key in self._moved else self._sources.get(key)
 
