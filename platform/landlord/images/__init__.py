@@ -1,1 +1,1 @@
-"""Image automation: scan registries for tags, pick the newest allowed, commit the bump back to Git."""
+"""Image automation: scan registries for tags, pick the newest allowed, commit the bump to Git."""

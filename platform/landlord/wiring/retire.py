@@ -30,6 +30,11 @@ def source_clones(config: settings_mod.Settings) -> None:
     shutil.rmtree(config.sources.storage_dir / "git", ignore_errors=True)
 
 
+def image_state(config: settings_mod.Settings) -> None:
+    """Images off: the scanned tag lists and the automations' working clones (made again)."""
+    shutil.rmtree(config.sources.storage_dir / "images", ignore_errors=True)
+
+
 def sync_finalizers(kube_client: kube.Kube) -> int:
     """Sync off: the sync's finalizer on every Kustomization and HelmRelease; how many went.
 
@@ -138,5 +143,7 @@ def leftovers(config: settings_mod.Settings, features: Features, kube_client: ku
         )
     if not features.api:
         api_clones(config)
+    if not features.images:
+        image_state(config)
     if features.off():
         log.info("features off: %s", ", ".join(features.off()))
