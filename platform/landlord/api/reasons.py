@@ -116,3 +116,22 @@ RETRIES_EXCEEDED = "RetriesExceeded"
 # driftDetection: warn mode reports (an Event), enabled mode repairs (DRIFT_REPAIRED).
 DRIFT_DETECTED = "DriftDetected"
 DRIFT_REPAIR_FAILED = "DriftRepairFailed"
+
+# -- OCIRepository (also: INVALID_SOURCE, SECRET_NOT_FOUND, ARTIFACT_TOO_LARGE above,
+# and the registry client's own: FetchFailed, AuthenticationFailed, ArtifactNotFound…)
+INSECURE_NOT_ALLOWED = "InsecureNotAllowed"  # spec.insecure without LANDLORD_OCI__ALLOW_INSECURE
+PROVIDER_NOT_SUPPORTED = "ProviderNotSupported"  # spec.provider other than generic
+VERIFICATION_NOT_SUPPORTED = "VerificationNotSupported"  # spec.verify (not implemented yet)
+LAYER_NOT_FOUND = "LayerNotFound"  # no layer matches spec.layerSelector.mediaType
+
+# -- ImageRepository, ImagePolicy, ImageUpdateAutomation (also: POLICY_DENIED,
+# SECRET_NOT_FOUND, DEPENDENCY_NOT_READY, INSECURE_NOT_ALLOWED above, and the registry
+# client's own: FetchFailed, AuthenticationFailed, TooManyTags…)
+INVALID_IMAGE = "InvalidImage"  # spec.image is no image name (or carries a tag or digest)
+INVALID_POLICY = "InvalidPolicy"  # a semver range, filterTags pattern or extract that is no good
+NO_MATCHING_TAG = "NoMatchingTag"  # no scanned tag qualifies under the ImagePolicy
+NEW_IMAGE = "NewImage"  # the Event when an ImagePolicy's latestImage moved
+PUSH_NOT_ALLOWED = "PushNotAllowed"  # the repository is another tenant's or the platform's
+UPDATE_FAILED = "UpdateFailed"  # the markers could not be rewritten (a file too large, a bad path)
+INVALID_TEMPLATE = "InvalidTemplate"  # spec.git.commit.messageTemplate outside the subset
+COMMIT_PUSHED = "CommitPushed"  # the Event naming what an automation committed

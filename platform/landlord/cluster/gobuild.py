@@ -137,7 +137,9 @@ GROUPS: dict[str, Group] = {
         name="registry",
         version=versions.REGISTRY,
         commands={"registry": "github.com/distribution/distribution/v3/cmd/registry"},
-        ldflags=(f"-X github.com/distribution/distribution/v3/version.version={versions.REGISTRY}",),
+        ldflags=(
+            f"-X github.com/distribution/distribution/v3/version.version={versions.REGISTRY}",
+        ),
     ),
     # Flux's controllers, for the side-by-side bench only (tests/bench/bench_flux.py).
     # The CRDs come from the same pinned modules.

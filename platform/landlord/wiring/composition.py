@@ -33,6 +33,7 @@ from landlord.policy import reloader as policy_reloader
 from landlord.runtime import controller, outage, shards
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
+from landlord.sources import ocireconciler
 from landlord.sources import reconciler as sources_reconciler
 from landlord.sync import reconciler as sync_reconciler
 from landlord.sync.drift import DriftTracker
@@ -48,6 +49,7 @@ from landlord.wiring import (
     sharding,
     tenant_watches,
 )
+from landlord.wiring import images as images_part
 from landlord.wiring import notifications as notifications_part
 
 log = logging.getLogger(__name__)
@@ -275,6 +277,58 @@ class Operator:
             if self.features.sources
             else None
         )
+        # -- OCIRepository sources (issue 23): the same store, switch and network policy as Git.
+        self.oci_sources = ocireconciler.OCIRepositoryReconciler(
+            kube_client,
+            store=store,
+            workdir=config.sources.storage_dir / "oci",
+            limits=artifacts.Limits(
+                max_files=config.sources.max_files,
+                max_file_bytes=config.sources.max_file_bytes,
+                max_total_bytes=config.sources.max_total_bytes,
+            ),
+            config=config.oci,
+            gate=self.gate,
+            platform_namespace=config.platform_namespace,
+            metrics=metrics,
+            on_revision=self.on_new_oci_revision,
+            namespaces=self.namespaces,
+            tenant_view=self.live_index,
+            cached=lambda ns, name: self.syncs.cached_source(ns, name, ocireconciler.KIND),
+            network_policy=network_policy,
+            bounds=bounds,
+            budget=budget,
+        )
+        self.oci_controller = (
+            controller.Controller(
+                "ocirepository",
+                self.reconcile_oci_source,
+                workers=config.oci.workers,
+                resync=float("inf"),
+                group_of=group_of,
+            )
+            if self.features.sources
+            else None
+        )
+        # -- end OCIRepository sources
+
+        # Image automation (its own switch): scans, policies, commits back to Git.
+        self.images = (
+            images_part.Images(
+                kube_client,
+                config=config,
+                gate=self.gate,
+                namespaces=self.namespaces,
+                network_policy=network_policy,
+                bounds=bounds,
+                group_of=group_of,
+                may_own=self.router.may_own_key,
+                owns=self.router.owns_key,
+                on_pushed=lambda ns, name: self._wake(self.source_controller, f"{ns}/{name}"),
+            )
+            if self.features.images
+            else None
+        )
 
         # Helm: repositories with the sources, releases with the sync (the same switches).
         chart_store = ChartStore(config.sources.storage_dir / "helm")
@@ -381,11 +435,13 @@ class Operator:
             for c in (
                 self.tenant_controller,
                 self.source_controller,
+                self.oci_controller,
                 self.sync_controller,
                 self.cluster_controller,
                 self.helm_repository_controller,
                 self.helm_release_controller,
                 *self.notifications.controllers.values(),
+                *(self.images.controllers.values() if self.images is not None else ()),
             )
             if c is not None
         ]
@@ -412,6 +468,8 @@ class Operator:
             each.outage = self.outage
         self.local_watches.start()
         self.notifications.start(self._loop)
+        if self.images is not None:
+            self.images.start(self._loop)
         for each in self.controllers():
             each.start()
         log.info(
@@ -548,6 +606,13 @@ class Operator:
         if self.source_controller is not None and self.router.may_own_key(_key(body)):
             self.source_controller.enqueue(_key(body))
 
+    def oci_source_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
+        """An OCIRepository event (the sources feature is on)."""
+        self.syncs.remember({**body, "kind": ocireconciler.KIND}, deleted=deleted)
+        self.router.seen({**body, "kind": ocireconciler.KIND}, deleted=deleted)
+        if self.oci_controller is not None and self.router.may_own_key(_key(body)):
+            self.oci_controller.enqueue(_key(body))
+
     def sync_changed(self, body: Mapping[str, Any], *, deleted: bool) -> None:
         """A Kustomization event (the sync feature is on)."""
         key = _key(body)
@@ -565,6 +630,8 @@ class Operator:
         """A Helm kind's body as its watch last saw it (GitRepositories: the sync's cache)."""
         if kind == "GitRepository":
             return self.syncs.cached_source(namespace, name)
+        if kind == ocireconciler.KIND:  # a chartRef's source: the sync's cache too
+            return self.syncs.cached_source(namespace, name, kind)
         found = self._helm_bodies.get((kind, f"{namespace}/{name}"))
         due = self._index_due.get(f"{namespace}/{name}") if kind == "HelmRepository" else None
         if found is not None and due is not None:
@@ -611,7 +678,10 @@ class Operator:
         before = self.namespaces.get(name)
         self.namespaces.update(name, labels, deleted=deleted)
         for kind, key in self.router.moved(name, before):  # moved to or from this shard
-            target = self.sync_controller if kind == sharding.KIND else self.source_controller
+            target = {
+                sharding.KIND: self.sync_controller,
+                ocireconciler.KIND: self.oci_controller,
+            }.get(kind, self.source_controller)
             if target is not None:
                 target.enqueue(key)
 
@@ -637,6 +707,12 @@ class Operator:
         if not self.router.owns_key(key):
             return None
         return self.sources.reconcile(key)
+
+    def reconcile_oci_source(self, key: str) -> Outcome | None:
+        """Pull one OCIRepository, if it is this shard's."""
+        if not self.router.owns_key(key):
+            return None
+        return self.oci_sources.reconcile(key)
 
     def reconcile_sync(self, key: str) -> Outcome | None:
         """Sync one Kustomization of this shard; once it is Ready, wake those that depend on it.
@@ -695,6 +771,15 @@ class Operator:
         for key in self.helm_releases.source_moved("GitRepository", namespace, name):
             self._wake(self.helm_release_controller, key)
 
+    def on_new_oci_revision(self, namespace: str, name: str, revision: str) -> None:
+        """An OCIRepository pulled a new revision: wake the Kustomizations using it."""
+        kind = ocireconciler.KIND
+        self.syncs.source_moved(namespace, name, revision, kind)  # first: the cache is behind
+        for key in self.syncs.dependents(namespace, name, kind):
+            self._wake(self.sync_controller, key)
+        for key in self.helm_releases.source_moved(kind, namespace, name):  # chartRef users
+            self._wake(self.helm_release_controller, key)
+
     def on_new_index(self, namespace: str, name: str, digest: str) -> None:
         """A HelmRepository stored a new index: the releases using it look again."""
         # Until the watch delivers the body that holds it, the cached one is not used.
@@ -722,10 +807,12 @@ class Operator:
             return  # start-up (the controllers see every object when they start) or same rules
         for kind, target in (
             ("GitRepository", self.source_controller),
+            (ocireconciler.KIND, self.oci_controller),
             ("Kustomization", self.sync_controller),
             ("HelmRepository", self.helm_repository_controller),
             ("HelmRelease", self.helm_release_controller),
             *self.notifications.controllers.items(),  # Alerts and Receivers name others'
+            *(self.images.controllers.items() if self.images is not None else ()),
         ):
             if target is None:
                 continue

@@ -17,6 +17,7 @@ import kopf
 
 from landlord import api, errors, kube
 from landlord.runtime.leaderelection import LeaderElector
+from landlord.wiring import images as images_part
 from landlord.wiring.composition import Operator
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,10 @@ def registry_of(
         async def source_event(event: Mapping[str, Any], **_: Any) -> None:
             operator.source_changed(event["object"], deleted=event.get("type") == "DELETED")
 
+        @kopf.on.event(api.GROUP, api.VERSION, "ocirepositories", registry=registry)
+        async def oci_source_event(event: Mapping[str, Any], **_: Any) -> None:
+            operator.oci_source_changed(event["object"], deleted=event.get("type") == "DELETED")
+
     if features.sync:
 
         @kopf.on.event(api.GROUP, api.VERSION, "kustomizations", registry=registry)
@@ -213,6 +218,16 @@ def registry_of(
             operator.notifications.changed(
                 _kind, event["object"], deleted=event.get("type") == "DELETED"
             )
+
+    if operator.images is not None:
+        for kind, plural in images_part.PLURALS.items():
+
+            @kopf.on.event(api.GROUP, api.VERSION, plural, id=f"{plural}_event", registry=registry)
+            async def image_event(event: Mapping[str, Any], _kind: str = kind, **_: Any) -> None:
+                if operator.images is not None:
+                    operator.images.changed(
+                        _kind, event["object"], deleted=event.get("type") == "DELETED"
+                    )
 
     @kopf.on.event(api.GROUP, api.VERSION, "clusters", registry=registry)
     async def cluster_event(name: str, event: Mapping[str, Any], **_: Any) -> None:

@@ -21,8 +21,12 @@ from landlord.api import (
     gitrepository,
     helmrelease,
     helmrepository,
+    imagepolicy,
+    imagerepository,
+    imageupdateautomation,
     kustomization,
     notification,
+    ocirepository,
     tenant,
 )
 
@@ -35,6 +39,10 @@ MODELS: dict[str, type[pydantic.BaseModel]] = {
     "Provider": notification.ProviderSpec,
     "Alert": notification.AlertSpec,
     "Receiver": notification.ReceiverSpec,
+    "OCIRepository": ocirepository.OCIRepositorySpec,
+    "ImageRepository": imagerepository.ImageRepositorySpec,
+    "ImagePolicy": imagepolicy.ImagePolicySpec,
+    "ImageUpdateAutomation": imageupdateautomation.ImageUpdateAutomationSpec,
 }
 SCALARS = {"string": str, "boolean": bool, "integer": int}
 
@@ -87,7 +95,8 @@ def _differences(model: type[pydantic.BaseModel], schema: dict[str, Any], where:
             found.append(f"{path}: CRD enum {prop['enum']} but the model takes any {annotation}")
         elif prop.get("type") in SCALARS and annotation is not SCALARS[prop["type"]]:
             found.append(f"{path}: {annotation} vs CRD type {prop['type']}")
-        if "default" in prop and not info.is_required() and info.default != prop["default"]:
+        default = list(info.default) if isinstance(info.default, tuple) else info.default
+        if "default" in prop and not info.is_required() and default != prop["default"]:
             found.append(f"{path}: default {info.default!r} vs CRD {prop['default']!r}")
         nested = _model_of(annotation)
         if nested is not None:
