@@ -149,6 +149,26 @@ def _tenant_clusters(body: Body) -> str:
     )
 
 
+def _oci_ref(body: Body) -> str:
+    ref = _spec(body).get("ref") or {}
+    for key in ("digest", "semver", "tag"):
+        if ref.get(key):
+            return f"{key} {ref[key]}"
+    return "tag latest"
+
+
+def _scan(body: Body) -> Body:
+    return _status(body).get("lastScanResult") or {}
+
+
+def _latest_image(body: Body) -> str:
+    return _text(_status(body).get("latestImage"))
+
+
+def _pushed(body: Body) -> str:
+    return _text(str(_status(body).get("lastPushCommit") or "")[:12] or None)
+
+
 def _git_ref(body: Body) -> str:
     ref = _spec(body).get("ref") or {}
     for key in ("commit", "semver", "tag", "branch"):
@@ -303,6 +323,15 @@ VIEWS: dict[str, View] = {
             ),
         ),
         View(
+            _kind("OCIRepository"),
+            _artifact_revision,
+            (
+                Column("URL", lambda body: shown_url(_spec(body).get("url")), wide=True),
+                Column("REF", _oci_ref, wide=True),
+                Column("FETCHED", _artifact_time, wide=True),
+            ),
+        ),
+        View(
             _kind("Kustomization"),
             _applied_revision,
             (
@@ -327,6 +356,44 @@ VIEWS: dict[str, View] = {
                 Column("SOURCE", _chart_source, wide=True),
                 Column(
                     "DEPLOYED", lambda body: ago(_last_release(body).get("lastDeployed")), wide=True
+                ),
+            ),
+        ),
+        View(
+            _kind("ImageRepository"),
+            _no_revision,
+            (
+                Column("IMAGE", lambda body: _text(_spec(body).get("image"))),
+                Column("TAGS", lambda body: _text(_scan(body).get("tagCount"))),
+                Column("LAST SCAN", lambda body: ago(_scan(body).get("scanTime"))),
+            ),
+        ),
+        View(
+            _kind("ImagePolicy"),
+            _latest_image,
+            (
+                Column(
+                    "REPOSITORY",
+                    lambda body: _text((_spec(body).get("imageRepositoryRef") or {}).get("name")),
+                    wide=True,
+                ),
+                Column(
+                    "PREVIOUS",
+                    lambda body: _text(_status(body).get("observedPreviousImage")),
+                    wide=True,
+                ),
+            ),
+        ),
+        View(
+            _kind("ImageUpdateAutomation"),
+            _pushed,
+            (
+                Column("LAST RUN", lambda body: ago(_status(body).get("lastAutomationRunTime"))),
+                Column("LAST PUSH", lambda body: ago(_status(body).get("lastPushTime"))),
+                Column(
+                    "SOURCE",
+                    lambda body: _text((_spec(body).get("sourceRef") or {}).get("name")),
+                    wide=True,
                 ),
             ),
         ),
@@ -751,6 +818,10 @@ HELP = {
     "HelmRepository": "HelmRepositories: readiness and the index digest.",
     "Kustomization": "Kustomizations: applied revision, target cluster, last drift repair.",
     "HelmRelease": "HelmReleases: chart, current release and its Helm status.",
+    "OCIRepository": "OCIRepositories (sources): readiness and the artifact pulled.",
+    "ImageRepository": "ImageRepositories: the image scanned, its tag count, the last scan.",
+    "ImagePolicy": "ImagePolicies: the latest image each picked.",
+    "ImageUpdateAutomation": "ImageUpdateAutomations: the last commit pushed, and when.",
     "Provider": "Providers (where alerts go): type and readiness.",
     "Alert": "Alerts (which events go where): provider and readiness.",
     "Receiver": "Receivers (push webhooks): type and readiness; -o wide adds the path.",

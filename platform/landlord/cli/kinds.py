@@ -15,8 +15,12 @@ from landlord.api import (
     gitrepository,
     helmrelease,
     helmrepository,
+    imagepolicy,
+    imagerepository,
+    imageupdateautomation,
     kustomization,
     notification,
+    ocirepository,
     tenant,
 )
 
@@ -45,13 +49,18 @@ class Kind:
         return (self.name.lower(), self.plural, *self.aliases)
 
 
-# In the order `landlord get all` prints them: tenants, then sources, syncs, notifications.
+# In the order `landlord get all` prints them: tenants, then sources, syncs, image
+# automation, notifications.
 ALL: tuple[Kind, ...] = (
     Kind(tenant.KIND, "tenants", ("tnt",), cluster_scoped=True),
     Kind(gitrepository.KIND, "gitrepositories", ("gitrepo", "source", "sources")),
     Kind(helmrepository.KIND, "helmrepositories", ("helmrepo",)),
+    Kind(ocirepository.KIND, "ocirepositories", ("ocirepo",)),
     Kind(kustomization.KIND, "kustomizations", ("ks",)),
     Kind(helmrelease.KIND, "helmreleases", ("hr",)),
+    Kind(imagerepository.KIND, "imagerepositories", ("imagerepo",)),
+    Kind(imagepolicy.KIND, "imagepolicies", ("imagepol",)),
+    Kind(imageupdateautomation.KIND, "imageupdateautomations", ("imageupdate",)),
     Kind(notification.PROVIDER, "providers", ()),
     Kind(notification.ALERT, "alerts", ()),
     Kind(notification.RECEIVER, "receivers", ()),

@@ -197,7 +197,7 @@ def test_markup_in_a_message_is_printed_as_it_is() -> None:
     assert "ref [bold]main[/bold] not found" in buffer.getvalue()
 
 
-def test_the_aliases_of_reconcile_are_the_same_as_before() -> None:
+def test_the_aliases_of_reconcile_are_the_same_as_before_plus_the_new_kinds() -> None:
     before = {
         "tenant": "Tenant", "tenants": "Tenant", "tnt": "Tenant",
         "source": "GitRepository", "sources": "GitRepository", "gitrepository": "GitRepository",
@@ -208,8 +208,16 @@ def test_the_aliases_of_reconcile_are_the_same_as_before() -> None:
         "helmrepo": "HelmRepository", "provider": "Provider", "providers": "Provider",
         "alert": "Alert", "alerts": "Alert", "receiver": "Receiver", "receivers": "Receiver",
     }  # fmt: skip
+    added = {  # issue 23: OCI sources and image automation
+        "ocirepository": "OCIRepository", "ocirepositories": "OCIRepository",
+        "ocirepo": "OCIRepository", "imagerepository": "ImageRepository",
+        "imagerepositories": "ImageRepository", "imagerepo": "ImageRepository",
+        "imagepolicy": "ImagePolicy", "imagepolicies": "ImagePolicy", "imagepol": "ImagePolicy",
+        "imageupdateautomation": "ImageUpdateAutomation",
+        "imageupdateautomations": "ImageUpdateAutomation", "imageupdate": "ImageUpdateAutomation",
+    }  # fmt: skip
 
-    assert before == kinds.KINDS
+    assert before | added == kinds.KINDS
     assert kinds.resolve("clusters").name == "Cluster"
     assert kinds.resolve("KS").name == "Kustomization"
 
