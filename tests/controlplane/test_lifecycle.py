@@ -114,6 +114,14 @@ def test_demo_runs_until_interrupted_and_stops_cleanly(tmp_path: pathlib.Path) -
             "decrypted with storefront's own age key" in line
             for line in output
         ), "".join(output)
+        # storefront's repository holds image automation: a tag pushed to the registry
+        # becomes a commit to that repository, which the sync applies.
+        assert any("picked it → Landlord committed the bump" in line for line in output), "".join(
+            output
+        )
+        assert any("Deployment storefront/app applied with :1.1.0" in line for line in output), (
+            "".join(output)
+        )
         # The operator reads its policy from the platform repository the demo pushed.
         assert any("policies/ of the platform repository" in line for line in output), "".join(
             output

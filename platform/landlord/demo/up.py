@@ -1,21 +1,26 @@
 """``landlord up``'s steps, on a control plane the command line has brought up.
 
-Brings up a Git server and a Helm chart repository on loopback, installs
+Brings up a Git server, a Helm chart repository and an OCI registry on loopback, installs
 Landlord, starts the operator, pushes a platform repository built from
 ``tenants/`` and ``policies/`` (a tenant with a source gets a demo repository;
 a tenant's platform-provided Helm releases come from the demo's chart
 repository) and bootstraps it — the operator
 then reads its policy from that repository —, and onboards one more tenant
-through the onboarding API (a commit to that repository). Progress goes to a
+through the onboarding API (a commit to that repository). One tenant's repository
+also holds image automation: the demo pushes a new tag of its image to the
+registry and waits until the bump, committed back to that repository by
+Landlord, is applied. Progress goes to a
 ``step(name, message)`` callback; the caller prints tables and waits.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import os
 import pathlib
+import secrets
 import shutil
 import socket
 import sys
@@ -34,6 +39,7 @@ from landlord.cluster import binaries, controlplane, ports, processes
 from landlord.demo import secrets as demo_secrets
 from landlord.demo.chartserver import ChartServer
 from landlord.demo.gitserver import GitServer
+from landlord.demo.registry import Registry
 from landlord.installer import bootstrap
 from landlord.settings import Settings
 from landlord.tenants import sopskeys
@@ -71,6 +77,73 @@ DEMO_CHART_FILES = {
 }
 
 
+# The tenant whose repository gets the image automation loop (docs/image-automation.md):
+# a Deployment whose image is marked for the ImagePolicy, and the three kinds that keep
+# it current, pushed to the registry with a password made for each run.
+DEMO_IMAGE_TENANT = "storefront"
+DEMO_IMAGE = "app"
+DEMO_REGISTRY_USER = "storefront-ci"
+DEMO_IMAGE_FIRST, DEMO_IMAGE_NEXT = "1.0.0", "1.1.0"
+
+
+def image_files(registry_host: str, tenant: str, namespace: str) -> dict[str, str]:
+    """The Deployment and the image automation a tenant's repository holds for the demo."""
+    image = f"{registry_host}/{tenant}/{DEMO_IMAGE}"
+    marker = f'{{"$imagepolicy": "{namespace}:{DEMO_IMAGE}"}}'
+    deployment = f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {DEMO_IMAGE}
+spec:
+  replicas: 0  # the demo's nodes run nothing; the image is what this shows
+  selector:
+    matchLabels: {{app: {DEMO_IMAGE}}}
+  template:
+    metadata:
+      labels: {{app: {DEMO_IMAGE}}}
+    spec:
+      containers:
+        - name: {DEMO_IMAGE}
+          # Kept current by the ImagePolicy below: Landlord commits each bump here.
+          image: {image}:{DEMO_IMAGE_FIRST} # {marker}
+"""
+    automation = f"""# Scan the registry, pick the newest 1.x release, commit it back here.
+apiVersion: landlord.dev/v1alpha1
+kind: ImageRepository
+metadata:
+  name: {DEMO_IMAGE}
+spec:
+  image: {image}
+  interval: 5s
+  secretRef: {{name: registry-auth}}
+  certSecretRef: {{name: registry-ca}}
+---
+apiVersion: landlord.dev/v1alpha1
+kind: ImagePolicy
+metadata:
+  name: {DEMO_IMAGE}
+spec:
+  imageRepositoryRef: {{name: {DEMO_IMAGE}}}
+  policy:
+    semver: {{range: ">=1.0.0 <2.0.0"}}
+---
+apiVersion: landlord.dev/v1alpha1
+kind: ImageUpdateAutomation
+metadata:
+  name: {DEMO_IMAGE}
+spec:
+  interval: 5s
+  sourceRef: {{kind: GitRepository, name: {tenant}}}
+  git:
+    checkout: {{ref: {{branch: main}}}}
+    commit:
+      author: {{name: Landlord image automation, email: images@landlord.invalid}}
+    push: {{branch: main}}
+  update: {{path: ./, strategy: Setters}}
+"""
+    return {"app.yaml": deployment, "images.yaml": automation}
+
+
 @dataclasses.dataclass(frozen=True)
 class Demo:
     """A running demo: how to reach the cluster and the API."""
@@ -89,7 +162,7 @@ def clear_leftovers(state_dir: pathlib.Path, step: StepFn) -> None:
 
 # What a demo run leaves in its state dir besides the control plane's own: the Git
 # repositories (with whatever was pushed to them), charts, artifacts, the API's clones.
-RUN_DIRS = ("git", "charts", "sources", "api")
+RUN_DIRS = ("git", "charts", "registry", "sources", "api")
 
 
 def fresh_start(state_dir: pathlib.Path) -> None:
@@ -116,6 +189,19 @@ def running(
         "helm", cache_dir=settings.cluster.cache_dir, assets_dir=settings.cluster.assets_dir
     )
     charts = ChartServer(plane.state_dir / "charts", helm=helm).start() if helm else None
+    registry_binary = binaries.find(
+        "registry", cache_dir=settings.cluster.cache_dir, assets_dir=settings.cluster.assets_dir
+    )
+    registry_password = secrets.token_urlsafe(18)  # this run's; never written to the repo
+    registry = (
+        Registry(
+            plane.state_dir / "registry",
+            binary=registry_binary,
+            users={DEMO_REGISTRY_USER: registry_password},
+        ).start()
+        if registry_binary
+        else None
+    )
     try:
         client = kube.connect(plane.kubeconfig)
         installer.install(
@@ -128,8 +214,15 @@ def running(
         api_bind = _api_bind(settings)
         if charts is not None:
             charts.publish("demo", DEMO_CHART, "1.0.0", DEMO_CHART_FILES)
+        if registry is not None:
+            registry.push_image(f"{DEMO_IMAGE_TENANT}/{DEMO_IMAGE}", DEMO_IMAGE_FIRST)
+            step("registry", f"serving images at {registry.host} (TLS, basic auth)")
         operator = _start_operator(
-            plane, api_bind, git.base_url, charts.url("demo") if charts else None
+            plane,
+            api_bind,
+            git.base_url,
+            charts.url("demo") if charts else None,
+            registry.host if registry else None,
         )
         step("operator", f"running with the onboarding API on {api_bind} (log: {operator.log})")
         step("git", f"serving demo repositories at {git.base_url}")
@@ -143,6 +236,7 @@ def running(
                 chart_url=chart_url,
                 sops=_sops_tools(settings),
                 keys=pending,
+                registry_host=registry.host if registry else None,
             )
             if tenants_dir.is_dir()
             else []
@@ -158,12 +252,17 @@ def running(
             "platform",
             f"bootstrapped {git.url('platform')} ({len(names)} tenants from {tenants_dir}/)",
         )
+        if registry is not None and DEMO_IMAGE_TENANT in names:
+            _registry_secrets(client, registry, registry_password, stop)
         for stored in demo_secrets.store_when_ready(client, pending, stop, READY_TIMEOUT):
             step("sops", f"age key stored in Secret {stored} (the private half nowhere else)")
         if names and not wait_ready(client, names, stop):
             step("tenants", "not all Ready yet; see the table")
         for key in pending:
             step("sops", _decrypted(client, key.tenant))
+        if registry is not None and DEMO_IMAGE_TENANT in names:
+            for line in _image_bump(client, registry, stop):
+                step("images", line)
         released = _release_ready(client, stop)
         if released:
             step("helm", released)
@@ -185,6 +284,8 @@ def running(
         git.stop()
         if charts is not None:
             charts.stop()
+        if registry is not None:
+            registry.stop()
 
 
 def platform_repo(
@@ -195,6 +296,7 @@ def platform_repo(
     chart_url: str | None = None,
     sops: demo_secrets.Tools | None = None,
     keys: list[demo_secrets.PendingKey] | None = None,
+    registry_host: str | None = None,
 ) -> list[str]:
     """Push a platform repository built from ``folder`` (``tenants/``) and ``policies``.
 
@@ -203,7 +305,9 @@ def platform_repo(
     ``chart_url``, their ``spec.helmRepositories`` point at the demo's chart repository.
     A tenant whose sync decrypts also gets a Secret encrypted for a new age key
     (with ``sops``; the key is added to ``keys``, to store once the tenant exists);
-    without sops, its sync does not decrypt.
+    without sops, its sync does not decrypt. With ``registry_host``, the
+    :data:`DEMO_IMAGE_TENANT`'s repository also holds :func:`image_files`, and
+    Landlord may push to it.
     """
     names: list[str] = []
     files: dict[str, str | bytes | None] = {}
@@ -228,7 +332,13 @@ def platform_repo(
                     keys.append(key)
                 elif decryption is not None:
                     sync.pop("decryption")  # no sops here: the demo shows no encrypted Secret
-                git.create(name)
+                images = registry_host is not None and name == DEMO_IMAGE_TENANT
+                if images and registry_host is not None:
+                    namespace = (document["spec"].get("namespaces") or [name])[0]
+                    synced = target.rpartition("/")[0]
+                    for file, content in image_files(registry_host, name, namespace).items():
+                        first[f"{synced}/{file}".lstrip("/")] = content
+                git.create(name, pushable=images)  # image automation commits to it
                 git.commit(name, first, message="demo: first commit")
                 source["url"] = git.url(name)
             for repository in (document.get("spec") or {}).get("helmRepositories") or []:
@@ -291,6 +401,73 @@ def _status_page(
     )
     step("ui", f"status page: {api_url}/ui (read-only); sign in with this token (8 hours):")
     step("ui", token)
+
+
+def _registry_secrets(
+    client: kube.Kube, registry: Registry, password: str, stop: threading.Event
+) -> None:
+    """The registry's credentials and CA, in the image tenant's namespace once it exists."""
+    data = {
+        "registry-auth": {"username": DEMO_REGISTRY_USER.encode(), "password": password.encode()},
+        "registry-ca": {"ca.crt": registry.ca_pem},
+    }
+    deadline = time.monotonic() + READY_TIMEOUT
+    while client.get("v1", "Namespace", DEMO_IMAGE_TENANT) is None:
+        if stop.is_set() or time.monotonic() > deadline:
+            return
+        stop.wait(0.2)
+    for name, values in data.items():
+        client.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": DEMO_IMAGE_TENANT},
+                "data": {key: base64.b64encode(value).decode() for key, value in values.items()},
+            },
+            field_manager="landlord-demo",
+        )
+
+
+def _deployed_image(client: kube.Kube) -> str:
+    live = client.get("apps/v1", "Deployment", DEMO_IMAGE, DEMO_IMAGE_TENANT) or {}
+    containers = ((live.get("spec") or {}).get("template") or {}).get("spec", {}).get(
+        "containers"
+    ) or [{}]
+    return str(containers[0].get("image") or "")
+
+
+def _image_bump(client: kube.Kube, registry: Registry, stop: threading.Event) -> list[str]:
+    """Push a new tag and follow it: the policy's pick, the commit, the applied Deployment."""
+    image = f"{registry.host}/{DEMO_IMAGE_TENANT}/{DEMO_IMAGE}"
+    deadline = time.monotonic() + READY_TIMEOUT
+    while _deployed_image(client) != f"{image}:{DEMO_IMAGE_FIRST}":
+        if stop.is_set() or time.monotonic() > deadline:
+            return [
+                f"Deployment {DEMO_IMAGE_TENANT}/{DEMO_IMAGE} not applied yet; see "
+                f"`landlord get kustomizations -n {DEMO_IMAGE_TENANT}`"
+            ]
+        stop.wait(0.2)
+    began = time.monotonic()
+    registry.push_image(f"{DEMO_IMAGE_TENANT}/{DEMO_IMAGE}", DEMO_IMAGE_NEXT)
+    deadline = began + READY_TIMEOUT
+    while _deployed_image(client) != f"{image}:{DEMO_IMAGE_NEXT}":
+        if stop.is_set() or time.monotonic() > deadline:
+            return [
+                f"pushed {image}:{DEMO_IMAGE_NEXT}; not applied yet: see `landlord get "
+                f"imagepolicies -n {DEMO_IMAGE_TENANT}` and "
+                f"`landlord events -n {DEMO_IMAGE_TENANT}`"
+            ]
+        stop.wait(0.1)
+    automation = (
+        client.get(api.API_VERSION, "ImageUpdateAutomation", DEMO_IMAGE, DEMO_IMAGE_TENANT) or {}
+    )
+    commit = str((automation.get("status") or {}).get("lastPushCommit") or "")[:12]
+    return [
+        f"pushed {image}:{DEMO_IMAGE_NEXT} → ImagePolicy {DEMO_IMAGE_TENANT}/{DEMO_IMAGE} "
+        f"picked it → Landlord committed the bump ({commit}) to {DEMO_IMAGE_TENANT}'s repository",
+        f"Deployment {DEMO_IMAGE_TENANT}/{DEMO_IMAGE} applied with :{DEMO_IMAGE_NEXT}, "
+        f"{time.monotonic() - began:.1f} s after the push (`landlord get imageupdateautomations`)",
+    ]
 
 
 def _sops_tools(settings: Settings) -> demo_secrets.Tools | None:
@@ -393,10 +570,16 @@ def _api_bind(settings: Settings) -> str:
 
 
 def _start_operator(
-    plane: controlplane.ControlPlane, api_bind: str, git_url: str, chart_url: str | None = None
+    plane: controlplane.ControlPlane,
+    api_bind: str,
+    git_url: str,
+    chart_url: str | None = None,
+    registry_host: str | None = None,
 ) -> processes.Record:
     git = urllib.parse.urlsplit(git_url)
     allowed = [f"{git.hostname}:{git.port}"]
+    if registry_host is not None:
+        allowed.append(registry_host)
     if chart_url is not None:
         charts = urllib.parse.urlsplit(chart_url)
         allowed.append(f"{charts.hostname}:{charts.port}")
@@ -406,7 +589,8 @@ def _start_operator(
         "LANDLORD_TELEMETRY__LOG_FORMAT": "json",
         # The demo's Git server speaks plain HTTP on loopback.
         "LANDLORD_SOURCES__ALLOWED_SCHEMES": "https,ssh,http",
-        # ... which the default deny list (loopback) refuses: those ports only (Git, charts).
+        # ... which the default deny list (loopback) refuses: those ports only (Git, charts,
+        # the registry).
         "LANDLORD_SOURCES__ALLOWED_NETWORKS": ",".join(allowed),
         "LANDLORD_SOURCES__STORAGE_DIR": str(plane.state_dir / "sources"),
         # Deliberately below the shipped 10 s minimum interval: a demo tenant may poll

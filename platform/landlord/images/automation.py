@@ -191,6 +191,7 @@ class AutomationReconciler:
                 resolution=resolution,
             )
             template = spec.git.commit.message_template
+            skipped: list[str] = []
             pushed = commits.update(
                 checkout,
                 path=spec.path,
@@ -203,6 +204,7 @@ class AutomationReconciler:
                 attempts=self.push_attempts,
                 max_files=self.max_files,
                 max_file_bytes=self.max_file_bytes,
+                on_skip=lambda path, why: skipped.append(f"{path} ({why})"),
             )
         except durations.OutOfBoundsError as error:
             return status.stalled(str(error), reasons.INVALID_DURATION), {}
@@ -217,6 +219,9 @@ class AutomationReconciler:
         except errors.LandlordError as error:
             reason = str(getattr(error, "reason", "") or reasons.UPDATE_FAILED)
             return Outcome(False, reason, urls.redact(error.message, secrets)), {}
+        except setters.InvalidImageError as error:
+            # A policy's latest image that cannot be written as a YAML value: nothing committed.
+            return Outcome(False, reasons.INVALID_IMAGE, urls.redact(str(error), secrets)), {}
         except (ValueError, OSError) as error:
             text = urls.redact(str(error), secrets)
             return Outcome(False, reasons.UPDATE_FAILED, text), {}
@@ -226,8 +231,9 @@ class AutomationReconciler:
             "observedPolicies": _observed(namespace, images),
         }
         target = spec.git.push.branch if spec.git.push else branch
+        unread = _skipped(skipped)
         if pushed.sha is None:
-            return Outcome(True, reasons.SUCCEEDED, "repository up-to-date"), extra
+            return Outcome(True, reasons.SUCCEEDED, "repository up-to-date" + unread), extra
         extra["lastPushCommit"] = pushed.sha
         extra["lastPushTime"] = now
         text = f"pushed commit '{pushed.sha[:7]}' to branch '{target}'"
@@ -241,7 +247,7 @@ class AutomationReconciler:
                 message=text + "\n" + _changes(pushed.changes),
                 annotations={labels.REVISION: f"{target}@sha1:{pushed.sha}"},
             )
-        return Outcome(True, reasons.SUCCEEDED, text), extra
+        return Outcome(True, reasons.SUCCEEDED, text + unread), extra
 
     def _guard(self, namespace: str, source: urls.SourceURL) -> Outcome | None:
         """Landlord's own refusal, then the policy's ``push`` point; None when the push may go."""
@@ -322,3 +328,11 @@ def _changes(changes: Sequence[setters.Change]) -> str:
     if len(changes) > SHOWN_CHANGES:
         lines.append(f"... and {len(changes) - SHOWN_CHANGES} more")
     return "\n".join(lines)
+
+
+def _skipped(skipped: Sequence[str], shown: int = 5) -> str:
+    """The files under update.path that were not read (too large, not UTF-8), for the status."""
+    if not skipped:
+        return ""
+    more = f" and {len(skipped) - shown} more" if len(skipped) > shown else ""
+    return f"; not read: {', '.join(skipped[:shown])}{more}"

@@ -149,6 +149,14 @@ class GitRepositoryReconciler:
         status.write(self.kube, body, outcome, artifact, requested, self.on_revision)
         return outcome
 
+    def due_now(self, key: str) -> None:
+        """Make ``namespace/name``'s next reconcile fetch, interval or not.
+
+        Image automation calls it after it pushed to the repository: the commit
+        Landlord itself made is fetched at once, not on the next interval.
+        """
+        self._next_check.pop(key, None)
+
     def _refuse(
         self, body: dict[str, Any], reason: str, message: str, requested: str | None
     ) -> Outcome:

@@ -324,7 +324,7 @@ class Operator:
                 group_of=group_of,
                 may_own=self.router.may_own_key,
                 owns=self.router.owns_key,
-                on_pushed=lambda ns, name: self._wake(self.source_controller, f"{ns}/{name}"),
+                on_pushed=self._pushed,
             )
             if self.features.images
             else None
@@ -837,6 +837,12 @@ class Operator:
             ),
             warning=True,
         )
+
+    def _pushed(self, namespace: str, name: str) -> None:
+        """Image automation pushed to a GitRepository: fetch it now, not on its interval."""
+        key = f"{namespace}/{name}"
+        self.sources.due_now(key)
+        self._wake(self.source_controller, key)
 
     def _wake(self, target: controller.Controller | None, key: str, delay: float = 0.0) -> None:
         """Enqueue ``key`` from any thread (nothing before start-up, or if switched off)."""
