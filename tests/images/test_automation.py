@@ -77,7 +77,8 @@ def test_a_new_tag_is_committed_to_the_tenants_repository_and_applied(
     url = git_server.url(name).replace("http://", f"http://{USER}:{PASSWORD}@")
     tenants.create(
         name,
-        {"source": {"url": url, "interval": "1s"}, "sync": {"path": "./deploy", "interval": "1m"}},
+        # An hour between fetches: the bump is fetched because Landlord pushed it, at once.
+        {"source": {"url": url, "interval": "1h"}, "sync": {"path": "./deploy", "interval": "1h"}},
     )
     tenants.ready(name)
     eventually(
