@@ -237,6 +237,61 @@ def test_tags_no_registry_could_hold_are_dropped(servers: Callable[..., _Server]
     assert _client(server).tags(limit=100) == ["1.0.0", "ok_2"]
 
 
+# A header built to make a backtracking regex quadratic: one 60 KB line costs a
+# backtracking parser 10-25 s holding the GIL (every other tenant's reconcile
+# stops), and http.client joins up to 100 such lines into one value.
+HOSTILE_LINK = "<>;" + "<" * 60_000
+HOSTILE_CHALLENGE = "Bearer " + "a" * 60_000
+
+
+def test_a_link_header_built_to_backtrack_is_refused_at_once(
+    servers: Callable[..., _Server],
+) -> None:
+    server = servers()
+    server.routes["/v2/team/app/tags/list"] = lambda h: h.answer(
+        200, b'{"tags":["a"]}', {"Link": HOSTILE_LINK}
+    )
+    started = time.monotonic()
+
+    with pytest.raises(client.OciError, match="Link header longer than"):
+        _client(server).tags(limit=10)
+
+    assert time.monotonic() - started < 2
+
+
+def test_a_challenge_built_to_backtrack_is_refused_at_once(
+    servers: Callable[..., _Server],
+) -> None:
+    server = servers()
+    server.routes["/v2/team/app/tags/list"] = lambda h: h.answer(
+        401, b"", {"WWW-Authenticate": HOSTILE_CHALLENGE}
+    )
+    started = time.monotonic()
+
+    with pytest.raises(client.OciError, match="challenge longer than") as caught:
+        _client(server).tags(limit=10)
+
+    assert caught.value.reason == "AuthenticationFailed"
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("link", "target"),
+    [
+        ('</v2/team/app/tags/list?last=b>; rel="next"', "/v2/team/app/tags/list?last=b"),
+        ('</prev>; rel="prev", </next>; rel=next', "/next"),
+        ('</a>; title=x; REL="next"', "/a"),
+        ("</a> rel=next", None),
+        ('</a>; rel="prev"', None),
+        ("<>;" + "<" * 8_000, None),
+    ],
+)
+def test_link_entries_are_read_in_one_pass(link: str, target: str | None) -> None:
+    started = time.monotonic()
+    assert client._link_next(link) == target
+    assert time.monotonic() - started < 0.5
+
+
 # -- digests and sizes -----------------------------------------------------------------
 
 

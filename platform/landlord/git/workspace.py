@@ -40,6 +40,18 @@ _FIELD = "\x1f"
 _RECORD = "\x1e"
 
 
+@dataclasses.dataclass(frozen=True)
+class TreeLimits:
+    """What a fetched branch may hold before it is written out (a tenant's repository).
+
+    ``max_total_bytes`` also caps every file git writes while fetching (the pack):
+    a small, highly compressed pack must not unpack into the operator's whole disk.
+    """
+
+    max_files: int
+    max_total_bytes: int
+
+
 class Checkout(Runner):
     """A working clone of one branch of a remote, for writing commits to it.
 
@@ -65,26 +77,50 @@ class Checkout(Runner):
     def _git(self, *args: str) -> str:
         return self._run(*args, cwd=self.tree).decode()
 
-    def sync(self, *, branch: str | None = None) -> str | None:
+    def sync(self, *, branch: str | None = None, limits: TreeLimits | None = None) -> str | None:
         """Make the work tree the remote branch's head; its sha, or None for an empty branch.
 
         ``branch`` (default: the checkout's) is another branch to start from, such
         as the branch an image automation pushes to; None when it does not exist
-        (the work tree is then left as it was).
+        (the work tree is then left as it was). With ``limits``, a pack or a tree
+        larger than they allow is ArtifactTooLarge, before any file is written out.
         """
         if not (self.tree / ".git").exists():
             self.tree.mkdir(parents=True, exist_ok=True)
             self._git("init", "--quiet", f"--initial-branch={self.branch}")
         wanted = branch or self.branch
         try:
-            self._git("fetch", "--quiet", "--no-tags", "--", self.url, f"+refs/heads/{wanted}")
+            self._run(
+                *("fetch", "--quiet", "--no-tags", "--", self.url, f"+refs/heads/{wanted}"),
+                cwd=self.tree,
+                max_file_bytes=limits.max_total_bytes if limits else None,
+            )
         except GitError as error:
             if error.reason == "RefNotFound":
                 return None  # an empty repository, or no such branch yet
             raise
+        if limits is not None:
+            self._check_tree("FETCH_HEAD", limits)
         self._git("reset", "--quiet", "--hard", "FETCH_HEAD")
         self._git("clean", "--quiet", "-fdx")
         return self._git("rev-parse", "HEAD").strip()
+
+    def _check_tree(self, revision: str, limits: TreeLimits) -> None:
+        """ArtifactTooLarge when ``revision``'s tree has more files or bytes than ``limits``."""
+        listing = self._run("ls-tree", "-r", "-l", "-z", "--full-tree", revision, cwd=self.tree)
+        files = total = 0
+        for entry in listing.split(b"\0"):
+            if not entry:
+                continue
+            files += 1
+            size = entry.partition(b"\t")[0].split()[-1]
+            total += int(size) if size.isdigit() else 0
+            if files > limits.max_files or total > limits.max_total_bytes:
+                raise GitError(
+                    f"branch of {self.shown} holds more than {limits.max_files} files or "
+                    f"{limits.max_total_bytes} bytes; nothing was written out",
+                    reason="ArtifactTooLarge",
+                )
 
     def read(self, path: str) -> bytes | None:
         """A file of the work tree, or None."""

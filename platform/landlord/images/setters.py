@@ -28,13 +28,17 @@ from collections.abc import Callable, Iterator, Mapping
 
 MARKER_KEY = "$imagepolicy"
 YAML_SUFFIXES = (".yaml", ".yml")
+# What one run reads in all (``max_files`` files of ``max_file_bytes`` would be
+# gigabytes held at once) and the changes it makes: past either, nothing is written.
+MAX_TOTAL_BYTES = 64 * 1024**2
+MAX_CHANGES = 10_000
 
 # What the latest image of a policy may look like before it is written into a
 # tenant's file: host[:port]/path, an optional tag, an optional digest. Nothing
 # YAML would read as syntax (quotes, "#", ": ", newlines) can pass.
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*(?::[0-9]+)?(?:/[A-Za-z0-9._/-]+)?$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Fa-f0-9]{32,}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*(?::[0-9]+)?(?:/[A-Za-z0-9._/-]+)?\Z")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Fa-f0-9]{32,}\Z")
 # Plain scalars YAML 1.1 or 1.2 resolves to something other than a string.
 _NOT_A_STRING = re.compile(
     r"^(?:[-+]?(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
@@ -51,7 +55,7 @@ class InvalidImageError(ValueError):
 
 
 class TooManyFilesError(ValueError):
-    """The folder holds more YAML files than the platform allows; nothing is written."""
+    """The folder holds more YAML files (or bytes, or changes) than allowed; nothing is written."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,23 +262,38 @@ def rewrite_tree(
     max_files: int,
     max_file_bytes: int,
     on_skip: Callable[[str, str], None] | None = None,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+    max_changes: int = MAX_CHANGES,
 ) -> tuple[dict[str, bytes], list[Change]]:
     """Rewrite the YAML files under ``root/path``: changed files (relative to root) and changes.
 
     ``path`` may not leave ``root`` (ValueError); no symbolic link is followed;
-    more than ``max_files`` YAML files is :class:`TooManyFilesError`; a file over
-    ``max_file_bytes`` or not UTF-8 is skipped and passed to ``on_skip`` (path, why).
+    more than ``max_files`` YAML files, ``max_total_bytes`` read or ``max_changes``
+    changes is :class:`TooManyFilesError`; a file over ``max_file_bytes`` or not
+    UTF-8 is skipped and passed to ``on_skip`` (path, why).
     Nothing is written: the caller commits the returned contents.
     """
     changed: dict[str, bytes] = {}
     changes: list[Change] = []
+    read = 0
     for relative, text in _yaml_files(root, path, max_files, max_file_bytes, on_skip):
+        read += len(text)
+        if read > max_total_bytes:
+            raise TooManyFilesError(
+                f"spec.update.path {path!r} holds more than {max_total_bytes} bytes of YAML "
+                "(the platform's limit); point it at a smaller folder"
+            )
         if MARKER_KEY not in text:
             continue
         new, found = rewrite(text, images, file=relative)
         if found:
             changed[relative] = new.encode()
             changes.extend(found)
+            if len(changes) > max_changes:
+                raise TooManyFilesError(
+                    f"spec.update.path {path!r} has more than {max_changes} marked fields to "
+                    "change (the platform's limit); nothing was written"
+                )
     return changed, changes
 
 

@@ -41,6 +41,10 @@ _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 # Go's Regexp.ExpandString: "$$", "${name}", or "$name" (the longest run of [A-Za-z0-9_]).
 _REFERENCE = re.compile(r"\$(?:(\$)|\{([^}]*)\}|([A-Za-z0-9_]+))")
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
+# The longest value ``extract`` may make of a tag (a tag is at most 128 characters; a
+# 256-character template of "$0"s would make 16 KiB of each of 10,000 tags, held at
+# once). A longer value does not qualify, like a tag the pattern does not match.
+MAX_EXTRACTED = 1024
 
 Extractor = Callable[[str], str | None]
 
@@ -168,9 +172,10 @@ def _extractor(filter_tags: Mapping[str, Any] | None) -> Extractor:
         match = compiled.search(tag)
         if match is None:
             return None
-        return "".join(
+        value = "".join(
             piece if isinstance(piece, str) else (match.group(piece) or "") for piece in pieces
         )
+        return value if len(value) <= MAX_EXTRACTED else None
 
     return extract
 

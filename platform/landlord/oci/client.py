@@ -49,6 +49,9 @@ CHUNK = 64 * 1024
 MAX_TOKEN_BYTES = 64 * 1024
 MAX_TAGS_PAGE_BYTES = 4 * 1024**2
 MAX_ERROR_BYTES = 8 * 1024
+# A challenge or a Link header is a few hundred bytes; the registry's own text is
+# parsed only up to this (http.client would hand over 100 joined 64 KiB lines).
+MAX_HEADER_PARSED = 8 * 1024
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -65,8 +68,11 @@ PLATFORM = ("linux", "amd64")
 Checker = Callable[[str], network.Resolution | None]
 
 _REDIRECTS = (301, 302, 303, 307, 308)
-_CHALLENGE_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)')
-_LINK_NEXT = re.compile(r'<([^>]*)>\s*;[^,]*rel="?next"?')
+# A parameter starts only where a word starts: no rescan from inside a long word.
+_CHALLENGE_PARAM = re.compile(
+    r'(?<![A-Za-z0-9_-])([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)'
+)
+_REL_NEXT = re.compile(r'rel\s*=\s*"?next"?', re.IGNORECASE)
 _TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
 _ERROR_CODE = re.compile(r"[A-Z][A-Z_]{0,63}")
 
@@ -722,10 +728,16 @@ class Client:
     def _next_page(self, link: str | None, current: str) -> str | None:
         if not link:
             return None
-        match = _LINK_NEXT.search(link)
-        if match is None:
+        if len(link) > MAX_HEADER_PARSED:
+            raise OciError(
+                f"{self._shown()} answered a Link header longer than {MAX_HEADER_PARSED} bytes; "
+                "not followed",
+                reason="InvalidArtifact",
+            )
+        target = _link_next(link)
+        if target is None:
             return None
-        following = urllib.parse.urljoin(current, str(match.group(1)))
+        following = urllib.parse.urljoin(current, target)
         if not self._own(following):
             raise OciError(
                 f"{self._shown()} pages its tag list to another host "
@@ -736,6 +748,12 @@ class Client:
     # -- authentication --------------------------------------------------------------
 
     def _authenticate(self, challenge: str, scope: str, deadline: float) -> None:
+        if len(challenge) > MAX_HEADER_PARSED:
+            raise OciError(
+                f"{self._shown()} answered a WWW-Authenticate challenge longer than "
+                f"{MAX_HEADER_PARSED} bytes",
+                reason="AuthenticationFailed",
+            )
         kind, _, rest = challenge.strip().partition(" ")
         kind = kind.lower()
         params = {
@@ -844,6 +862,34 @@ def _load_client_certificate(context: ssl.SSLContext, cert: bytes, key: bytes) -
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(cert.rstrip(b"\n") + b"\n" + key)
         context.load_cert_chain(path)
+
+
+def _link_next(link: str) -> str | None:
+    """The target of the ``rel="next"`` entry of a Link header, in one pass (no regex backtracking).
+
+    Entries are ``<target>; param; param``, separated by commas; only the
+    parameters between an entry's ``>`` and the next ``<`` are looked at.
+    """
+    position = 0
+    while True:
+        start = link.find("<", position)
+        if start < 0:
+            return None
+        end = link.find(">", start + 1)
+        if end < 0:
+            return None
+        following = link.find("<", end + 1)
+        params = link[end + 1 : following if following >= 0 else len(link)].split(",", 1)[0]
+        head, semicolon, rest = params.partition(";")
+        if (
+            semicolon
+            and not head.strip()
+            and any(_REL_NEXT.fullmatch(param.strip()) for param in rest.split(";"))
+        ):
+            return link[start + 1 : end]
+        if following < 0:
+            return None
+        position = following
 
 
 def _printable(text: str) -> str:
