@@ -74,18 +74,20 @@ def trace_id(body: dict[str, Any]) -> str | None:
     return tracing.trace_id_of(parent) if parent else None
 
 
-def _ref_text(ref: dict[str, Any] | None) -> str:
+def _ref_text(ref: dict[str, Any] | None, default: str = "branch main (default)") -> str:
     given = {key: value for key, value in (ref or {}).items() if value}
-    return ", ".join(f"{key} {value}" for key, value in given.items()) or "branch main (default)"
+    return ", ".join(f"{key} {value}" for key, value in given.items()) or default
 
 
 def source_link(body: dict[str, Any]) -> Link:
-    """A GitRepository (or HelmRepository): URL, ref, revision, when it was fetched, Ready."""
+    """A GitRepository (or HelmRepository, OCIRepository): URL, ref, revision, fetched, Ready."""
     metadata, spec = body["metadata"], body.get("spec") or {}
     artifact = (body.get("status") or {}).get("artifact") or {}
     lines = [("URL", urls.redact(str(spec.get("url") or "?")))]  # never a password
     if body.get("kind") == "GitRepository":
         lines.append(("Ref", _ref_text(spec.get("ref"))))
+    elif body.get("kind") == "OCIRepository":
+        lines.append(("Ref", _ref_text(spec.get("ref"), "tag latest (default)")))
     lines += [
         ("Revision", str(artifact.get("revision") or "none fetched yet")),
         (
@@ -362,7 +364,7 @@ def chain_of(
     kind = known.name if known is not None else None
     if kind == "Tenant":
         return reader.tenant(name)
-    if kind in ("Kustomization", "HelmRelease", "GitRepository", "HelmRepository"):
+    if kind in ("Kustomization", "HelmRelease", "GitRepository", "HelmRepository", "OCIRepository"):
         where = namespace or "default"
         body, why = reader.get(kind, name, where)
         if body is None and why == "not found":

@@ -138,3 +138,18 @@ def test_the_reconcile_trace_comes_from_the_newest_landlord_event_that_carries_o
     events[1]["metadata"]["resourceVersion"] = "119"
     assert trace.reconcile_trace([later, *events]) == "d" * 32
     assert trace.reconcile_trace([]) is None
+
+
+def test_an_oci_source_shows_its_ref_or_the_default_tag() -> None:
+    body = {
+        "kind": "OCIRepository",
+        "metadata": {"name": "app", "namespace": "team-a"},
+        "spec": {"url": "oci://registry.example.com/team-a/app", "interval": "5m"},
+        "status": {"artifact": {"revision": "latest@sha256:abc"}},
+    }
+
+    assert dict(trace.source_link(body).lines)["Ref"] == "tag latest (default)"
+    body["spec"]["ref"] = {"semver": ">=1.0.0"}
+    lines = dict(trace.source_link(body).lines)
+    assert lines["Ref"] == "semver >=1.0.0"
+    assert lines["Revision"] == "latest@sha256:abc"
