@@ -153,13 +153,13 @@ def test_an_image_index_resolves_to_its_linux_amd64_manifest(registry: Registry)
 def test_tags_follow_the_link_pages(registry: Registry) -> None:
     for tag in ("1.0.0", "1.1.0", "1.2.0", "2.0.0", "latest"):
         registry.push_image("paged/app", tag)
-    before = registry.requests("paged/app")
+    before = registry.requests_settled("paged/app")
 
     found = _client(registry, "paged/app", page_size=2).tags(limit=10)
 
     assert sorted(found) == ["1.0.0", "1.1.0", "1.2.0", "2.0.0", "latest"]
     # Three pages of two (and each page's anonymous try and challenge): more than one GET.
-    assert registry.requests("paged/app") - before >= 3
+    assert registry.requests_settled("paged/app") - before >= 3
 
 
 def test_more_tags_than_the_limit_stop_the_listing(registry: Registry) -> None:
@@ -250,6 +250,7 @@ def test_a_blob_over_the_cap_is_refused_before_it_is_requested(registry: Registr
         registry_client.fetch_blob(layer, io.BytesIO(), max_bytes=layer.size - 1)
 
     assert caught.value.reason == "ArtifactTooLarge"
+    registry.requests_settled()  # a request is logged just after it is answered
     assert ("GET", f"/v2/capped/app/blobs/{layer.digest}") not in {
         (method, path) for method, path, _ in registry.accessed()
     }
@@ -263,8 +264,9 @@ def test_a_manifest_over_the_cap_is_refused(registry: Registry) -> None:
     assert caught.value.reason == "ArtifactTooLarge"
 
 
-def test_a_denied_registry_is_never_contacted(registry: Registry) -> None:
-    before = registry.requests()
+def test_a_denied_registry_is_never_contacted(quiet_registry: Registry) -> None:
+    registry = quiet_registry  # no live object scans it: its log counts only this test
+    before = registry.requests_settled()
 
     def deny(url: str) -> network.Resolution:
         raise network.BlockedAddressError(url, "denied by the test")
@@ -357,6 +359,16 @@ def test_landlord_push_artifact_failures(registry: Registry, tmp_path: pathlib.P
     )
     assert no_tag.returncode == 2
     assert "oci://HOST/REPO:TAG" in no_tag.stderr
+
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "kept").write_text("kept")
+    not_empty = landlord(
+        kubeconfig, "pull", "artifact", f"{registry.url('cli/app')}:v1", "--output-dir", str(full)
+    )
+    assert not_empty.returncode == 2  # bad usage, before the registry is asked
+    assert "is not empty" in not_empty.stderr
+    assert [path.name for path in full.iterdir()] == ["kept"]
 
     wrong = landlord(
         kubeconfig,

@@ -46,7 +46,7 @@ def test_a_denied_registry_is_never_contacted(tmp_path: pathlib.Path, registry: 
     registry.push_artifact("denied/app", "v1", {"a.yaml": "a: 1\n"})
     url = registry.url("denied/app")
     harness = Harness(tmp_path, registry, f"p, tenant:{TENANT}, source, {url}, deny\n")
-    before = registry.requests("denied/app")
+    before = registry.requests_settled("denied/app")  # the push above, logged
 
     outcome, artifact, shown = harness.pull("denied/app")
 
@@ -58,31 +58,34 @@ def test_a_denied_registry_is_never_contacted(tmp_path: pathlib.Path, registry: 
     assert harness.stored() == []
     allowed, _, _ = Harness(tmp_path / "allowed", registry).pull("denied/app")
     assert allowed.ready  # the same pull, allowed, is seen in the log
-    assert registry.requests("denied/app") > before
+    assert registry.requests_settled("denied/app") > before
 
 
-def test_the_policy_decides_on_the_one_spelling(tmp_path: pathlib.Path, registry: Registry) -> None:
-    url = registry.url("denied/app")
-    harness = Harness(tmp_path, registry, f"p, tenant:{TENANT}, source, {url}, deny\n")
-    before = registry.requests()
+def test_the_policy_decides_on_the_one_spelling(
+    tmp_path: pathlib.Path, quiet_registry: Registry
+) -> None:
+    url = quiet_registry.url("denied/app")
+    harness = Harness(tmp_path, quiet_registry, f"p, tenant:{TENANT}, source, {url}, deny\n")
+    before = quiet_registry.requests_settled()
     loud = url.replace("oci://", "OCI://").replace("127.0.0.1", "127.000.0.1")
 
     outcome, _, _ = harness.pull(loud)
 
     assert outcome.reason in (reasons.POLICY_DENIED, reasons.INVALID_SOURCE)
-    assert registry.requests() == before
+    assert quiet_registry.requests() == before
 
 
 def test_insecure_is_refused_unless_the_platform_allows_it(
-    harness: Harness, registry: Registry
+    tmp_path: pathlib.Path, quiet_registry: Registry
 ) -> None:
-    before = registry.requests()
+    harness = Harness(tmp_path, quiet_registry)
+    before = quiet_registry.requests_settled()
 
     outcome, _, _ = harness.pull("app", insecure=True)
 
     assert (outcome.reason, outcome.stalled) == (reasons.INSECURE_NOT_ALLOWED, True)
     assert "LANDLORD_OCI__ALLOW_INSECURE" in outcome.message
-    assert registry.requests() == before
+    assert quiet_registry.requests() == before
 
 
 @pytest.mark.parametrize(
@@ -93,28 +96,30 @@ def test_insecure_is_refused_unless_the_platform_allows_it(
     ],
 )
 def test_fields_landlord_cannot_honour_are_refused_not_ignored(
-    harness: Harness, registry: Registry, spec: dict[str, Any], reason: str
+    tmp_path: pathlib.Path, quiet_registry: Registry, spec: dict[str, Any], reason: str
 ) -> None:
-    before = registry.requests()
+    harness = Harness(tmp_path, quiet_registry)
+    before = quiet_registry.requests_settled()
 
     outcome, _, _ = harness.pull("app", **spec)
 
     assert (outcome.reason, outcome.stalled) == (reason, True)
-    assert registry.requests() == before
+    assert quiet_registry.requests() == before
 
 
 def test_credentials_in_the_url_are_refused_and_never_shown(
-    harness: Harness, registry: Registry
+    tmp_path: pathlib.Path, quiet_registry: Registry
 ) -> None:
-    url = f"oci://{REGISTRY_USER}:{REGISTRY_PASSWORD}@{registry.host}/app"
-    before = registry.requests()
+    url = f"oci://{REGISTRY_USER}:{REGISTRY_PASSWORD}@{quiet_registry.host}/app"
+    harness = Harness(tmp_path, quiet_registry)
+    before = quiet_registry.requests_settled()
 
     outcome, _, shown = harness.pull(url)
 
     assert (outcome.reason, outcome.stalled) == (reasons.INVALID_SOURCE, True)
     assert REGISTRY_PASSWORD not in outcome.message
     assert REGISTRY_PASSWORD not in str(shown)
-    assert registry.requests() == before
+    assert quiet_registry.requests() == before
 
 
 def test_a_refused_password_is_not_in_the_message(harness: Harness, registry: Registry) -> None:

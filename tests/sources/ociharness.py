@@ -128,6 +128,9 @@ class Harness:
 
 
 def blob_requests(registry: Registry, repo: str) -> int:
+    """Blob GETs of ``repo`` in the access log, once the log has settled (a request is
+    logged just after it is answered)."""
+    registry.requests_settled()
     text = registry.log_path.read_text(errors="replace")
     return len(re.findall(rf'"GET /v2/{re.escape(repo)}/blobs/', text))
 

@@ -445,6 +445,23 @@ class Registry:
                 count += 1
         return count - (self._baseline if repo is None else 0)
 
+    def requests_settled(
+        self, repo: str | None = None, *, quiet: float = 0.3, timeout: float = 5.0
+    ) -> int:
+        """:meth:`requests` once the access log has not grown for ``quiet`` seconds.
+
+        The registry logs a request just after it answered it: a count taken right
+        after another test's last request may miss it, and a later count would not.
+        """
+        deadline = time.monotonic() + timeout
+        last, since = self.requests(repo), time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - since < quiet:
+            time.sleep(0.05)
+            now = self.requests(repo)
+            if now != last:
+                last, since = now, time.monotonic()
+        return last
+
     def accessed(self) -> list[tuple[str, str, int]]:
         """``(method, path, status)`` of every request in the access log, oldest first."""
         try:
