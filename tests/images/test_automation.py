@@ -189,6 +189,8 @@ def test_a_push_branch_gets_the_commit_and_an_invalid_template_stalls(
     )
     body = reported(admin, "ImageUpdateAutomation", namespace, "bad-template", "InvalidTemplate")
     assert [c["status"] for c in body["status"]["conditions"] if c["type"] == "Stalled"] == ["True"]
+    said = next(c["message"] for c in body["status"]["conditions"] if c["type"] == "Ready")
+    assert said.startswith("spec.git.commit.messageTemplate: {{ .Secrets }}")  # named once
     assert head(git_server, repo) == main  # main itself is untouched
     text = message(git_server, repo, "image-updates")
     assert text.startswith("Image Bot <bot@example.com>\nUpdate images from ImageUpdateAutomation")

@@ -216,7 +216,7 @@ def pull_artifact_command(
     """Pull the artifact at oci://HOST/REPO:TAG and extract it; print its digest."""
     repository, tag = _target(url)
     if target.exists() and any(target.iterdir()):
-        raise ArtifactCommandError(f"{target} is not empty")
+        raise click.BadParameter(f"{target} is not empty", param_hint="--output-dir")
     registry = _client(repository, creds, ca_file, insecure)
     manifest = registry.manifest(tag)
     layers = [layer for layer in manifest.layers if layer.media_type == artifact.CONTENT_MEDIA_TYPE]

@@ -77,8 +77,7 @@ class Access:
         if not decision.allowed:
             raise DeniedError(
                 f"{subject} may not use the source {url}: {decision.explain()}; "
-                "nothing was fetched. A platform admin can allow it with a policy line "
-                f"such as `p, {subject}, source, {url}, allow`"
+                f"nothing was fetched. {decision.how_to_allow(subject)}"
             )
 
     def checker(self, namespace: str, repository: str) -> download.Checker:

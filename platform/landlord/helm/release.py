@@ -463,8 +463,7 @@ class HelmReleaseReconciler:
             raise Refused(
                 reasons.POLICY_DENIED,
                 f"{what} {obj} is denied for {subject}: {decision.explain()}; nothing was read "
-                f"or installed. A platform admin can allow it with "
-                f"`p, {subject}, {point}, {obj}, allow`",
+                f"or installed. {decision.how_to_allow(subject)}",
                 stalled=True,
             )
 

@@ -97,9 +97,9 @@ class Access:
         decision = self.gate.check("source", [subject], target)
         if not decision.allowed:
             raise DeniedError(
-                f"{what} {target} is in another tenant's namespace and the policy does not "
-                f"allow it for {subject} ({decision.explain()}); nothing was read. A platform "
-                f"admin can allow it with `p, {subject}, source, {target}, allow`"
+                f"{what} {target} is outside {subject}'s namespaces and the policy does not "
+                f"allow it for {subject} ({decision.explain()}); nothing was read. "
+                f"{decision.how_to_allow(subject)}"
             )
 
     # -- registries -------------------------------------------------------------------
@@ -113,8 +113,8 @@ class Access:
         if not decision.allowed:
             raise DeniedError(
                 f"{subject} may not use the registry repository {repository.url}: "
-                f"{decision.explain()}; the registry was not contacted. A platform admin can "
-                f"allow it with `p, {subject}, source, {repository.url}, allow`"
+                f"{decision.explain()}; the registry was not contacted. "
+                f"{decision.how_to_allow(subject)}"
             )
 
     def checker(

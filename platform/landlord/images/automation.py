@@ -117,9 +117,8 @@ class AutomationReconciler:
             return status.write(
                 self.kube,
                 body,
-                status.stalled(
-                    f"spec.git.commit.messageTemplate: {error}", reasons.INVALID_TEMPLATE
-                ),
+                # The error already names spec.git.commit.messageTemplate.
+                status.stalled(str(error), reasons.INVALID_TEMPLATE),
                 {},
             )
         outcome, extra = self._run(namespace, name, spec)
@@ -214,8 +213,7 @@ class AutomationReconciler:
         except git.GitError as error:
             return Outcome(False, error.reason, urls.redact(error.message, secrets)), {}
         except message.InvalidTemplateError as error:
-            text = f"spec.git.commit.messageTemplate: {error}"
-            return status.stalled(text, reasons.INVALID_TEMPLATE), {}
+            return status.stalled(str(error), reasons.INVALID_TEMPLATE), {}
         except errors.LandlordError as error:
             reason = str(getattr(error, "reason", "") or reasons.UPDATE_FAILED)
             return Outcome(False, reason, urls.redact(error.message, secrets)), {}
@@ -268,8 +266,7 @@ class AutomationReconciler:
         if not decision.allowed:
             return status.stalled(
                 f"{subject} may not push to {source.url}: {decision.explain()}; nothing was "
-                f"pushed. A platform admin can allow it with `p, {subject}, push, "
-                f"{source.url}, allow`",
+                f"pushed. {decision.how_to_allow(subject)}",
                 reasons.POLICY_DENIED,
             )
         return None

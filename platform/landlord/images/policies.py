@@ -99,10 +99,15 @@ class ImagePolicyReconciler:
                 self.kube, body, status.stalled(str(error), reasons.INVALID_POLICY), {}
             )
         if tag is None:
+            why = tagpolicy.why_none(
+                scan.tags,
+                spec.policy.as_dict(),
+                spec.filter_tags.as_dict() if spec.filter_tags else None,
+            )
             outcome = Outcome(
                 False,
                 reasons.NO_MATCHING_TAG,
-                f"none of the {len(scan.tags)} tags of {scan.image} qualifies under the policy",
+                f"none of the {len(scan.tags)} tags of {scan.image} qualifies: {why}",
             )
             return status.write(self.kube, body, outcome, {})
         latest = f"{scan.image}:{tag}"

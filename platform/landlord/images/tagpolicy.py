@@ -74,6 +74,28 @@ def select(
     return None if chosen is None else values[chosen]
 
 
+def why_none(
+    tags: Sequence[str], policy: Mapping[str, Any], filter_tags: Mapping[str, Any] | None
+) -> str:
+    """Why ``select`` found no tag, for the NoMatchingTag message (the spec is valid)."""
+    kind = next((name for name in POLICIES if policy.get(name) is not None), "policy")
+    if not tags:
+        return "the ImageRepository found no tags"
+    if not filter_tags or not filter_tags.get("pattern"):
+        return f"no tag qualifies under spec.policy.{kind}"
+    extract = _extractor(filter_tags)
+    values = [(tag, value) for tag in tags if (value := extract(tag)) is not None]
+    if not values:
+        return "no tag matches spec.filterTags.pattern"
+    tag, value = max(values)
+    shown = f"{tag!r}" if value == tag else f"{tag!r} gives {value!r}"
+    count = "1 tag matches" if len(values) == 1 else f"{len(values)} tags match"
+    return (
+        f"{count} spec.filterTags.pattern ({shown}), but no value "
+        f"qualifies under spec.policy.{kind}"
+    )
+
+
 def validate(policy: Mapping[str, Any], filter_tags: Mapping[str, Any] | None) -> None:
     """Raise :class:`InvalidPolicyError` when ``select`` would; checks a spec before any scan."""
     _policy(policy)

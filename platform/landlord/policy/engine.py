@@ -87,6 +87,21 @@ class Decision:
         verb = "allowed" if self.allowed else "denied"
         return f"{verb} by {self.rule.where} ({self.rule.text})"
 
+    def how_to_allow(self, subject: str) -> str:
+        """The sentence telling a platform admin how to allow what was refused.
+
+        A deny line overrides every allow line, so when one decided, adding an allow
+        line alone would change nothing: the sentence says to narrow that line first.
+        """
+        line = f"`p, {subject}, {self.action}, {self.object}, allow`"
+        if self.rule is not None and not self.allowed:
+            return (
+                f"A deny line overrides every allow line: a platform admin can allow it only "
+                f"by narrowing or removing {self.rule.where} (and, if no other line allows "
+                f"it, adding {line})"
+            )
+        return f"A platform admin can allow it with a policy line such as {line}"
+
 
 def _normalize(model: str) -> list[str]:
     lines = []

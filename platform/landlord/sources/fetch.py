@@ -154,8 +154,7 @@ class Fetcher:
             return None
         return (
             f"{subject} may not use the source {shown}: {decision.explain()}; nothing was "
-            "fetched. A platform admin can allow it with a policy line such as "
-            f"`p, {subject}, source, {url}, allow`"
+            f"fetched. {decision.how_to_allow(subject)}"
         )
 
     def _fetch_new(

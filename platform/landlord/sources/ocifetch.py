@@ -223,8 +223,7 @@ class OciFetcher:
             return None
         return (
             f"{subject} may not use the source {url}: {decision.explain()}; nothing was "
-            "fetched. A platform admin can allow it with a policy line such as "
-            f"`p, {subject}, source, {url}, allow`"
+            f"fetched. {decision.how_to_allow(subject)}"
         )
 
     def checker(

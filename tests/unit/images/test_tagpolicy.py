@@ -239,3 +239,21 @@ def test_a_hundred_thousand_tags_are_fast() -> None:
         started = time.monotonic()
         assert tagpolicy.select(tags, policy, filter_tags) == expected
         assert time.monotonic() - started < 5.0, policy
+
+
+def test_no_matching_tag_says_which_step_left_nothing() -> None:
+    semver = {"semver": {"range": ">=1.0.0 <2.0.0"}}
+    stamped = {"pattern": "^main-[a-f0-9]+-(?P<ts>[0-9]+)$", "extract": "$ts"}
+    tags = ["main-abc-1700000000", "main-def-1700000100", "2.0.0"]
+
+    assert tagpolicy.select(tags, semver, stamped) is None
+    why = tagpolicy.why_none(tags, semver, stamped)
+    assert why == (
+        "2 tags match spec.filterTags.pattern ('main-def-1700000100' gives '1700000100'), "
+        "but no value qualifies under spec.policy.semver"
+    )
+    assert tagpolicy.why_none(tags, semver, {"pattern": "^nope$"}) == (
+        "no tag matches spec.filterTags.pattern"
+    )
+    assert tagpolicy.why_none(tags, semver, None) == "no tag qualifies under spec.policy.semver"
+    assert tagpolicy.why_none([], semver, None) == "the ImageRepository found no tags"

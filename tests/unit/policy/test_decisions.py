@@ -42,6 +42,22 @@ def test_deny_overrides_allow_whatever_the_order() -> None:
         assert "denied by policy.csv:" in decision.explain()
 
 
+def test_the_hint_says_to_narrow_a_deny_line_not_only_to_add_an_allow_line() -> None:
+    text = "p, tenant:a, source, oci://**, allow\np, tenant:a, source, oci://bad.example/**, deny"
+    denied = policy(text).decide(["tenant:a"], "source", "oci://bad.example/app")
+    hint = denied.how_to_allow("tenant:a")
+    assert denied.rule is not None
+    assert "overrides every allow line" in hint
+    assert f"removing {denied.rule.where}" in hint
+    assert "`p, tenant:a, source, oci://bad.example/app, allow`" in hint
+
+    default = policy(text).decide(["tenant:b"], "source", "oci://bad.example/app")
+    assert default.how_to_allow("tenant:b") == (
+        "A platform admin can allow it with a policy line such as "
+        "`p, tenant:b, source, oci://bad.example/app, allow`"
+    )
+
+
 def test_roles_are_inherited_transitively_and_by_pattern() -> None:
     p = policy(
         "g, tenant:*, role:tenant\n"

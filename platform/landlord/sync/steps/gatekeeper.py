@@ -157,7 +157,7 @@ class Gatekeeper:
             raise SyncError(
                 reasons.POLICY_DENIED,
                 f"{what} is denied for {subject}: {decision.explain()}; nothing was applied. "
-                f"A platform admin can allow it with `p, {subject}, {point}, {obj}, allow`",
+                f"{decision.how_to_allow(subject)}",
                 stalled=True,
             )
 
