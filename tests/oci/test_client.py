@@ -280,8 +280,8 @@ def test_a_denied_registry_is_never_contacted(quiet_registry: Registry) -> None:
     with pytest.raises(network.BlockedAddressError):
         denied.tags(limit=10)
 
-    assert registry.requests() == before
-    assert registry.requests("denied/app") == 0
+    assert registry.requests_settled() == before
+    assert registry.requests_settled("denied/app") == 0
 
 
 # -- the CLI ---------------------------------------------------------------------------

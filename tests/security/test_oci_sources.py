@@ -54,7 +54,7 @@ def test_a_denied_registry_is_never_contacted(tmp_path: pathlib.Path, registry: 
     assert f"`p, tenant:{TENANT}, source, {url}, allow`" in outcome.message
     assert artifact is None
     assert shown == url
-    assert registry.requests("denied/app") == before
+    assert registry.requests_settled("denied/app") == before
     assert harness.stored() == []
     allowed, _, _ = Harness(tmp_path / "allowed", registry).pull("denied/app")
     assert allowed.ready  # the same pull, allowed, is seen in the log
@@ -72,7 +72,7 @@ def test_the_policy_decides_on_the_one_spelling(
     outcome, _, _ = harness.pull(loud)
 
     assert outcome.reason in (reasons.POLICY_DENIED, reasons.INVALID_SOURCE)
-    assert quiet_registry.requests() == before
+    assert quiet_registry.requests_settled() == before
 
 
 def test_insecure_is_refused_unless_the_platform_allows_it(
@@ -85,7 +85,7 @@ def test_insecure_is_refused_unless_the_platform_allows_it(
 
     assert (outcome.reason, outcome.stalled) == (reasons.INSECURE_NOT_ALLOWED, True)
     assert "LANDLORD_OCI__ALLOW_INSECURE" in outcome.message
-    assert quiet_registry.requests() == before
+    assert quiet_registry.requests_settled() == before
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_fields_landlord_cannot_honour_are_refused_not_ignored(
     outcome, _, _ = harness.pull("app", **spec)
 
     assert (outcome.reason, outcome.stalled) == (reason, True)
-    assert quiet_registry.requests() == before
+    assert quiet_registry.requests_settled() == before
 
 
 def test_credentials_in_the_url_are_refused_and_never_shown(
@@ -119,7 +119,7 @@ def test_credentials_in_the_url_are_refused_and_never_shown(
     assert (outcome.reason, outcome.stalled) == (reasons.INVALID_SOURCE, True)
     assert REGISTRY_PASSWORD not in outcome.message
     assert REGISTRY_PASSWORD not in str(shown)
-    assert quiet_registry.requests() == before
+    assert quiet_registry.requests_settled() == before
 
 
 def test_a_refused_password_is_not_in_the_message(harness: Harness, registry: Registry) -> None:
