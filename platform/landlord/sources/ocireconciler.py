@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import shutil
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,6 @@ import pydantic
 
 from landlord import api, policy, settings, telemetry
 from landlord.api import (
-    conditions,
     gitrepository,
     invalid,
     labels,
@@ -37,6 +35,7 @@ from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
 from landlord.runtime.tenantview import TenantView
 from landlord.sources import ocifetch, status, tenancy
+from landlord.sources import schedule as schedule_mod
 
 KIND = ocirepository.KIND
 DEFAULT_INTERVAL = durations.parse(ocirepository.DEFAULT_INTERVAL)
@@ -77,8 +76,7 @@ class OCIRepositoryReconciler:
         self.on_revision = on_revision
         self.platform_namespace = platform_namespace
         self.budget = budget or budgets.Budgets()
-        self._next_check: dict[str, float] = {}
-        self._policy_version: dict[str, int] = {}
+        self.schedule = schedule_mod.Schedule(gate)
         self.tenancy = tenancy.Tenancy(kube, namespaces or NamespaceLabels(), tenant_view)
         self.fetcher = ocifetch.OciFetcher(
             kube,
@@ -108,10 +106,9 @@ class OCIRepositoryReconciler:
         current = body.get("status") or {}
         previous = current.get("artifact")
         requested = (body["metadata"].get("annotations") or {}).get(labels.REQUESTED_AT)
-        fresh = conditions.handled(body) and self._policy_version.get(key) == self.gate.version
-        now = time.monotonic()
-        if fresh and now < self._next_check.get(key, 0.0):
-            return Outcome(skipped=True, requeue_after=self._next_check[key] - now)
+        waiting = self.schedule.waiting(key, body)
+        if waiting is not None:
+            return waiting
         try:
             spec = OCIRepositorySpec.of(body)
         except pydantic.ValidationError as error:
@@ -123,7 +120,7 @@ class OCIRepositoryReconciler:
             durations.timeout(spec.durations(), "timeout", DEFAULT_TIMEOUT, self.bounds)
         except durations.OutOfBoundsError as error:
             return self._refuse(body, reasons.INVALID_DURATION, str(error), requested)
-        self._policy_version[key] = self.gate.version
+        self.schedule.decided(key)
         url = current.get("url")
         with telemetry.span("source.reconcile", {"landlord.source": f"{KIND}/{key}"}):
             problems = names.git_repository(body.get("spec") or {})  # the same Secret names
@@ -138,8 +135,7 @@ class OCIRepositoryReconciler:
             else:
                 outcome, artifact, pulled = self._within_budget(namespace, name, spec, previous)
                 url = pulled or url
-        interval = durations.jittered(every)
-        self._next_check[key] = time.monotonic() + interval
+        interval = self.schedule.planned(key, every)
         outcome = dataclasses.replace(outcome, requeue_after=None if outcome.stalled else interval)
         extra = {"url": url} if url else None
         status.write(self.kube, body, outcome, artifact, requested, self.on_revision, extra)
@@ -211,7 +207,7 @@ class OCIRepositoryReconciler:
     ) -> Outcome:
         """A spec that cannot be pulled as written: Stalled, the last artifact kept."""
         metadata = body["metadata"]
-        self._next_check.pop(f"{metadata['namespace']}/{metadata['name']}", None)
+        self.schedule.due_now(f"{metadata['namespace']}/{metadata['name']}")
         refused = Outcome(False, reason, message, stalled=True)
         previous = (body.get("status") or {}).get("artifact")
         status.write(self.kube, body, refused, previous, requested)
@@ -220,5 +216,4 @@ class OCIRepositoryReconciler:
     def _forget(self, key: str, namespace: str, name: str) -> None:
         self.store.remove(namespace, ocirepository.store_name(name))
         shutil.rmtree(self.workdir / namespace / name, ignore_errors=True)
-        self._next_check.pop(key, None)
-        self._policy_version.pop(key, None)
+        self.schedule.forget(key)

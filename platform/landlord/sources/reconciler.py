@@ -13,14 +13,13 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import shutil
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pydantic
 
 from landlord import api, policy, telemetry
-from landlord.api import conditions, gitrepository, invalid, labels, names, reasons
+from landlord.api import gitrepository, invalid, labels, names, reasons
 from landlord.api.gitrepository import GitRepositorySpec
 from landlord.git import network
 from landlord.gitops import artifacts, budgets, durations
@@ -31,6 +30,7 @@ from landlord.runtime.outcome import Outcome
 from landlord.runtime.tenantview import TenantView
 from landlord.sources import budget as budget_step
 from landlord.sources import fetch, status, tenancy
+from landlord.sources import schedule as schedule_mod
 
 KIND = gitrepository.KIND
 # Used when the object does not set them (the apiserver fills in the CRD's defaults).
@@ -74,8 +74,7 @@ class GitRepositoryReconciler:
         self.store = store
         self.workdir = workdir
         self.on_revision = on_revision
-        self._next_check: dict[str, float] = {}
-        self._policy_version: dict[str, int] = {}
+        self.schedule = schedule_mod.Schedule(gate)
         self.origins = telemetry.Origins(trace_signer)
         whose = tenancy.Tenancy(kube, namespaces or NamespaceLabels(), tenant_view)
         fetcher = fetch.Fetcher(
@@ -113,10 +112,9 @@ class GitRepositoryReconciler:
         current = body.get("status") or {}
         previous = current.get("artifact")
         requested = (body["metadata"].get("annotations") or {}).get(labels.REQUESTED_AT)
-        fresh = conditions.handled(body) and self._policy_version.get(key) == self.gate.version
-        now = time.monotonic()
-        if fresh and now < self._next_check.get(key, 0.0):
-            return Outcome(skipped=True, requeue_after=self._next_check[key] - now)
+        waiting = self.schedule.waiting(key, body)
+        if waiting is not None:
+            return waiting
         try:
             spec = GitRepositorySpec.of(body)
         except pydantic.ValidationError as error:
@@ -129,7 +127,7 @@ class GitRepositoryReconciler:
         except durations.OutOfBoundsError as error:
             # Refused, not clamped: Stalled until the spec changes; nothing is fetched.
             return self._refuse(body, reasons.INVALID_DURATION, str(error), requested)
-        self._policy_version[key] = self.gate.version
+        self.schedule.decided(key)
         traceparent = self.origins.trusted(KIND, body)  # only one Landlord signed
         parent, link = self.origins.parent_and_link(key, traceparent)
         with telemetry.span("source.reconcile", {"landlord.source": key}, parent=parent, link=link):
@@ -143,8 +141,7 @@ class GitRepositoryReconciler:
                 outcome, artifact = self.fetcher.fetch(namespace, name, spec, previous)
         if outcome.ready:
             self.origins.finished(key, traceparent)
-        interval = durations.jittered(every)
-        self._next_check[key] = time.monotonic() + interval
+        interval = self.schedule.planned(key, every)
         outcome = dataclasses.replace(outcome, requeue_after=None if outcome.stalled else interval)
         status.write(self.kube, body, outcome, artifact, requested, self.on_revision)
         return outcome
@@ -155,14 +152,14 @@ class GitRepositoryReconciler:
         Image automation calls it after it pushed to the repository: the commit
         Landlord itself made is fetched at once, not on the next interval.
         """
-        self._next_check.pop(key, None)
+        self.schedule.due_now(key)
 
     def _refuse(
         self, body: dict[str, Any], reason: str, message: str, requested: str | None
     ) -> Outcome:
         """A spec that cannot be fetched as written: Stalled, the last artifact kept."""
         metadata = body["metadata"]
-        self._next_check.pop(f"{metadata['namespace']}/{metadata['name']}", None)
+        self.schedule.due_now(f"{metadata['namespace']}/{metadata['name']}")
         refused = Outcome(False, reason, message, stalled=True)
         previous = (body.get("status") or {}).get("artifact")
         status.write(self.kube, body, refused, previous, requested)
@@ -171,6 +168,5 @@ class GitRepositoryReconciler:
     def _forget(self, key: str, namespace: str, name: str) -> None:
         self.store.remove(namespace, name)
         shutil.rmtree(self.workdir / namespace / name, ignore_errors=True)
-        self._next_check.pop(key, None)
-        self._policy_version.pop(key, None)
+        self.schedule.forget(key)
         self.origins.forget(key)
