@@ -16,7 +16,7 @@ _SPECIAL = frozenset("*?[\\")
 
 def is_pattern(value: str) -> bool:
     """Whether ``value`` holds any glob syntax."""
-    return any(c in _SPECIAL for c in value)
+    return not _SPECIAL.isdisjoint(value)
 
 
 Token = tuple[str, bool]
