@@ -246,12 +246,22 @@ class PolicySettings(BaseModel):
     neither, the ``repo_path`` folder of the platform repository (the
     GitRepository ``platform`` in the platform namespace) is used, and until that
     repository has been fetched, the policy shipped with Landlord.
+
+    ``record_requests`` bounds the operator's record of the requests it decided
+    (ConfigMaps ``landlord-policy-requests*`` in the platform namespace, written
+    every ``publish_interval`` seconds when it changed).
     """
 
     path: pathlib.Path | None = None
     configmap: str | None = None
     repo_path: str = "policies"
     reload_interval: float = 5.0
+    # How many distinct requests the operator remembers for `landlord policy diff --live`
+    # (0: none are recorded nor published), and how often it publishes them.
+    record_requests: int = Field(default=100_000, ge=0, le=1_000_000)
+    publish_interval: float = Field(default=10.0, ge=1.0, le=3600.0)
+
+    _publish = field_validator("publish_interval", mode="before")(_seconds)
 
 
 def _default_workdir() -> pathlib.Path:

@@ -54,3 +54,21 @@ def test_a_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ValidationError, match="traces_exporter"):
         settings.load()
+
+
+def test_the_record_of_policy_requests_is_bounded_and_can_be_switched_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loaded = settings.Settings()
+    assert (loaded.policy.record_requests, loaded.policy.publish_interval) == (100_000, 10.0)
+
+    monkeypatch.setenv("LANDLORD_POLICY__RECORD_REQUESTS", "0")
+    monkeypatch.setenv("LANDLORD_POLICY__PUBLISH_INTERVAL", "1m")
+    loaded = settings.load()
+    assert (loaded.policy.record_requests, loaded.policy.publish_interval) == (0, 60.0)
+
+    for name, value in (("RECORD_REQUESTS", "-1"), ("PUBLISH_INTERVAL", "0.1")):
+        monkeypatch.setenv(f"LANDLORD_POLICY__{name}", value)
+        with pytest.raises(ValidationError):
+            settings.load()
+        monkeypatch.delenv(f"LANDLORD_POLICY__{name}")

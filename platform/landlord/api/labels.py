@@ -50,3 +50,13 @@ REQUESTED_BY = PREFIX + "requested-by"
 REQUEST_TIME = PREFIX + "request-time"
 REQUEST_OPERATION = PREFIX + "request-operation"
 RECEIVER = PREFIX + "receiver"
+
+# The requests the operator decided (`landlord policy diff --live`): ConfigMaps in the
+# platform namespace labelled POLICY_REQUESTS "true", the document under
+# POLICY_REQUESTS_KEY, when it was written (RFC 3339) under RECORDED_AT.
+POLICY_REQUESTS = PREFIX + "policy-requests"
+POLICY_REQUESTS_KEY = "requests.json.gz"
+RECORDED_AT = PREFIX + "recorded-at"
+# On those ConfigMaps too: how many requests the document holds, and the policy in force.
+POLICY_REQUESTS_COUNT = PREFIX + "requests"
+POLICY_DIGEST = PREFIX + "policy-digest"

@@ -46,6 +46,7 @@ from landlord.helm import values as values_mod
 from landlord.helm.store import ChartStore
 from landlord.kube import Kube, events, finalizers
 from landlord.kube import status as kube_status
+from landlord.policy import requests
 from landlord.runtime.outcome import Outcome
 from landlord.runtime.tenantview import TenantView
 
@@ -827,6 +828,7 @@ class HelmReleaseReconciler:
                 reasons.VALIDATION_FAILED, f"{error.message}; nothing was installed"
             ) from None
         subject = policy.subject_for(namespace, self.access.labels_of(namespace))
+        requests.decided("apply")  # the kinds of this render, not of every earlier one
         kinds = sorted({_kind_object(m) for m in checked})
         denied = [
             (kind, decision)

@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from landlord import api, telemetry
+from landlord import api, kube, policy, telemetry
 from landlord.api import cluster as cluster_api
 from landlord.api import conditions, labels
 from landlord.api import tenant as tenant_api
 from landlord.kube import Kube
 from landlord.kube import status as kube_status
 from landlord.kube.fleet import Fleet
+from landlord.policy import requests
 from landlord.runtime.outcome import Outcome
 from landlord.tenants import clusters, live, offboarding, provisioning, status
 from landlord.tenants.features import Features
@@ -30,6 +31,43 @@ from landlord.tenants.liveindex import LiveIndex
 
 # How many onboarding request ids to remember (each one's lead time is observed once).
 LEAD_TIMES_REMEMBERED = 4096
+
+# What an owner may ask the onboarding API about its Tenant (``api:create`` is nobody's:
+# the Tenant does not exist yet).
+OWNER_ACTIONS = ("api:get", "api:update", "api:delete", "api:reconcile")
+
+
+def owner_subjects(owner: dict[str, Any]) -> list[str] | None:
+    """The subjects of a caller who is only ``owner``, as the onboarding API builds them.
+
+    ``Caller.subjects(owner=True)``: ``user:`` (a service account's user name for a
+    ServiceAccount) or ``group:``, then ``role:tenant-owner``. None: not an owner entry.
+    """
+    kind, name = owner.get("kind"), owner.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    if kind == "User":
+        subject = f"user:{name}"
+    elif kind == "Group":
+        subject = f"group:{name}"
+    elif kind == "ServiceAccount":
+        namespace = owner.get("namespace")
+        where = namespace if isinstance(namespace, str) and namespace else "default"
+        subject = f"user:{kube.service_account_user(where, name)}"
+    else:
+        return None
+    return [subject, "role:tenant-owner"]
+
+
+def owner_requests(name: str, spec: dict[str, Any]) -> list[tuple[list[str], str, str]]:
+    """``(subjects, action, object)`` of every onboarding API call an owner of ``name`` may make."""
+    owners = spec.get("owners")
+    found: list[tuple[list[str], str, str]] = []
+    for owner in owners if isinstance(owners, list) else ():
+        subjects = owner_subjects(owner) if isinstance(owner, dict) else None
+        if subjects is not None:
+            found.extend((subjects, action, f"tenants/{name}") for action in OWNER_ACTIONS)
+    return found
 
 
 class TenantReconciler:
@@ -49,8 +87,11 @@ class TenantReconciler:
         owns: Callable[[dict[str, Any]], bool] = lambda _: True,
         fleet: Fleet | None = None,
         live_index: LiveIndex | None = None,
+        gate: policy.Gate | None = None,
     ) -> None:
         self.owns = owns  # whether a Tenant is this operator's shard's
+        # Notes the owners' onboarding API requests in its recorder (policy diff --live).
+        self.gate = gate
         self.kube = kube
         self.features = features
         self.platform_namespace = platform_namespace
@@ -105,6 +146,7 @@ class TenantReconciler:
             if body["metadata"].get("deletionTimestamp"):
                 result = self._offboarded(body)
             else:
+                self._note_owners(name, body)
                 result = self._spread(body, self.provisioner.provision(body))
             if result is not None:
                 self._write_status(body, result)
@@ -127,6 +169,15 @@ class TenantReconciler:
             )
             self._publish_counts()
         return outcome
+
+    def _note_owners(self, name: str, body: dict[str, Any]) -> None:
+        """Record the API requests each owner may make; an owner removed since is dropped."""
+        if self.gate is None or self.gate.recorder is None:
+            return
+        requests.decided("api")  # no owner left: none of the earlier ones stays
+        spec = body.get("spec")
+        for subjects, action, obj in owner_requests(name, spec if isinstance(spec, dict) else {}):
+            self.gate.note("api", subjects, obj, action=action)
 
     def settled(self, name: str) -> bool:
         """Whether the last reconcile of ``name`` here ended Ready with nothing left to do."""

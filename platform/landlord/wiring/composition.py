@@ -30,6 +30,7 @@ from landlord.helm.store import ChartStore
 from landlord.kube import events
 from landlord.kube.fleet import Fleet
 from landlord.policy import reloader as policy_reloader
+from landlord.policy import requests
 from landlord.runtime import controller, outage, shards
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
@@ -44,6 +45,7 @@ from landlord.wiring import (
     drift_watches,
     fleet_watches,
     parts,
+    policy_requests,
     policy_sources,
     retire,
     sharding,
@@ -102,6 +104,10 @@ class Operator:
         self.kube = kube_client
         self.metrics = metrics
         self.gate = gate or policy.Gate(metrics=metrics)
+        # What the gate decided, for `landlord policy diff --live` (0: nothing recorded).
+        if self.gate.recorder is None and config.policy.record_requests > 0:
+            self.gate.recorder = requests.Recorder(limit=config.policy.record_requests)
+        recorder = self.gate.recorder
         self.on_started = on_started
         self.on_stopping = on_stopping
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -151,6 +157,7 @@ class Operator:
             pod_security_levels=frozenset(config.tenants.pod_security_levels),
             owns=lambda body: self.router.owns_tenant(body["metadata"].get("labels")),
             fleet=self.fleet,
+            gate=self.gate,  # notes each owner's onboarding API requests
         )
         self.tenant_watches = fleet_watches.TenantWatches(
             self.fleet, self._owned_elsewhere, belongs=self._tenants_namespace
@@ -170,11 +177,17 @@ class Operator:
         )
         # One worker: two probes at once could both take one cluster for a new one.
         self.cluster_controller = controller.Controller(
-            "cluster", self.reconcile_cluster, workers=1, resync=float("inf")
+            "cluster",
+            requests.attributed("Cluster", self.reconcile_cluster, recorder),
+            workers=1,
+            resync=float("inf"),
         )
         self.changes = controller.Changes(full_every=TENANT_FULL_RESYNC)
         self.tenant_controller = controller.Controller(
-            "tenant", self.reconcile_tenant, workers=config.tenants.workers, resync=resync
+            "tenant",
+            requests.attributed("Tenant", self.reconcile_tenant, recorder),
+            workers=config.tenants.workers,
+            resync=resync,
         )
 
         # The sync reconciler is also the watch cache of GitRepository bodies the
@@ -216,7 +229,7 @@ class Operator:
         self.sync_controller = (
             controller.Controller(
                 "sync",
-                self.reconcile_sync,
+                requests.attributed("Kustomization", self.reconcile_sync, recorder),
                 workers=config.sync.workers,
                 resync=float("inf"),  # syncs run on their own intervals (the outcome's requeue)
                 group_of=group_of,
@@ -269,7 +282,7 @@ class Operator:
         self.source_controller = (
             controller.Controller(
                 "source",
-                self.reconcile_source,
+                requests.attributed("GitRepository", self.reconcile_source, recorder),
                 workers=config.sources.workers,
                 resync=float("inf"),
                 group_of=group_of,
@@ -302,7 +315,7 @@ class Operator:
         self.oci_controller = (
             controller.Controller(
                 "ocirepository",
-                self.reconcile_oci_source,
+                requests.attributed(ocireconciler.KIND, self.reconcile_oci_source, recorder),
                 workers=config.oci.workers,
                 resync=float("inf"),
                 group_of=group_of,
@@ -395,7 +408,7 @@ class Operator:
         self.helm_repository_controller = (
             controller.Controller(
                 "helmrepository",
-                self.reconcile_helm_repository,
+                requests.attributed("HelmRepository", self.reconcile_helm_repository, recorder),
                 workers=config.helm.workers,
                 resync=float("inf"),
                 group_of=group_of,
@@ -406,7 +419,7 @@ class Operator:
         self.helm_release_controller = (
             controller.Controller(
                 "helmrelease",
-                self.reconcile_helm_release,
+                requests.attributed("HelmRelease", self.reconcile_helm_release, recorder),
                 workers=config.helm.workers,
                 resync=float("inf"),
                 group_of=group_of,
@@ -424,6 +437,19 @@ class Operator:
             on_loaded=self.on_policy_loaded,
             on_invalid=self.on_policy_invalid,
             metrics=metrics,
+        )
+        # The record, published to the platform namespace for `landlord policy diff --live`.
+        self.requests_publisher = (
+            policy_requests.Publisher(
+                kube_client,
+                recorder,
+                namespace=config.platform_namespace,
+                shard=config.shard.name,
+                interval=config.policy.publish_interval,
+                digest=lambda: self.gate.policy.digest if self.gate.policy is not None else "",
+            )
+            if recorder is not None
+            else None
         )
 
     # -- what runs, and the watches it needs ------------------------------------
@@ -459,6 +485,9 @@ class Operator:
         await asyncio.to_thread(retire.leftovers, self.config, self.features, self.kube)
         await asyncio.to_thread(self.reloader.check)  # decisions wait for the first policy
         self.reloader.start()
+        if self.requests_publisher is not None:
+            # What this shard (or the replica it replaces) recorded before: kept.
+            await asyncio.to_thread(self.requests_publisher.restore)
         self._loop = asyncio.get_running_loop()
         if self.kube.credentials is not None:
             self.kube.credentials.on_change.append(self._credentials_changed)
@@ -472,6 +501,8 @@ class Operator:
             self.images.start(self._loop)
         for each in self.controllers():
             each.start()
+        if self.requests_publisher is not None:
+            self.requests_publisher.start()
         log.info(
             "controllers started: %s",
             ", ".join(c.name for c in self.controllers()),
@@ -522,6 +553,8 @@ class Operator:
         for each in self.controllers():
             await each.stop()
         await asyncio.to_thread(self.notifications.stop)
+        if self.requests_publisher is not None:  # once more, with what the last reconciles asked
+            await asyncio.to_thread(self.requests_publisher.stop)
         if self.apply_executor is not None:
             await asyncio.to_thread(self.apply_executor.shutdown, wait=True)
 

@@ -26,6 +26,7 @@ from landlord.images.policies import ImagePolicyReconciler
 from landlord.images.scan import ImageRepositoryReconciler
 from landlord.images.store import TagStore
 from landlord.kube import Kube
+from landlord.policy import requests
 from landlord.runtime import controller
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
@@ -99,21 +100,25 @@ class Images:
         self.controllers: dict[str, controller.Controller] = {
             REPOSITORY: controller.Controller(
                 "imagerepository",
-                self._owned(self.repositories.reconcile),
+                requests.attributed(
+                    REPOSITORY, self._owned(self.repositories.reconcile), gate.recorder
+                ),
                 workers=workers,
                 resync=float("inf"),  # each scans on its own interval (the outcome's requeue)
                 group_of=group_of,
             ),
             POLICY: controller.Controller(
                 "imagepolicy",
-                self._owned(self.policies.reconcile),
+                requests.attributed(POLICY, self._owned(self.policies.reconcile), gate.recorder),
                 workers=workers,
                 resync=float("inf"),
                 group_of=group_of,
             ),
             AUTOMATION: controller.Controller(
                 "imageupdateautomation",
-                self._owned(self.automations.reconcile),
+                requests.attributed(
+                    AUTOMATION, self._owned(self.automations.reconcile), gate.recorder
+                ),
                 workers=workers,
                 resync=float("inf"),
                 group_of=group_of,

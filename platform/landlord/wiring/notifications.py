@@ -19,6 +19,7 @@ from landlord.kube import Kube, events
 from landlord.notifications import reconcilers
 from landlord.notifications.dispatcher import Dispatcher
 from landlord.notifications.event import Event
+from landlord.policy import requests
 from landlord.runtime import controller
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.outcome import Outcome
@@ -40,6 +41,21 @@ def checker(
             return None
         port = parts.port or (443 if parts.scheme == "https" else 80)
         return network_policy.check(url, parts.hostname, port)
+
+    return check
+
+
+def _unrecorded(may_observe: Callable[[str, str, str], bool]) -> Callable[[str, str, str], bool]:
+    """The dispatcher's per-Event check, kept out of the record.
+
+    It runs inside whatever reconcile posted the Event (a Kustomization's, say),
+    which must not be credited with the Alert's request; the Alert's own
+    reconcile records the edges its ``eventSources`` name.
+    """
+
+    def check(home: str, namespace: str, name: str) -> bool:
+        with requests.unrecorded():
+            return may_observe(home, namespace, name)
 
     return check
 
@@ -68,7 +84,7 @@ class Notifications:
         self.dispatcher = Dispatcher(
             kube,
             check=checker(network_policy, schemes),
-            may_observe=self.scope.may_observe,
+            may_observe=_unrecorded(self.scope.may_observe),
             workers=workers,
             metrics=metrics,
             on_provider=lambda key: self._wake(model.PROVIDER, key),
@@ -81,17 +97,21 @@ class Notifications:
         self.controllers: dict[str, controller.Controller] = {
             model.PROVIDER: controller.Controller(
                 "provider",
-                self._reconcile_provider,
+                requests.attributed(model.PROVIDER, self._reconcile_provider, gate.recorder),
                 workers=1,
                 resync=float("inf"),
                 group_of=group_of,
             ),
             model.ALERT: controller.Controller(
-                "alert", self.alerts.reconcile, workers=1, resync=float("inf"), group_of=group_of
+                "alert",
+                requests.attributed(model.ALERT, self.alerts.reconcile, gate.recorder),
+                workers=1,
+                resync=float("inf"),
+                group_of=group_of,
             ),
             model.RECEIVER: controller.Controller(
                 "receiver",
-                self.receivers.reconcile,
+                requests.attributed(model.RECEIVER, self.receivers.reconcile, gate.recorder),
                 workers=1,
                 resync=float("inf"),
                 group_of=group_of,

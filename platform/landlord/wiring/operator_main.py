@@ -57,7 +57,7 @@ def build_operator(
         app = api_main.build_app(
             config,
             kube_client=kube_client,
-            gate=gate,
+            gate=gate.unrecorded(),  # its callers' requests are not the platform's: not recorded
             metrics=metrics,
             receivers=operator.features.receivers,
         )

@@ -18,6 +18,7 @@ from landlord.api import invalid, labels, names, reasons
 from landlord.api import kustomization as model
 from landlord.gitops import budgets as budgets_mod
 from landlord.kube import Kube
+from landlord.policy import requests
 from landlord.runtime.namespaces import NamespaceLabels
 from landlord.runtime.tenantview import TenantView
 from landlord.sync.failure import SyncError
@@ -113,6 +114,7 @@ class Gatekeeper:
 
     def check_edges(self, own: str, spec: model.KustomizationSpec) -> None:
         """PolicyDenied for the first cross-namespace sourceRef or dependsOn the policy refuses."""
+        requests.decided("source", "depend")  # an edge removed from the spec leaves the record
         source = spec.source_namespace(own)
         if source != own:
             target = f"{source}/{spec.source_ref.name}"
@@ -165,6 +167,7 @@ class Gatekeeper:
         """Every kind of the revision must be one the tenant may apply: else apply nothing."""
         if namespace == self.platform_namespace:
             return
+        requests.decided("apply")  # the kinds of this revision, not of every earlier one
         kinds = sorted({kind_object(m) for m in manifests})
         if not kinds:
             return

@@ -20,6 +20,7 @@ from landlord.api import labels, reasons
 from landlord.api import tenant as tenant_api
 from landlord.kube import Kube
 from landlord.kube.fleet import Member
+from landlord.policy import requests
 from landlord.sync.failure import SyncError
 from landlord.sync.steps.gatekeeper import Gatekeeper
 from landlord.sync.steps.identity import Identity
@@ -43,6 +44,7 @@ class Targets:
     def resolve(self, namespace: str, spec: model.KustomizationSpec) -> Member:
         """The target's connection; PolicyDenied, ClusterNotFound, ... (nothing applied)."""
         name = self.name(spec)
+        requests.decided("target")  # back on the local cluster: the old target leaves the record
         if name != LOCAL:
             self.check(namespace, name, spec)
         if spec.kube_config is not None and spec.cluster and spec.cluster != name:
