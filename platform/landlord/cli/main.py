@@ -2,75 +2,72 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from landlord import __version__, errors, settings
-from landlord.cli import (
-    audit,
-    build,
-    check,
-    cluster,
-    completion,
-    console,
-    create,
-    demo,
-    diff,
-    events,
-    export,
-    get,
-    image,
-    logs,
-    operate,
-    operations,
-    output,
-    policy,
-    push,
-    sops,
-    stats,
-    tenant,
-    trace,
-    tree,
-)
+from landlord.cli import completion, console, output
+
+# Each command's module is imported only when that command runs (or help lists it):
+# `landlord policy diff` need not load FastAPI, kopf or the control-plane builder.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "cluster": ("cluster", "cluster_group"),
+    "up": ("demo", "up_command"),
+    "install": ("operate", "install_command"),
+    "run": ("operate", "run_command"),
+    "api": ("operate", "api_command"),
+    "bootstrap": ("operate", "bootstrap_command"),
+    "get": ("get", "get_group"),
+    "reconcile": ("operations", "reconcile_command"),
+    "suspend": ("operations", "suspend_command"),
+    "resume": ("operations", "resume_command"),
+    "build": ("build", "build_group"),
+    "diff": ("diff", "diff_group"),
+    "tree": ("tree", "tree_group"),
+    "policy": ("policy", "policy_group"),
+    "tenant": ("tenant", "tenant_group"),
+    "audit": ("audit", "audit_group"),
+    "check": ("check", "check_command"),
+    "image": ("image", "image_group"),
+    "sops": ("sops", "sops_group"),
+    "events": ("events", "events_command"),
+    "logs": ("logs", "logs_command"),
+    "trace": ("trace", "trace_command"),
+    "export": ("export", "export_command"),
+    "stats": ("stats", "stats_command"),
+    "create": ("create", "create_group"),
+    "push": ("push", "push_group"),
+    "pull": ("push", "pull_group"),
+    "completion": ("completion", "completion_command"),
+}
 
 
-@click.group()
+class _LazyGroup(click.Group):
+    """A group whose commands are imported from :data:`COMMANDS` when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = self.commands.get(cmd_name)
+        if found is not None or cmd_name not in COMMANDS:
+            return found
+        module, attribute = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(f"landlord.cli.{module}"), attribute)
+        if not isinstance(command, click.Command) or command.name != cmd_name:
+            raise RuntimeError(f"landlord.cli.{module}.{attribute} is not the {cmd_name} command")
+        self.commands[cmd_name] = command
+        return command
+
+
+@click.group(cls=_LazyGroup)
 @click.version_option(__version__, prog_name="landlord")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Landlord: multi-tenant GitOps for Kubernetes."""
     ctx.obj = settings.load()
-
-
-cli.add_command(cluster.cluster_group)
-cli.add_command(demo.up_command)
-cli.add_command(operate.install_command)
-cli.add_command(operate.run_command)
-cli.add_command(operate.api_command)
-cli.add_command(operate.bootstrap_command)
-cli.add_command(get.get_group)
-cli.add_command(operations.reconcile_command)
-cli.add_command(operations.suspend_command)
-cli.add_command(operations.resume_command)
-cli.add_command(build.build_group)
-cli.add_command(diff.diff_group)
-cli.add_command(tree.tree_group)
-cli.add_command(policy.policy_group)
-cli.add_command(tenant.tenant_group)
-cli.add_command(audit.audit_group)
-cli.add_command(check.check_command)
-cli.add_command(image.image_group)
-cli.add_command(sops.sops_group)
-cli.add_command(events.events_command)
-cli.add_command(logs.logs_command)
-cli.add_command(trace.trace_command)
-cli.add_command(export.export_command)
-cli.add_command(stats.stats_command)
-cli.add_command(create.create_group)
-cli.add_command(push.push_group)
-cli.add_command(push.pull_group)
-cli.add_command(completion.completion_command)
 
 
 def main() -> None:

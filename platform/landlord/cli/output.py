@@ -21,12 +21,16 @@ OK = 0
 FAILED = 1  # the command ran, and what it checked or waited for is not well (or an error)
 USAGE = 2  # click: a bad option or argument
 NOT_FOUND = 3  # the object named does not exist
+# `landlord policy diff`: the diff cannot be made (its 1 and 2 say what the change does).
+CANNOT_TELL = 4
 INTERRUPTED = 130
 EXIT_CODES = {
     OK: "success",
     FAILED: "an error, or what was checked or waited for is not Ready (the message says why)",
     USAGE: "bad usage: an unknown option, a missing argument",
     NOT_FOUND: "the object named does not exist",
+    CANNOT_TELL: "`landlord policy diff` cannot tell what a policy change does (a policy does "
+    "not load, a revision or the operator's record cannot be read)",
     INTERRUPTED: "interrupted (Ctrl-C)",
 }
 

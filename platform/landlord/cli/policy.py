@@ -1,4 +1,4 @@
-"""``landlord policy test | check``: try a policy before it reaches the operator.
+"""``landlord policy test | check | diff``: try a policy before it reaches the operator.
 
 Both print the line checker's warnings (``policy.lint``): lines that can never
 match, allow lines a deny line shadows, duplicates. Warnings do not change the
@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from landlord import errors
-from landlord.cli import console
+from landlord.cli import console, policydiff
 from landlord.policy import cases, lint
 from landlord.policy.engine import Policy, PolicyError
 
@@ -59,7 +59,10 @@ def _invalid(error: PolicyError, directory: pathlib.Path) -> errors.TerminalErro
 
 @click.group("policy")
 def policy_group() -> None:
-    """Test and query the Casbin policy."""
+    """Test and query the Casbin policy, and see what a change to it would do."""
+
+
+policy_group.add_command(policydiff.diff_command)
 
 
 @policy_group.command("test")
