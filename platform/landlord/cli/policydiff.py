@@ -22,7 +22,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -30,13 +30,12 @@ from rich.markup import escape
 from landlord import errors, kube
 from landlord.cli import console, output
 from landlord.cli import policyrequests as gather
-from landlord.cluster import binaries
-from landlord.git import network
-from landlord.gitops import artifacts
-from landlord.gitops import sandbox as sandbox_mod
 from landlord.policy import whatif
 from landlord.policy.engine import DEFAULTS, Decision, Policy, PolicyError, Snapshot
 from landlord.settings import Settings
+
+if TYPE_CHECKING:
+    from landlord.cli import policytenants
 
 FORMATS = ("text", "json", "markdown")
 # What git may print for one policy file (a 10,000-line policy is under 1 MiB).
@@ -437,10 +436,17 @@ def render_markdown(diff: Diff) -> str:
 # -- the command --------------------------------------------------------------------
 
 
-def _fetcher(config: Settings, scratch: pathlib.Path, timeout: float) -> gather.Fetcher:
+def _fetcher(config: Settings, scratch: pathlib.Path, timeout: float) -> policytenants.Fetcher:
     """Fetch and build as the operator does: its sandbox, caps and network deny list."""
+    # Only static mode builds: `--live` does not import any of it.
+    from landlord.cli import policytenants
+    from landlord.cluster import binaries
+    from landlord.git import network
+    from landlord.gitops import artifacts
+    from landlord.gitops import sandbox as sandbox_mod
+
     sources = config.sources
-    return gather.Fetcher(
+    return policytenants.Fetcher(
         scratch=scratch,
         sandbox=sandbox_mod.from_settings(config.sandbox),
         kustomize=binaries.find(
@@ -484,9 +490,11 @@ def _gathered(
         found.add(gather.from_file(path))
     if live or files:
         return ("live" if live else "file"), found.merged()
+    from landlord.cli import policytenants
+
     fetcher = _fetcher(config, scratch, fetch_timeout) if fetch else None
     found.add(
-        gather.from_tenants(
+        policytenants.from_tenants(
             tenants, allowed_schemes=config.sources.allowed_schemes, fetcher=fetcher
         )
     )

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from landlord.api import tenant as tenant_api
-from landlord.cli import main, output, policydiff
+from landlord.cli import main, output, policydiff, policytenants
 from landlord.cli import policyrequests as gather
 from landlord.policy import requests as recorded
 from landlord.policy.engine import DEFAULTS
@@ -239,7 +239,7 @@ def _tenant(name: str, **spec: Any) -> tenant_api.Tenant:
     return tenant_api.Tenant.from_object({"metadata": {"name": name}, "spec": spec})
 
 
-TENANTS = gather.Tenants.of(
+TENANTS = policytenants.Tenants.of(
     [
         _tenant("team-a", namespaces=["team-a", "team-a-jobs"]),
         _tenant("team-b"),
@@ -280,7 +280,7 @@ def test_a_tenant_s_own_objects_make_the_operator_s_requests() -> None:
             }
         ],
     )
-    found, warnings = gather.tenant_requests(tenant, TENANTS, allowed_schemes=["https"])
+    found, warnings = policytenants.tenant_requests(tenant, TENANTS, allowed_schemes=["https"])
     assert warnings == []
     asked = {(r.requester, r.subjects, r.action, r.object) for r in found}
     a = ("tenant:team-a",)
@@ -308,7 +308,7 @@ def test_a_tenant_s_own_objects_make_the_operator_s_requests() -> None:
 
 def test_a_source_the_operator_refuses_first_is_a_warning_not_a_request() -> None:
     tenant = _tenant("team-a", source={"url": "file:///etc"}, sync={})
-    found, warnings = gather.tenant_requests(tenant, TENANTS, allowed_schemes=["https"])
+    found, warnings = policytenants.tenant_requests(tenant, TENANTS, allowed_schemes=["https"])
     assert [r.action for r in found] == []
     assert len(warnings) == 1
     assert "tenant team-a: its source URL is refused" in warnings[0]
@@ -343,7 +343,7 @@ def test_a_revision_s_kinds_and_nested_references() -> None:
         {"kind": "NoVersion"},
         {"apiVersion": ["not", "text"], "kind": "X"},
     ]
-    found = gather.artifact_requests(tenant, manifests, TENANTS, allowed_schemes=["https"])
+    found = policytenants.artifact_requests(tenant, manifests, TENANTS, allowed_schemes=["https"])
     a = ("tenant:team-a",)
     inner = _ks("team-a-jobs", "inner")
     assert [(r.requester, r.subjects, r.action, r.object) for r in found] == [
@@ -377,7 +377,7 @@ def test_tenants_read_from_a_folder_and_invalid_ones_warned(tmp_path: pathlib.Pa
     )
     (nested / "broken.yaml").write_text("a: [\n")
     (tmp_path / ".hidden.yaml").write_text("kind: Tenant\n")
-    gathered = gather.from_tenants(tmp_path, allowed_schemes=["https"], fetcher=None)
+    gathered = policytenants.from_tenants(tmp_path, allowed_schemes=["https"], fetcher=None)
     assert [(r.action, r.object) for r in gathered.requests if isinstance(r, Request)] == [
         ("source", "https://g/a"),
         ("depend", "team-b/db"),
