@@ -16,18 +16,36 @@ import pathlib
 import shutil
 from typing import Any
 
+import yaml
+
 from landlord import api, kube
 from landlord.api import labels
 from landlord.demo import GitServer
 from landlord.policy import requests as recorded
 from landlord.settings import PLATFORM_NAMESPACE
+from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import BASELINE_POLICY, OperatorProcess, Tenants
 from tests.fixtures.policy import PolicyFiles
 from tests.helpers import eventually, landlord
-from tests.policy.test_gate import _ready, _reason, _tenant_with_repo
+from tests.policy.test_gate import _ready, _reason
 from tests.sync.test_apply_and_prune import config_map
 
 EXIT_DENIED = 2
+
+
+def _tenant(
+    tenants: Tenants, git: GitServer, name: str, files: dict[str, Any], **sync: Any
+) -> None:
+    git.create(name)
+    git.commit(name, {path: yaml.safe_dump(body) for path, body in files.items()}, message="init")
+    url = git.url(name).replace("http://", f"http://{USER}:{PASSWORD}@")
+    tenants.create(
+        name,
+        {
+            "source": {"url": url, "interval": "1m"},
+            "sync": {"path": "./deploy", "interval": "1m", **sync},
+        },
+    )
 
 
 def _recorded(admin: kube.Kube) -> list[recorded.Seen]:
@@ -81,19 +99,21 @@ def test_what_the_diff_predicts_is_what_happens_when_the_policy_lands(
     operator: OperatorProcess,
     tmp_path: pathlib.Path,
 ) -> None:
-    shared = _tenant_with_repo(tenants, git_server, "infra", {"deploy/db.yaml": config_map("db")})
-    edge = [{"name": shared, "namespace": shared}]
-    stays, stops, opens = (
-        _tenant_with_repo(
-            tenants, git_server, prefix, {"deploy/app.yaml": config_map("app")}, dependsOn=edge
-        )
-        for prefix in ("stays", "stops", "opens")
-    )
+    shared, stays, stops, opens = (tenants.name(p) for p in ("infra", "stays", "stops", "opens"))
     before = BASELINE_POLICY + (
         f"p, tenant:{stays}, depend, {shared}/*, allow\n"
         f"p, tenant:{stops}, depend, {shared}/{shared}, allow\n"
     )
     policy_files.write(before)
+    _tenant(tenants, git_server, shared, {"deploy/db.yaml": config_map("db")})
+    for name in (stays, stops, opens):
+        _tenant(
+            tenants,
+            git_server,
+            name,
+            {"deploy/app.yaml": config_map("app")},
+            dependsOn=[{"name": shared, "namespace": shared}],
+        )
     for name in (shared, stays, stops):
         _reason(admin, name, name, "ReconciliationSucceeded")
     _reason(admin, opens, opens, "PolicyDenied")

@@ -180,6 +180,20 @@ class Steps:
             return cached
         return self.kube.list_objects(api.API_VERSION, KIND, namespace=namespace)
 
+    def ready(self, key: str) -> list[str]:
+        """``key`` is Ready: the Kustomizations waiting on it, those failing due at once.
+
+        A dependent that last failed (DependencyNotReady) is otherwise "fresh" — its
+        spec, revision and policy are those of its last run — and a wake would find
+        it not due until its backed-off retry. A dependent that is Ready stays on its
+        interval: a dependency's steady state costs its dependents nothing.
+        """
+        found = self.waiting_on(key)
+        for dependent in found:
+            if self.scheduler.failing(dependent):
+                self.scheduler.unschedule(dependent)
+        return found
+
     def waiting_on(self, key: str) -> list[str]:
         """Keys of the Kustomizations whose dependsOn names ``key`` (here, then elsewhere)."""
         namespace, _, name = key.partition("/")

@@ -17,6 +17,7 @@ from typing import Any
 
 from landlord import api, errors, kube, onboarding, policy, telemetry
 from landlord import settings as settings_mod
+from landlord.api import conditions
 from landlord.api import labels as api_labels
 from landlord.clusters.reconciler import ClusterReconciler
 from landlord.git import network
@@ -656,7 +657,8 @@ class Operator:
         if self.router.may_own_key(key) or self.router.held(key):
             self.sync_controller.enqueue(key)
         else:  # another shard's: those of ours that wait on it may go on
-            for dependent in self.syncs.waiting_on(key):
+            ready = conditions.ready_at_generation(dict(body))
+            for dependent in self.syncs.ready(key) if ready else self.syncs.waiting_on(key):
                 self.sync_controller.enqueue(dependent)
 
     def _helm_cached(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
@@ -767,7 +769,7 @@ class Operator:
         if outcome is None and self.drift_watches is not None:  # gone: its watches may go
             self.drift_watches.retain(self.syncs.drift.scopes())
         if outcome is not None and outcome.ready and not outcome.skipped:
-            for dependent in self.syncs.waiting_on(key):
+            for dependent in self.syncs.ready(key):
                 self._wake(self.sync_controller, dependent)
         return outcome
 
