@@ -97,6 +97,32 @@ def test_source_and_sync_create_the_tenants_git_repository_and_kustomization(
     assert sync["spec"]["serviceAccountName"] == "landlord-reconciler"
 
 
+def test_a_dependency_removed_from_the_tenant_leaves_its_kustomization(
+    admin: kube.Kube, tenants: Tenants
+) -> None:
+    name = tenants.create(
+        tenants.name("deps"),
+        {
+            "source": {"url": "https://git.example/team.git"},
+            "sync": {"path": "./deploy", "dependsOn": [{"name": "db", "namespace": "shared"}]},
+        },
+    )
+    tenants.ready(name)
+    sync = admin.get("landlord.dev/v1alpha1", "Kustomization", name, name) or {}
+    assert sync["spec"]["dependsOn"] == [{"name": "db", "namespace": "shared"}]
+
+    tenants.update(name, {"sync": {"dependsOn": None}})  # a merge patch: removed
+    eventually(
+        lambda: (
+            (admin.get("landlord.dev/v1alpha1", "Kustomization", name, name) or {})
+            .get("spec", {})
+            .get("dependsOn")
+            == []
+        ),
+        what="the dependsOn removed from the Tenant to leave its Kustomization",
+    )
+
+
 def test_spec_changes_converge(admin: kube.Kube, tenants: Tenants) -> None:
     name = tenants.name("grow")
     ns1, ns2 = f"{name}-a", f"{name}-b"

@@ -236,8 +236,9 @@ def sync(tenant: Tenant) -> Manifest | None:
     # Always set, local too: provisioning applies only when the live object lacks a
     # wanted field, so a field left out would never be taken back.
     spec["cluster"] = wanted.cluster or cluster_api.LOCAL  # the policy's target point decides
-    if wanted.depends_on:
-        spec["dependsOn"] = [dep.model_dump(exclude_none=True) for dep in wanted.depends_on]
+    # Always set (empty too), for the same reason: a dependsOn removed from the Tenant
+    # must leave the Kustomization, and the policy's record of its cross-tenant edge.
+    spec["dependsOn"] = [dep.model_dump(exclude_none=True) for dep in wanted.depends_on]
     if wanted.decryption is not None:
         spec["decryption"] = wanted.decryption.model_dump(by_alias=True, exclude_none=True)
     return _sync_object(tenant, kustomization.KIND, spec)
