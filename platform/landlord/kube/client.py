@@ -524,12 +524,20 @@ def connect(kubeconfig: pathlib.Path | str | None = None, *, context: str | None
     (:mod:`landlord.kube.credentials`); a pod's token is re-read as it rotates.
     """
     configuration = k8s.Configuration()
-    _configure(configuration, kubeconfig, context)
-    if in_cluster(kubeconfig):
-        return Kube(configuration)
     source = str(
         kubeconfig or os.environ.get("KUBECONFIG") or k8s_config.KUBE_CONFIG_DEFAULT_LOCATION
     )
+    try:
+        _configure(configuration, kubeconfig, context)
+    except k8s_config.ConfigException as error:
+        where = "in-cluster configuration" if in_cluster(kubeconfig) else f"kubeconfig {source}"
+        raise errors.TerminalError(
+            f"cannot connect to a cluster: the {where} is not usable: {error}",
+            hint="set KUBECONFIG to a kubeconfig file (e.g. the one `landlord cluster up` "
+            "prints), or pass --kubeconfig where the command has it",
+        ) from None
+    if in_cluster(kubeconfig):
+        return Kube(configuration)
     load = functools.partial(_configure, kubeconfig=kubeconfig, context=context)
     return Kube(configuration, credentials=credentials_mod.Credentials(source, load, configuration))
 
