@@ -268,7 +268,7 @@ def test_a_big_record_is_written_in_parts_and_the_parts_go_when_it_shrinks(
         assert not publisher.publish()  # nothing changed since
         parts = _names(admin, namespace)
         assert "landlord-policy-requests" in parts  # the default shard's, untouched
-        split = sorted(p for p in parts if p.startswith("landlord-policy-requests-eu-"))
+        split = sorted(p for p in parts if p.startswith("landlord-policy-requests-eu."))
         assert len(split) >= 2
         assert "landlord-policy-requests-eu" not in parts
         read = [

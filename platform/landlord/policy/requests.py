@@ -40,10 +40,17 @@ PER_REQUESTER = 1_000
 # One namespace's objects together: a tenant with many objects, each at its own bound,
 # cannot either (cluster-scoped requesters, Tenants and Clusters, are not counted here).
 PER_NAMESPACE = 10_000
+# The longest object (and subjects, together) a request kept may have. A tenant's Helm or
+# registry server chooses where it redirects (a header of up to 64 KiB) and every hop is
+# decided: without this, each of a tenant's objects could hold megabytes of the record
+# (and of the ConfigMaps it is published to). Git URLs, names and kinds are far shorter.
+MAX_OBJECT = 2048
 # What one published document may inflate to (100,000 requests take about 25 MB).
 MAX_DOCUMENT_BYTES = 128 * 1024 * 1024
 # A URL's userinfo never reaches the record (sources refuse it; this is belt and braces).
-_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@")
+# Up to the last '@' before the path, as Git and curl split it: an unescaped '@' in a
+# password does not leave its end in the record.
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#]*@")
 
 __all__ = [
     "FORMAT",
@@ -209,6 +216,12 @@ class Recorder:
             request = dataclasses.replace(request, requester=attribution.requester)
         if attribution is not None and attribution.requester == request.requester:
             attribution.asked.setdefault(request.point, set()).add(request)
+        if _oversized(request):
+            with self._lock:
+                if request.requester not in self.overflowing:
+                    self.overflowing.add(request.requester)
+                    self.version += 1
+            return
         seen = Seen(request, self.clock(), effect, rule)
         with self._lock:
             self.asked += 1
@@ -268,7 +281,7 @@ class Recorder:
                 request = item.request
                 if request in self._entries or len(self._entries) >= self.limit:
                     continue
-                if self._full(request.requester):
+                if self._full(request.requester) or _oversized(request):
                     self.overflowing.add(request.requester)
                     continue
                 self._index(request)
@@ -317,6 +330,11 @@ class Recorder:
                 del self._by_namespace[namespace]
 
 
+def _oversized(request: Request) -> bool:
+    """Whether ``request`` is too long to keep (:data:`MAX_OBJECT`)."""
+    return len(request.object) > MAX_OBJECT or sum(map(len, request.subjects)) > MAX_OBJECT
+
+
 Result = TypeVar("Result")
 
 
@@ -324,6 +342,15 @@ def attributed(
     kind: str, reconcile: Callable[[str], Result], recorder: Recorder | None
 ) -> Callable[[str], Result]:
     """``reconcile`` with its requests attributed to ``kind`` ``key`` and settled after it.
+
+    Only a reconcile that went all the way (it did not raise, and its outcome is
+    ready or skipped) replaces its requests at the points it decided. One that
+    stopped early (a denied edge, a dependency not Ready, a failed build) may not
+    have reached every request of a point: an Alert's second eventSource after a
+    denied first, a HelmRelease's dependency after one not Ready. Its requests
+    are added to what the record holds, never dropped from it, so a policy change
+    denying a request it did not reach is still reported (a removed one stays a
+    while longer: a false "would stop" is the safe side).
 
     A reconcile that returns None says its object is gone: its requests are forgotten.
     """
@@ -334,11 +361,15 @@ def attributed(
         requester = Requester.of(kind, key)
         attribution = _Attribution(requester)
         token = _current.set(attribution)
+        complete = False
         try:
             result = reconcile(key)
+            complete = bool(getattr(result, "skipped", False)) or (
+                getattr(result, "ready", True) is not False
+            )
         finally:
             _current.reset(token)
-            if attribution.asked:
+            if attribution.asked and complete:
                 recorder.settle(requester, attribution.asked)
         if result is None:
             recorder.forget(requester)

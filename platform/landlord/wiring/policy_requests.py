@@ -4,8 +4,10 @@ The gate's :class:`~landlord.policy.requests.Recorder` lives in memory; this
 module keeps a copy in ConfigMaps in the platform namespace, labelled
 ``landlord.dev/policy-requests: "true"``: ``landlord-policy-requests`` for the
 default shard, ``landlord-policy-requests-<shard>`` for a named one. A document
-over :data:`PART_BYTES` compressed is split into parts ``<name>-1``,
-``<name>-2``, … (the unsplit one and parts no longer needed are deleted);
+over :data:`PART_BYTES` compressed is split into parts ``<name>.1``,
+``<name>.2``, … (the unsplit one and parts no longer needed are deleted; a dot,
+which no shard name has, so that no shard's parts are another shard's record:
+``eu-1`` is a valid shard name);
 ``dropped`` and ``overflowing`` travel in the first part only, so a reader may
 add them up across documents.
 
@@ -47,7 +49,7 @@ REFRESH = 300.0
 
 
 def name_of(shard: str) -> str:
-    """The ConfigMap of ``shard``'s record (its parts add ``-1``, ``-2``, …)."""
+    """The ConfigMap of ``shard``'s record (its parts add ``.1``, ``.2``, …)."""
     return f"{NAME}-{shard}" if shard else NAME
 
 
@@ -115,7 +117,7 @@ class Publisher:
     def _mine(self, body: dict[str, Any]) -> bool:
         metadata = body.get("metadata") or {}
         name = str(metadata.get("name") or "")
-        if name != self.name and not re.fullmatch(re.escape(self.name) + r"-[0-9]+", name):
+        if name != self.name and not re.fullmatch(re.escape(self.name) + r"\.[0-9]+", name):
             return False
         shard = (metadata.get("annotations") or {}).get(SHARD, DEFAULT_SHARD)
         return bool(shard == (self.shard or DEFAULT_SHARD))
@@ -251,7 +253,7 @@ class Publisher:
             names = (
                 [self.name]
                 if len(parts) == 1
-                else [f"{self.name}-{n}" for n in range(1, len(parts) + 1)]
+                else [f"{self.name}.{n}" for n in range(1, len(parts) + 1)]
             )
             stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
             for name, (count, part) in zip(names, parts, strict=True):
@@ -324,5 +326,5 @@ _NOBODY = requests.Requester("", "", "")
 
 def _part_order(body: dict[str, Any]) -> tuple[int, str]:
     name = str(body["metadata"]["name"])
-    number = name.rpartition("-")[2]
+    number = name.rpartition(".")[2]
     return (int(number) if number.isdigit() else 0, name)

@@ -13,6 +13,7 @@ from landlord import api
 from landlord.api import conditions, names, reasons
 from landlord.api import kustomization as model
 from landlord.kube import Kube
+from landlord.policy import requests
 from landlord.sync.failure import SyncError
 
 # (own namespace, point, object) → None when allowed (see Gatekeeper.decide).
@@ -48,6 +49,16 @@ def check(kube: Kube, body: dict[str, Any], spec: model.KustomizationSpec, decid
         )
 
 
+def _on_behalf(decide: Decide, namespace: str, target: str) -> object | None:
+    """Another Kustomization's edge: decided, but not recorded as this one's request.
+
+    (Its own reconcile records it; credited to the walker, a change denying it would
+    read as this Kustomization stopping.)
+    """
+    with requests.unrecorded():
+        return decide(namespace, "depend", target)
+
+
 def cycle(kube: Kube, body: dict[str, Any], decide: Decide) -> list[str] | None:
     """The dependsOn cycle through this Kustomization, walking only allowed edges.
 
@@ -70,7 +81,7 @@ def cycle(kube: Kube, body: dict[str, Any], decide: Decide) -> list[str] | None:
             ):
                 continue  # a name no request path may carry
             target = f"{dep.get('namespace') or namespace}/{dep['name']}"
-            if key != start and decide(namespace, "depend", target) is not None:
+            if key != start and _on_behalf(decide, namespace, target) is not None:
                 continue
             if target == start:
                 return [_short(k, own) for k in (*path, start)]

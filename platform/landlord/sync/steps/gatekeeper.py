@@ -115,14 +115,26 @@ class Gatekeeper:
     def check_edges(self, own: str, spec: model.KustomizationSpec) -> None:
         """PolicyDenied for the first cross-namespace sourceRef or dependsOn the policy refuses."""
         requests.decided("source", "depend")  # an edge removed from the spec leaves the record
+        edges = []
         source = spec.source_namespace(own)
         if source != own:
             target = f"{source}/{spec.source_ref.name}"
-            self.check(own, "source", target, f"sourceRef {target}")
+            edges.append(("source", target, f"sourceRef {target}"))
         for namespace, name in spec.dependencies(own):
             if namespace != own:
                 target = f"{namespace}/{name}"
-                self.check(own, "depend", target, f"dependsOn {target}")
+                edges.append(("depend", target, f"dependsOn {target}"))
+        # Every edge is asked before the first denial is raised: the record (which a
+        # decided point replaces) keeps the edges after a denied one, so a policy change
+        # that re-allows it and denies one of them is not read as "only newly allowed".
+        refused = None
+        for point, target, what in edges:
+            try:
+                self.check(own, point, target, what)
+            except SyncError as error:
+                refused = refused or error
+        if refused is not None:
+            raise refused
 
     # -- policy --------------------------------------------------------------------
 
