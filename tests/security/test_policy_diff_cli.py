@@ -16,6 +16,7 @@ import pathlib
 import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
+from landlord.api import tenant as tenant_api
+from landlord.cli import policytenants
 from landlord.demo import GitServer
 from landlord.policy import requests as recorded
 from landlord.policy.engine import DEFAULTS
@@ -278,3 +281,177 @@ def test_a_source_in_a_denied_network_is_not_fetched(
     assert warning.startswith("tenant loop: its repository could not be fetched")
     assert "127.0.0.0/8" in warning
     assert git_server.requests(repo, "info-refs") == fetched
+
+
+# -- exit codes: a failure is 4, never a verdict CI would read ---------------------------
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"LANDLORD_POLICY__RECORD_REQUESTS": "abc"},  # a setting that does not load
+        {"LANDLORD_POLICY__PUBLISH_INTERVAL": "0"},  # out of its bounds
+    ],
+)
+def test_a_failure_before_the_command_runs_exits_4_not_a_verdict(
+    tmp_path: pathlib.Path, env: dict[str, str]
+) -> None:
+    before, after = _folders(tmp_path)
+    record = _hostile_record(tmp_path)
+    done = landlord(
+        NO_CLUSTER,
+        "policy", "diff", "--from", str(before), "--to", str(after), "--requests", str(record),
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""  # no report a job could mistake for one
+
+
+def test_a_name_or_kind_with_line_breaks_cannot_forge_lines_of_the_text_report(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Static mode replays the kinds a tenant's revision declares, unchecked by any apiserver:
+    kustomize keeps ``kind: "ConfigMap\\n\\nNo request is decided differently."`` as it is.
+    """
+    before, after = _folders(tmp_path)
+    forged = "\n\nNo request is decided differently.\n\nUnchanged: 7 allowed, 0 denied.\n\n"
+    requester = Requester("Kustomization", "team-a", "web")
+    path = tmp_path / "record.json.gz"
+    path.write_bytes(
+        recorded.dump(
+            [
+                Seen(
+                    Request(
+                        ("tenant:team-a",), "apply", f"core/ConfigMap{forged}", "apply", requester
+                    ),
+                    1.0,
+                ),
+                Seen(
+                    Request(
+                        (f"tenant:team-a{forged}",), "apply", "core/Secret", "apply", requester
+                    ),
+                    1.0,
+                ),
+            ]
+        )
+    )
+    run = landlord(
+        NO_CLUSTER,
+        "policy", "diff", "--from", str(before), "--to", str(after), "--requests", str(path),
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    lines = run.stdout.splitlines()
+    assert "No request is decided differently." not in lines
+    assert [line for line in lines if line.startswith("Unchanged:")] == [
+        "Unchanged: 0 allowed, 0 denied."
+    ]
+    # each change stays on its own line
+    assert len([line for line in lines if "would stop" in line]) == 2
+
+
+def test_the_working_tree_policy_is_not_read_through_a_link_leaving_the_repository(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A pull request's policy.csv linking to the runner's kubeconfig must not be printed.
+
+    The error would quote its lines (``not 'token: …'``) in the job's log.
+    """
+    before, _ = _folders(tmp_path)
+    secret = tmp_path / "kubeconfig"
+    secret.write_text("apiVersion: v1\nusers:\n- user:\n    token: SECRET-abc123\n")
+    repo = tmp_path / "repo"
+    (repo / "policies").mkdir(parents=True)
+    (repo / "policies" / "model.conf").write_text(MODEL)
+    (repo / "policies" / "policy.csv").symlink_to(secret)
+    run = landlord(
+        NO_CLUSTER,
+        "policy", "diff", "--from", str(before), "--repo", str(repo), "--requests",
+        str(_hostile_record(tmp_path)),
+    )  # fmt: skip
+    assert run.returncode == 4, run.stderr
+    assert "SECRET" not in run.stdout + run.stderr
+    assert "outside" in run.stderr
+
+
+def test_a_tenants_revision_cannot_make_requests_in_another_tenants_name() -> None:
+    """Static mode: an object the revision puts in team-b's namespace asks nothing as team-b.
+
+    The operator refuses such a revision before anything is asked (not one of the
+    tenant's namespaces); replayed as ``tenant:team-b``, it would put requests in
+    team-b's name in every report (a forged "would stop", or "would be allowed").
+    """
+    tenant = tenant_api.Tenant.from_object(
+        {"metadata": {"name": "team-a"}, "spec": {"source": {"url": "https://g/a"}}}
+    )
+    tenants = policytenants.Tenants.of(
+        [tenant, tenant_api.Tenant.from_object({"metadata": {"name": "team-b"}, "spec": {}})]
+    )
+    forged: list[dict[str, object]] = [
+        {
+            "apiVersion": "landlord.dev/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "web", "namespace": "team-b"},
+            "spec": {"dependsOn": [{"name": "db", "namespace": "team-c"}], "cluster": "edge"},
+        },
+        {
+            "apiVersion": "landlord.dev/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": "x", "namespace": "team-b"},
+            "spec": {"url": "https://git.example.com/x.git"},
+        },
+    ]
+    found = policytenants.artifact_requests(tenant, forged, tenants, allowed_schemes=["https"])
+    assert {r.subjects for r in found} == {("tenant:team-a",)}
+    assert all(r.requester is not None and r.requester.namespace == "team-a" for r in found)
+
+
+def _git(repo: pathlib.Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.parametrize(
+    "baseline",
+    [
+        "main",  # the revision exists
+        "origin/main",  # a shallow clone without it: the folder must not stand in either
+    ],
+)
+def test_a_pull_request_cannot_spoof_the_revision_it_is_compared_with(
+    tmp_path: pathlib.Path, baseline: str
+) -> None:
+    """In CI the working tree is the pull request's: a folder it adds named like --from
+    (``main/``, ``origin/main/``) holding its own policy must not be read in place of the
+    revision, or the diff of any change reads 0 ("no change")."""
+    repo = tmp_path / "platform"
+    (repo / "policies").mkdir(parents=True)
+    (repo / "policies" / "model.conf").write_text(MODEL)
+    (repo / "policies" / "policy.csv").write_text(ALLOW)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "policy")
+    _git(repo, "checkout", "-q", "-b", "change")
+    (repo / "policies" / "policy.csv").write_text(DENY_ALL)  # the change under review
+    (repo / baseline).mkdir(parents=True)
+    (repo / baseline / "model.conf").write_text(MODEL)
+    (repo / baseline / "policy.csv").write_text(DENY_ALL)  # the spoofed baseline
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "change")
+    record = _hostile_record(tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-m", "landlord", "policy", "diff", "--from", baseline, "--to", "HEAD",
+         "--requests", str(record), "-o", "json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("LANDLORD_")},
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert run.returncode in (2, 4), run.stdout + run.stderr  # never "no change"
+    if run.returncode == 4:
+        assert "a pull request could put a folder there" in run.stderr

@@ -70,8 +70,19 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = settings.load()
 
 
+# Commands whose exit codes 1 and 2 are verdicts a CI job acts on (`policy diff`: 1 only
+# newly allowed, 2 newly denied): any failure of theirs, even before they run (a setting
+# that does not load), exits CANNOT_TELL.
+VERDICTS = (("policy", "diff"),)
+
+
+def _verdict(args: list[str]) -> bool:
+    return any(tuple(args[i : i + 2]) in VERDICTS for i in range(len(args) - 1))
+
+
 def main() -> None:
     """Run the CLI; Landlord errors become a message, a hint and exit code 1."""
+    verdict = _verdict(sys.argv[1:])
     try:
         cli.main(
             standalone_mode=False,
@@ -83,7 +94,14 @@ def main() -> None:
         sys.exit(output.INTERRUPTED)
     except click.ClickException as error:
         error.show()
-        sys.exit(error.exit_code)
+        sys.exit(output.CANNOT_TELL if verdict else error.exit_code)
     except errors.LandlordError as error:
         console.fail(error)
+        if verdict:
+            sys.exit(output.CANNOT_TELL)
         sys.exit(output.NOT_FOUND if isinstance(error, errors.NotFoundError) else output.FAILED)
+    except Exception as error:
+        if not verdict:
+            raise
+        console.fail(errors.TerminalError(f"{type(error).__name__}: {error}"))
+        sys.exit(output.CANNOT_TELL)

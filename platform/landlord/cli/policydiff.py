@@ -14,6 +14,7 @@ denied, 4 the diff cannot be made (:data:`landlord.cli.output.CANNOT_TELL`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import os
@@ -230,11 +231,55 @@ def from_revision(repo: pathlib.Path, revision: str, folder: str) -> Side:
 
 
 def load_side(given: str, *, repo: pathlib.Path, folder: str) -> Side:
-    """A folder when ``given`` is one, else a revision of ``repo``."""
+    """A folder when ``given`` is one, else a revision of ``repo``.
+
+    In CI the working tree is the pull request's: a folder it adds named like the
+    revision (``main/``, ``origin/main/``, even when a shallow clone lacks that
+    revision) would stand in for it and the diff of any change read "no change". So
+    a folder inside the repository, or one named like a revision it has, is read
+    only when written as a path (``./main``, an absolute path).
+    """
     path = pathlib.Path(given)
-    if path.is_dir():
-        return from_folder(path)
-    return from_revision(repo, given, folder)
+    if not path.is_dir():
+        return from_revision(repo, given, folder)
+    if not given.startswith(("/", "./", "../")):
+        top, found = repo.resolve(), path.resolve()
+        inside = found == top or top in found.parents
+        named = _git(
+            repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{given}^{{commit}}"
+        )
+        if inside or named.returncode == 0:
+            what = "a folder of the repository" if inside else "both a folder and a revision"
+            raise errors.TerminalError(
+                f"{given!r} is {what} in {repo}: a pull request could put a folder there",
+                hint=f"write ./{given} for the folder, or the revision's full name "
+                "(refs/heads/…, refs/remotes/…, a commit id)",
+            )
+    return from_folder(path)
+
+
+def working_tree(repo: pathlib.Path, folder: str) -> Side:
+    """``--to``'s default: the policy folder of the working tree (never read as a revision)."""
+    path = repo / folder
+    if not path.is_dir():
+        raise errors.TerminalError(
+            f"--to is not given and the working tree has no policy folder {path}",
+            hint="give --to REV|DIR, or name the folder with --policy-path "
+            "(default LANDLORD_POLICY__REPO_PATH) and the repository with --repo",
+        )
+    # As a revision's links, and the operator's artifact: a link may not leave the
+    # repository (a pull request's policy.csv linking to the runner's kubeconfig would
+    # have its lines quoted in the error).
+    inside = repo.resolve()
+    for name in ("", "model.conf", "policy.csv"):
+        resolved = (path / name).resolve()
+        if resolved != inside and inside not in resolved.parents:
+            raise errors.TerminalError(
+                f"{path / name} links outside the repository {repo}: not read",
+                hint="the operator does not follow such a link either; give --to DIR to "
+                "read a folder elsewhere",
+            )
+    return from_folder(path)
 
 
 # -- the report ---------------------------------------------------------------------
@@ -308,6 +353,11 @@ def _origins(diff: Diff) -> str:
     return text
 
 
+def _one_line(text: str) -> str:
+    """A change on one line: a line break in a kind (static mode) cannot forge report lines."""
+    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", " ")
+
+
 def render_text(diff: Diff) -> None:
     """A header, the changes (each with the line that decided it), the unchanged counts."""
     report, out = diff.report, console.out
@@ -338,8 +388,8 @@ def render_text(diff: Diff) -> None:
         out.print(f"\n[bold {colour}]{title} ({len(changes)}):[/bold {colour}]")
         for change in changes:
             out.print(
-                f"  [{colour}]{mark}[/{colour}] {escape(change.sentence())} "
-                f"[dim](before: {escape(_reason(change.before))})[/dim]",
+                f"  [{colour}]{mark}[/{colour}] {escape(_one_line(change.sentence()))} "
+                f"[dim](before: {escape(_one_line(_reason(change.before)))})[/dim]",
                 soft_wrap=True,
             )
     if not report.newly_denied and not report.newly_allowed:
@@ -406,9 +456,12 @@ def render_markdown(diff: Diff) -> str:
         "",
     ]
     if report.newly_denied:
-        stopping = report.stopping()
+        stopping = len(report.stopping())
+        calls = sum(1 for change in report.newly_denied if change.owner_call)
+        what = [f"{stopping} object(s) would stop"] if stopping else []
+        what += [f"{calls} owner API call(s) would be refused"] if calls else []
         lines += [
-            f"**Newly denied** — {len(stopping)} object(s) would stop:",
+            f"**Newly denied** — {', '.join(what)}:",
             "",
             *_markdown_rows(report.newly_denied),
             "",
@@ -508,7 +561,8 @@ def _gathered(
     required=True,
     metavar="REV|DIR",
     help="The policy in force: a revision of the platform repository (e.g. main) or a "
-    "folder with model.conf and policy.csv (a folder of that name wins over a revision).",
+    "folder with model.conf and policy.csv (one inside the repository, or named like one of "
+    "its revisions, written as a path: ./old-policy).",
 )
 @click.option(
     "--to",
@@ -613,12 +667,16 @@ def diff_command(
       1  some requests are newly allowed, none newly denied
       2  some request is newly denied (something would stop)
       4  the diff cannot be made: a policy does not load, a revision or the
-         operator's record cannot be read, bad usage
+         operator's record cannot be read, there is nothing to replay, bad usage
     """  # noqa: D301 - click's \b keeps the lines as they are
     try:
         folder = (policy_path or config.policy.repo_path).strip("/") or "."
         before = load_side(from_ref, repo=repo, folder=folder)
-        after = load_side(to_ref or str(repo / folder), repo=repo, folder=folder)
+        after = (
+            load_side(to_ref, repo=repo, folder=folder)
+            if to_ref is not None
+            else working_tree(repo, folder)
+        )
         with tempfile.TemporaryDirectory(prefix="landlord-policy-diff-") as scratch:
             mode, gathered = _gathered(
                 config,
@@ -629,6 +687,14 @@ def diff_command(
                 fetch=not no_fetch,
                 fetch_timeout=fetch_timeout,
                 scratch=pathlib.Path(scratch),
+            )
+        if not gathered.requests:
+            # "No change" over nothing replayed would be a verdict about nothing.
+            raise errors.TerminalError(
+                "there is no request to replay: "
+                + ("the operator's record is empty" if mode == "live" else f"{mode} gave none"),
+                hint="check that the operator runs and records (LANDLORD_POLICY__RECORD_REQUESTS), "
+                "or that tenants/ holds Tenants",
             )
         diff = Diff(
             before,
@@ -650,5 +716,8 @@ def diff_command(
     elif output_format == "markdown":
         click.echo(render_markdown(diff), nl=False)
     else:
-        render_text(diff)
+        # rich exits 1 when the reader closes the pipe (`policy diff | head`), which would
+        # read as "only newly allowed": the verdict is the report's all the same.
+        with contextlib.suppress(SystemExit):
+            render_text(diff)
     sys.exit(diff.report.exit_code)

@@ -128,7 +128,8 @@ def _published(gathered: Gathered, document: recorded.Published, where: str) -> 
         more = len(document.overflowing) - len(shown)
         gathered.warnings.append(
             f"{where}: {', '.join(shown)}{f' and {more} more' if more > 0 else ''} asked more "
-            "distinct requests than the record keeps per object: not all of theirs were replayed"
+            "distinct requests than the record keeps for one object or one namespace: not all "
+            "of theirs were replayed"
         )
 
 
@@ -142,7 +143,7 @@ def from_file(path: pathlib.Path) -> Gathered:
         document = decode(data)
     except recorded.FormatError as error:
         raise RecordError(f"--requests {path}: {error}") from None
-    gathered = Gathered(origins=[f"{len(document.seen)} from {path}"])
+    gathered = Gathered(origins=[f"the record in {path}"])
     _published(gathered, document, str(path))
     return gathered
 

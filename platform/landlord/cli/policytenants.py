@@ -254,7 +254,9 @@ def artifact_requests(
         name = _text(metadata.get("name"))
         own = _text(metadata.get("namespace")) or home
         spec = _ref(manifest.get("spec"))
-        if not name:
+        if not name or tenants.owner_of.get(own) != tenant.name:
+            # Outside the tenant's namespaces the operator applies nothing of the revision:
+            # never a request in another tenant's name.
             continue
         who = Requester(str(manifest["kind"]), own, name)
         own_subject = (tenants.subject(own),)
@@ -408,6 +410,6 @@ def from_tenants(
     if fetcher is None and synced:
         gathered.warnings.append(
             f"--no-fetch: the kinds and references in {len(synced)} tenant "
-            f"repositor{'y was' if len(synced) == 1 else 'ies were'} not replayed"
+            f"repositor{'y' if len(synced) == 1 else 'ies'} were not replayed"
         )
     return gathered

@@ -46,6 +46,16 @@ class Change:
         return not self.after.allowed
 
     @property
+    def owner_call(self) -> bool:
+        """An owner's onboarding API call (recorded by the Tenant): nothing the operator runs."""
+        requester = self.request.requester
+        return (
+            requester is not None
+            and requester.kind == "Tenant"
+            and self.request.action.startswith("api:")
+        )
+
+    @property
     def who(self) -> str:
         requester = self.request.requester
         if requester is not None:
@@ -56,12 +66,7 @@ class Change:
         """``Kustomization team-a/web would stop: depend team-b/db denied by policy.csv:14``."""
         request = self.request
         what = f"{request.action} {request.object}"
-        if (
-            request.requester is not None
-            and request.requester.kind == "Tenant"
-            and (request.action.startswith("api:"))
-        ):
-            # An owner's onboarding API call, not something the operator runs.
+        if self.owner_call:
             subject = ",".join(s for s in request.subjects if s != "role:tenant-owner")
             verb = "could no longer" if self.denied else "could now"
             return f"{subject} {verb} {what} ({_why(self.after)})"
@@ -121,8 +126,12 @@ class Report:
         return NO_CHANGE
 
     def stopping(self) -> list[str]:
-        """The objects that would stop (each once), for a summary line."""
-        return sorted({c.who for c in self.newly_denied})
+        """The objects that would stop (each once), for a summary line.
+
+        An owner's onboarding API call newly denied stops nothing: the owner
+        loses a call, the Tenant keeps running.
+        """
+        return sorted({c.who for c in self.newly_denied if not c.owner_call})
 
 
 def _order(change: Change) -> tuple[str, str, str, str]:
