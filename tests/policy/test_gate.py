@@ -20,17 +20,27 @@ from tests.sync.test_apply_and_prune import config_map
 
 
 def _tenant_with_repo(
-    tenants: Tenants, git: GitServer, prefix: str, files: dict[str, Any], **sync: Any
+    tenants: Tenants,
+    git: GitServer,
+    prefix: str,
+    files: dict[str, Any],
+    *,
+    name: str | None = None,
+    owners: list[dict[str, str]] | None = None,
+    source_interval: str = "1m",
+    **sync: Any,
 ) -> str:
-    name = tenants.name(prefix)
+    """A tenant (``name``, or a new one named after ``prefix``) syncing ``files`` from its repo."""
+    name = name or tenants.name(prefix)
     git.create(name)
     git.commit(name, {path: yaml.safe_dump(body) for path, body in files.items()}, message="init")
     url = git.url(name).replace("http://", f"http://{USER}:{PASSWORD}@")
     tenants.create(
         name,
         {
-            "source": {"url": url, "interval": "1m"},
+            "source": {"url": url, "interval": source_interval},
             "sync": {"path": "./deploy", "interval": "1m", **sync},
+            **({"owners": owners} if owners else {}),
         },
     )
     return name

@@ -19,6 +19,7 @@ from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import BASELINE_POLICY, OperatorProcess, Tenants
 from tests.fixtures.policy import PolicyFiles
 from tests.helpers import eventually
+from tests.policy.test_gate import _tenant_with_repo
 from tests.sync.test_apply_and_prune import config_map
 
 Row = tuple[str, str, str, str, tuple[str, ...]]  # action, object, effect, rule, subjects
@@ -57,19 +58,10 @@ def _tenant(
     owners: list[dict[str, str]] | None = None,
     **sync: Any,
 ) -> str:
-    name = tenants.name(prefix)
-    git.create(name)
-    git.commit(name, {path: yaml.safe_dump(body) for path, body in files.items()}, message="init")
-    url = git.url(name).replace("http://", f"http://{USER}:{PASSWORD}@")
-    tenants.create(
-        name,
-        {
-            "source": {"url": url, "interval": "2s"},
-            "sync": {"path": "./deploy", "interval": "1m", **sync},
-            **({"owners": owners} if owners else {}),
-        },
+    """A tenant whose source is fetched every 2 s (a new revision shows quickly)."""
+    return _tenant_with_repo(
+        tenants, git, prefix, files, owners=owners, source_interval="2s", **sync
     )
-    return name
 
 
 def _revision(admin: kube.Kube, name: str) -> str:

@@ -14,38 +14,21 @@ import functools
 import json
 import pathlib
 import shutil
+import subprocess
 from typing import Any
-
-import yaml
 
 from landlord import api, kube
 from landlord.api import labels
 from landlord.demo import GitServer
 from landlord.policy import requests as recorded
 from landlord.settings import PLATFORM_NAMESPACE
-from tests.fixtures.git import PASSWORD, USER
 from tests.fixtures.operator import BASELINE_POLICY, OperatorProcess, Tenants
 from tests.fixtures.policy import PolicyFiles
 from tests.helpers import eventually, landlord
-from tests.policy.test_gate import _ready, _reason
+from tests.policy.test_gate import _ready, _reason, _tenant_with_repo
 from tests.sync.test_apply_and_prune import config_map
 
 EXIT_DENIED = 2
-
-
-def _tenant(
-    tenants: Tenants, git: GitServer, name: str, files: dict[str, Any], **sync: Any
-) -> None:
-    git.create(name)
-    git.commit(name, {path: yaml.safe_dump(body) for path, body in files.items()}, message="init")
-    url = git.url(name).replace("http://", f"http://{USER}:{PASSWORD}@")
-    tenants.create(
-        name,
-        {
-            "source": {"url": url, "interval": "1m"},
-            "sync": {"path": "./deploy", "interval": "1m", **sync},
-        },
-    )
 
 
 def _recorded(admin: kube.Kube) -> list[recorded.Seen]:
@@ -77,6 +60,25 @@ def _folder(root: pathlib.Path, name: str, policy: str, operator: OperatorProces
     return folder
 
 
+def _diff(
+    kubeconfig: pathlib.Path, old: pathlib.Path, new: pathlib.Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``landlord policy diff --live`` from ``old`` to ``new``, as CI runs it."""
+    return landlord(
+        kubeconfig,
+        "policy",
+        "diff",
+        "--from",
+        str(old),
+        "--to",
+        str(new),
+        "--live",
+        "--namespace",
+        PLATFORM_NAMESPACE,
+        *args,
+    )
+
+
 def _handled(admin: kube.Kube, name: str, stamp: str) -> bool:
     body = admin.get(api.API_VERSION, "Kustomization", name, name) or {}
     return bool((body.get("status") or {}).get("lastHandledReconcileAt") == stamp)
@@ -105,13 +107,14 @@ def test_what_the_diff_predicts_is_what_happens_when_the_policy_lands(
         f"p, tenant:{stops}, depend, {shared}/{shared}, allow\n"
     )
     policy_files.write(before)
-    _tenant(tenants, git_server, shared, {"deploy/db.yaml": config_map("db")})
+    _tenant_with_repo(tenants, git_server, "", {"deploy/db.yaml": config_map("db")}, name=shared)
     for name in (stays, stops, opens):
-        _tenant(
+        _tenant_with_repo(
             tenants,
             git_server,
-            name,
+            "",
             {"deploy/app.yaml": config_map("app")},
+            name=name,
             dependsOn=[{"name": shared, "namespace": shared}],
         )
     for name in (shared, stays, stops):
@@ -132,20 +135,7 @@ def test_what_the_diff_predicts_is_what_happens_when_the_policy_lands(
     )
     old = _folder(tmp_path, "before", before, operator)
     new = _folder(tmp_path, "after", after, operator)
-    run = landlord(
-        control_plane,
-        "policy",
-        "diff",
-        "--from",
-        str(old),
-        "--to",
-        str(new),
-        "--live",
-        "--namespace",
-        PLATFORM_NAMESPACE,
-        "-o",
-        "json",
-    )
+    run = _diff(control_plane, old, new, "-o", "json")
     assert run.returncode == EXIT_DENIED, run.stderr
     report = json.loads(run.stdout)
     ours = {shared, stays, stops, opens}
@@ -160,18 +150,7 @@ def test_what_the_diff_predicts_is_what_happens_when_the_policy_lands(
     assert denied["before"]["rule"] == f"policy.csv:{before.splitlines().index(removed) + 1}"
 
     # The same diff as text names the object and the rule, as a reviewer reads it.
-    text = landlord(
-        control_plane,
-        "policy",
-        "diff",
-        "--from",
-        str(old),
-        "--to",
-        str(new),
-        "--live",
-        "--namespace",
-        PLATFORM_NAMESPACE,
-    )
+    text = _diff(control_plane, old, new)
     assert text.returncode == EXIT_DENIED, text.stderr
     assert f"Kustomization {stops}/{stops} would stop" in text.stdout
 
@@ -198,19 +177,6 @@ def test_what_the_diff_predicts_is_what_happens_when_the_policy_lands(
         assert _ready(admin, name, name)["reason"] == "ReconciliationSucceeded"
 
     # Under the policy now in force, the same diff has nothing left to say.
-    settled = landlord(
-        control_plane,
-        "policy",
-        "diff",
-        "--from",
-        str(new),
-        "--to",
-        str(new),
-        "--live",
-        "--namespace",
-        PLATFORM_NAMESPACE,
-        "-o",
-        "json",
-    )
+    settled = _diff(control_plane, new, new, "-o", "json")
     assert settled.returncode == 0, settled.stderr
     assert json.loads(settled.stdout)["newlyDenied"] == []
