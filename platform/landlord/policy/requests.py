@@ -513,23 +513,36 @@ def read(data: bytes, *, limit: int = MAX_DOCUMENT_BYTES) -> Published:
         last_seen = item.get("lastSeen", 0)
         if not isinstance(last_seen, int | float) or isinstance(last_seen, bool):
             raise FormatError(f"request {number}: lastSeen is not a number")
-        fields = (
-            item.get("action"),
-            item.get("object"),
-            item.get("point", ""),
-            item.get("effect", ""),
-            item.get("rule", ""),
-        )
-        if not all(isinstance(value, str) for value in (*subjects, *fields)):
-            for name, value in zip(
-                ("subject", "action", "object", "point", "effect", "rule"),
-                (next((s for s in subjects if not isinstance(s, str)), ""), *fields),
-                strict=True,
+        action = item.get("action")
+        obj = item.get("object")
+        point = item.get("point", "")
+        effect = item.get("effect", "")
+        rule = item.get("rule", "")
+        names = tuple(subjects)
+        known = subject_lists.get(names)
+        if known is None:
+            for subject in names:
+                _text(subject, f"request {number}: subject")
+            known = subject_lists[names] = names
+        names = known
+        if not (
+            type(action) is str
+            and type(obj) is str
+            and type(point) is str
+            and type(effect) is str
+            and type(rule) is str
+        ):
+            for name, value in (
+                ("action", action),
+                ("object", obj),
+                ("point", point),
+                ("effect", effect),
+                ("rule", rule),
             ):
                 _text(value, f"request {number}: {name}")
-        action, obj, point, effect, rule = typing.cast(tuple[str, str, str, str, str], fields)
-        names = tuple(subjects)
-        names = subject_lists.setdefault(names, names)
+        action, obj, point, effect, rule = typing.cast(
+            tuple[str, str, str, str, str], (action, obj, point, effect, rule)
+        )
         seen.append(
             Seen(Request(names, action, obj, point, requester), float(last_seen), effect, rule)
         )

@@ -147,16 +147,21 @@ def test_the_report_agrees_with_casbin_on_every_request(seed: int) -> None:
     rng = random.Random(seed)  # noqa: S311 - reproducible test data
     tenants = [f"t{i}" for i in range(6)]
 
+    roles = [f"g, tenant:{t}, role:r{i % 2}" for i, t in enumerate(tenants)]
+
     def lines() -> list[str]:
         found = []
         for _ in range(12):
-            t, other = rng.choice(tenants), rng.choice(tenants)
+            t, other = rng.choice([*tenants, "r0", "r1"]), rng.choice(tenants)
+            subject = f"role:{t}" if t.startswith("r") else f"tenant:{t}"
             effect = rng.choice(["allow", "allow", "deny"])
             target = rng.choice([f"{other}/db", f"{other}/*", "*/db"])
-            found.append(f"p, tenant:{t}, depend, {target}, {effect}")
+            found.append(f"p, {subject}, depend, {target}, {effect}")
         return found
 
-    before, after = _policy(*lines()), _policy(*lines())
+    # Same role lines on both sides (only the p lines of some subjects change), or not.
+    before = _policy(*roles, *lines())
+    after = _policy(*(roles if seed % 2 else roles[1:]), *lines())
     requests = [
         Request((f"tenant:{t}",), "depend", f"{o}/{n}", "depend", _ks(t, "k"))
         for t in tenants
