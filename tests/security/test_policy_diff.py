@@ -34,8 +34,8 @@ from landlord.wiring import policy_requests
 from tests.fixtures.operator import BASELINE_POLICY, OperatorProcess, Tenants
 from tests.fixtures.policy import PolicyFiles
 from tests.helpers import eventually, landlord
-from tests.policy.test_gate import _reason
-from tests.policy.test_whatif_predicts import _folder, _records, _tenant
+from tests.policy.test_gate import _reason, _tenant_with_repo
+from tests.policy.test_whatif_predicts import _folder, _records
 from tests.sync.test_apply_and_prune import config_map
 
 NAME = "landlord-policy-requests"
@@ -499,12 +499,13 @@ def test_a_kustomization_stopped_at_one_edge_is_still_predicted_to_stop_at_anoth
     today = BASELINE_POLICY + f"p, tenant:{web}, depend, {second}/*, allow\n"
     policy_files.write(today)
     for name in (first, second):
-        _tenant(tenants, git_server, name, {"deploy/db.yaml": config_map("db")})
-    _tenant(
+        _tenant_with_repo(tenants, git_server, "", {"deploy/db.yaml": config_map("db")}, name=name)
+    _tenant_with_repo(
         tenants,
         git_server,
-        web,
+        "",
         {"deploy/app.yaml": config_map("app")},
+        name=web,
         dependsOn=[{"name": first, "namespace": first}, {"name": second, "namespace": second}],
     )
     _reason(admin, web, web, "PolicyDenied")
