@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 
 import pytest
 
 from landlord import api, kube
 from landlord.api import labels
+from landlord.settings import PLATFORM_NAMESPACE
 from tests.helpers import eventually
 from tests.sync.conftest import TenantRepo
 from tests.sync.test_apply_and_prune import config_map, deployment, service
@@ -17,6 +19,23 @@ from tests.sync.test_apply_and_prune import config_map, deployment, service
 pytestmark = pytest.mark.usefixtures("settled")
 
 _SAMPLE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
+QUIET_WINDOWS = 8
+
+
+def _record_versions(admin: kube.Kube) -> dict[str, str]:
+    """The operator's published policy record: its ConfigMaps and their versions."""
+    return {
+        item["metadata"]["name"]: item["metadata"]["resourceVersion"]
+        for item in admin.list_objects(
+            "v1", "ConfigMap", namespace=PLATFORM_NAMESPACE, label_selector=labels.POLICY_REQUESTS
+        )
+    }
+
+
+def _handled(tenant_repo: TenantRepo, stamp: str) -> bool:
+    return bool(tenant_repo.status().get("lastHandledReconcileAt") == stamp)
+
+
 MUTATING = {"POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE", "DELETECOLLECTION"}
 
 
@@ -60,26 +79,32 @@ def test_the_same_revision_again_makes_no_mutating_request(
     )
     tenant_repo.ready_at(sha)
     resources = {"deployments", "services", "configmaps"}
-    before = mutations(admin, resources)
-    reads = requests_on(admin, {"configmaps"})
+    # The operator also writes ConfigMaps of its own, on its own schedule: its policy
+    # record (docs/policies.md). A window in which it wrote one is measured again.
+    for _ in range(QUIET_WINDOWS):
+        record = _record_versions(admin)
+        before = mutations(admin, resources)
+        reads = requests_on(admin, {"configmaps"})
 
-    stamp = datetime.datetime.now(datetime.UTC).isoformat()
-    admin.merge_patch(
-        api.API_VERSION,
-        "Kustomization",
-        tenant_repo.name,
-        {"metadata": {"annotations": {labels.REQUESTED_AT: stamp}}},
-        tenant_repo.name,
-    )
-    eventually(
-        lambda: tenant_repo.status().get("lastHandledReconcileAt") == stamp,
-        what="the requested reconcile",
-    )
+        stamp = datetime.datetime.now(datetime.UTC).isoformat()
+        admin.merge_patch(
+            api.API_VERSION,
+            "Kustomization",
+            tenant_repo.name,
+            {"metadata": {"annotations": {labels.REQUESTED_AT: stamp}}},
+            tenant_repo.name,
+        )
+        eventually(functools.partial(_handled, tenant_repo, stamp), what="the requested reconcile")
 
-    after = mutations(admin, resources)
+        after = mutations(admin, resources)
+        read = requests_on(admin, {"configmaps"})
+        if _record_versions(admin) == record:
+            break
+        print("the operator published its policy record meanwhile: measuring again")
+    else:
+        pytest.fail(f"the operator's policy record was written in each of {QUIET_WINDOWS} windows")
     print(f"mutating requests on deployments/services/configmaps: {after - before:.0f}")
     assert after == before
     assert before > 0  # the counter really counts our applies
-    read = requests_on(admin, {"configmaps"})
     assert read.get("GET", 0) - reads.get("GET", 0) == 0  # 11 ConfigMaps: one LIST, no GETs
     assert read.get("LIST", 0) - reads.get("LIST", 0) >= 1

@@ -53,3 +53,14 @@ def test_a_big_record_is_split_into_parts_under_the_limit_that_add_up_to_it() ->
 def test_names_of_shards() -> None:
     assert policy_requests.name_of("") == "landlord-policy-requests"
     assert policy_requests.name_of("eu") == "landlord-policy-requests-eu"
+
+
+def test_a_slow_publish_spaces_the_next_ones_out() -> None:
+    publisher = policy_requests.Publisher(
+        kube_client=None,  # type: ignore[arg-type]
+        recorder=requests.Recorder(),
+        namespace="landlord-system",
+        interval=1.0,
+    )
+    assert publisher.next_wait(0.01) == 1.0
+    assert publisher.next_wait(0.5) == policy_requests.BUSY_FACTOR * 0.5
